@@ -1,0 +1,701 @@
+//! From a raw [`RunTable`] to validated runs: which column plays which role, values parsed
+//! and checked, missing quantities derived from C = k N D, and filters applied with every
+//! excluded row recorded.
+
+use serde::{Deserialize, Serialize};
+
+use super::quantity::parse_positive;
+use super::table::RunTable;
+use crate::error::{Error, Result};
+
+/// The role a column plays in a run table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Model size N, in parameters.
+    Params,
+    /// Training tokens D.
+    Tokens,
+    /// Training compute C, in FLOPs.
+    Flops,
+    /// Final (validation) loss, in nats.
+    Loss,
+}
+
+impl Role {
+    /// All roles in a fixed order.
+    pub const ALL: [Role; 4] = [Role::Params, Role::Tokens, Role::Flops, Role::Loss];
+
+    /// Column names recognised for this role, in order of preference. Matching ignores case
+    /// and treats spaces and hyphens as underscores ("Model Size" matches `model_size`).
+    pub fn aliases(self) -> &'static [&'static str] {
+        match self {
+            Role::Params => &[
+                "params",
+                "n_params",
+                "parameters",
+                "model_size",
+                "n",
+                "num_params",
+                "n_parameters",
+                "param_count",
+                "parameter_count",
+            ],
+            Role::Tokens => &["tokens", "n_tokens", "training_tokens", "num_tokens", "d"],
+            Role::Flops => &[
+                "flops",
+                "compute",
+                "training_flop",
+                "training_flops",
+                "c",
+                "total_flops",
+            ],
+            Role::Loss => &["loss", "val_loss", "eval_loss", "validation_loss"],
+        }
+    }
+
+    /// The command-line flag that names this role's column.
+    pub fn flag(self) -> &'static str {
+        match self {
+            Role::Params => "--params-col",
+            Role::Tokens => "--tokens-col",
+            Role::Flops => "--flops-col",
+            Role::Loss => "--loss-col",
+        }
+    }
+
+    /// A human name with the unit.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Role::Params => "parameters N",
+            Role::Tokens => "training tokens D",
+            Role::Flops => "training compute C (FLOPs)",
+            Role::Loss => "loss",
+        }
+    }
+}
+
+fn normalise(name: &str) -> String {
+    name.trim()
+        .to_ascii_lowercase()
+        .chars()
+        .map(|c| if c == ' ' || c == '-' { '_' } else { c })
+        .collect()
+}
+
+/// Column names given by the user for each role (`--params-col` and friends).
+#[derive(Debug, Clone, Default)]
+pub struct ColumnOverrides {
+    /// Column holding N.
+    pub params: Option<String>,
+    /// Column holding D.
+    pub tokens: Option<String>,
+    /// Column holding C.
+    pub flops: Option<String>,
+    /// Column holding the loss.
+    pub loss: Option<String>,
+}
+
+impl ColumnOverrides {
+    fn get(&self, role: Role) -> Option<&str> {
+        match role {
+            Role::Params => self.params.as_deref(),
+            Role::Tokens => self.tokens.as_deref(),
+            Role::Flops => self.flops.as_deref(),
+            Role::Loss => self.loss.as_deref(),
+        }
+    }
+}
+
+/// Where the values of a role came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ValueSource {
+    /// Read from a column of the file.
+    Column {
+        /// The column header.
+        column: String,
+    },
+    /// Computed from the other quantities under the FLOP model C = k N D.
+    Derived {
+        /// The formula, e.g. `D = C / (6 N)`.
+        formula: String,
+    },
+}
+
+/// Which quantities a command needs (the loss is always needed).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Needs {
+    /// N is used.
+    pub params: bool,
+    /// D is used.
+    pub tokens: bool,
+    /// C is used.
+    pub flops: bool,
+}
+
+/// How to turn a table into runs.
+#[derive(Debug, Clone)]
+pub struct LoadOptions {
+    /// User-named columns.
+    pub columns: ColumnOverrides,
+    /// Drop rows with invalid values in used columns instead of failing.
+    pub skip_invalid: bool,
+    /// FLOPs per parameter per token in C = k N D (6 by default: Kaplan et al. 2020, forward
+    /// 2ND plus backward 4ND).
+    pub flops_per_param_token: f64,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        LoadOptions {
+            columns: ColumnOverrides::default(),
+            skip_invalid: false,
+            flops_per_param_token: 6.0,
+        }
+    }
+}
+
+/// A row left out of the analysis, and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Exclusion {
+    /// 1-based data row in the file.
+    pub row: usize,
+    /// The reason, e.g. `invalid value` or `drop-top-loss`.
+    pub reason: String,
+}
+
+/// Row filters applied after validation, in this order: FLOP range, then the K highest
+/// losses among the remaining runs.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Filters {
+    /// Keep runs with C >= this.
+    pub min_flops: Option<f64>,
+    /// Keep runs with C <= this.
+    pub max_flops: Option<f64>,
+    /// Drop the K runs with the highest loss (Besiroglu et al. 2024 drop 5 of Chinchilla's
+    /// 245 points); ties are broken by row order.
+    pub drop_top_loss: usize,
+}
+
+/// Validated runs ready for fitting. Vectors of roles that were neither needed nor derivable
+/// are empty.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Runs {
+    /// The file they came from.
+    pub source: String,
+    /// Data rows in the file.
+    pub total_rows: usize,
+    /// Model sizes N (parameters).
+    pub params: Vec<f64>,
+    /// Training tokens D.
+    pub tokens: Vec<f64>,
+    /// Training compute C (FLOPs).
+    pub flops: Vec<f64>,
+    /// Losses (nats).
+    pub loss: Vec<f64>,
+    /// 1-based file row of each run.
+    pub rows: Vec<usize>,
+    /// Source of N, D, C and the loss (`None` when not available).
+    pub sources: RoleSources,
+    /// Rows left out, with reasons.
+    pub excluded: Vec<Exclusion>,
+    /// FLOPs per parameter per token used in derivations.
+    pub flops_per_param_token: f64,
+}
+
+/// Where each role's values came from.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct RoleSources {
+    /// Source of N.
+    pub params: Option<ValueSource>,
+    /// Source of D.
+    pub tokens: Option<ValueSource>,
+    /// Source of C.
+    pub flops: Option<ValueSource>,
+    /// Source of the loss.
+    pub loss: Option<ValueSource>,
+}
+
+/// Find the column for a role: the user's override (which must exist) or the best alias.
+pub fn find_column(
+    table: &RunTable,
+    role: Role,
+    overrides: &ColumnOverrides,
+) -> Result<Option<usize>> {
+    if let Some(name) = overrides.get(role) {
+        return match table.column_index(name) {
+            Some(i) => Ok(Some(i)),
+            None => Err(Error::MissingColumn {
+                path: table.path.clone(),
+                role: role.describe().into(),
+                message: format!(
+                    "{} {name:?} names no column (columns are: {})",
+                    role.flag(),
+                    list_columns(table)
+                ),
+            }),
+        };
+    }
+    let normalised: Vec<String> = table.columns.iter().map(|c| normalise(c)).collect();
+    for alias in role.aliases() {
+        if let Some(i) = normalised.iter().position(|c| c == alias) {
+            return Ok(Some(i));
+        }
+    }
+    Ok(None)
+}
+
+fn list_columns(table: &RunTable) -> String {
+    table
+        .columns
+        .iter()
+        .map(|c| format!("{c:?}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn missing(table: &RunTable, role: Role, extra: &str) -> Error {
+    Error::MissingColumn {
+        path: table.path.clone(),
+        role: role.describe().into(),
+        message: format!(
+            "looked for {}{extra}; name it with {} (columns are: {})",
+            role.aliases().join(", "),
+            role.flag(),
+            list_columns(table)
+        ),
+    }
+}
+
+impl Runs {
+    /// Validate a table into runs, reading the columns for the roles in `needs` (plus the
+    /// loss), deriving what is missing from C = k N D.
+    ///
+    /// # Errors
+    /// A missing column, or (unless `skip_invalid`) the first empty, non-numeric, zero,
+    /// negative, NaN or infinite value in a used column, named by file, row, column and value.
+    pub fn from_table(table: &RunTable, needs: Needs, opts: &LoadOptions) -> Result<Runs> {
+        let k = opts.flops_per_param_token;
+        if !(k.is_finite() && k > 0.0) {
+            return Err(Error::InvalidSetting(format!(
+                "--flops-per-param-token must be a positive number, got {k}"
+            )));
+        }
+        let cols = [
+            find_column(table, Role::Params, &opts.columns)?,
+            find_column(table, Role::Tokens, &opts.columns)?,
+            find_column(table, Role::Flops, &opts.columns)?,
+            find_column(table, Role::Loss, &opts.columns)?,
+        ];
+        let [cn, cd, cc, cl] = cols;
+        let cl = cl.ok_or_else(|| missing(table, Role::Loss, ""))?;
+        // Decide which columns are read and which quantities are derived.
+        let mut read = [false; 3];
+        let mut derive: [Option<String>; 3] = [None, None, None];
+        let kstr = fmt_k(k);
+        let want = [needs.params, needs.tokens, needs.flops];
+        for (i, role) in [Role::Params, Role::Tokens, Role::Flops]
+            .into_iter()
+            .enumerate()
+        {
+            if !want[i] {
+                continue;
+            }
+            if cols[i].is_some() {
+                read[i] = true;
+                continue;
+            }
+            // Derive from the other two, which must both be columns.
+            let (j, l) = match i {
+                0 => (1, 2),
+                1 => (0, 2),
+                _ => (0, 1),
+            };
+            if cols[j].is_some() && cols[l].is_some() {
+                read[j] = true;
+                read[l] = true;
+                derive[i] = Some(match i {
+                    0 => format!("N = C / ({kstr} D)"),
+                    1 => format!("D = C / ({kstr} N)"),
+                    _ => format!("C = {kstr} N D"),
+                });
+            } else {
+                let extra = match i {
+                    0 => " (or both D and C, to derive N = C / (6 D))",
+                    1 => " (or both N and C, to derive D = C / (6 N))",
+                    _ => " (or both N and D, to derive C = 6 N D)",
+                };
+                return Err(missing(table, role, extra));
+            }
+        }
+        // C for reporting when N and D are read but C is not needed: derive it silently
+        // only if it needs no extra column.
+        if !read[2] && derive[2].is_none() && read[0] && read[1] && cc.is_none() {
+            derive[2] = Some(format!("C = {kstr} N D"));
+        }
+        let idx = [cn, cd, cc];
+        let mut runs = Runs {
+            source: table.path.clone(),
+            total_rows: table.rows.len(),
+            params: vec![],
+            tokens: vec![],
+            flops: vec![],
+            loss: vec![],
+            rows: vec![],
+            sources: RoleSources::default(),
+            excluded: vec![],
+            flops_per_param_token: k,
+        };
+        let src = |i: usize| -> Option<ValueSource> {
+            if read[i] {
+                Some(ValueSource::Column {
+                    column: table.columns[idx[i].unwrap()].clone(),
+                })
+            } else {
+                derive[i]
+                    .clone()
+                    .map(|formula| ValueSource::Derived { formula })
+            }
+        };
+        runs.sources = RoleSources {
+            params: src(0),
+            tokens: src(1),
+            flops: src(2),
+            loss: Some(ValueSource::Column {
+                column: table.columns[cl].clone(),
+            }),
+        };
+        'rows: for (r, row) in table.rows.iter().enumerate() {
+            let mut vals = [f64::NAN; 3];
+            for i in 0..3 {
+                if read[i] {
+                    let c = idx[i].unwrap();
+                    match parse_positive(&row[c]) {
+                        Ok(v) => vals[i] = v,
+                        Err(p) => {
+                            let err = Error::BadValue {
+                                location: table.location(r),
+                                column: table.columns[c].clone(),
+                                value: row[c].clone(),
+                                problem: p.describe().into(),
+                            };
+                            if opts.skip_invalid {
+                                runs.excluded.push(Exclusion {
+                                    row: r + 1,
+                                    reason: format!("invalid value: {err}"),
+                                });
+                                continue 'rows;
+                            }
+                            return Err(err);
+                        }
+                    }
+                }
+            }
+            let loss = match parse_positive(&row[cl]) {
+                Ok(v) => v,
+                Err(p) => {
+                    let err = Error::BadValue {
+                        location: table.location(r),
+                        column: table.columns[cl].clone(),
+                        value: row[cl].clone(),
+                        problem: p.describe().into(),
+                    };
+                    if opts.skip_invalid {
+                        runs.excluded.push(Exclusion {
+                            row: r + 1,
+                            reason: format!("invalid value: {err}"),
+                        });
+                        continue 'rows;
+                    }
+                    return Err(err);
+                }
+            };
+            if derive[0].is_some() {
+                vals[0] = vals[2] / (k * vals[1]);
+            }
+            if derive[1].is_some() {
+                vals[1] = vals[2] / (k * vals[0]);
+            }
+            if derive[2].is_some() {
+                vals[2] = k * vals[0] * vals[1];
+            }
+            for (i, v) in vals.iter().enumerate() {
+                if (read[i] || derive[i].is_some()) && !(v.is_finite() && *v > 0.0) {
+                    let err = Error::BadValue {
+                        location: table.location(r),
+                        column: ["N", "D", "C"][i].into(),
+                        value: v.to_string(),
+                        problem: format!(
+                            "derived value is not a positive finite number ({})",
+                            derive[i].clone().unwrap_or_default()
+                        ),
+                    };
+                    if opts.skip_invalid {
+                        runs.excluded.push(Exclusion {
+                            row: r + 1,
+                            reason: format!("invalid value: {err}"),
+                        });
+                        continue 'rows;
+                    }
+                    return Err(err);
+                }
+            }
+            if runs.sources.params.is_some() {
+                runs.params.push(vals[0]);
+            }
+            if runs.sources.tokens.is_some() {
+                runs.tokens.push(vals[1]);
+            }
+            if runs.sources.flops.is_some() {
+                runs.flops.push(vals[2]);
+            }
+            runs.loss.push(loss);
+            runs.rows.push(r + 1);
+        }
+        if runs.loss.is_empty() {
+            return Err(Error::Empty {
+                path: table.path.clone(),
+                message: format!(
+                    "no valid runs: all {} rows have invalid values ({} skipped)",
+                    table.rows.len(),
+                    runs.excluded.len()
+                ),
+            });
+        }
+        Ok(runs)
+    }
+
+    /// Number of runs.
+    pub fn len(&self) -> usize {
+        self.loss.len()
+    }
+
+    /// True when no runs are left.
+    pub fn is_empty(&self) -> bool {
+        self.loss.is_empty()
+    }
+
+    /// Apply the FLOP range and then drop the K highest-loss runs, recording each exclusion.
+    ///
+    /// # Errors
+    /// An invalid filter (negative bound, min above max, K not less than the number of runs)
+    /// or no runs left.
+    pub fn apply_filters(&mut self, f: &Filters) -> Result<()> {
+        for (name, v) in [("--min-flops", f.min_flops), ("--max-flops", f.max_flops)] {
+            if let Some(v) = v {
+                if !(v.is_finite() && v > 0.0) {
+                    return Err(Error::InvalidSetting(format!(
+                        "{name} must be a positive number of FLOPs, got {v}"
+                    )));
+                }
+            }
+        }
+        if let (Some(lo), Some(hi)) = (f.min_flops, f.max_flops) {
+            if lo > hi {
+                return Err(Error::InvalidSetting(format!(
+                    "--min-flops {lo:e} is above --max-flops {hi:e}"
+                )));
+            }
+        }
+        if f.min_flops.is_some() || f.max_flops.is_some() {
+            if self.flops.is_empty() {
+                return Err(Error::InvalidSetting(
+                    "--min-flops/--max-flops need compute C (a FLOPs column, or N and D)".into(),
+                ));
+            }
+            let keep: Vec<bool> = self
+                .flops
+                .iter()
+                .map(|&c| {
+                    f.min_flops.is_none_or(|lo| c >= lo) && f.max_flops.is_none_or(|hi| c <= hi)
+                })
+                .collect();
+            let reasons: Vec<String> = self
+                .flops
+                .iter()
+                .map(|&c| {
+                    if f.min_flops.is_some_and(|lo| c < lo) {
+                        format!("C = {c:.4e} below --min-flops")
+                    } else {
+                        format!("C = {c:.4e} above --max-flops")
+                    }
+                })
+                .collect();
+            self.retain(&keep, |i| reasons[i].clone());
+        }
+        if f.drop_top_loss > 0 {
+            let n = self.len();
+            if f.drop_top_loss >= n {
+                return Err(Error::InvalidSetting(format!(
+                    "--drop-top-loss {} would drop all {n} runs",
+                    f.drop_top_loss
+                )));
+            }
+            let mut order: Vec<usize> = (0..n).collect();
+            // Highest loss first; ties keep file order.
+            order.sort_by(|&i, &j| self.loss[j].total_cmp(&self.loss[i]).then(i.cmp(&j)));
+            let mut keep = vec![true; n];
+            for &i in &order[..f.drop_top_loss] {
+                keep[i] = false;
+            }
+            let losses = self.loss.clone();
+            let k = f.drop_top_loss;
+            self.retain(&keep, |i| {
+                format!(
+                    "drop-top-loss {k}: loss {} is among the {k} highest",
+                    losses[i]
+                )
+            });
+        }
+        if self.is_empty() {
+            return Err(Error::Empty {
+                path: self.source.clone(),
+                message: "no runs left after the FLOP filters".into(),
+            });
+        }
+        Ok(())
+    }
+
+    fn retain(&mut self, keep: &[bool], reason: impl Fn(usize) -> String) {
+        for (i, &k) in keep.iter().enumerate() {
+            if !k {
+                self.excluded.push(Exclusion {
+                    row: self.rows[i],
+                    reason: reason(i),
+                });
+            }
+        }
+        let filt = |v: &mut Vec<f64>| {
+            if !v.is_empty() {
+                let mut it = keep.iter();
+                v.retain(|_| *it.next().unwrap());
+            }
+        };
+        filt(&mut self.params);
+        filt(&mut self.tokens);
+        filt(&mut self.flops);
+        filt(&mut self.loss);
+        let mut it = keep.iter();
+        self.rows.retain(|_| *it.next().unwrap());
+        self.excluded.sort_by_key(|e| e.row);
+    }
+}
+
+fn fmt_k(k: f64) -> String {
+    if k.fract() == 0.0 {
+        format!("{k:.0}")
+    } else {
+        format!("{k}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table(text: &str) -> RunTable {
+        RunTable::from_csv_str("t.csv", text).unwrap()
+    }
+
+    fn nd() -> Needs {
+        Needs {
+            params: true,
+            tokens: true,
+            flops: false,
+        }
+    }
+
+    #[test]
+    fn aliases_and_derivation() {
+        let t = table("Model Size,Training FLOP,loss\n1e9,6e19,2.5\n2B,1.2e20,2.4\n");
+        let r = Runs::from_table(&t, nd(), &LoadOptions::default()).unwrap();
+        assert_eq!(r.params, [1e9, 2e9]);
+        assert!((r.tokens[0] - 1e10).abs() < 1.0);
+        assert_eq!(
+            r.sources.tokens,
+            Some(ValueSource::Derived {
+                formula: "D = C / (6 N)".into()
+            })
+        );
+        assert_eq!(r.flops, [6e19, 1.2e20]);
+    }
+
+    #[test]
+    fn flops_derived_from_n_and_d() {
+        let t = table("params,tokens,loss\n1e9,2e10,2.5\n");
+        let r = Runs::from_table(&t, nd(), &LoadOptions::default()).unwrap();
+        assert_eq!(r.flops, [1.2e20]);
+    }
+
+    #[test]
+    fn bad_values_name_row_column_value() {
+        let t = table("N,D,loss\n1e9,2e10,2.5\n1e9,-5,2.5\n");
+        let e = Runs::from_table(&t, nd(), &LoadOptions::default()).unwrap_err();
+        let s = e.to_string();
+        assert!(s.contains("t.csv, row 2 (line 3)"), "{s}");
+        assert!(s.contains("column \"D\""), "{s}");
+        assert!(s.contains("\"-5\""), "{s}");
+        assert!(s.contains("negative"), "{s}");
+    }
+
+    #[test]
+    fn unused_columns_are_not_checked() {
+        let t = table("N,D,C,loss\n1e9,2e10,oops,2.5\n");
+        let r = Runs::from_table(&t, nd(), &LoadOptions::default()).unwrap();
+        assert_eq!(r.len(), 1);
+        assert!(r.flops.is_empty());
+    }
+
+    #[test]
+    fn skip_invalid_records_rows() {
+        let t = table("N,D,loss\n1e9,2e10,2.5\n1e9,,2.5\n1e9,2e10,nan\n");
+        let opts = LoadOptions {
+            skip_invalid: true,
+            ..Default::default()
+        };
+        let r = Runs::from_table(&t, nd(), &opts).unwrap();
+        assert_eq!(r.len(), 1);
+        assert_eq!(r.excluded.len(), 2);
+        assert_eq!(r.excluded[0].row, 2);
+        assert_eq!(r.excluded[1].row, 3);
+    }
+
+    #[test]
+    fn override_must_exist() {
+        let t = table("N,D,loss\n1e9,2e10,2.5\n");
+        let opts = LoadOptions {
+            columns: ColumnOverrides {
+                loss: Some("val".into()),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let e = Runs::from_table(&t, nd(), &opts).unwrap_err().to_string();
+        assert!(e.contains("--loss-col \"val\""), "{e}");
+    }
+
+    #[test]
+    fn missing_tokens_says_how_to_fix() {
+        let t = table("N,loss\n1e9,2.5\n");
+        let e = Runs::from_table(&t, nd(), &LoadOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("--tokens-col"), "{e}");
+    }
+
+    #[test]
+    fn filters_in_order() {
+        let t = table("N,D,loss\n1,1,5\n1,2,4\n1,3,3\n1,4,2\n1,5,1\n");
+        let mut r = Runs::from_table(&t, nd(), &LoadOptions::default()).unwrap();
+        r.apply_filters(&Filters {
+            min_flops: Some(7.0),
+            max_flops: None,
+            drop_top_loss: 1,
+        })
+        .unwrap();
+        // C = 6, 12, 18, 24, 30: row 1 below the floor, then row 2 has the top loss left.
+        assert_eq!(r.rows, [3, 4, 5]);
+        assert_eq!(r.excluded.iter().map(|e| e.row).collect::<Vec<_>>(), [1, 2]);
+    }
+}

@@ -1,0 +1,252 @@
+//! A raw table of runs as read from a CSV or JSON file: headers and text cells, with each
+//! row's position in the file kept for error messages.
+
+use std::path::Path;
+
+use crate::error::{Error, Location, Result};
+
+/// A table read from a file, before any column is interpreted.
+///
+/// Cells are kept as text (JSON numbers are written in their shortest round-trip form), so
+/// that validation can quote exactly what the user wrote.
+#[derive(Debug, Clone)]
+pub struct RunTable {
+    /// The file as the user named it (used in every error message).
+    pub path: String,
+    /// Column headers in file order.
+    pub columns: Vec<String>,
+    /// Rows of cells, one per column (missing cells are empty strings).
+    pub rows: Vec<Vec<String>>,
+    /// For each row, the line of the file where it starts (CSV only).
+    pub lines: Vec<Option<u64>>,
+}
+
+impl RunTable {
+    /// Read a CSV file (header row required) or a JSON file holding an array of objects.
+    /// The format is chosen by the extension (`.json` is JSON, anything else CSV), or by the
+    /// first non-blank character being `[`.
+    ///
+    /// # Errors
+    /// [`Error::Io`] if the file cannot be read, [`Error::Format`] if it is not a table,
+    /// [`Error::Empty`] if it has no data rows.
+    pub fn read(path: impl AsRef<Path>) -> Result<RunTable> {
+        let p = path.as_ref();
+        let name = p.display().to_string();
+        let bytes = std::fs::read(p).map_err(|source| Error::Io {
+            path: name.clone(),
+            source,
+        })?;
+        let text = String::from_utf8(bytes).map_err(|e| Error::Format {
+            path: name.clone(),
+            message: format!(
+                "not UTF-8 text (invalid byte at offset {})",
+                e.utf8_error().valid_up_to()
+            ),
+        })?;
+        let is_json = p
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+            || text.trim_start().starts_with('[');
+        let table = if is_json {
+            Self::from_json_str(&name, &text)?
+        } else {
+            Self::from_csv_str(&name, &text)?
+        };
+        if table.rows.is_empty() {
+            return Err(Error::Empty {
+                path: name,
+                message: "the table has no data rows".into(),
+            });
+        }
+        Ok(table)
+    }
+
+    /// Parse CSV text (first record is the header). `path` is used in messages only.
+    pub fn from_csv_str(path: &str, text: &str) -> Result<RunTable> {
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        let mut rdr = csv::ReaderBuilder::new()
+            .has_headers(true)
+            .flexible(false)
+            .trim(csv::Trim::Headers)
+            .from_reader(text.as_bytes());
+        let fmt_err = |e: csv::Error| Error::Format {
+            path: path.to_string(),
+            message: format!("not valid CSV: {e}"),
+        };
+        let columns: Vec<String> = rdr
+            .headers()
+            .map_err(fmt_err)?
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        if columns.is_empty() || columns.iter().all(|c| c.is_empty()) {
+            return Err(Error::Empty {
+                path: path.to_string(),
+                message: "the file is empty (no header row)".into(),
+            });
+        }
+        check_unique(path, &columns)?;
+        let newlines: Vec<u64> = text
+            .bytes()
+            .enumerate()
+            .filter(|(_, b)| *b == b'\n')
+            .map(|(i, _)| i as u64)
+            .collect();
+        let mut rows = Vec::new();
+        let mut lines = Vec::new();
+        for rec in rdr.records() {
+            let rec = rec.map_err(fmt_err)?;
+            // Skip completely blank lines (csv yields one empty field for them).
+            if rec.iter().all(|c| c.trim().is_empty()) {
+                continue;
+            }
+            // The reported start can sit on skipped blank lines before the record.
+            lines.push(rec.position().map(|p| {
+                let mut b = p.byte() as usize;
+                while matches!(text.as_bytes().get(b), Some(b'\n' | b'\r')) {
+                    b += 1;
+                }
+                line_of(&newlines, b as u64)
+            }));
+            rows.push(rec.iter().map(|s| s.to_string()).collect());
+        }
+        Ok(RunTable {
+            path: path.to_string(),
+            columns,
+            rows,
+            lines,
+        })
+    }
+
+    /// Parse JSON text holding an array of flat objects. Keys become columns in first-seen
+    /// order; numbers, strings and null (empty) are accepted as cells.
+    pub fn from_json_str(path: &str, text: &str) -> Result<RunTable> {
+        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| Error::Format {
+            path: path.to_string(),
+            message: format!("not valid JSON: {e}"),
+        })?;
+        let items = value.as_array().ok_or_else(|| Error::Format {
+            path: path.to_string(),
+            message: "expected a JSON array of objects (one per run)".into(),
+        })?;
+        let mut columns: Vec<String> = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            let obj = item.as_object().ok_or_else(|| Error::Format {
+                path: path.to_string(),
+                message: format!("element {} of the array is not an object", i + 1),
+            })?;
+            for k in obj.keys() {
+                if !columns.contains(k) {
+                    columns.push(k.clone());
+                }
+            }
+        }
+        let mut rows = Vec::with_capacity(items.len());
+        for (i, item) in items.iter().enumerate() {
+            let obj = item.as_object().expect("checked above");
+            let mut row = Vec::with_capacity(columns.len());
+            for c in &columns {
+                let cell = match obj.get(c) {
+                    None | Some(serde_json::Value::Null) => String::new(),
+                    Some(serde_json::Value::String(s)) => s.clone(),
+                    Some(serde_json::Value::Number(n)) => n.to_string(),
+                    Some(serde_json::Value::Bool(b)) => b.to_string(),
+                    Some(other) => {
+                        return Err(Error::BadValue {
+                            location: Location {
+                                path: path.to_string(),
+                                row: i + 1,
+                                line: None,
+                            },
+                            column: c.clone(),
+                            value: other.to_string(),
+                            problem: "nested arrays and objects are not table cells".into(),
+                        })
+                    }
+                };
+                row.push(cell);
+            }
+            rows.push(row);
+        }
+        Ok(RunTable {
+            path: path.to_string(),
+            lines: vec![None; rows.len()],
+            columns,
+            rows,
+        })
+    }
+
+    /// Index of a column by exact header.
+    pub fn column_index(&self, name: &str) -> Option<usize> {
+        self.columns.iter().position(|c| c == name)
+    }
+
+    /// The location of data row `i` (0-based index into `rows`).
+    pub fn location(&self, i: usize) -> Location {
+        Location {
+            path: self.path.clone(),
+            row: i + 1,
+            line: self.lines.get(i).copied().flatten(),
+        }
+    }
+}
+
+/// 1-based line holding byte offset `byte`, given the offsets of every newline.
+fn line_of(newlines: &[u64], byte: u64) -> u64 {
+    newlines.partition_point(|&nl| nl < byte) as u64 + 1
+}
+
+fn check_unique(path: &str, columns: &[String]) -> Result<()> {
+    for (i, c) in columns.iter().enumerate() {
+        if columns[..i].contains(c) {
+            return Err(Error::Format {
+                path: path.to_string(),
+                message: format!("column {c:?} appears twice in the header"),
+            });
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_rows_keep_their_lines() {
+        let t = RunTable::from_csv_str("t.csv", "N,D,loss\n1,2,3\n\n4,5,6\n").unwrap();
+        assert_eq!(t.columns, ["N", "D", "loss"]);
+        assert_eq!(t.rows.len(), 2);
+        assert_eq!(t.lines, [Some(2), Some(4)]);
+        assert_eq!(t.location(1).to_string(), "t.csv, row 2 (line 4)");
+    }
+
+    #[test]
+    fn ragged_csv_is_a_format_error() {
+        let e = RunTable::from_csv_str("t.csv", "N,D,loss\n1,2\n").unwrap_err();
+        assert!(e.to_string().contains("t.csv"), "{e}");
+    }
+
+    #[test]
+    fn json_array_of_objects() {
+        let t = RunTable::from_json_str(
+            "t.json",
+            r#"[{"params": 1e9, "tokens": "20B", "loss": 2.5}, {"params": 2e9, "loss": null}]"#,
+        )
+        .unwrap();
+        assert_eq!(t.columns, ["params", "tokens", "loss"]);
+        assert_eq!(t.rows[0], ["1000000000.0", "20B", "2.5"]);
+        assert_eq!(t.rows[1], ["2000000000.0", "", ""]);
+    }
+
+    #[test]
+    fn json_must_be_array_of_objects() {
+        assert!(RunTable::from_json_str("t.json", r#"{"a": 1}"#).is_err());
+        assert!(RunTable::from_json_str("t.json", r#"[1, 2]"#).is_err());
+    }
+
+    #[test]
+    fn duplicate_header_is_refused() {
+        assert!(RunTable::from_csv_str("t.csv", "N,N,loss\n1,2,3\n").is_err());
+    }
+}

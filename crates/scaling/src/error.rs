@@ -1,0 +1,107 @@
+//! Typed errors for everything the library can refuse.
+//!
+//! Every variant caused by the user's input says what was wrong and where (file, row, column,
+//! value) so the command line can print it as one line and exit with code 2.
+
+use std::fmt;
+
+/// Where a value sits in a user's file: the file, the 1-based data row (the header is not
+/// counted) and, for CSV, the line the record starts on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    /// The file as the user named it.
+    pub path: String,
+    /// 1-based index of the data row (the first record after the header is row 1).
+    pub row: usize,
+    /// 1-based line of the file where the record starts, when the format has lines (CSV).
+    pub line: Option<u64>,
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "{}, row {} (line {})", self.path, self.row, line),
+            None => write!(f, "{}, row {}", self.path, self.row),
+        }
+    }
+}
+
+/// All errors returned by the library.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A file could not be opened or read.
+    #[error("{path}: cannot read the file: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The operating system's reason.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A file is not valid CSV or JSON of the expected shape.
+    #[error("{path}: {message}")]
+    Format {
+        /// The file.
+        path: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// The table has no data rows (or none left after filtering).
+    #[error("{path}: {message}")]
+    Empty {
+        /// The file.
+        path: String,
+        /// What was empty and why.
+        message: String,
+    },
+    /// No column could be found for a role the command needs.
+    #[error("{path}: no column for {role}: {message}")]
+    MissingColumn {
+        /// The file.
+        path: String,
+        /// The role (parameters, tokens, FLOPs, loss).
+        role: String,
+        /// Which names were tried or which flag named a missing column.
+        message: String,
+    },
+    /// A cell holds a value the command cannot use.
+    #[error("{location}, column {column:?}: {problem} (value {value:?})")]
+    BadValue {
+        /// File and row.
+        location: Location,
+        /// The column's header.
+        column: String,
+        /// The raw text of the cell.
+        value: String,
+        /// What is wrong with it.
+        problem: String,
+    },
+    /// A setting (a flag value, a law parameter) is out of its domain.
+    #[error("{0}")]
+    InvalidSetting(String),
+    /// The data cannot support the requested fit (too few runs, say).
+    #[error("{0}")]
+    InsufficientData(String),
+    /// A law or fit file is malformed.
+    #[error("{path}: {message}")]
+    LawFile {
+        /// The file.
+        path: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// A numerical failure that is not the user's fault.
+    #[error("numerical failure: {0}")]
+    Numerical(String),
+}
+
+impl Error {
+    /// True when the error comes from the user's input or settings (the command line exits
+    /// with code 2), false for internal failures (exit code 1).
+    pub fn is_user_error(&self) -> bool {
+        !matches!(self, Error::Numerical(_))
+    }
+}
+
+/// Result type of the library.
+pub type Result<T> = std::result::Result<T, Error>;

@@ -1,0 +1,168 @@
+//! Can the data identify each parameter? A local check at the optimum: the Jacobian of the
+//! predicted log-loss with respect to the natural parameters (E, A, B, alpha, beta), columns
+//! scaled to unit length, is rank deficient along directions the data cannot see.
+
+use serde::{Deserialize, Serialize};
+
+use crate::law::{Law, LawForm, Variable};
+use crate::linalg::symmetric_eigen;
+
+/// A parameter the data cannot determine, and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Unidentified {
+    /// The parameter's name.
+    pub param: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// The result of the identifiability check.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Identifiability {
+    /// True when every free parameter is determined by the data.
+    pub identified: bool,
+    /// Parameters that are not.
+    pub unidentified: Vec<Unidentified>,
+    /// Ratio of the smallest to the largest singular value of the column-scaled Jacobian
+    /// (1 is perfectly conditioned, 0 is rank deficient).
+    pub jacobian_singular_ratio: f64,
+}
+
+/// Singular-value ratio below which a direction counts as unidentified.
+pub const SINGULAR_RATIO_THRESHOLD: f64 = 1e-6;
+
+/// Check identifiability of the free parameters of `law` on the design `cols`
+/// (`cols[v]` holds the values of variable v = N, D, C for each run).
+pub fn check(law: &Law, free: &[bool], n: &[f64], d: &[f64], c: &[f64]) -> Identifiability {
+    let names = law.form.param_names();
+    let p = &law.params;
+    let m = n.len().max(d.len()).max(c.len());
+    let free_idx: Vec<usize> = (0..names.len()).filter(|&i| free[i]).collect();
+    let q = free_idx.len();
+    // Jacobian rows: d ln L_hat / d theta_natural.
+    let mut jac = vec![vec![0.0; q]; m];
+    for (i, row) in jac.iter_mut().enumerate() {
+        let mut full = vec![0.0; names.len()];
+        match law.form {
+            LawForm::Chinchilla => {
+                let (tn, td) = (n[i].powf(-p[3]), d[i].powf(-p[4]));
+                let lhat = p[0] + p[1] * tn + p[2] * td;
+                full[0] = 1.0 / lhat;
+                full[1] = tn / lhat;
+                full[2] = td / lhat;
+                full[3] = -p[1] * tn * n[i].ln() / lhat;
+                full[4] = -p[2] * td * d[i].ln() / lhat;
+            }
+            LawForm::Power { x } => {
+                let xv = match x {
+                    Variable::Params => n[i],
+                    Variable::Tokens => d[i],
+                    Variable::Flops => c[i],
+                };
+                let t = xv.powf(-p[2]);
+                let lhat = p[0] + p[1] * t;
+                full[0] = 1.0 / lhat;
+                full[1] = t / lhat;
+                full[2] = -p[1] * t * xv.ln() / lhat;
+            }
+        }
+        for (k, &fi) in free_idx.iter().enumerate() {
+            row[k] = full[fi];
+        }
+    }
+    let mut unidentified = Vec::new();
+    // Columns that are identically zero (a term that vanished).
+    let norms: Vec<f64> = (0..q)
+        .map(|k| jac.iter().map(|r| r[k] * r[k]).sum::<f64>().sqrt())
+        .collect();
+    let max_norm = norms.iter().cloned().fold(0.0, f64::max);
+    let mut jtj = vec![0.0; q * q];
+    for r in &jac {
+        for a in 0..q {
+            for b in 0..q {
+                let (na, nb) = (norms[a].max(1e-300), norms[b].max(1e-300));
+                jtj[a * q + b] += r[a] / na * r[b] / nb;
+            }
+        }
+    }
+    for k in 0..q {
+        if !(norms[k] > 1e-12 * max_norm) || !norms[k].is_finite() {
+            jtj.iter_mut().skip(k * q).take(q).for_each(|v| *v = 0.0);
+            for a in 0..q {
+                jtj[a * q + k] = 0.0;
+            }
+        }
+    }
+    let (vals, vecs) = symmetric_eigen(&jtj, q);
+    let lmax = vals.last().cloned().unwrap_or(0.0).max(1e-300);
+    let ratio = (vals.first().cloned().unwrap_or(0.0).max(0.0) / lmax).sqrt();
+    let distinct = |v: &[f64]| -> usize {
+        let mut s: Vec<f64> = v.to_vec();
+        s.sort_by(|a, b| a.total_cmp(b));
+        s.dedup_by(|a, b| (*a - *b).abs() <= 1e-9 * b.abs());
+        s.len()
+    };
+    let mut structural = String::new();
+    match law.form {
+        LawForm::Chinchilla => {
+            if distinct(n) == 1 {
+                structural = format!("all runs have the same N ({:.4e})", n[0]);
+            } else if distinct(d) == 1 {
+                structural = format!("all runs have the same D ({:.4e})", d[0]);
+            }
+        }
+        LawForm::Power { x } => {
+            let v = match x {
+                Variable::Params => n,
+                Variable::Tokens => d,
+                Variable::Flops => c,
+            };
+            let k = distinct(v);
+            if k < q {
+                structural = format!(
+                    "the runs have only {k} distinct value(s) of {}, fewer than the {q} free parameters",
+                    x.symbol()
+                );
+            }
+        }
+    }
+    for (val, vec) in vals.iter().zip(&vecs) {
+        if (val.max(0.0) / lmax).sqrt() >= SINGULAR_RATIO_THRESHOLD {
+            continue;
+        }
+        let involved: Vec<usize> = (0..q).filter(|&k| vec[k].abs() > 0.2).collect();
+        let names_inv: Vec<&str> = involved.iter().map(|&k| names[free_idx[k]]).collect();
+        for &k in &involved {
+            let name = names[free_idx[k]].to_string();
+            if unidentified.iter().any(|u: &Unidentified| u.param == name) {
+                continue;
+            }
+            let reason = if !structural.is_empty() {
+                format!(
+                    "{structural}: the data cannot separate {}",
+                    names_inv.join(", ")
+                )
+            } else if names_inv.len() == 1 {
+                format!(
+                    "the predictions do not depend on {} at the optimum (its term vanished)",
+                    name
+                )
+            } else {
+                format!(
+                    "the predictions depend only on a combination of {} (the Jacobian is rank deficient)",
+                    names_inv.join(", ")
+                )
+            };
+            unidentified.push(Unidentified {
+                param: name,
+                reason,
+            });
+        }
+    }
+    unidentified.sort_by_key(|u| names.iter().position(|n| *n == u.param));
+    Identifiability {
+        identified: unidentified.is_empty(),
+        unidentified,
+        jacobian_singular_ratio: ratio,
+    }
+}

@@ -1,0 +1,675 @@
+//! Fitting a law to runs: the objective of Hoffmann et al. (2022, App. D.2), BFGS from
+//! several starts in parallel, and an honest report of how the fit ended.
+//!
+//! # Formula
+//! For the Chinchilla form the fit minimises
+//! `sum_i Huber_delta(LSE(a - alpha ln N_i, b - beta ln D_i, e) - ln L_i)` over
+//! `(e, a, b, alpha, beta)` with `E, A, B = exp(e, a, b)` and delta = 1e-3 by default.
+
+pub mod bfgs;
+mod identify;
+pub mod objective;
+pub mod starts;
+
+use std::collections::BTreeMap;
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+pub use identify::{Identifiability, Unidentified, SINGULAR_RATIO_THRESHOLD};
+pub use objective::{ETerm, Objective, Penalty, Problem, Reduction, Space};
+
+use crate::data::{Exclusion, Filters, RoleSources, Runs};
+use crate::error::{Error, Result};
+use crate::law::{Law, LawForm, Optimum, Variable};
+
+/// How starting points are chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StartStrategy {
+    /// Variable projection over the exponents with exact NNLS for the coefficients, then a
+    /// BFGS polish from the best distinct basins (the default).
+    VarPro,
+    /// The 4500-point grid of Hoffmann et al. (2022, App. D.2), BFGS from every point.
+    Chinchilla,
+}
+
+impl StartStrategy {
+    /// The name used on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            StartStrategy::VarPro => "varpro",
+            StartStrategy::Chinchilla => "chinchilla",
+        }
+    }
+}
+
+/// Everything that determines a fit besides the data.
+#[derive(Debug, Clone)]
+pub struct FitConfig {
+    /// The law's form.
+    pub form: LawForm,
+    /// Fix E at this value (0 removes the term) instead of fitting it.
+    pub fixed_e: Option<f64>,
+    /// The objective.
+    pub objective: Objective,
+    /// The starting-point strategy.
+    pub starts: StartStrategy,
+    /// Number of basins polished by the variable-projection strategy.
+    pub varpro_seeds: usize,
+    /// Optimiser settings.
+    pub optimizer: bfgs::Options,
+}
+
+impl Default for FitConfig {
+    fn default() -> Self {
+        FitConfig {
+            form: LawForm::Chinchilla,
+            fixed_e: None,
+            objective: Objective::default(),
+            starts: StartStrategy::VarPro,
+            varpro_seeds: 8,
+            optimizer: bfgs::Options::default(),
+        }
+    }
+}
+
+/// How the fit ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// The best start converged and no parameter is at a bound.
+    Converged,
+    /// The best start hit the iteration limit.
+    IterationLimit,
+    /// The best start's line search failed with a gradient that is not small.
+    LineSearchFailed,
+    /// Converged, but a parameter sits at the edge of its domain (E = 0, a term vanished).
+    AtBound,
+    /// No start had a finite objective.
+    NonFinite,
+}
+
+impl Status {
+    /// The string written in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Converged => "converged",
+            Status::IterationLimit => "iteration_limit",
+            Status::LineSearchFailed => "line_search_failed",
+            Status::AtBound => "at_bound",
+            Status::NonFinite => "non_finite",
+        }
+    }
+}
+
+/// What the starts did.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StartsReport {
+    /// `varpro` or `chinchilla`.
+    pub strategy: StartStrategy,
+    /// Number of BFGS runs.
+    pub count: usize,
+    /// How many ended within `tolerance` (relative) of the best objective.
+    pub reached_best: usize,
+    /// The relative tolerance used for `reached_best`.
+    pub tolerance: f64,
+    /// How the runs ended, by termination.
+    pub terminations: BTreeMap<String, usize>,
+    /// Exponent-grid points scanned by variable projection (0 for the grid strategy).
+    pub profile_points: usize,
+}
+
+/// The optimiser's account of the best start.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OptimizerReport {
+    /// The method.
+    pub method: String,
+    /// Iterations of the best start.
+    pub iterations: usize,
+    /// Objective evaluations of the best start.
+    pub evaluations: usize,
+    /// Largest gradient component at the optimum (free parameters, fitted scale).
+    pub gradient_max_abs: f64,
+    /// Gradient tolerance.
+    pub gtol: f64,
+    /// Iteration limit.
+    pub max_iter: usize,
+}
+
+/// Which runs were used.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunsReport {
+    /// The file.
+    pub source: String,
+    /// Data rows in the file.
+    pub rows_in_file: usize,
+    /// Runs used in the fit.
+    pub used: usize,
+    /// Rows left out.
+    pub excluded_count: usize,
+    /// Rows left out, with reasons.
+    pub excluded: Vec<Exclusion>,
+}
+
+/// Every convention that changes a number, so a fit can be reproduced from its JSON.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Conventions {
+    /// The objective written out.
+    pub objective: String,
+    /// `huber` or `squared`.
+    pub penalty: String,
+    /// Huber's delta (null for squared error).
+    pub delta: Option<f64>,
+    /// `log` or `linear` residuals.
+    pub space: Space,
+    /// `sum` or `mean`.
+    pub reduction: Reduction,
+    /// How predictions are computed.
+    pub prediction: String,
+    /// Parameters held fixed (name -> value).
+    pub fixed: BTreeMap<String, f64>,
+    /// The FLOP model used to derive missing quantities and the optimum.
+    pub flops_model: String,
+    /// k in C = k N D.
+    pub flops_per_param_token: f64,
+    /// Where N, D, C and the loss came from.
+    pub columns: RoleSources,
+    /// Row filters.
+    pub filters: Filters,
+    /// Starting strategy.
+    pub starts: StartStrategy,
+    /// The optimiser.
+    pub optimizer: String,
+    /// Random seed (null: the fit uses no randomness).
+    pub seed: Option<u64>,
+}
+
+/// Quantities implied by a Chinchilla-form fit (Hoffmann et al. 2022, Eq. 4).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Implied {
+    /// a = beta / (alpha + beta): N_opt ∝ C^a.
+    pub a: f64,
+    /// b = alpha / (alpha + beta): D_opt ∝ C^b.
+    pub b: f64,
+    /// G = (alpha A / (beta B))^(1/(alpha+beta)).
+    #[serde(rename = "G")]
+    pub g: f64,
+    /// The compute-optimal point at the largest budget in the data.
+    pub optimum_at_max_flops: Optimum,
+    /// The compute-optimal point at 1e24 FLOPs (an extrapolation for most data).
+    pub optimum_at_1e24: Optimum,
+}
+
+/// Smallest and largest values of each quantity in the runs used.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct DataRange {
+    /// N range.
+    pub params: Option<[f64; 2]>,
+    /// D range.
+    pub tokens: Option<[f64; 2]>,
+    /// C range.
+    pub flops: Option<[f64; 2]>,
+    /// Loss range.
+    pub loss: [f64; 2],
+}
+
+/// A fitted law with everything needed to judge and reproduce it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Fit {
+    /// The form's name (`chinchilla`, `power`).
+    pub law: String,
+    /// The variable of a power law.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub x: Option<Variable>,
+    /// The formula.
+    pub formula: String,
+    /// Fitted parameters (natural scale); null for a parameter the data cannot identify.
+    pub params: BTreeMap<String, Option<f64>>,
+    /// What each parameter means.
+    pub meanings: BTreeMap<String, String>,
+    /// The fitted log-scale values (e = ln E, a = ln A, b = ln B) and exponents, exactly as
+    /// optimised.
+    pub internal: BTreeMap<String, f64>,
+    /// The objective at the optimum.
+    pub objective: f64,
+    /// How the fit ended.
+    pub status: Status,
+    /// The same in words.
+    pub status_detail: String,
+    /// What the starts did.
+    pub starts: StartsReport,
+    /// The optimiser's account.
+    pub optimizer: OptimizerReport,
+    /// Runs used and excluded.
+    pub runs: RunsReport,
+    /// Conventions.
+    pub conventions: Conventions,
+    /// Which parameters the data determine.
+    pub identifiability: Identifiability,
+    /// What the law implies (Chinchilla form with positive exponents).
+    pub implied: Option<Implied>,
+    /// The range of the data.
+    pub data_range: DataRange,
+    /// Things the reader should know.
+    pub warnings: Vec<String>,
+}
+
+impl Fit {
+    /// The fitted law, or `None` when the data could not identify some parameter.
+    pub fn law(&self) -> Option<Law> {
+        let form = self.form();
+        let vals: Option<Vec<f64>> = form
+            .param_names()
+            .iter()
+            .map(|n| self.params.get(*n).copied().flatten())
+            .collect();
+        Law::new(form, vals?).ok()
+    }
+
+    /// The fitted form.
+    pub fn form(&self) -> LawForm {
+        match self.x {
+            Some(x) => LawForm::Power { x },
+            None => LawForm::Chinchilla,
+        }
+    }
+}
+
+/// Which quantities a form needs from the table.
+pub fn needs(form: &LawForm) -> crate::data::Needs {
+    let mut n = crate::data::Needs::default();
+    for v in form.variables() {
+        match v {
+            Variable::Params => n.params = true,
+            Variable::Tokens => n.tokens = true,
+            Variable::Flops => n.flops = true,
+        }
+    }
+    n
+}
+
+fn column_of(runs: &Runs, v: Variable) -> &[f64] {
+    match v {
+        Variable::Params => &runs.params,
+        Variable::Tokens => &runs.tokens,
+        Variable::Flops => &runs.flops,
+    }
+}
+
+/// Build the optimisation problem for `runs` under `config`.
+///
+/// # Errors
+/// Invalid settings (delta, fixed E) or missing quantities.
+pub fn problem(runs: &Runs, config: &FitConfig) -> Result<Problem> {
+    if let Penalty::Huber { delta } = config.objective.penalty {
+        if !(delta.is_finite() && delta > 0.0) {
+            return Err(Error::InvalidSetting(format!(
+                "--delta must be a positive number, got {delta}"
+            )));
+        }
+    }
+    let e_term = match config.fixed_e {
+        None => ETerm::Free,
+        Some(0.0) => ETerm::Absent,
+        Some(e) if e.is_finite() && e > 0.0 => ETerm::Fixed { ln_e: e.ln() },
+        Some(e) => {
+            return Err(Error::InvalidSetting(format!(
+                "--fix-e must be 0 or a positive loss, got {e}"
+            )))
+        }
+    };
+    let mut ln_x = Vec::new();
+    for v in config.form.variables() {
+        let col = column_of(runs, v);
+        if col.len() != runs.len() {
+            return Err(Error::InsufficientData(format!(
+                "{}: the {} law needs {} for every run",
+                runs.source,
+                config.form.name(),
+                v.name()
+            )));
+        }
+        ln_x.push(col.iter().map(|x| x.ln()).collect());
+    }
+    Ok(Problem {
+        ln_x,
+        ln_loss: runs.loss.iter().map(|l| l.ln()).collect(),
+        loss: runs.loss.clone(),
+        e_term,
+        objective: config.objective,
+    })
+}
+
+/// Relative tolerance for counting starts that reached the best objective.
+pub const SAME_OPTIMUM_RTOL: f64 = 1e-7;
+
+/// Fit `config.form` to `runs`.
+///
+/// # Errors
+/// [`Error::InvalidSetting`] for bad settings, [`Error::InsufficientData`] when there are
+/// fewer runs than free parameters.
+pub fn fit(runs: &Runs, config: &FitConfig) -> Result<Fit> {
+    let problem = problem(runs, config)?;
+    let dim = problem.dim();
+    let names = config.form.param_names();
+    if runs.len() < dim {
+        return Err(Error::InsufficientData(format!(
+            "{}: {} run(s) cannot determine the {dim} free parameters of the {} law ({}); \
+             add runs or fix E with --fix-e",
+            runs.source,
+            runs.len(),
+            config.form.name(),
+            free_names(&config.form, &problem.e_term).join(", ")
+        )));
+    }
+    let (seeds, profile_points): (Vec<Vec<f64>>, usize) = match config.starts {
+        StartStrategy::Chinchilla => (starts::chinchilla_grid(&problem), 0),
+        StartStrategy::VarPro => {
+            let s = starts::varpro_seeds(&problem, config.varpro_seeds.max(1));
+            let pts = if problem.terms() == 2 { 28 * 28 } else { 120 };
+            (s.into_iter().map(|s| s.theta).collect(), pts)
+        }
+    };
+    if seeds.is_empty() {
+        return Err(Error::Numerical(
+            "no finite starting point was found".into(),
+        ));
+    }
+    let outcomes: Vec<bfgs::Outcome> = seeds
+        .par_iter()
+        .map(|x0| bfgs::minimize(|x, g| problem.value_grad(x, g), x0, &config.optimizer))
+        .collect();
+    let best_i = (0..outcomes.len())
+        .filter(|&i| outcomes[i].f.is_finite())
+        .min_by(|&i, &j| outcomes[i].f.total_cmp(&outcomes[j].f));
+    let Some(best_i) = best_i else {
+        return Err(Error::Numerical(
+            "the objective was not finite at any starting point".into(),
+        ));
+    };
+    let best = &outcomes[best_i];
+    let tol = SAME_OPTIMUM_RTOL * best.f.abs() + 1e-300;
+    let reached_best = outcomes
+        .iter()
+        .filter(|o| o.f.is_finite() && (o.f - best.f).abs() <= tol)
+        .count();
+    let mut terminations = BTreeMap::new();
+    for o in &outcomes {
+        *terminations
+            .entry(
+                serde_json::to_value(o.termination)
+                    .unwrap()
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+            )
+            .or_insert(0) += 1;
+    }
+    // Natural-scale parameters.
+    let theta = &best.x;
+    let k = problem.terms();
+    let off = usize::from(problem.e_term == ETerm::Free);
+    let e_nat = match problem.e_term {
+        ETerm::Free => theta[0].exp(),
+        ETerm::Fixed { ln_e } => ln_e.exp(),
+        ETerm::Absent => 0.0,
+    };
+    let mut nat = vec![e_nat];
+    for j in 0..k {
+        nat.push(theta[off + j].exp());
+    }
+    for j in 0..k {
+        nat.push(theta[off + k + j]);
+    }
+    let mut internal = BTreeMap::new();
+    let log_names: &[&str] = if k == 2 { &["a", "b"] } else { &["a"] };
+    if off == 1 {
+        internal.insert("e".to_string(), theta[0]);
+    }
+    for j in 0..k {
+        internal.insert(log_names[j].to_string(), theta[off + j]);
+        internal.insert(names[1 + k + j].to_string(), theta[off + k + j]);
+    }
+    let law = Law {
+        form: config.form,
+        params: nat.clone(),
+    };
+    let mut free = vec![true; names.len()];
+    free[0] = problem.e_term == ETerm::Free;
+    let empty: Vec<f64> = vec![];
+    let n = if runs.params.len() == runs.len() {
+        &runs.params
+    } else {
+        &empty
+    };
+    let d = if runs.tokens.len() == runs.len() {
+        &runs.tokens
+    } else {
+        &empty
+    };
+    let c = if runs.flops.len() == runs.len() {
+        &runs.flops
+    } else {
+        &empty
+    };
+    let identifiability = identify::check(&law, &free, n, d, c);
+    // Bounds and warnings.
+    let min_loss = runs.loss.iter().cloned().fold(f64::INFINITY, f64::min);
+    let mut at_bound = Vec::new();
+    let mut warnings = Vec::new();
+    if problem.e_term == ETerm::Free && e_nat < 1e-6 * min_loss {
+        at_bound.push(format!(
+            "E = {e_nat:.3e} is at its lower bound 0: the data prefer no irreducible loss \
+             (consider --fix-e 0)"
+        ));
+    }
+    for (j, v) in config.form.variables().iter().enumerate() {
+        let col = column_of(runs, *v);
+        let amp = nat[1 + j];
+        let alpha = nat[1 + k + j];
+        let biggest = col.iter().map(|x| amp * x.powf(-alpha)).fold(0.0, f64::max);
+        if biggest < 1e-6 * min_loss {
+            at_bound.push(format!(
+                "the {} term vanishes ({} = {amp:.3e}, {} = {alpha:.4}): it contributes less \
+                 than 1e-6 of the loss on every run",
+                v.symbol(),
+                names[1 + j],
+                names[1 + k + j]
+            ));
+        }
+        if alpha < 0.0 {
+            warnings.push(format!(
+                "{} = {alpha:.4} is negative: the fitted loss rises with {}",
+                names[1 + k + j],
+                v.symbol()
+            ));
+        }
+    }
+    if let ETerm::Fixed { ln_e } = problem.e_term {
+        if ln_e.exp() >= min_loss {
+            warnings.push(format!(
+                "the fixed E = {} is not below the smallest loss {min_loss}",
+                ln_e.exp()
+            ));
+        }
+    }
+    if runs.len() == dim {
+        warnings.push(format!(
+            "{} runs for {dim} free parameters: the law passes through the data with no \
+             degrees of freedom left to judge it",
+            runs.len()
+        ));
+    }
+    if reached_best == 1 && config.starts == StartStrategy::Chinchilla {
+        warnings.push(
+            "only one start reached the best objective: the optimum may be hard to find \
+             (compare with --starts chinchilla)"
+                .into(),
+        );
+    }
+    let status = match best.termination {
+        bfgs::Termination::Converged if !at_bound.is_empty() => Status::AtBound,
+        bfgs::Termination::Converged => Status::Converged,
+        bfgs::Termination::IterationLimit => Status::IterationLimit,
+        bfgs::Termination::LineSearchFailed => Status::LineSearchFailed,
+        bfgs::Termination::NonFinite => Status::NonFinite,
+    };
+    let gmax = best.grad.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    let mut status_detail = match status {
+        Status::Converged => format!(
+            "converged: largest gradient component {gmax:.2e} after {} iterations",
+            best.iterations
+        ),
+        Status::IterationLimit => format!(
+            "stopped at the iteration limit ({}) with largest gradient component {gmax:.2e}: \
+             the optimum may not have been reached",
+            config.optimizer.max_iter
+        ),
+        Status::LineSearchFailed => format!(
+            "the line search failed with largest gradient component {gmax:.2e}: the optimum \
+             may not have been reached"
+        ),
+        Status::AtBound => format!(
+            "converged with a parameter at a bound: {}",
+            at_bound.join("; ")
+        ),
+        Status::NonFinite => "the objective is not finite at the optimum".into(),
+    };
+    if status != Status::AtBound && !at_bound.is_empty() {
+        status_detail.push_str(&format!("; also {}", at_bound.join("; ")));
+    }
+    let unid: Vec<&str> = identifiability
+        .unidentified
+        .iter()
+        .map(|u| u.param.as_str())
+        .collect();
+    let mut params = BTreeMap::new();
+    let mut meanings = BTreeMap::new();
+    for (i, name) in names.iter().enumerate() {
+        let v = if unid.contains(name) {
+            None
+        } else {
+            Some(nat[i])
+        };
+        params.insert(name.to_string(), v);
+        meanings.insert(name.to_string(), config.form.meaning(name));
+    }
+    let kf = runs.flops_per_param_token;
+    let range = |v: &[f64]| -> Option<[f64; 2]> {
+        (v.len() == runs.len() && !v.is_empty()).then(|| {
+            [
+                v.iter().cloned().fold(f64::INFINITY, f64::min),
+                v.iter().cloned().fold(f64::NEG_INFINITY, f64::max),
+            ]
+        })
+    };
+    let data_range = DataRange {
+        params: range(&runs.params),
+        tokens: range(&runs.tokens),
+        flops: range(&runs.flops),
+        loss: range(&runs.loss).unwrap_or([f64::NAN; 2]),
+    };
+    let implied = match (config.form, identifiability.identified) {
+        (LawForm::Chinchilla, true) => {
+            let max_c = data_range.flops.map(|r| r[1]).unwrap_or_else(|| {
+                (0..runs.len())
+                    .map(|i| kf * runs.params[i] * runs.tokens[i])
+                    .fold(0.0, f64::max)
+            });
+            match (law.optimum(max_c, kf), law.optimum(1e24, kf)) {
+                (Some(o1), Some(o2)) => Some(Implied {
+                    a: law.params_exponent().unwrap(),
+                    b: law.tokens_exponent().unwrap(),
+                    g: law.g().unwrap(),
+                    optimum_at_max_flops: o1,
+                    optimum_at_1e24: o2,
+                }),
+                _ => None,
+            }
+        }
+        _ => None,
+    };
+    let (penalty, delta) = match config.objective.penalty {
+        Penalty::Huber { delta } => ("huber".to_string(), Some(delta)),
+        Penalty::Squared => ("squared".to_string(), None),
+    };
+    let mut fixed = BTreeMap::new();
+    if let Some(e) = config.fixed_e {
+        fixed.insert("E".to_string(), e);
+    }
+    let prediction = match config.form {
+        LawForm::Chinchilla => {
+            "ln L_hat = LSE(a - alpha ln N, b - beta ln D, e), A, B, E = exp(a, b, e)".to_string()
+        }
+        LawForm::Power { x } => format!(
+            "ln L_hat = LSE(a - alpha ln {}, e), A, E = exp(a, e)",
+            x.symbol()
+        ),
+    };
+    Ok(Fit {
+        law: config.form.name().to_string(),
+        x: match config.form {
+            LawForm::Power { x } => Some(x),
+            LawForm::Chinchilla => None,
+        },
+        formula: config.form.formula(),
+        params,
+        meanings,
+        internal,
+        objective: best.f,
+        status,
+        status_detail,
+        starts: StartsReport {
+            strategy: config.starts,
+            count: outcomes.len(),
+            reached_best,
+            tolerance: SAME_OPTIMUM_RTOL,
+            terminations,
+            profile_points,
+        },
+        optimizer: OptimizerReport {
+            method: "BFGS, strong-Wolfe line search (Nocedal & Wright 2006, Alg. 3.5-3.6)".into(),
+            iterations: best.iterations,
+            evaluations: best.evaluations,
+            gradient_max_abs: gmax,
+            gtol: config.optimizer.gtol,
+            max_iter: config.optimizer.max_iter,
+        },
+        runs: RunsReport {
+            source: runs.source.clone(),
+            rows_in_file: runs.total_rows,
+            used: runs.len(),
+            excluded_count: runs.excluded.len(),
+            excluded: runs.excluded.clone(),
+        },
+        conventions: Conventions {
+            objective: config.objective.describe(),
+            penalty,
+            delta,
+            space: config.objective.space,
+            reduction: config.objective.reduction,
+            prediction,
+            fixed,
+            flops_model: format!("C = {kf} N D"),
+            flops_per_param_token: kf,
+            columns: runs.sources.clone(),
+            filters: Filters::default(),
+            starts: config.starts,
+            optimizer: "BFGS".into(),
+            seed: None,
+        },
+        identifiability,
+        implied,
+        data_range,
+        warnings,
+    })
+}
+
+fn free_names(form: &LawForm, e: &ETerm) -> Vec<&'static str> {
+    form.param_names()
+        .iter()
+        .copied()
+        .filter(|n| *n != "E" || *e == ETerm::Free)
+        .collect()
+}

@@ -1,0 +1,390 @@
+//! Starting points for the optimiser.
+//!
+//! - [`chinchilla_grid`]: the 4500-point grid of Hoffmann et al. (2022, App. D.2):
+//!   alpha, beta in {0, 0.5, ..., 2}, e in {-1, -0.5, ..., 1}, a, b in {0, 5, ..., 25}.
+//! - [`varpro_seeds`]: variable projection (Golub & Pereyra 1973). For fixed exponents the
+//!   law is linear in (E, A, B) >= 0, so a non-negative least-squares solve gives the best
+//!   coefficients; scanning a grid of exponents gives a profile whose distinct low basins
+//!   seed a few BFGS polishes of the true objective.
+
+use super::objective::{ETerm, Problem, Space};
+
+/// The 4500 starting points of Hoffmann et al. (2022, App. D.2), as free-parameter vectors
+/// `[e, a_1..a_K, alpha_1..alpha_K]` (e omitted when E is not free). For a single-term law
+/// the same axes give 5 x 5 x 6 = 150 points.
+pub fn chinchilla_grid(problem: &Problem) -> Vec<Vec<f64>> {
+    let exps: Vec<f64> = (0..5).map(|i| 0.5 * i as f64).collect();
+    let es: Vec<f64> = (0..5).map(|i| -1.0 + 0.5 * i as f64).collect();
+    let coefs: Vec<f64> = (0..6).map(|i| 5.0 * i as f64).collect();
+    let free_e = problem.e_term == ETerm::Free;
+    let e_axis: Vec<Option<f64>> = if free_e {
+        es.iter().map(|&e| Some(e)).collect()
+    } else {
+        vec![None]
+    };
+    let mut out = Vec::new();
+    match problem.terms() {
+        2 => {
+            for &alpha in &exps {
+                for &beta in &exps {
+                    for &e in &e_axis {
+                        for &a in &coefs {
+                            for &b in &coefs {
+                                let mut v: Vec<f64> = e.into_iter().collect();
+                                v.extend([a, b, alpha, beta]);
+                                out.push(v);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        _ => {
+            for &alpha in &exps {
+                for &e in &e_axis {
+                    for &a in &coefs {
+                        let mut v: Vec<f64> = e.into_iter().collect();
+                        v.extend([a, alpha]);
+                        out.push(v);
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A seed from the variable-projection scan.
+#[derive(Debug, Clone)]
+pub struct Seed {
+    /// Free-parameter vector.
+    pub theta: Vec<f64>,
+    /// The true objective there.
+    pub objective: f64,
+}
+
+/// Exponent grid of the scan: geometric from 0.02 to 3.
+fn exponent_grid(points: usize) -> Vec<f64> {
+    let (lo, hi) = (0.02f64.ln(), 3.0f64.ln());
+    (0..points)
+        .map(|i| (lo + (hi - lo) * i as f64 / (points - 1) as f64).exp())
+        .collect()
+}
+
+/// Seeds from variable projection: for each point of an exponent grid, the exact
+/// non-negative weighted least-squares coefficients (weights 1/L^2 for log-space objectives,
+/// so residuals approximate log residuals); then the true objective at the best profile
+/// points and the profile's local minima; then up to `max_seeds` seeds from distinct basins,
+/// best first.
+pub fn varpro_seeds(problem: &Problem, max_seeds: usize) -> Vec<Seed> {
+    let k = problem.terms();
+    let m = problem.runs();
+    let npts = if k == 2 { 28 } else { 120 };
+    let grid = exponent_grid(npts);
+    let w: Vec<f64> = match problem.objective.space {
+        Space::Log => problem.loss.iter().map(|l| 1.0 / (l * l)).collect(),
+        Space::Linear => vec![1.0; m],
+    };
+    let e_fixed = match problem.e_term {
+        ETerm::Fixed { ln_e } => ln_e.exp(),
+        _ => 0.0,
+    };
+    let free_e = problem.e_term == ETerm::Free;
+    let y: Vec<f64> = problem.loss.iter().map(|l| l - e_fixed).collect();
+    let min_loss = problem.loss.iter().cloned().fold(f64::INFINITY, f64::min);
+    // Columns u_{j,q,i} = x_{j,i}^-grid[q], and their weighted sums.
+    let cols: Vec<Vec<Vec<f64>>> = (0..k)
+        .map(|j| {
+            grid.iter()
+                .map(|&p| problem.ln_x[j].iter().map(|lx| (-p * lx).exp()).collect())
+                .collect()
+        })
+        .collect();
+    let wsum: f64 = w.iter().sum();
+    let wy: f64 = w.iter().zip(&y).map(|(a, b)| a * b).sum();
+    let wyy: f64 = w.iter().zip(&y).map(|(a, b)| a * b * b).sum();
+    struct Sums {
+        wu: f64,
+        wuu: f64,
+        wuy: f64,
+        umax: f64,
+    }
+    let sums: Vec<Vec<Sums>> = cols
+        .iter()
+        .map(|cj| {
+            cj.iter()
+                .map(|u| {
+                    let mut s = Sums {
+                        wu: 0.0,
+                        wuu: 0.0,
+                        wuy: 0.0,
+                        umax: 0.0,
+                    };
+                    for i in 0..m {
+                        s.wu += w[i] * u[i];
+                        s.wuu += w[i] * u[i] * u[i];
+                        s.wuy += w[i] * u[i] * y[i];
+                        s.umax = s.umax.max(u[i]);
+                    }
+                    s
+                })
+                .collect()
+        })
+        .collect();
+    // Profile over the grid: (sse, grid indices, coefficients [E, A_1.., ]).
+    let mut profile: Vec<(f64, [usize; 2], [f64; 3])> = Vec::new();
+    let q2max = if k == 2 { npts } else { 1 };
+    for q1 in 0..npts {
+        for q2 in 0..q2max {
+            // Columns in order: [1 (if E free), u_1, u_2 (if K = 2)].
+            let mut gram = [[0.0f64; 3]; 3];
+            let mut rhs = [0.0f64; 3];
+            let mut idx = 0;
+            let mut map = [usize::MAX; 3]; // 0: E, 1: A_1, 2: A_2
+            if free_e {
+                gram[0][0] = wsum;
+                rhs[0] = wy;
+                map[0] = 0;
+                idx = 1;
+            }
+            let s1 = &sums[0][q1];
+            let i1 = idx;
+            gram[i1][i1] = s1.wuu;
+            rhs[i1] = s1.wuy;
+            map[1] = i1;
+            if free_e {
+                gram[0][i1] = s1.wu;
+                gram[i1][0] = s1.wu;
+            }
+            idx += 1;
+            if k == 2 {
+                let s2 = &sums[1][q2];
+                let i2 = idx;
+                gram[i2][i2] = s2.wuu;
+                rhs[i2] = s2.wuy;
+                map[2] = i2;
+                if free_e {
+                    gram[0][i2] = s2.wu;
+                    gram[i2][0] = s2.wu;
+                }
+                let (u1, u2) = (&cols[0][q1], &cols[1][q2]);
+                let cross: f64 = (0..m).map(|i| w[i] * u1[i] * u2[i]).sum();
+                gram[i1][i2] = cross;
+                gram[i2][i1] = cross;
+                idx += 1;
+            }
+            let (sse, c) = nnls_small(&gram, &rhs, wyy, idx);
+            let mut coef = [0.0; 3];
+            for r in 0..3 {
+                if map[r] != usize::MAX {
+                    coef[r] = c[map[r]];
+                }
+            }
+            profile.push((sse, [q1, q2], coef));
+        }
+    }
+    // Shortlist: best profile points and local minima of the profile.
+    let at = |q1: usize, q2: usize| profile[q1 * q2max + q2].0;
+    let mut shortlist: Vec<usize> = Vec::new();
+    let mut order: Vec<usize> = (0..profile.len()).collect();
+    order.sort_by(|&i, &j| profile[i].0.total_cmp(&profile[j].0));
+    shortlist.extend(order.iter().take(12));
+    // The best point of each block of the grid, so seeds come from across the exponent
+    // range even when the profile has a single basin.
+    let block = 7;
+    for b1 in (0..npts).step_by(block) {
+        for b2 in (0..q2max).step_by(block) {
+            let best = (b1..(b1 + block).min(npts))
+                .flat_map(|q1| (b2..(b2 + block).min(q2max)).map(move |q2| q1 * q2max + q2))
+                .min_by(|&i, &j| profile[i].0.total_cmp(&profile[j].0));
+            if let Some(i) = best {
+                if !shortlist.contains(&i) {
+                    shortlist.push(i);
+                }
+            }
+        }
+    }
+    for (i, p) in profile.iter().enumerate() {
+        let [q1, q2] = p.1;
+        let mut is_min = true;
+        for d1 in -1i64..=1 {
+            for d2 in -1i64..=1 {
+                let (r1, r2) = (q1 as i64 + d1, q2 as i64 + d2);
+                if (d1, d2) == (0, 0) || r1 < 0 || r2 < 0 || r1 >= npts as i64 || r2 >= q2max as i64
+                {
+                    continue;
+                }
+                if at(r1 as usize, r2 as usize) < p.0 {
+                    is_min = false;
+                }
+            }
+        }
+        if is_min && !shortlist.contains(&i) {
+            shortlist.push(i);
+        }
+    }
+    // Turn shortlisted profile points into parameter vectors and score them.
+    let mut scored: Vec<(f64, [usize; 2], Vec<f64>)> = shortlist
+        .into_iter()
+        .map(|i| {
+            let (_, q, coef) = profile[i];
+            let mut theta = Vec::with_capacity(problem.dim());
+            if free_e {
+                theta.push(coef[0].max(1e-3 * min_loss).ln());
+            }
+            for j in 0..k {
+                let floor = 1e-3 * min_loss / sums[j][q[j]].umax;
+                theta.push(coef[1 + j].max(floor).ln());
+            }
+            for &qj in q.iter().take(k) {
+                theta.push(grid[qj]);
+            }
+            let f = problem.value(&theta);
+            (if f.is_finite() { f } else { f64::INFINITY }, q, theta)
+        })
+        .collect();
+    scored.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let mut seeds: Vec<(Seed, [usize; 2])> = Vec::new();
+    for (f, q, theta) in scored {
+        if seeds.len() >= max_seeds {
+            break;
+        }
+        let far = seeds.iter().all(|(_, s)| {
+            let d = (q[0] as i64 - s[0] as i64)
+                .abs()
+                .max((q[1] as i64 - s[1] as i64).abs());
+            d >= 3
+        });
+        if far && f.is_finite() {
+            seeds.push((
+                Seed {
+                    theta,
+                    objective: f,
+                },
+                q,
+            ));
+        }
+    }
+    seeds.into_iter().map(|(s, _)| s).collect()
+}
+
+/// Exact non-negative least squares for up to 3 unknowns from the normal equations, by
+/// enumerating supports: the NNLS solution is the feasible unconstrained solution on some
+/// support with the smallest residual. Returns (weighted SSE, coefficients).
+fn nnls_small(gram: &[[f64; 3]; 3], rhs: &[f64; 3], yy: f64, p: usize) -> (f64, [f64; 3]) {
+    let mut best = (yy, [0.0; 3]);
+    for mask in 1u32..(1 << p) {
+        let support: Vec<usize> = (0..p).filter(|i| mask & (1 << i) != 0).collect();
+        let s = support.len();
+        // Scale to unit diagonal for conditioning.
+        let d: Vec<f64> = support.iter().map(|&i| gram[i][i].sqrt()).collect();
+        if d.iter().any(|v| !(v.is_finite() && *v > 0.0)) {
+            continue;
+        }
+        let mut a = [[0.0f64; 3]; 3];
+        let mut b = [0.0f64; 3];
+        for (r, &i) in support.iter().enumerate() {
+            b[r] = rhs[i] / d[r];
+            for (c, &j) in support.iter().enumerate() {
+                a[r][c] = gram[i][j] / (d[r] * d[c]);
+            }
+        }
+        let Some(x) = solve_small(&mut a, &mut b, s) else {
+            continue;
+        };
+        if x[..s].iter().any(|v| !(*v > 0.0)) {
+            continue;
+        }
+        let mut coef = [0.0; 3];
+        let mut fit = 0.0;
+        for (r, &i) in support.iter().enumerate() {
+            coef[i] = x[r] / d[r];
+            fit += coef[i] * rhs[i];
+        }
+        let sse = yy - fit;
+        if sse < best.0 {
+            best = (sse, coef);
+        }
+    }
+    best
+}
+
+/// Gaussian elimination with partial pivoting on an s x s system (s <= 3).
+#[allow(clippy::needless_range_loop)]
+fn solve_small(a: &mut [[f64; 3]; 3], b: &mut [f64; 3], s: usize) -> Option<[f64; 3]> {
+    for col in 0..s {
+        let piv = (col..s).max_by(|&i, &j| a[i][col].abs().total_cmp(&a[j][col].abs()))?;
+        if a[piv][col].abs() < 1e-13 {
+            return None;
+        }
+        a.swap(col, piv);
+        b.swap(col, piv);
+        for r in col + 1..s {
+            let f = a[r][col] / a[col][col];
+            for c in col..s {
+                a[r][c] -= f * a[col][c];
+            }
+            b[r] -= f * b[col];
+        }
+    }
+    let mut x = [0.0; 3];
+    for r in (0..s).rev() {
+        let mut v = b[r];
+        for c in r + 1..s {
+            v -= a[r][c] * x[c];
+        }
+        x[r] = v / a[r][r];
+    }
+    Some(x)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fit::objective::Objective;
+
+    #[test]
+    fn grid_has_4500_points() {
+        let p = Problem {
+            ln_x: vec![vec![1.0], vec![1.0]],
+            ln_loss: vec![0.0],
+            loss: vec![1.0],
+            e_term: ETerm::Free,
+            objective: Objective::default(),
+        };
+        let g = chinchilla_grid(&p);
+        assert_eq!(g.len(), 4500);
+        assert!(g.contains(&vec![-1.0, 25.0, 0.0, 2.0, 0.5]));
+    }
+
+    #[test]
+    fn nnls_clamps_negative_coefficient() {
+        // y = 2 x1 exactly, with x2 anti-correlated: unconstrained LS is exact, NNLS too.
+        let x1 = [1.0, 2.0, 3.0];
+        let x2 = [3.0, 1.0, 0.5];
+        let y = [2.0, 4.0, 6.0];
+        let mut gram = [[0.0; 3]; 3];
+        let mut rhs = [0.0; 3];
+        let cols = [x1, x2];
+        for r in 0..2 {
+            for c in 0..2 {
+                gram[r][c] = (0..3).map(|i| cols[r][i] * cols[c][i]).sum();
+            }
+            rhs[r] = (0..3).map(|i| cols[r][i] * y[i]).sum();
+        }
+        let yy: f64 = y.iter().map(|v| v * v).sum();
+        let (sse, c) = nnls_small(&gram, &rhs, yy, 2);
+        assert!(
+            sse.abs() < 1e-9 && (c[0] - 2.0).abs() < 1e-9 && c[1].abs() < 1e-9,
+            "{sse} {c:?}"
+        );
+        // y = -x2: best non-negative answer uses x1 only or nothing.
+        let y2 = [-3.0, -1.0, -0.5];
+        for r in 0..2 {
+            rhs[r] = (0..3).map(|i| cols[r][i] * y2[i]).sum();
+        }
+        let yy2: f64 = y2.iter().map(|v| v * v).sum();
+        let (_, c) = nnls_small(&gram, &rhs, yy2, 2);
+        assert!(c.iter().all(|v| *v >= 0.0));
+    }
+}

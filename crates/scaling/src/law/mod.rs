@@ -1,0 +1,403 @@
+//! Functional forms of scaling laws, their named parameters, and law files.
+//!
+//! Two forms are known so far:
+//! - Chinchilla (Hoffmann et al. 2022, arXiv:2203.15556, Eq. 2):
+//!   `L(N, D) = E + A / N^alpha + B / D^beta`.
+//! - The saturating single-variable power law `L(x) = E + A x^-alpha` for x = N, D or C
+//!   (Kaplan et al. 2020, arXiv:2001.08361, use the form with E = 0).
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// The independent variable of a single-variable law.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Variable {
+    /// Model size N (parameters).
+    Params,
+    /// Training tokens D.
+    Tokens,
+    /// Training compute C (FLOPs).
+    Flops,
+}
+
+impl Variable {
+    /// The symbol used in formulas.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Variable::Params => "N",
+            Variable::Tokens => "D",
+            Variable::Flops => "C",
+        }
+    }
+
+    /// The name used on the command line and in files.
+    pub fn name(self) -> &'static str {
+        match self {
+            Variable::Params => "params",
+            Variable::Tokens => "tokens",
+            Variable::Flops => "flops",
+        }
+    }
+
+    /// Parse `params`/`tokens`/`flops` (also `N`, `D`, `C`).
+    pub fn parse(s: &str) -> Option<Variable> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "params" | "n" | "parameters" => Some(Variable::Params),
+            "tokens" | "d" => Some(Variable::Tokens),
+            "flops" | "c" | "compute" => Some(Variable::Flops),
+            _ => None,
+        }
+    }
+}
+
+/// A functional form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "law", rename_all = "lowercase")]
+pub enum LawForm {
+    /// `L = E + A / N^alpha + B / D^beta` (Hoffmann et al. 2022, Eq. 2).
+    Chinchilla,
+    /// `L = E + A x^-alpha`.
+    Power {
+        /// The variable x.
+        x: Variable,
+    },
+}
+
+impl LawForm {
+    /// Parameter names in canonical order (the order of [`Law::params`]).
+    pub fn param_names(&self) -> &'static [&'static str] {
+        match self {
+            LawForm::Chinchilla => &["E", "A", "B", "alpha", "beta"],
+            LawForm::Power { .. } => &["E", "A", "alpha"],
+        }
+    }
+
+    /// The short name used in files (`chinchilla`, `power`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            LawForm::Chinchilla => "chinchilla",
+            LawForm::Power { .. } => "power",
+        }
+    }
+
+    /// The formula in plain text.
+    pub fn formula(&self) -> String {
+        match self {
+            LawForm::Chinchilla => "L = E + A / N^alpha + B / D^beta".into(),
+            LawForm::Power { x } => format!("L = E + A * {}^-alpha", x.symbol()),
+        }
+    }
+
+    /// The variables the law reads.
+    pub fn variables(&self) -> Vec<Variable> {
+        match self {
+            LawForm::Chinchilla => vec![Variable::Params, Variable::Tokens],
+            LawForm::Power { x } => vec![*x],
+        }
+    }
+
+    /// What a parameter means, with its unit.
+    pub fn meaning(&self, name: &str) -> String {
+        let x = match self {
+            LawForm::Power { x } => x.symbol(),
+            LawForm::Chinchilla => "N",
+        };
+        match name {
+            "E" => "irreducible loss: the limit at infinite scale (nats)".into(),
+            "A" => format!("coefficient of the {x} term (nats x {x}^alpha)"),
+            "B" => "coefficient of the D term (nats x D^beta)".into(),
+            "alpha" => format!("exponent of {x}: loss falls as {x}^-alpha"),
+            "beta" => "exponent of D: loss falls as D^-beta".into(),
+            _ => String::new(),
+        }
+    }
+}
+
+/// A law: a form with values for its parameters (natural scale: E, A, B in nats).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Law {
+    /// The functional form.
+    pub form: LawForm,
+    /// Parameter values in the order of [`LawForm::param_names`].
+    pub params: Vec<f64>,
+}
+
+/// The compute-optimal allocation of a Chinchilla law under C = k N D.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Optimum {
+    /// Budget C (FLOPs).
+    pub flops: f64,
+    /// N_opt (parameters).
+    pub params: f64,
+    /// D_opt (tokens).
+    pub tokens: f64,
+    /// The loss at (N_opt, D_opt).
+    pub loss: f64,
+    /// D_opt / N_opt.
+    pub tokens_per_param: f64,
+}
+
+impl Law {
+    /// Build a law, checking the parameters: finite, E >= 0, A and B > 0.
+    ///
+    /// # Errors
+    /// [`Error::InvalidSetting`] naming the offending parameter.
+    pub fn new(form: LawForm, params: Vec<f64>) -> Result<Law> {
+        let names = form.param_names();
+        if params.len() != names.len() {
+            return Err(Error::InvalidSetting(format!(
+                "the {} law has {} parameters ({}), got {}",
+                form.name(),
+                names.len(),
+                names.join(", "),
+                params.len()
+            )));
+        }
+        for (n, &v) in names.iter().zip(&params) {
+            if !v.is_finite() {
+                return Err(Error::InvalidSetting(format!(
+                    "parameter {n} = {v} is not finite"
+                )));
+            }
+            let ok = match *n {
+                "E" => v >= 0.0,
+                "A" | "B" => v > 0.0,
+                _ => true,
+            };
+            if !ok {
+                return Err(Error::InvalidSetting(format!(
+                    "parameter {n} = {v} is out of range ({})",
+                    if *n == "E" { "E >= 0" } else { "must be > 0" }
+                )));
+            }
+        }
+        Ok(Law { form, params })
+    }
+
+    /// A parameter by name.
+    pub fn get(&self, name: &str) -> Option<f64> {
+        self.form
+            .param_names()
+            .iter()
+            .position(|n| *n == name)
+            .map(|i| self.params[i])
+    }
+
+    /// The predicted loss. For the Chinchilla form `E + A N^-alpha + B D^-beta`; for the
+    /// power law `E + A x^-alpha` with x taken from `n`, `d` or `c` as the form says.
+    pub fn predict(&self, n: f64, d: f64, c: f64) -> f64 {
+        let p = &self.params;
+        match self.form {
+            LawForm::Chinchilla => p[0] + p[1] * n.powf(-p[3]) + p[2] * d.powf(-p[4]),
+            LawForm::Power { x } => {
+                let v = match x {
+                    Variable::Params => n,
+                    Variable::Tokens => d,
+                    Variable::Flops => c,
+                };
+                p[0] + p[1] * v.powf(-p[2])
+            }
+        }
+    }
+
+    /// Exponent a of N_opt ∝ C^a: beta/(alpha+beta) (Hoffmann et al. 2022, Eq. 4).
+    /// `None` for forms without both N and D.
+    pub fn params_exponent(&self) -> Option<f64> {
+        let (alpha, beta) = self.alpha_beta()?;
+        Some(beta / (alpha + beta))
+    }
+
+    /// Exponent b of D_opt ∝ C^b: alpha/(alpha+beta).
+    pub fn tokens_exponent(&self) -> Option<f64> {
+        let (alpha, beta) = self.alpha_beta()?;
+        Some(alpha / (alpha + beta))
+    }
+
+    /// G = (alpha A / (beta B))^(1/(alpha+beta)) of Hoffmann et al. 2022, Eq. 4.
+    pub fn g(&self) -> Option<f64> {
+        let (alpha, beta) = self.alpha_beta()?;
+        let (a, b) = (self.get("A")?, self.get("B")?);
+        Some((alpha * a / (beta * b)).powf(1.0 / (alpha + beta)))
+    }
+
+    fn alpha_beta(&self) -> Option<(f64, f64)> {
+        match self.form {
+            LawForm::Chinchilla => {
+                let (a, b) = (self.params[3], self.params[4]);
+                (a > 0.0 && b > 0.0).then_some((a, b))
+            }
+            LawForm::Power { .. } => None,
+        }
+    }
+
+    /// The compute-optimal allocation for budget `flops` under C = k N D, in closed form
+    /// (Hoffmann et al. 2022, Eq. 4, with 6 replaced by k): N_opt = G (C/k)^a,
+    /// D_opt = G^-1 (C/k)^b.
+    pub fn optimum(&self, flops: f64, k: f64) -> Option<Optimum> {
+        let (a, b, g) = (self.params_exponent()?, self.tokens_exponent()?, self.g()?);
+        let x = flops / k;
+        let n = g * x.powf(a);
+        let d = x.powf(b) / g;
+        Some(Optimum {
+            flops,
+            params: n,
+            tokens: d,
+            loss: self.predict(n, d, flops),
+            tokens_per_param: d / n,
+        })
+    }
+
+    /// Read a law from JSON text: `{"law": "chinchilla", "params": {"E":..,"A":..,"B":..,
+    /// "alpha":..,"beta":..}}` or `{"law": "power", "x": "flops", "params": {"E":..,"A":..,
+    /// "alpha":..}}`. A saved fit has these keys too, so fit files are law files.
+    ///
+    /// # Errors
+    /// [`Error::LawFile`] naming the file and what is missing or wrong.
+    pub fn from_json_str(path: &str, text: &str) -> Result<Law> {
+        let err = |m: String| Error::LawFile {
+            path: path.to_string(),
+            message: m,
+        };
+        let v: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| err(format!("not valid JSON: {e}")))?;
+        let law = v
+            .get("law")
+            .and_then(|l| l.as_str())
+            .ok_or_else(|| err("no string \"law\" (e.g. \"chinchilla\" or \"power\")".into()))?;
+        let form = match law.to_ascii_lowercase().as_str() {
+            "chinchilla" => LawForm::Chinchilla,
+            "power" => {
+                let x = v.get("x").and_then(|x| x.as_str()).ok_or_else(|| {
+                    err("a power law needs \"x\": \"params\", \"tokens\" or \"flops\"".into())
+                })?;
+                let x = Variable::parse(x).ok_or_else(|| {
+                    err(format!("unknown \"x\": {x:?} (params, tokens or flops)"))
+                })?;
+                LawForm::Power { x }
+            }
+            other => {
+                return Err(err(format!(
+                    "unknown law {other:?}: known laws are \"chinchilla\" and \"power\""
+                )))
+            }
+        };
+        let params = v
+            .get("params")
+            .and_then(|p| p.as_object())
+            .ok_or_else(|| err("no object \"params\"".into()))?;
+        let mut values = Vec::new();
+        let mut unidentified = Vec::new();
+        for name in form.param_names() {
+            match params.get(*name) {
+                Some(serde_json::Value::Number(x)) => values.push(x.as_f64().unwrap_or(f64::NAN)),
+                Some(serde_json::Value::Null) => {
+                    unidentified.push(*name);
+                    values.push(f64::NAN);
+                }
+                Some(other) => return Err(err(format!("params.{name} is not a number: {other}"))),
+                None => return Err(err(format!("params.{name} is missing"))),
+            }
+        }
+        if !unidentified.is_empty() {
+            return Err(err(format!(
+                "the fit could not identify {} from its data, so it cannot be used as a law",
+                unidentified.join(", ")
+            )));
+        }
+        Law::new(form, values).map_err(|e| err(e.to_string()))
+    }
+
+    /// Read a law or fit file.
+    pub fn read(path: impl AsRef<std::path::Path>) -> Result<Law> {
+        let p = path.as_ref();
+        let name = p.display().to_string();
+        let text = std::fs::read_to_string(p).map_err(|source| Error::Io {
+            path: name.clone(),
+            source,
+        })?;
+        Law::from_json_str(&name, &text)
+    }
+
+    /// The law as a law-file JSON object.
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut params = serde_json::Map::new();
+        for (n, v) in self.form.param_names().iter().zip(&self.params) {
+            params.insert(n.to_string(), serde_json::json!(v));
+        }
+        let mut obj = serde_json::Map::new();
+        obj.insert("law".into(), self.form.name().into());
+        if let LawForm::Power { x } = self.form {
+            obj.insert("x".into(), x.name().into());
+        }
+        obj.insert("params".into(), params.into());
+        obj.into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Chinchilla's published unrounded constants (Hoffmann et al. 2022, as used by later
+    /// work; ../shared/REFERENCE.md): the Gopher budget 5.76e23 FLOPs gives about 40B
+    /// parameters (Fig. 4 caption); the rounded constants give about 32B.
+    #[test]
+    fn chinchilla_optimum_golden() {
+        let law = Law::new(
+            LawForm::Chinchilla,
+            vec![
+                0.5267228f64.exp(),
+                6.0073404f64.exp(),
+                6.0179186f64.exp(),
+                0.33917084,
+                0.2849083,
+            ],
+        )
+        .unwrap();
+        let o = law.optimum(5.76e23, 6.0).unwrap();
+        assert!((o.params / 40.4e9 - 1.0).abs() < 0.01, "{}", o.params);
+        assert!((6.0 * o.params * o.tokens / 5.76e23 - 1.0).abs() < 1e-12);
+        let rounded = Law::new(LawForm::Chinchilla, vec![1.69, 406.4, 410.7, 0.34, 0.28]).unwrap();
+        let o = rounded.optimum(5.76e23, 6.0).unwrap();
+        assert!((o.params / 32.2e9 - 1.0).abs() < 0.01, "{}", o.params);
+    }
+
+    #[test]
+    fn law_file_round_trip() {
+        let text = r#"{"law": "chinchilla", "params": {"E": 1.69, "A": 406.4, "B": 410.7, "alpha": 0.34, "beta": 0.28}}"#;
+        let law = Law::from_json_str("l.json", text).unwrap();
+        assert_eq!(law.get("B"), Some(410.7));
+        let back = Law::from_json_str("l.json", &law.to_json().to_string()).unwrap();
+        assert_eq!(back, law);
+        let p = Law::from_json_str(
+            "p.json",
+            r#"{"law": "power", "x": "flops", "params": {"E": 0, "A": 10, "alpha": 0.05}}"#,
+        )
+        .unwrap();
+        assert_eq!(p.predict(1.0, 1.0, 1e20), 10.0 * 1e20f64.powf(-0.05));
+    }
+
+    #[test]
+    fn law_file_errors_are_specific() {
+        let e = Law::from_json_str("l.json", r#"{"law": "chinchilla", "params": {"E": 1}}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("l.json") && e.contains("params.A is missing"),
+            "{e}"
+        );
+        let e = Law::from_json_str("l.json", r#"{"law": "kaplan2", "params": {}}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("unknown law"), "{e}");
+        let e = Law::from_json_str(
+            "l.json",
+            r#"{"law": "chinchilla", "params": {"E": 1, "A": -1, "B": 1, "alpha": 0.3, "beta": 0.3}}"#,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("A = -1"), "{e}");
+    }
+}
