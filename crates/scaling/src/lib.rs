@@ -17,6 +17,7 @@ pub mod error;
 pub mod fit;
 pub mod law;
 pub mod linalg;
+pub mod report;
 pub mod simulate;
 
 pub use error::{Error, Result};

@@ -1,0 +1,332 @@
+//! End-to-end tests of the `scaling` binary: bad input gets a one-line error naming the
+//! file, row, column and value with exit code 2; good input gets the fit, and saved fits
+//! predict exactly.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn scaling(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_scaling"))
+        .args(args)
+        .output()
+        .expect("run scaling");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A fresh directory for one test.
+fn tempdir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("scaling-cli-test-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p.display().to_string()
+}
+
+/// A small valid table drawn from a Chinchilla law (no noise).
+fn good_csv() -> String {
+    let mut s = String::from("params,tokens,loss\n");
+    for i in 0..6 {
+        for j in 0..4 {
+            let n = 1e8 * 3f64.powi(i);
+            let d = 2e9 * 4f64.powi(j);
+            let l = 1.8 + 480.0 * n.powf(-0.35) + 2100.0 * d.powf(-0.37);
+            s.push_str(&format!("{n},{d},{l}\n"));
+        }
+    }
+    s
+}
+
+fn assert_user_error(args: &[&str], must_contain: &[&str]) {
+    let (code, stdout, stderr) = scaling(args);
+    assert_eq!(code, 2, "args {args:?}: stderr {stderr}");
+    assert!(stdout.is_empty(), "{stdout}");
+    assert_eq!(
+        stderr.trim().lines().count(),
+        1,
+        "one line expected: {stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    for m in must_contain {
+        assert!(stderr.contains(m), "{m:?} not in {stderr:?}");
+    }
+}
+
+#[test]
+fn missing_file() {
+    assert_user_error(
+        &["fit", "/nonexistent/runs.csv"],
+        &["/nonexistent/runs.csv", "cannot read"],
+    );
+}
+
+#[test]
+fn missing_column() {
+    let d = tempdir("missing-col");
+    let f = write(&d, "r.csv", "params,loss\n1e9,2.5\n2e9,2.4\n");
+    assert_user_error(
+        &["fit", &f],
+        &["r.csv", "training tokens D", "--tokens-col"],
+    );
+    let f = write(&d, "r2.csv", &good_csv());
+    assert_user_error(
+        &["fit", &f, "--loss-col", "val"],
+        &["--loss-col \"val\"", "names no column"],
+    );
+}
+
+#[test]
+fn empty_tables() {
+    let d = tempdir("empty");
+    let f = write(&d, "header.csv", "params,tokens,loss\n");
+    assert_user_error(&["fit", &f], &["header.csv", "no data rows"]);
+    let f = write(&d, "nothing.csv", "");
+    assert_user_error(&["fit", &f], &["nothing.csv"]);
+    let f = write(&d, "empty.json", "[]");
+    assert_user_error(&["fit", &f], &["empty.json", "no data rows"]);
+}
+
+#[test]
+fn bad_values_name_file_row_column_value() {
+    let d = tempdir("bad-values");
+    let cases = [
+        ("abc", "not a number"),
+        ("0", "zero"),
+        ("-1e9", "negative"),
+        ("NaN", "NaN"),
+        ("inf", "infinite"),
+        ("", "empty"),
+    ];
+    for (i, (value, problem)) in cases.iter().enumerate() {
+        let mut csv = good_csv();
+        csv.push_str(&format!("{value},1e10,2.5\n"));
+        let f = write(&d, &format!("bad{i}.csv"), &csv);
+        assert_user_error(
+            &["fit", &f],
+            &[
+                &format!("bad{i}.csv"),
+                "row 25 (line 26)",
+                "column \"params\"",
+                &format!("(value {value:?})"),
+                problem,
+            ],
+        );
+    }
+}
+
+#[test]
+fn skip_invalid_drops_and_reports() {
+    let d = tempdir("skip");
+    let mut csv = good_csv();
+    csv.push_str("oops,1e10,2.5\n1e9,,2.5\n");
+    let f = write(&d, "r.csv", &csv);
+    let (code, out, err) = scaling(&["fit", &f, "--skip-invalid", "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["runs"]["used"], 24);
+    assert_eq!(v["runs"]["excluded_count"], 2);
+    assert_eq!(v["runs"]["excluded"][0]["row"], 25);
+}
+
+#[test]
+fn fewer_runs_than_parameters() {
+    let d = tempdir("few");
+    let f = write(
+        &d,
+        "r.csv",
+        "params,tokens,loss\n1e9,2e10,2.5\n2e9,2e10,2.4\n3e9,4e10,2.3\n",
+    );
+    assert_user_error(
+        &["fit", &f],
+        &["r.csv", "3 run(s) cannot determine the 5 free parameters"],
+    );
+}
+
+#[test]
+fn unknown_flag_values() {
+    let (code, _, err) = scaling(&["fit", "x.csv", "--law", "kaplan9"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("kaplan9"), "{err}");
+    let (code, _, _) = scaling(&["fit", "x.csv", "--starts", "random"]);
+    assert_eq!(code, 2);
+    let (code, _, err) = scaling(&["fit", "x.csv", "--delta", "-1"]);
+    assert_eq!(code, 2, "{err}");
+    let d = tempdir("flags");
+    let f = write(&d, "r.csv", &good_csv());
+    assert_user_error(&["fit", &f, "--law", "power"], &["--x"]);
+    assert_user_error(
+        &["fit", &f, "--drop-top-loss", "24"],
+        &["--drop-top-loss 24"],
+    );
+    assert_user_error(&["fit", &f, "--min-flops", "1e30"], &["no runs left"]);
+}
+
+#[test]
+fn fit_json_contract_and_exact_predict() {
+    let d = tempdir("predict");
+    let f = write(&d, "runs.json", &{
+        // The same runs as JSON, with size suffixes in strings.
+        let rows: Vec<String> = good_csv()
+            .lines()
+            .skip(1)
+            .map(|l| {
+                let v: Vec<&str> = l.split(',').collect();
+                format!(
+                    "{{\"n_params\": {}, \"training_tokens\": \"{}\", \"val_loss\": {}}}",
+                    v[0], v[1], v[2]
+                )
+            })
+            .collect();
+        format!("[{}]", rows.join(","))
+    });
+    let fit_path = d.join("fit.json").display().to_string();
+    let (code, out, err) = scaling(&["fit", &f, "--format", "json", "--out", &fit_path]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    for k in ["E", "A", "B", "alpha", "beta"] {
+        assert!(v["params"][k].is_number(), "{k}");
+    }
+    assert!(v["objective"].is_number());
+    assert_eq!(v["status"], "converged");
+    assert_eq!(v["conventions"]["delta"], 1e-3);
+    assert_eq!(v["conventions"]["reduction"], "sum");
+    assert_eq!(v["conventions"]["space"], "log");
+    assert_eq!(v["conventions"]["columns"]["params"]["column"], "n_params");
+    assert!((v["params"]["alpha"].as_f64().unwrap() - 0.35).abs() < 1e-4);
+    // The saved file is the same JSON.
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&fit_path).unwrap()).unwrap();
+    assert_eq!(saved, v);
+    // predict returns exactly E + A N^-alpha + B D^-beta from the saved parameters.
+    let (code, out, err) = scaling(&[
+        "predict", &fit_path, "--params", "7B", "--tokens", "1.4T", "--format", "json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let pv: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let p = |k: &str| v["params"][k].as_f64().unwrap();
+    let expect = p("E") + p("A") * 7e9f64.powf(-p("alpha")) + p("B") * 1.4e12f64.powf(-p("beta"));
+    assert_eq!(pv["loss"].as_f64().unwrap(), expect);
+    // The file is not overwritten without --force.
+    assert_user_error(&["fit", &f, "--out", &fit_path], &["exists", "--force"]);
+    let (code, _, _) = scaling(&["fit", &f, "--out", &fit_path, "--force"]);
+    assert_eq!(code, 0);
+}
+
+#[test]
+fn hand_written_law_file() {
+    let d = tempdir("law");
+    // Chinchilla's rounded published law (Hoffmann et al. 2022, Eq. 10).
+    let law = write(
+        &d,
+        "chinchilla.json",
+        r#"{"law": "chinchilla", "params": {"E": 1.69, "A": 406.4, "B": 410.7, "alpha": 0.34, "beta": 0.28}}"#,
+    );
+    let (code, out, err) = scaling(&[
+        "predict", &law, "--params", "70B", "--tokens", "1.4T", "--format", "json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let expect = 1.69 + 406.4 * 70e9f64.powf(-0.34) + 410.7 * 1.4e12f64.powf(-0.28);
+    assert_eq!(v["loss"].as_f64().unwrap(), expect);
+    let bad = write(
+        &d,
+        "bad.json",
+        r#"{"law": "chinchilla", "params": {"E": 1.69}}"#,
+    );
+    assert_user_error(
+        &["predict", &bad, "--params", "1e9", "--tokens", "1e10"],
+        &["bad.json", "params.A is missing"],
+    );
+    assert_user_error(&["predict", &law, "--tokens", "1e10"], &["--params"]);
+    assert_user_error(
+        &["predict", &law, "--params", "-5", "--tokens", "1e10"],
+        &["negative"],
+    );
+}
+
+#[test]
+fn unidentified_parameters_are_said_not_printed() {
+    let d = tempdir("unid");
+    let mut csv = String::from("params,tokens,loss\n");
+    for i in 0..12 {
+        let n = 1e8 * 2f64.powi(i);
+        csv.push_str(&format!("{n},2e10,{}\n", 1.8 + 480.0 * n.powf(-0.35) + 0.5));
+    }
+    let f = write(&d, "one_d.csv", &csv);
+    let (code, out, err) = scaling(&["fit", &f, "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(v["params"]["beta"].is_null());
+    assert!(v["params"]["B"].is_null());
+    assert!(v["params"]["alpha"].is_number());
+    let (_, text, _) = scaling(&["fit", &f]);
+    assert!(text.contains("not identified"), "{text}");
+    assert!(text.contains("all runs have the same D"), "{text}");
+}
+
+#[test]
+fn power_law_from_flops() {
+    let d = tempdir("power");
+    let mut csv = String::from("compute,loss\n");
+    for i in 0..15 {
+        let c = 1e18 * 2.5f64.powi(i);
+        csv.push_str(&format!("{c},{}\n", 1.7 + 2e3 * c.powf(-0.15)));
+    }
+    let f = write(&d, "c.csv", &csv);
+    let (code, out, err) = scaling(&[
+        "fit", &f, "--law", "power", "--x", "flops", "--format", "json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!((v["params"]["alpha"].as_f64().unwrap() - 0.15).abs() < 1e-5);
+    assert_eq!(v["x"], "flops");
+}
+
+#[test]
+fn demo_runs_and_labels_synthetic() {
+    let (code, out, err) = scaling(&["demo"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("SYNTHETIC"), "{out}");
+    assert!(out.contains("truth"), "{out}");
+    let (code, out, _) = scaling(&["demo", "--format", "json"]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["synthetic"], true);
+    assert!(v["fit"]["params"]["alpha"].is_number());
+}
+
+/// Acceptance on the Epoch data (skips when ../shared/data is absent).
+#[test]
+fn epoch_acceptance_from_the_command_line() {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/data/epoch_chinchilla_svg.csv");
+    if !p.exists() {
+        eprintln!(
+            "SKIPPED: {} is absent (no ../shared/data beside the checkout)",
+            p.display()
+        );
+        return;
+    }
+    let (code, out, err) = scaling(&[
+        "fit",
+        p.to_str().unwrap(),
+        "--drop-top-loss",
+        "5",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!((v["objective"].as_f64().unwrap() - 0.0010182740178).abs() < 3e-9);
+    assert!((v["params"]["alpha"].as_f64().unwrap() - 0.3473).abs() < 5e-4);
+    assert_eq!(v["runs"]["used"], 240);
+    assert_eq!(v["conventions"]["filters"]["drop_top_loss"], 5);
+}

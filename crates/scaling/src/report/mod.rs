@@ -1,0 +1,266 @@
+//! Human-readable renderings of results. Functions return strings; the caller prints them.
+
+use std::fmt::Write;
+
+use crate::data::ValueSource;
+use crate::fit::{Fit, Status};
+use crate::law::{Law, Optimum};
+
+/// `x` to `digits` significant digits, fixed notation between 1e-3 and 1e6, scientific
+/// outside.
+pub fn sig(x: f64, digits: usize) -> String {
+    if !x.is_finite() {
+        return x.to_string();
+    }
+    if x == 0.0 {
+        return "0".into();
+    }
+    let mag = x.abs().log10().floor() as i32;
+    if (-3..6).contains(&mag) {
+        let decimals = (digits as i32 - 1 - mag).max(0) as usize;
+        format!("{x:.decimals$}")
+    } else {
+        format!("{:.*e}", digits.saturating_sub(1), x)
+    }
+}
+
+/// A count with a size suffix: 1.2K, 400M, 70.0B, 1.40T (three significant digits).
+pub fn human(x: f64) -> String {
+    let (v, s) = if x.abs() >= 1e12 {
+        (x / 1e12, "T")
+    } else if x.abs() >= 1e9 {
+        (x / 1e9, "B")
+    } else if x.abs() >= 1e6 {
+        (x / 1e6, "M")
+    } else if x.abs() >= 1e3 {
+        (x / 1e3, "K")
+    } else {
+        (x, "")
+    };
+    format!("{}{s}", sig(v, 3))
+}
+
+fn source_text(role: &str, s: &Option<ValueSource>) -> Option<String> {
+    s.as_ref().map(|s| match s {
+        ValueSource::Column { column } => format!("{role} from column {column:?}"),
+        ValueSource::Derived { formula } => format!("{formula} (derived)"),
+    })
+}
+
+fn optimum_line(o: &Optimum, label: &str) -> String {
+    format!(
+        "  at C = {:.3e} FLOPs ({label}): N_opt = {}, D_opt = {}, {} tokens per parameter, loss {}",
+        o.flops,
+        human(o.params),
+        human(o.tokens),
+        sig(o.tokens_per_param, 3),
+        sig(o.loss, 4)
+    )
+}
+
+/// The fit as a readable report: parameters with their meanings, the objective, how the fit
+/// ended, the runs used and excluded, the conventions and what the law implies.
+pub fn fit_text(fit: &Fit) -> String {
+    let mut s = String::new();
+    let title = match fit.x {
+        Some(x) => format!("Power law in {}", x.symbol()),
+        None => "Chinchilla law".to_string(),
+    };
+    let _ = writeln!(s, "{title} fitted to {}", fit.runs.source);
+    let _ = writeln!(s, "  {}\n", fit.formula);
+    let _ = writeln!(s, "  {:<6} {:<14} meaning", "param", "value");
+    let form = fit.form();
+    for name in form.param_names() {
+        let fixed = fit.conventions.fixed.get(*name);
+        let v = match (fit.params.get(*name).copied().flatten(), fixed) {
+            (_, Some(f)) => format!("{} (fixed)", sig(*f, 5)),
+            (Some(v), None) => sig(v, 5),
+            (None, None) => "not identified".into(),
+        };
+        let _ = writeln!(s, "  {:<6} {:<14} {}", name, v, fit.meanings[*name]);
+    }
+    let _ = writeln!(s);
+    let _ = writeln!(
+        s,
+        "  objective  {:.12e} = {}",
+        fit.objective, fit.conventions.objective
+    );
+    let _ = writeln!(s, "  status     {}", fit.status_detail);
+    let st = &fit.starts;
+    let scan = if st.profile_points > 0 {
+        format!("; {} exponent grid points scanned", st.profile_points)
+    } else {
+        String::new()
+    };
+    let _ = writeln!(
+        s,
+        "  starts     {}: {} of {} BFGS runs reached the best objective (within {:e} relative){scan}",
+        st.strategy.name(),
+        st.reached_best,
+        st.count,
+        st.tolerance
+    );
+    if !fit.identifiability.identified {
+        let _ = writeln!(
+            s,
+            "\n  NOT IDENTIFIED by this data (no number is reported for these):"
+        );
+        for u in &fit.identifiability.unidentified {
+            let _ = writeln!(s, "    {}: {}", u.param, u.reason);
+        }
+    }
+    let r = &fit.runs;
+    let _ = writeln!(
+        s,
+        "\nruns: {} used of {} rows in the file; {} excluded",
+        r.used, r.rows_in_file, r.excluded_count
+    );
+    if !r.excluded.is_empty() {
+        for e in r.excluded.iter().take(10) {
+            let _ = writeln!(s, "  row {}: {}", e.row, e.reason);
+        }
+        if r.excluded.len() > 10 {
+            let _ = writeln!(
+                s,
+                "  ... and {} more (see --format json)",
+                r.excluded.len() - 10
+            );
+        }
+    }
+    let c = &fit.conventions.columns;
+    let sources: Vec<String> = [
+        source_text("N", &c.params),
+        source_text("D", &c.tokens),
+        source_text("C", &c.flops),
+        source_text("loss", &c.loss),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let _ = writeln!(s, "  {}", sources.join("; "));
+    let dr = &fit.data_range;
+    let mut ranges = Vec::new();
+    if let Some([a, b]) = dr.params {
+        ranges.push(format!("N {} to {}", human(a), human(b)));
+    }
+    if let Some([a, b]) = dr.tokens {
+        ranges.push(format!("D {} to {}", human(a), human(b)));
+    }
+    if let Some([a, b]) = dr.flops {
+        ranges.push(format!("C {a:.2e} to {b:.2e}"));
+    }
+    ranges.push(format!(
+        "loss {} to {}",
+        sig(dr.loss[0], 4),
+        sig(dr.loss[1], 4)
+    ));
+    let _ = writeln!(s, "  range: {}", ranges.join(", "));
+    if let Some(im) = &fit.implied {
+        let _ = writeln!(
+            s,
+            "\nimplied (Hoffmann et al. 2022, Eq. 4; {}):",
+            fit.conventions.flops_model
+        );
+        let _ = writeln!(
+            s,
+            "  a = beta/(alpha+beta) = {}   (N_opt grows as C^a)",
+            sig(im.a, 4)
+        );
+        let _ = writeln!(
+            s,
+            "  b = alpha/(alpha+beta) = {}   (D_opt grows as C^b)",
+            sig(im.b, 4)
+        );
+        let _ = writeln!(
+            s,
+            "  G = (alpha A / (beta B))^(1/(alpha+beta)) = {}",
+            sig(im.g, 4)
+        );
+        let _ = writeln!(
+            s,
+            "{}",
+            optimum_line(&im.optimum_at_max_flops, "largest budget in the data")
+        );
+        let _ = writeln!(s, "{}", optimum_line(&im.optimum_at_1e24, "extrapolated"));
+    }
+    let cv = &fit.conventions;
+    let fixed: Vec<String> = cv.fixed.iter().map(|(k, v)| format!("{k} = {v}")).collect();
+    let _ =
+        writeln!(
+        s,
+        "\nconventions: {} residuals, {} over runs{}; {}; starts {}; optimiser BFGS; no randomness",
+        match cv.space {
+            crate::fit::Space::Log => "log-loss",
+            crate::fit::Space::Linear => "linear-loss",
+        },
+        match cv.reduction {
+            crate::fit::Reduction::Sum => "summed",
+            crate::fit::Reduction::Mean => "averaged",
+        },
+        if fixed.is_empty() { String::new() } else { format!("; fixed {}", fixed.join(", ")) },
+        cv.flops_model,
+        cv.starts.name()
+    );
+    if !fit.warnings.is_empty() || fit.status != Status::Converged {
+        for w in &fit.warnings {
+            let _ = writeln!(s, "warning: {w}");
+        }
+    }
+    s
+}
+
+/// A side-by-side table of a true law and a fitted one (for synthetic data).
+pub fn truth_table(truth: &Law, fit: &Fit) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "  {:<6} {:>12} {:>12} {:>10}",
+        "param", "truth", "fitted", "rel. error"
+    );
+    for (name, t) in truth.form.param_names().iter().zip(&truth.params) {
+        let f = fit.params.get(*name).copied().flatten();
+        let (fs, es) = match f {
+            Some(f) => (sig(f, 5), format!("{:+.2}%", 100.0 * (f - t) / t)),
+            None => ("n/a".into(), String::new()),
+        };
+        let _ = writeln!(s, "  {:<6} {:>12} {:>12} {:>10}", name, sig(*t, 5), fs, es);
+    }
+    if let (Some(ta), Some(im)) = (truth.params_exponent(), &fit.implied) {
+        let _ = writeln!(
+            s,
+            "  {:<6} {:>12} {:>12} {:>10}",
+            "a",
+            sig(ta, 4),
+            sig(im.a, 4),
+            format!("{:+.2}%", 100.0 * (im.a - ta) / ta)
+        );
+        if let Some(o) = truth.optimum(1e24, 6.0) {
+            let fo = &im.optimum_at_1e24;
+            let _ = writeln!(
+                s,
+                "  {:<6} {:>12} {:>12} {:>10}",
+                "N*@1e24",
+                human(o.params),
+                human(fo.params),
+                format!("{:+.1}%", 100.0 * (fo.params - o.params) / o.params)
+            );
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn number_formats() {
+        assert_eq!(sig(1.81721, 5), "1.8172");
+        assert_eq!(sig(477.8258, 5), "477.83");
+        assert_eq!(sig(0.347310, 5), "0.34731");
+        assert_eq!(sig(3.2e21, 3), "3.20e21");
+        assert_eq!(human(70e9), "70.0B");
+        assert_eq!(human(1.4e12), "1.40T");
+        assert_eq!(human(400e6), "400M");
+    }
+}
