@@ -14,6 +14,7 @@
 
 pub mod data;
 pub mod error;
+mod fastmath;
 pub mod fit;
 pub mod law;
 pub mod linalg;

@@ -21,6 +21,8 @@ pub enum Termination {
     LineSearchFailed,
     /// The objective was not finite at the start.
     NonFinite,
+    /// Progress per iteration fell below `ftol_rel` (screening runs only).
+    Stalled,
 }
 
 impl Termination {
@@ -31,6 +33,7 @@ impl Termination {
             Termination::IterationLimit => "stopped at the iteration limit",
             Termination::LineSearchFailed => "line search failed",
             Termination::NonFinite => "objective not finite at the start",
+            Termination::Stalled => "progress per iteration fell below the screening tolerance",
         }
     }
 }
@@ -45,6 +48,10 @@ pub struct Options {
     /// When the line search cannot make progress, the fit still counts as converged if the
     /// largest gradient component is at most this (progress is then limited by rounding).
     pub gtol_stalled: f64,
+    /// Stop (as [`Termination::Stalled`]) when an iteration lowers the objective by less
+    /// than this fraction of its value; 0 disables the test. Used for screening many starts
+    /// before polishing the best.
+    pub ftol_rel: f64,
 }
 
 impl Default for Options {
@@ -53,6 +60,7 @@ impl Default for Options {
             max_iter: 2000,
             gtol: 1e-11,
             gtol_stalled: 1e-6,
+            ftol_rel: 0.0,
         }
     }
 }
@@ -165,11 +173,15 @@ where
             bfgs_update(&mut h, &s, &y, sy);
         }
         let no_progress = f_new >= fx;
+        let fx_prev = fx;
         x.copy_from_slice(&ls.x_best);
         g.copy_from_slice(&ls.g_best);
         fx = f_new;
         if no_progress && inf_norm(&g) <= opts.gtol_stalled {
             break Termination::Converged;
+        }
+        if opts.ftol_rel > 0.0 && fx_prev - fx <= opts.ftol_rel * fx_prev.abs() {
+            break Termination::Stalled;
         }
     };
     Outcome {

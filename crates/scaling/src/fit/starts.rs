@@ -81,22 +81,28 @@ pub fn varpro_seeds(problem: &Problem, max_seeds: usize) -> Vec<Seed> {
     let m = problem.runs();
     let npts = if k == 2 { 28 } else { 120 };
     let grid = exponent_grid(npts);
+    // Run weights times 1/L^2 (log space: relative residuals approximate log residuals).
     let w: Vec<f64> = match problem.objective.space {
-        Space::Log => problem.loss.iter().map(|l| 1.0 / (l * l)).collect(),
-        Space::Linear => vec![1.0; m],
+        Space::Log => problem
+            .loss()
+            .iter()
+            .zip(problem.weights())
+            .map(|(l, wt)| wt / (l * l))
+            .collect(),
+        Space::Linear => problem.weights().to_vec(),
     };
     let e_fixed = match problem.e_term {
         ETerm::Fixed { ln_e } => ln_e.exp(),
         _ => 0.0,
     };
     let free_e = problem.e_term == ETerm::Free;
-    let y: Vec<f64> = problem.loss.iter().map(|l| l - e_fixed).collect();
-    let min_loss = problem.loss.iter().cloned().fold(f64::INFINITY, f64::min);
+    let y: Vec<f64> = problem.loss().iter().map(|l| l - e_fixed).collect();
+    let min_loss = problem.loss().iter().cloned().fold(f64::INFINITY, f64::min);
     // Columns u_{j,q,i} = x_{j,i}^-grid[q], and their weighted sums.
     let cols: Vec<Vec<Vec<f64>>> = (0..k)
         .map(|j| {
             grid.iter()
-                .map(|&p| problem.ln_x[j].iter().map(|lx| (-p * lx).exp()).collect())
+                .map(|&p| problem.ln_x(j).iter().map(|lx| (-p * lx).exp()).collect())
                 .collect()
         })
         .collect();
@@ -345,13 +351,12 @@ mod tests {
 
     #[test]
     fn grid_has_4500_points() {
-        let p = Problem {
-            ln_x: vec![vec![1.0], vec![1.0]],
-            ln_loss: vec![0.0],
-            loss: vec![1.0],
-            e_term: ETerm::Free,
-            objective: Objective::default(),
-        };
+        let p = Problem::new(
+            vec![vec![1.0], vec![1.0]],
+            &[1.0],
+            ETerm::Free,
+            Objective::default(),
+        );
         let g = chinchilla_grid(&p);
         assert_eq!(g.len(), 4500);
         assert!(g.contains(&vec![-1.0, 25.0, 0.0, 2.0, 0.5]));
