@@ -1,1 +1,74 @@
-fn main() {}
+//! Criterion benches: one objective evaluation, one default fit, and the 4500-start grid, on
+//! Epoch AI's 240 Chinchilla runs (../shared/data) or, when that folder is absent, on the
+//! demo's synthetic sweep. Run with `cargo bench -p scaling`; `RAYON_NUM_THREADS=1` gives the
+//! one-core figures quoted in the README.
+
+use std::path::PathBuf;
+
+use criterion::{black_box, criterion_group, criterion_main, Criterion};
+use scaling::data::{Filters, LoadOptions, RunTable, Runs};
+use scaling::fit::{self, FitConfig, StartStrategy};
+use scaling::law::{Law, LawForm};
+
+fn runs() -> (Runs, &'static str) {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/data/epoch_chinchilla_svg.csv");
+    if let Ok(table) = RunTable::read(&p) {
+        let mut r = Runs::from_table(
+            &table,
+            fit::needs(&LawForm::Chinchilla),
+            &LoadOptions::default(),
+        )
+        .unwrap();
+        r.apply_filters(&Filters {
+            drop_top_loss: 5,
+            ..Default::default()
+        })
+        .unwrap();
+        return (r, "epoch240");
+    }
+    eprintln!("../shared/data is absent: benchmarking on the synthetic demo sweep instead");
+    let truth = Law::new(
+        LawForm::Chinchilla,
+        vec![1.8169, 482.01, 2085.43, 0.3478, 0.3659],
+    )
+    .unwrap();
+    let design = scaling::simulate::isoflop_design(
+        &truth,
+        &scaling::simulate::CHINCHILLA_BUDGETS,
+        27,
+        1.5,
+        6.0,
+    );
+    (
+        scaling::simulate::sample_runs(&truth, &design, 0.01, 1, "synthetic").unwrap(),
+        "synthetic243",
+    )
+}
+
+fn benches(c: &mut Criterion) {
+    let (runs, name) = runs();
+    let config = FitConfig::default();
+    let problem = fit::problem(&runs, &config).unwrap();
+    let theta = [0.597, 6.17, 7.67, 0.347, 0.367];
+    let mut grad = [0.0; 5];
+    c.bench_function(&format!("objective_value_grad/{name}"), |b| {
+        b.iter(|| problem.value_grad(black_box(&theta), &mut grad))
+    });
+    c.bench_function(&format!("fit_default/{name}"), |b| {
+        b.iter(|| fit::fit(black_box(&runs), &config).unwrap())
+    });
+    let mut g = c.benchmark_group("grid");
+    g.sample_size(10);
+    let grid = FitConfig {
+        starts: StartStrategy::Chinchilla,
+        ..Default::default()
+    };
+    g.bench_function(format!("fit_chinchilla_grid_4500/{name}"), |b| {
+        b.iter(|| fit::fit(black_box(&runs), &grid).unwrap())
+    });
+    g.finish();
+}
+
+criterion_group!(fit_benches, benches);
+criterion_main!(fit_benches);

@@ -227,28 +227,29 @@ impl Problem {
                 return unsafe { self.eval_avx2::<GRAD>(theta, grad) };
             }
         }
-        self.eval_any::<GRAD>(theta, grad)
+        self.eval_any::<GRAD, false>(theta, grad)
     }
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
     unsafe fn eval_avx2<const GRAD: bool>(&self, theta: &[f64], grad: &mut [f64]) -> f64 {
-        self.eval_any::<GRAD>(theta, grad)
+        self.eval_any::<GRAD, true>(theta, grad)
     }
 
+    /// `AVX`: use the AVX2 exp and ln (only when called from [`Self::eval_avx2`]).
     #[inline(always)]
-    fn eval_any<const GRAD: bool>(&self, theta: &[f64], grad: &mut [f64]) -> f64 {
+    fn eval_any<const GRAD: bool, const AVX: bool>(&self, theta: &[f64], grad: &mut [f64]) -> f64 {
         let huber = matches!(self.objective.penalty, Penalty::Huber { .. });
         let log = self.objective.space == Space::Log;
         match (self.terms(), huber, log) {
-            (1, true, true) => self.eval::<1, GRAD, true, true>(theta, grad),
-            (1, true, false) => self.eval::<1, GRAD, true, false>(theta, grad),
-            (1, false, true) => self.eval::<1, GRAD, false, true>(theta, grad),
-            (1, false, false) => self.eval::<1, GRAD, false, false>(theta, grad),
-            (2, true, true) => self.eval::<2, GRAD, true, true>(theta, grad),
-            (2, true, false) => self.eval::<2, GRAD, true, false>(theta, grad),
-            (2, false, true) => self.eval::<2, GRAD, false, true>(theta, grad),
-            (_, false, false) => self.eval::<2, GRAD, false, false>(theta, grad),
+            (1, true, true) => self.eval::<1, GRAD, true, true, AVX>(theta, grad),
+            (1, true, false) => self.eval::<1, GRAD, true, false, AVX>(theta, grad),
+            (1, false, true) => self.eval::<1, GRAD, false, true, AVX>(theta, grad),
+            (1, false, false) => self.eval::<1, GRAD, false, false, AVX>(theta, grad),
+            (2, true, true) => self.eval::<2, GRAD, true, true, AVX>(theta, grad),
+            (2, true, false) => self.eval::<2, GRAD, true, false, AVX>(theta, grad),
+            (2, false, true) => self.eval::<2, GRAD, false, true, AVX>(theta, grad),
+            (_, false, false) => self.eval::<2, GRAD, false, false, AVX>(theta, grad),
             _ => unreachable!(),
         }
     }
@@ -293,12 +294,33 @@ impl Problem {
     /// then the penalty of the residual and its gradient, accumulated in LANES partial sums
     /// combined in a fixed order (so the result does not depend on vector width).
     #[inline(always)]
-    fn eval<const K: usize, const GRAD: bool, const HUBER: bool, const LOG: bool>(
+    fn eval<
+        const K: usize,
+        const GRAD: bool,
+        const HUBER: bool,
+        const LOG: bool,
+        const AVX: bool,
+    >(
         &self,
         theta: &[f64],
         grad: &mut [f64],
     ) -> f64 {
-        use crate::fastmath::{exp4, ln4};
+        let exp4 = |x: [f64; LANES]| -> [f64; LANES] {
+            #[cfg(target_arch = "x86_64")]
+            if AVX {
+                // SAFETY: AVX is true only on the path entered after detecting AVX2.
+                return unsafe { crate::fastmath::avx2::exp4(x) };
+            }
+            crate::fastmath::exp4(x)
+        };
+        let ln4 = |x: [f64; LANES]| -> [f64; LANES] {
+            #[cfg(target_arch = "x86_64")]
+            if AVX {
+                // SAFETY: as above.
+                return unsafe { crate::fastmath::avx2::ln4(x) };
+            }
+            crate::fastmath::ln4(x)
+        };
         let off = usize::from(self.e_term == ETerm::Free);
         let a: [f64; K] = std::array::from_fn(|j| theta[off + j]);
         let al: [f64; K] = std::array::from_fn(|j| theta[off + K + j]);
