@@ -565,6 +565,14 @@ fn cmd_demo(a: DemoArgs, out: &mut String) -> Result<()> {
             out.push_str(&report::fit_text(&result));
             out.push_str("\nFit against the truth it was drawn from:\n");
             out.push_str(&report::truth_table(&truth, &result));
+            out.push_str(&format!(
+                "\n{} runs with noise {} in log loss determine some parameters only loosely: A \
+                 and B trade off along a flat valley of the objective (Besiroglu et al. 2024 found \
+                 the same on Chinchilla's data). Judge a fit by what it predicts (L@1e24), not by \
+                 A and B alone.\n",
+                runs.len(),
+                a.noise
+            ));
             out.push_str("\nNext: `scaling fit YOUR_RUNS.csv` (columns such as params, tokens, loss) or `scaling demo --write-runs demo.csv`.\n");
         }
     }

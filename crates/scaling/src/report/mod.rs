@@ -209,7 +209,9 @@ pub fn fit_text(fit: &Fit) -> String {
     s
 }
 
-/// A side-by-side table of a true law and a fitted one (for synthetic data).
+/// A side-by-side table of a true law and a fitted one (for synthetic data): each parameter,
+/// a = beta/(alpha+beta), the loss both laws predict at the true compute-optimal point for
+/// 1e24 FLOPs (`L@1e24`), and the optimal N there (`N*@1e24`).
 pub fn truth_table(truth: &Law, fit: &Fit) -> String {
     let mut s = String::new();
     let _ = writeln!(
@@ -234,8 +236,17 @@ pub fn truth_table(truth: &Law, fit: &Fit) -> String {
             sig(im.a, 4),
             format!("{:+.2}%", 100.0 * (im.a - ta) / ta)
         );
-        if let Some(o) = truth.optimum(1e24, 6.0) {
+        if let (Some(o), Some(fl)) = (truth.optimum(1e24, 6.0), fit.law()) {
             let fo = &im.optimum_at_1e24;
+            let pred = fl.predict(o.params, o.tokens, o.flops);
+            let _ = writeln!(
+                s,
+                "  {:<6} {:>12} {:>12} {:>10}",
+                "L@1e24",
+                sig(o.loss, 5),
+                sig(pred, 5),
+                format!("{:+.2}%", 100.0 * (pred - o.loss) / o.loss)
+            );
             let _ = writeln!(
                 s,
                 "  {:<6} {:>12} {:>12} {:>10}",

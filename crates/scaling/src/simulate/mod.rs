@@ -78,7 +78,7 @@ pub fn sample_runs(
                 formula: "IsoFLOP budget".into(),
             }),
             loss: Some(ValueSource::Derived {
-                formula: format!("law x exp(Normal(0, {noise_sd})), seed {seed}"),
+                formula: format!("loss = law x exp(Normal(0, {noise_sd})), seed {seed}"),
             }),
         },
         excluded: vec![],
