@@ -387,8 +387,7 @@ fn cmd_fit(a: FitArgs, out: &mut String) -> Result<()> {
         ..FitConfig::default()
     };
     let runs = load_runs(&a.file, &form, &a.data)?;
-    let mut result = fit::fit(&runs, &config)?;
-    result.conventions.filters = filters(&a.data);
+    let result = fit::fit(&runs, &config)?;
     let json = serde_json::to_string_pretty(&result)? + "\n";
     if let Some(path) = &a.out {
         write_new(path, &json, a.force, "--out")?;

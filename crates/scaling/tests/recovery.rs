@@ -23,6 +23,7 @@ fn runs_from(law: &Law, nd: &[(f64, f64)]) -> Runs {
         sources: RoleSources::default(),
         excluded: vec![],
         flops_per_param_token: 6.0,
+        filters: Default::default(),
     }
 }
 
@@ -145,4 +146,27 @@ fn power_law_recovery() {
     assert!((f.params["A"].unwrap() / 30.0 - 1.0).abs() < 1e-6);
     assert!((f.params["alpha"].unwrap() - 0.05).abs() < 1e-8);
     assert_eq!(f.params["E"], Some(0.0));
+}
+
+/// Regression (found on a (Mis)Fitting sweep): when the loss does not depend on N, the N term
+/// vanishes; its coefficient and exponent are reported as not identified (no numbers), the
+/// fit says it ended at a bound, and the warning names them.
+#[test]
+fn vanished_term_reports_no_exponent() {
+    let truth = Law::new(LawForm::Chinchilla, vec![1.8, 1e-12, 2000.0, 0.34, 0.37]).unwrap();
+    let nd: Vec<(f64, f64)> = (0..30)
+        .map(|i| (1e8 * 1.5f64.powi(i % 6), 1e9 * 1.7f64.powi(i / 6 + (i % 3))))
+        .collect();
+    let f = fit::fit(&runs_from(&truth, &nd), &FitConfig::default()).unwrap();
+    assert_eq!(f.status, Status::AtBound, "{}", f.status_detail);
+    assert_eq!(f.params["A"], None);
+    assert_eq!(f.params["alpha"], None);
+    assert!(f.params["beta"].is_some());
+    assert!(f.at_bound.contains(&"A".to_string()));
+    assert!(!f.status_detail.contains("alpha ="), "{}", f.status_detail);
+    assert!(
+        f.warnings.iter().any(|w| w.contains("A, alpha")),
+        "{:?}",
+        f.warnings
+    );
 }

@@ -49,6 +49,7 @@ impl Role {
                 "training_flops",
                 "c",
                 "total_flops",
+                "compute_budget",
             ],
             Role::Loss => &["loss", "val_loss", "eval_loss", "validation_loss"],
         }
@@ -202,6 +203,8 @@ pub struct Runs {
     pub excluded: Vec<Exclusion>,
     /// FLOPs per parameter per token used in derivations.
     pub flops_per_param_token: f64,
+    /// The filters applied (recorded by [`Runs::apply_filters`]).
+    pub filters: Filters,
 }
 
 /// Where each role's values came from.
@@ -346,6 +349,7 @@ impl Runs {
             sources: RoleSources::default(),
             excluded: vec![],
             flops_per_param_token: k,
+            filters: Filters::default(),
         };
         let src = |i: usize| -> Option<ValueSource> {
             if read[i] {
@@ -554,6 +558,7 @@ impl Runs {
                 message: "no runs left after the FLOP filters".into(),
             });
         }
+        self.filters = f.clone();
         Ok(())
     }
 

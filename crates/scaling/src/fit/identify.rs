@@ -102,30 +102,53 @@ pub fn check(law: &Law, free: &[bool], n: &[f64], d: &[f64], c: &[f64]) -> Ident
         s.dedup_by(|a, b| (*a - *b).abs() <= 1e-9 * b.abs());
         s.len()
     };
-    let mut structural = String::new();
-    match law.form {
-        LawForm::Chinchilla => {
-            if distinct(n) == 1 {
-                structural = format!("all runs have the same N ({:.4e})", n[0]);
-            } else if distinct(d) == 1 {
-                structural = format!("all runs have the same D ({:.4e})", d[0]);
+    // Design-level reasons, per parameter: a term's coefficient and exponent need at least
+    // three distinct values of its variable (two give one difference for two unknowns), and
+    // E is confounded with a term whose variable never changes.
+    let structural = |param: &str| -> Option<String> {
+        let few = |sym: &str, v: &[f64]| -> Option<String> {
+            match distinct(v) {
+                1 => Some(format!("all runs have the same {sym} ({:.4e})", v[0])),
+                2 => Some(format!("the runs have only 2 distinct values of {sym}")),
+                _ => None,
+            }
+        };
+        match law.form {
+            LawForm::Chinchilla => match param {
+                "A" | "alpha" => few("N", n),
+                "B" | "beta" => few("D", d),
+                _ => (distinct(n) == 1)
+                    .then(|| {
+                        format!(
+                            "all runs have the same N ({:.4e}), so E cannot be told apart from the N term",
+                            n[0]
+                        )
+                    })
+                    .or_else(|| {
+                        (distinct(d) == 1).then(|| {
+                            format!(
+                                "all runs have the same D ({:.4e}), so E cannot be told apart from the D term",
+                                d[0]
+                            )
+                        })
+                    }),
+            },
+            LawForm::Power { x } => {
+                let v = match x {
+                    Variable::Params => n,
+                    Variable::Tokens => d,
+                    Variable::Flops => c,
+                };
+                let k = distinct(v);
+                (k < q).then(|| {
+                    format!(
+                        "the runs have only {k} distinct value(s) of {}, fewer than the {q} free parameters",
+                        x.symbol()
+                    )
+                })
             }
         }
-        LawForm::Power { x } => {
-            let v = match x {
-                Variable::Params => n,
-                Variable::Tokens => d,
-                Variable::Flops => c,
-            };
-            let k = distinct(v);
-            if k < q {
-                structural = format!(
-                    "the runs have only {k} distinct value(s) of {}, fewer than the {q} free parameters",
-                    x.symbol()
-                );
-            }
-        }
-    }
+    };
     for (val, vec) in vals.iter().zip(&vecs) {
         if (val.max(0.0) / lmax).sqrt() >= SINGULAR_RATIO_THRESHOLD {
             continue;
@@ -137,16 +160,10 @@ pub fn check(law: &Law, free: &[bool], n: &[f64], d: &[f64], c: &[f64]) -> Ident
             if unidentified.iter().any(|u: &Unidentified| u.param == name) {
                 continue;
             }
-            let reason = if !structural.is_empty() {
-                format!(
-                    "{structural}: the data cannot separate {}",
-                    names_inv.join(", ")
-                )
+            let reason = if let Some(why) = structural(&name) {
+                format!("{why}: the data cannot determine {name}")
             } else if names_inv.len() == 1 {
-                format!(
-                    "the predictions do not depend on {} at the optimum (its term vanished)",
-                    name
-                )
+                format!("the predictions do not depend on {name} at the optimum")
             } else {
                 format!(
                     "the predictions depend only on a combination of {} (the Jacobian is rank deficient)",

@@ -237,6 +237,9 @@ pub struct Fit {
     pub status: Status,
     /// The same in words.
     pub status_detail: String,
+    /// Parameters at the edge of their domain: `E` at 0, or the coefficient of a term that
+    /// vanished (whose exponent is then not identified).
+    pub at_bound: Vec<String>,
     /// What the starts did.
     pub starts: StartsReport,
     /// The optimiser's account.
@@ -489,44 +492,60 @@ pub fn fit(runs: &Runs, config: &FitConfig) -> Result<Fit> {
     } else {
         &empty
     };
-    let identifiability = identify::check(&law, &free, n, d, c);
+    let mut identifiability = identify::check(&law, &free, n, d, c);
     // Bounds and warnings.
     let min_loss = runs.loss.iter().cloned().fold(f64::INFINITY, f64::min);
     let mut at_bound = Vec::new();
+    let mut bound_params = Vec::new();
     let mut warnings = Vec::new();
     if problem.e_term == ETerm::Free && e_nat < 1e-6 * min_loss {
-        at_bound.push(format!(
-            "E = {e_nat:.3e} is at its lower bound 0: the data prefer no irreducible loss \
-             (consider --fix-e 0)"
-        ));
+        at_bound.push(
+            "E is at its lower bound 0: the data prefer no irreducible loss (consider --fix-e 0)"
+                .to_string(),
+        );
+        bound_params.push("E".to_string());
+        nat[0] = 0.0;
     }
     for (j, v) in config.form.variables().iter().enumerate() {
         let col = column_of(runs, *v);
         let amp = nat[1 + j];
         let alpha = nat[1 + k + j];
         let biggest = col.iter().map(|x| amp * x.powf(-alpha)).fold(0.0, f64::max);
+        let (cn, en) = (names[1 + j], names[1 + k + j]);
         if biggest < 1e-6 * min_loss {
             at_bound.push(format!(
-                "the {} term vanishes ({} = {amp:.3e}, {} = {alpha:.4}): it contributes less \
-                 than 1e-6 of the loss on every run",
-                v.symbol(),
-                names[1 + j],
-                names[1 + k + j]
+                "the {} term vanished: it contributes less than 1e-6 of the loss on every run",
+                v.symbol()
             ));
-        }
-        if alpha < 0.0 {
+            bound_params.push(cn.to_string());
+            for p in [cn, en] {
+                identifiability.unidentified.retain(|u| u.param != p);
+                identifiability.unidentified.push(Unidentified {
+                    param: p.to_string(),
+                    reason: format!(
+                        "the {} term vanished at the optimum (less than 1e-6 of the loss on every \
+                         run), so {cn} and {en} are not determined",
+                        v.symbol()
+                    ),
+                });
+            }
+            identifiability.identified = false;
+        } else if alpha < 0.0 {
             warnings.push(format!(
-                "{} = {alpha:.4} is negative: the fitted loss rises with {}",
-                names[1 + k + j],
+                "{en} = {alpha:.4} is negative: the fitted loss rises with {}",
                 v.symbol()
             ));
         }
     }
+    identifiability
+        .unidentified
+        .sort_by_key(|u| names.iter().position(|n| *n == u.param));
     if let ETerm::Fixed { ln_e } = problem.e_term {
         if ln_e.exp() >= min_loss {
             warnings.push(format!(
-                "the fixed E = {} is not below the smallest loss {min_loss}",
-                ln_e.exp()
+                "the fixed E = {} is not below the smallest loss in the data ({})",
+                crate::report::sig(ln_e.exp(), 5),
+                crate::report::sig(min_loss, 5)
             ));
         }
     }
@@ -537,12 +556,35 @@ pub fn fit(runs: &Runs, config: &FitConfig) -> Result<Fit> {
             runs.len()
         ));
     }
-    if reached_best == 1 && config.starts == StartStrategy::Chinchilla {
-        warnings.push(
-            "only one start reached the best objective: the optimum may be hard to find \
-             (compare with --starts chinchilla)"
-                .into(),
-        );
+    if !identifiability.identified {
+        let free_count = free.iter().filter(|f| **f).count();
+        let list: Vec<&str> = identifiability
+            .unidentified
+            .iter()
+            .map(|u| u.param.as_str())
+            .collect();
+        warnings.push(if list.len() >= free_count {
+            "the data identify none of the law's parameters: no values are reported".to_string()
+        } else {
+            format!(
+                "the data do not identify {}: no values are reported for them",
+                list.join(", ")
+            )
+        });
+    }
+    if reached_best == 1 && outcomes.len() > 1 {
+        warnings.push(match config.starts {
+            StartStrategy::VarPro => format!(
+                "only 1 of {} polished seeds reached the best objective: the objective has \
+                 several basins here; confirm with --starts chinchilla",
+                outcomes.len()
+            ),
+            StartStrategy::Chinchilla => format!(
+                "only 1 of {} grid starts reached the best objective: the optimum is hard to \
+                 find on this data",
+                outcomes.len()
+            ),
+        });
     }
     let status = match best.termination {
         bfgs::Termination::Converged if !at_bound.is_empty() => Status::AtBound,
@@ -657,6 +699,7 @@ pub fn fit(runs: &Runs, config: &FitConfig) -> Result<Fit> {
         objective: best.f,
         status,
         status_detail,
+        at_bound: bound_params,
         starts: StartsReport {
             strategy: config.starts,
             count: outcomes.len(),
@@ -691,7 +734,7 @@ pub fn fit(runs: &Runs, config: &FitConfig) -> Result<Fit> {
             flops_model: format!("C = {kf} N D"),
             flops_per_param_token: kf,
             columns: runs.sources.clone(),
-            filters: Filters::default(),
+            filters: runs.filters.clone(),
             starts: config.starts,
             optimizer: "BFGS".into(),
             seed: None,

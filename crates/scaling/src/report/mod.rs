@@ -3,7 +3,7 @@
 use std::fmt::Write;
 
 use crate::data::ValueSource;
-use crate::fit::{Fit, Status};
+use crate::fit::{DataRange, Fit};
 use crate::law::{Law, Optimum};
 
 /// `x` to `digits` significant digits, fixed notation between 1e-3 and 1e6, scientific
@@ -58,8 +58,35 @@ fn optimum_line(o: &Optimum, label: &str) -> String {
     )
 }
 
+/// Which of N_opt and D_opt fall outside the runs' range, in words ("" when both are inside).
+fn outside_data(o: &Optimum, dr: &DataRange) -> String {
+    let mut out = Vec::new();
+    for (sym, v, r) in [
+        ("N_opt", o.params, dr.params),
+        ("D_opt", o.tokens, dr.tokens),
+    ] {
+        if let Some([lo, hi]) = r {
+            if v > hi * (1.0 + 1e-9) {
+                out.push(format!(
+                    "{sym} {} is above the largest in the runs ({})",
+                    human(v),
+                    human(hi)
+                ));
+            } else if v < lo * (1.0 - 1e-9) {
+                out.push(format!(
+                    "{sym} {} is below the smallest in the runs ({})",
+                    human(v),
+                    human(lo)
+                ));
+            }
+        }
+    }
+    out.join("; ")
+}
+
 /// The fit as a readable report: parameters with their meanings, the objective, how the fit
-/// ended, the runs used and excluded, the conventions and what the law implies.
+/// ended (with any warning right under it), the runs used and excluded, what the law implies
+/// (with a note where that lies outside the data) and the conventions.
 pub fn fit_text(fit: &Fit) -> String {
     let mut s = String::new();
     let title = match fit.x {
@@ -68,16 +95,18 @@ pub fn fit_text(fit: &Fit) -> String {
     };
     let _ = writeln!(s, "{title} fitted to {}", fit.runs.source);
     let _ = writeln!(s, "  {}\n", fit.formula);
-    let _ = writeln!(s, "  {:<6} {:<14} meaning", "param", "value");
-    let form = fit.form();
-    for name in form.param_names() {
+    let _ = writeln!(s, "  {:<6} {:<16} meaning", "param", "value");
+    for name in fit.form().param_names() {
         let fixed = fit.conventions.fixed.get(*name);
         let v = match (fit.params.get(*name).copied().flatten(), fixed) {
             (_, Some(f)) => format!("{} (fixed)", sig(*f, 5)),
+            (Some(v), None) if fit.at_bound.iter().any(|b| b == name) => {
+                format!("{} (at bound)", sig(v, 5))
+            }
             (Some(v), None) => sig(v, 5),
             (None, None) => "not identified".into(),
         };
-        let _ = writeln!(s, "  {:<6} {:<14} {}", name, v, fit.meanings[*name]);
+        let _ = writeln!(s, "  {:<6} {:<16} {}", name, v, fit.meanings[*name]);
     }
     let _ = writeln!(s);
     let _ = writeln!(
@@ -100,6 +129,9 @@ pub fn fit_text(fit: &Fit) -> String {
         st.count,
         st.tolerance
     );
+    for w in &fit.warnings {
+        let _ = writeln!(s, "  WARNING    {w}");
+    }
     if !fit.identifiability.identified {
         let _ = writeln!(
             s,
@@ -115,17 +147,15 @@ pub fn fit_text(fit: &Fit) -> String {
         "\nruns: {} used of {} rows in the file; {} excluded",
         r.used, r.rows_in_file, r.excluded_count
     );
-    if !r.excluded.is_empty() {
-        for e in r.excluded.iter().take(10) {
-            let _ = writeln!(s, "  row {}: {}", e.row, e.reason);
-        }
-        if r.excluded.len() > 10 {
-            let _ = writeln!(
-                s,
-                "  ... and {} more (see --format json)",
-                r.excluded.len() - 10
-            );
-        }
+    for e in r.excluded.iter().take(10) {
+        let _ = writeln!(s, "  row {}: {}", e.row, e.reason);
+    }
+    if r.excluded.len() > 10 {
+        let _ = writeln!(
+            s,
+            "  ... and {} more (see --format json)",
+            r.excluded.len() - 10
+        );
     }
     let c = &fit.conventions.columns;
     let sources: Vec<String> = [
@@ -176,36 +206,52 @@ pub fn fit_text(fit: &Fit) -> String {
             "  G = (alpha A / (beta B))^(1/(alpha+beta)) = {}",
             sig(im.g, 4)
         );
-        let _ = writeln!(
-            s,
-            "{}",
-            optimum_line(&im.optimum_at_max_flops, "largest budget in the data")
-        );
-        let _ = writeln!(s, "{}", optimum_line(&im.optimum_at_1e24, "extrapolated"));
+        let o = &im.optimum_at_max_flops;
+        let _ = writeln!(s, "{}", optimum_line(o, "largest budget in the data"));
+        let caveat = outside_data(o, dr);
+        if !caveat.is_empty() {
+            let _ = writeln!(s, "    note: {caveat}, so even this is an extrapolation");
+        }
+        let beyond = dr
+            .flops
+            .map(|r| (1e24f64 / r[1]).log10())
+            .unwrap_or(f64::NAN);
+        let label = if beyond > 0.0 {
+            format!("extrapolated {beyond:.1} decades of compute beyond the data")
+        } else {
+            "within the data's compute range".to_string()
+        };
+        let _ = writeln!(s, "{}", optimum_line(&im.optimum_at_1e24, &label));
     }
     let cv = &fit.conventions;
+    let derived = [&cv.columns.params, &cv.columns.tokens, &cv.columns.flops]
+        .iter()
+        .any(|c| matches!(c, Some(ValueSource::Derived { .. })));
+    let flops_note = if fit.x.is_none() || derived {
+        format!("FLOP model {}", cv.flops_model)
+    } else {
+        "no FLOP model used".to_string()
+    };
     let fixed: Vec<String> = cv.fixed.iter().map(|(k, v)| format!("{k} = {v}")).collect();
-    let _ =
-        writeln!(
+    let space = match cv.space {
+        crate::fit::Space::Log => "log-loss",
+        crate::fit::Space::Linear => "linear-loss",
+    };
+    let reduction = match cv.reduction {
+        crate::fit::Reduction::Sum => "summed",
+        crate::fit::Reduction::Mean => "averaged",
+    };
+    let fixed = if fixed.is_empty() {
+        String::new()
+    } else {
+        format!("; fixed {}", fixed.join(", "))
+    };
+    let _ = writeln!(
         s,
-        "\nconventions: {} residuals, {} over runs{}; {}; starts {}; optimiser BFGS; no randomness",
-        match cv.space {
-            crate::fit::Space::Log => "log-loss",
-            crate::fit::Space::Linear => "linear-loss",
-        },
-        match cv.reduction {
-            crate::fit::Reduction::Sum => "summed",
-            crate::fit::Reduction::Mean => "averaged",
-        },
-        if fixed.is_empty() { String::new() } else { format!("; fixed {}", fixed.join(", ")) },
-        cv.flops_model,
+        "\nconventions: {space} residuals, {reduction} over runs{fixed}; {flops_note}; starts {}; \
+         optimiser BFGS; no randomness",
         cv.starts.name()
     );
-    if !fit.warnings.is_empty() || fit.status != Status::Converged {
-        for w in &fit.warnings {
-            let _ = writeln!(s, "warning: {w}");
-        }
-    }
     s
 }
 

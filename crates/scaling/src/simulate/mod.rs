@@ -83,6 +83,7 @@ pub fn sample_runs(
         },
         excluded: vec![],
         flops_per_param_token: 6.0,
+        filters: Default::default(),
     };
     for (i, &(n, d, c)) in design.iter().enumerate() {
         let eps: f64 = normal.sample(&mut rng);
