@@ -271,6 +271,59 @@ fn missing(table: &RunTable, role: Role, extra: &str) -> Error {
     }
 }
 
+/// Parse one row: the read columns of N, D, C (derived ones computed from C = k N D) and the
+/// loss, or the error naming the first bad cell.
+#[allow(clippy::too_many_arguments)]
+fn parse_row(
+    table: &RunTable,
+    r: usize,
+    row: &[String],
+    read: &[bool; 3],
+    idx: &[Option<usize>; 3],
+    cl: usize,
+    derive: &[Option<String>; 3],
+    k: f64,
+) -> Result<([f64; 3], f64)> {
+    let cell = |c: usize| -> Result<f64> {
+        parse_positive(&row[c]).map_err(|p| Error::BadValue {
+            location: table.location(r),
+            column: table.columns[c].clone(),
+            value: row[c].clone(),
+            problem: p.describe().into(),
+        })
+    };
+    let mut vals = [f64::NAN; 3];
+    for i in 0..3 {
+        if read[i] {
+            vals[i] = cell(idx[i].expect("read columns exist"))?;
+        }
+    }
+    let loss = cell(cl)?;
+    if derive[0].is_some() {
+        vals[0] = vals[2] / (k * vals[1]);
+    }
+    if derive[1].is_some() {
+        vals[1] = vals[2] / (k * vals[0]);
+    }
+    if derive[2].is_some() {
+        vals[2] = k * vals[0] * vals[1];
+    }
+    for (i, v) in vals.iter().enumerate() {
+        if (read[i] || derive[i].is_some()) && !(v.is_finite() && *v > 0.0) {
+            return Err(Error::BadValue {
+                location: table.location(r),
+                column: ["N", "D", "C"][i].into(),
+                value: v.to_string(),
+                problem: format!(
+                    "derived value is not a positive finite number ({})",
+                    derive[i].clone().unwrap_or_default()
+                ),
+            });
+        }
+    }
+    Ok((vals, loss))
+}
+
 impl Runs {
     /// Validate a table into runs, reading the columns for the roles in `needs` (plus the
     /// loss), deriving what is missing from C = k N D.
@@ -370,92 +423,27 @@ impl Runs {
                 column: table.columns[cl].clone(),
             }),
         };
-        'rows: for (r, row) in table.rows.iter().enumerate() {
-            let mut vals = [f64::NAN; 3];
-            for i in 0..3 {
-                if read[i] {
-                    let c = idx[i].unwrap();
-                    match parse_positive(&row[c]) {
-                        Ok(v) => vals[i] = v,
-                        Err(p) => {
-                            let err = Error::BadValue {
-                                location: table.location(r),
-                                column: table.columns[c].clone(),
-                                value: row[c].clone(),
-                                problem: p.describe().into(),
-                            };
-                            if opts.skip_invalid {
-                                runs.excluded.push(Exclusion {
-                                    row: r + 1,
-                                    reason: format!("invalid value: {err}"),
-                                });
-                                continue 'rows;
-                            }
-                            return Err(err);
-                        }
+        for (r, row) in table.rows.iter().enumerate() {
+            match parse_row(table, r, row, &read, &idx, cl, &derive, k) {
+                Ok((vals, loss)) => {
+                    if runs.sources.params.is_some() {
+                        runs.params.push(vals[0]);
                     }
-                }
-            }
-            let loss = match parse_positive(&row[cl]) {
-                Ok(v) => v,
-                Err(p) => {
-                    let err = Error::BadValue {
-                        location: table.location(r),
-                        column: table.columns[cl].clone(),
-                        value: row[cl].clone(),
-                        problem: p.describe().into(),
-                    };
-                    if opts.skip_invalid {
-                        runs.excluded.push(Exclusion {
-                            row: r + 1,
-                            reason: format!("invalid value: {err}"),
-                        });
-                        continue 'rows;
+                    if runs.sources.tokens.is_some() {
+                        runs.tokens.push(vals[1]);
                     }
-                    return Err(err);
-                }
-            };
-            if derive[0].is_some() {
-                vals[0] = vals[2] / (k * vals[1]);
-            }
-            if derive[1].is_some() {
-                vals[1] = vals[2] / (k * vals[0]);
-            }
-            if derive[2].is_some() {
-                vals[2] = k * vals[0] * vals[1];
-            }
-            for (i, v) in vals.iter().enumerate() {
-                if (read[i] || derive[i].is_some()) && !(v.is_finite() && *v > 0.0) {
-                    let err = Error::BadValue {
-                        location: table.location(r),
-                        column: ["N", "D", "C"][i].into(),
-                        value: v.to_string(),
-                        problem: format!(
-                            "derived value is not a positive finite number ({})",
-                            derive[i].clone().unwrap_or_default()
-                        ),
-                    };
-                    if opts.skip_invalid {
-                        runs.excluded.push(Exclusion {
-                            row: r + 1,
-                            reason: format!("invalid value: {err}"),
-                        });
-                        continue 'rows;
+                    if runs.sources.flops.is_some() {
+                        runs.flops.push(vals[2]);
                     }
-                    return Err(err);
+                    runs.loss.push(loss);
+                    runs.rows.push(r + 1);
                 }
+                Err(err) if opts.skip_invalid => runs.excluded.push(Exclusion {
+                    row: r + 1,
+                    reason: format!("invalid value: {err}"),
+                }),
+                Err(err) => return Err(err),
             }
-            if runs.sources.params.is_some() {
-                runs.params.push(vals[0]);
-            }
-            if runs.sources.tokens.is_some() {
-                runs.tokens.push(vals[1]);
-            }
-            if runs.sources.flops.is_some() {
-                runs.flops.push(vals[2]);
-            }
-            runs.loss.push(loss);
-            runs.rows.push(r + 1);
         }
         if runs.loss.is_empty() {
             return Err(Error::Empty {
