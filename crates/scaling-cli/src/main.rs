@@ -164,6 +164,28 @@ struct FitArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
+    /// Bootstrap the fit with this many replicates (resampling runs, or groups with
+    /// --cluster-col) for intervals and standard errors.
+    #[arg(long, value_name = "R")]
+    bootstrap: Option<usize>,
+    /// Seed of the bootstrap (the same seed gives the same result whatever the thread count).
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Resample whole groups of runs sharing this column's value (a model size, a run with
+    /// several checkpoints) instead of single runs.
+    #[arg(long, value_name = "COL")]
+    cluster_col: Option<String>,
+    /// Level of the percentile intervals.
+    #[arg(long, default_value_t = 0.95)]
+    level: f64,
+    /// Budgets (FLOPs) at which to give intervals on N_opt, D_opt, the loss there and tokens
+    /// per parameter (default: the largest budget in the data and 1e24). Repeat or separate
+    /// with commas.
+    #[arg(long, value_parser = quantity, value_delimiter = ',', value_name = "C")]
+    flops: Vec<f64>,
+    /// No progress bar.
+    #[arg(long, short = 'q')]
+    quiet: bool,
     /// Save the fit (JSON) to this file; `scaling predict` reads it.
     #[arg(long, short = 'o', value_name = "FILE")]
     out: Option<PathBuf>,
@@ -298,7 +320,7 @@ fn exit_code(e: &anyhow::Error) -> u8 {
     1
 }
 
-fn load_runs(file: &Path, form: &LawForm, data: &DataArgs) -> Result<Runs> {
+fn load_runs(file: &Path, form: &LawForm, data: &DataArgs) -> Result<(RunTable, Runs)> {
     let table = RunTable::read(file)?;
     let opts = LoadOptions {
         columns: ColumnOverrides {
@@ -316,7 +338,7 @@ fn load_runs(file: &Path, form: &LawForm, data: &DataArgs) -> Result<Runs> {
     }
     let mut runs = Runs::from_table(&table, needs, &opts)?;
     runs.apply_filters(&filters(data))?;
-    Ok(runs)
+    Ok((table, runs))
 }
 
 fn filters(data: &DataArgs) -> Filters {
@@ -325,6 +347,21 @@ fn filters(data: &DataArgs) -> Filters {
         max_flops: data.max_flops,
         drop_top_loss: data.drop_top_loss,
     }
+}
+
+/// A progress bar on stderr, hidden when stderr is not a terminal or with --quiet.
+fn progress_bar(len: u64, quiet: bool) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if quiet || !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(len);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "bootstrap {bar:40} {pos}/{len} replicates, {eta} left",
+    ) {
+        bar.set_style(style);
+    }
+    bar
 }
 
 /// Write `text` to `path`, refusing to replace an existing file unless `force`.
@@ -386,8 +423,69 @@ fn cmd_fit(a: FitArgs, out: &mut String) -> Result<()> {
         },
         ..FitConfig::default()
     };
-    let runs = load_runs(&a.file, &form, &a.data)?;
-    let result = fit::fit(&runs, &config)?;
+    let (table, runs) = load_runs(&a.file, &form, &a.data)?;
+    let mut result = fit::fit(&runs, &config)?;
+    if let Some(r) = a.bootstrap {
+        let clusters = match &a.cluster_col {
+            None => None,
+            Some(col) => {
+                let c = table.column_index(col).ok_or_else(|| {
+                    usage(format!(
+                        "{}: --cluster-col {col:?} names no column (columns are: {})",
+                        table.path,
+                        table
+                            .columns
+                            .iter()
+                            .map(|c| format!("{c:?}"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ))
+                })?;
+                let mut labels = Vec::with_capacity(runs.len());
+                for &row in &runs.rows {
+                    let v = table.rows[row - 1][c].trim().to_string();
+                    if v.is_empty() {
+                        return Err(usage(format!(
+                            "{}, column {col:?}: empty group label (value \"\")",
+                            table.location(row - 1)
+                        )));
+                    }
+                    labels.push(v);
+                }
+                Some(labels)
+            }
+        };
+        let bc = scaling::uncertainty::BootstrapConfig {
+            replicates: r,
+            seed: a.seed,
+            clusters,
+            cluster_column: a.cluster_col.clone(),
+            level: a.level,
+        };
+        let bar = progress_bar(r as u64, a.quiet);
+        let tick = || bar.inc(1);
+        let mut boot = scaling::uncertainty::bootstrap(&runs, &config, &result, &bc, &tick)?;
+        bar.finish_and_clear();
+        let budgets = if a.flops.is_empty() {
+            let mut b: Vec<f64> = result
+                .data_range
+                .flops
+                .map(|r| vec![r[1]])
+                .unwrap_or_default();
+            b.push(1e24);
+            b
+        } else {
+            a.flops.clone()
+        };
+        boot.budgets = budgets.clone();
+        let (iv, se) = scaling::uncertainty::intervals(&result, &boot, &budgets, a.level);
+        result.intervals = Some(iv);
+        result.std_errors = Some(se);
+        result.conventions.seed = Some(a.seed);
+        result.bootstrap = Some(boot);
+    } else if a.cluster_col.is_some() || !a.flops.is_empty() {
+        return Err(usage("--cluster-col and --flops go with --bootstrap R"));
+    }
     let json = serde_json::to_string_pretty(&result)? + "\n";
     if let Some(path) = &a.out {
         write_new(path, &json, a.force, "--out")?;

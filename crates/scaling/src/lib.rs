@@ -20,5 +20,6 @@ pub mod law;
 pub mod linalg;
 pub mod report;
 pub mod simulate;
+pub mod uncertainty;
 
 pub use error::{Error, Result};

@@ -358,13 +358,24 @@ impl LineSearch {
     ) -> Option<f64> {
         let (mut a_lo, mut f_lo, mut d_lo) = lo;
         let (mut a_hi, mut f_hi, mut d_hi) = hi;
-        for _ in 0..60 {
+        for _ in 0..30 {
             let width = (a_hi - a_lo).abs();
-            if width <= 1e-16 * a_lo.abs().max(a_hi.abs()) || width == 0.0 {
+            if width <= 1e-10 * a_lo.abs().max(a_hi.abs()) || width == 0.0 {
                 break;
             }
             let a = interpolate(a_lo, f_lo, d_lo, a_hi, f_hi, d_hi);
             let (fa, da) = self.eval(f, x, p, a, evals);
+            // Differences at the level of rounding carry no information: stop bracketing.
+            if (fa - f0).abs() <= 4.0 * f64::EPSILON * f0.abs()
+                && (f_hi - f0).abs() <= 4.0 * f64::EPSILON * f0.abs()
+            {
+                if fa < f0 && fallback.is_none_or(|(_, fb)| fa < fb) {
+                    self.x_lo.copy_from_slice(&self.x_trial);
+                    self.g_lo.copy_from_slice(&self.g_trial);
+                    fallback = Some((a, fa));
+                }
+                break;
+            }
             if fa > f0 + C1 * a * d0 || fa >= f_lo {
                 a_hi = a;
                 f_hi = fa;

@@ -214,6 +214,21 @@ pub struct DataRange {
     pub loss: [f64; 2],
 }
 
+/// The runs a fit used, in order. Empty vectors for quantities the runs did not have.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct FitData {
+    /// N per run.
+    pub params: Vec<f64>,
+    /// D per run.
+    pub tokens: Vec<f64>,
+    /// C per run.
+    pub flops: Vec<f64>,
+    /// Loss per run.
+    pub loss: Vec<f64>,
+    /// 1-based file row per run.
+    pub rows: Vec<usize>,
+}
+
 /// A fitted law with everything needed to judge and reproduce it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Fit {
@@ -256,6 +271,27 @@ pub struct Fit {
     pub data_range: DataRange,
     /// Things the reader should know.
     pub warnings: Vec<String>,
+    /// The runs fitted (N, D, C, loss and file row of each), so a saved fit can be tested
+    /// and bootstrapped again without its source file.
+    pub data: FitData,
+    /// Residual of each run at the optimum (log or linear, as `conventions.space` says), in
+    /// the order of the runs used.
+    pub residuals: Vec<f64>,
+    /// Percentile intervals (name -> [low, high]) when the fit was bootstrapped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intervals: Option<BTreeMap<String, [f64; 2]>>,
+    /// Bootstrap standard errors (name -> value) when the fit was bootstrapped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub std_errors: Option<BTreeMap<String, f64>>,
+    /// The bootstrap replicates, kept so later commands can put intervals on their answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bootstrap: Option<crate::uncertainty::Bootstrap>,
+    /// The optimum as free parameters of the fitting problem (not serialised).
+    #[serde(skip)]
+    pub theta: Vec<f64>,
+    /// Distinct local optima the starts found, best first (free parameters; not serialised).
+    #[serde(skip)]
+    pub basins: Vec<Vec<f64>>,
 }
 
 impl Fit {
@@ -268,6 +304,41 @@ impl Fit {
             .map(|n| self.params.get(*n).copied().flatten())
             .collect();
         Law::new(form, vals?).ok()
+    }
+
+    /// The settings that produced this fit, rebuilt from its recorded conventions.
+    pub fn config(&self) -> FitConfig {
+        FitConfig {
+            form: self.form(),
+            fixed_e: self.conventions.fixed.get("E").copied(),
+            objective: Objective {
+                penalty: match self.conventions.delta {
+                    Some(delta) if self.conventions.penalty == "huber" => Penalty::Huber { delta },
+                    _ => Penalty::Squared,
+                },
+                space: self.conventions.space,
+                reduction: self.conventions.reduction,
+            },
+            starts: self.conventions.starts,
+            ..FitConfig::default()
+        }
+    }
+
+    /// The runs this fit used, rebuilt from [`Fit::data`].
+    pub fn runs(&self) -> Runs {
+        Runs {
+            source: self.runs.source.clone(),
+            total_rows: self.runs.rows_in_file,
+            params: self.data.params.clone(),
+            tokens: self.data.tokens.clone(),
+            flops: self.data.flops.clone(),
+            loss: self.data.loss.clone(),
+            rows: self.data.rows.clone(),
+            sources: self.conventions.columns.clone(),
+            excluded: self.runs.excluded.clone(),
+            flops_per_param_token: self.conventions.flops_per_param_token,
+            filters: self.conventions.filters.clone(),
+        }
     }
 
     /// The fitted form.
@@ -424,6 +495,27 @@ pub fn fit(runs: &Runs, config: &FitConfig) -> Result<Fit> {
         .chain(std::iter::once(&outcomes[order[0]]))
         .min_by(|a, b| a.f.total_cmp(&b.f))
         .expect("at least one finite outcome");
+    // Distinct local optima (by parameters), best first, for later warm starts.
+    let mut ends: Vec<&bfgs::Outcome> = polished
+        .iter()
+        .chain(order.iter().map(|&i| &outcomes[i]))
+        .filter(|o| o.f.is_finite())
+        .collect();
+    ends.sort_by(|a, b| a.f.total_cmp(&b.f));
+    let mut basins: Vec<Vec<f64>> = Vec::new();
+    for o in ends {
+        if basins.len() >= 4 {
+            break;
+        }
+        let distinct = basins.iter().all(|b| {
+            b.iter()
+                .zip(&o.x)
+                .any(|(u, v)| (u - v).abs() > 1e-3 * (1.0 + u.abs()))
+        });
+        if distinct {
+            basins.push(o.x.clone());
+        }
+    }
     let reach_rtol = match config.starts {
         StartStrategy::Chinchilla => SCREEN_REACH_RTOL,
         StartStrategy::VarPro => SAME_OPTIMUM_RTOL,
@@ -743,6 +835,19 @@ pub fn fit(runs: &Runs, config: &FitConfig) -> Result<Fit> {
         implied,
         data_range,
         warnings,
+        residuals: problem.residuals(&best.x),
+        data: FitData {
+            params: runs.params.clone(),
+            tokens: runs.tokens.clone(),
+            flops: runs.flops.clone(),
+            loss: runs.loss.clone(),
+            rows: runs.rows.clone(),
+        },
+        intervals: None,
+        std_errors: None,
+        bootstrap: None,
+        theta: best.x.clone(),
+        basins,
     })
 }
 

@@ -267,6 +267,34 @@ impl Problem {
             .collect()
     }
 
+    /// ln L of run `i`.
+    pub fn ln_loss_at(&self, i: usize) -> f64 {
+        self.ln_loss[i]
+    }
+
+    /// Predicted ln L for run `i` and its gradient with respect to the free parameters
+    /// (standard library exp and ln, max-shifted log-sum-exp).
+    pub fn ln_predict_grad(&self, theta: &[f64], i: usize, grad: &mut [f64]) -> f64 {
+        let k = self.terms();
+        let off = usize::from(self.e_term == ETerm::Free);
+        let mut t = [f64::NEG_INFINITY; 3];
+        for j in 0..k {
+            t[j] = theta[off + j] - theta[off + k + j] * self.ln_x[j][i];
+        }
+        t[2] = self.e_value(theta);
+        let m = t.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+        let w: Vec<f64> = t.iter().map(|v| (v - m).exp()).collect();
+        let s: f64 = w.iter().sum();
+        if off == 1 {
+            grad[0] = w[2] / s;
+        }
+        for j in 0..k {
+            grad[off + j] = w[j] / s;
+            grad[off + k + j] = -w[j] / s * self.ln_x[j][i];
+        }
+        m + s.ln()
+    }
+
     /// Predicted ln L for run `i` (computed with the standard library's exp and ln, in
     /// max-shifted log-sum-exp form; a reference for the fast kernel).
     pub fn ln_predict(&self, theta: &[f64], i: usize) -> f64 {

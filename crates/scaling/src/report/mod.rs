@@ -223,6 +223,9 @@ pub fn fit_text(fit: &Fit) -> String {
         };
         let _ = writeln!(s, "{}", optimum_line(&im.optimum_at_1e24, &label));
     }
+    if let (Some(iv), Some(se), Some(b)) = (&fit.intervals, &fit.std_errors, &fit.bootstrap) {
+        s.push_str(&intervals_text(fit, iv, se, b));
+    }
     let cv = &fit.conventions;
     let derived = [&cv.columns.params, &cv.columns.tokens, &cv.columns.flops]
         .iter()
@@ -246,12 +249,106 @@ pub fn fit_text(fit: &Fit) -> String {
     } else {
         format!("; fixed {}", fixed.join(", "))
     };
+    let randomness = match cv.seed {
+        Some(seed) => format!("bootstrap seed {seed}"),
+        None => "no randomness".to_string(),
+    };
     let _ = writeln!(
         s,
         "\nconventions: {space} residuals, {reduction} over runs{fixed}; {flops_note}; starts {}; \
-         optimiser BFGS; no randomness",
+         optimiser BFGS; {randomness}",
         cv.starts.name()
     );
+    s
+}
+
+/// The point estimate of a named quantity (a parameter, a, b, G, or `X@C` at a budget).
+fn estimate(fit: &Fit, name: &str) -> Option<f64> {
+    if let Some(v) = fit.params.get(name) {
+        return *v;
+    }
+    let law = fit.law()?;
+    match name {
+        "a" => law.params_exponent(),
+        "b" => law.tokens_exponent(),
+        "G" => law.g(),
+        _ => {
+            let (what, c) = name.split_once('@')?;
+            let o = law.optimum(c.parse().ok()?, fit.conventions.flops_per_param_token)?;
+            match what {
+                "N_opt" => Some(o.params),
+                "D_opt" => Some(o.tokens),
+                "L_opt" => Some(o.loss),
+                "tokens_per_param" => Some(o.tokens_per_param),
+                _ => None,
+            }
+        }
+    }
+}
+
+fn intervals_text(
+    fit: &Fit,
+    iv: &std::collections::BTreeMap<String, [f64; 2]>,
+    se: &std::collections::BTreeMap<String, f64>,
+    b: &crate::uncertainty::Bootstrap,
+) -> String {
+    let mut s = String::new();
+    let unit = if b.resampled == "clusters" {
+        format!(
+            "{} groups of column {:?}",
+            b.units,
+            b.cluster_column.clone().unwrap_or_default()
+        )
+    } else {
+        format!("{} runs", b.units)
+    };
+    let statuses: Vec<String> = b.statuses.iter().map(|(k, v)| format!("{v} {k}")).collect();
+    let _ = writeln!(
+        s,
+        "\n{}% bootstrap intervals ({} replicates resampling {unit}, seed {}; refits: {})",
+        (1e6 * 100.0 * b.level).round() / 1e6,
+        b.replicates,
+        b.seed,
+        statuses.join(", ")
+    );
+    let _ = writeln!(
+        s,
+        "  {:<26} {:>12}  {:<27} {:>11}",
+        "quantity", "estimate", "interval", "std. error"
+    );
+    let mut names: Vec<&String> = Vec::new();
+    for n in fit.form().param_names() {
+        if let Some((k, _)) = iv.get_key_value(*n) {
+            names.push(k);
+        }
+    }
+    for n in ["a", "b", "G"] {
+        if let Some((k, _)) = iv.get_key_value(n) {
+            names.push(k);
+        }
+    }
+    for &c in &b.budgets {
+        for what in ["N_opt", "D_opt", "L_opt", "tokens_per_param"] {
+            let key = crate::uncertainty::at_budget(what, c);
+            if let Some((k, _)) = iv.get_key_value(&key) {
+                names.push(k);
+            }
+        }
+    }
+    for name in names {
+        let [lo, hi] = iv[name];
+        let big = name.starts_with("N_opt") || name.starts_with("D_opt");
+        let f = |v: f64| if big { human(v) } else { sig(v, 4) };
+        let est = estimate(fit, name).map(f).unwrap_or_default();
+        let _ = writeln!(
+            s,
+            "  {:<26} {:>12}  {:<27} {:>11}",
+            name,
+            est,
+            format!("[{}, {}]", f(lo), f(hi)),
+            f(se[name])
+        );
+    }
     s
 }
 

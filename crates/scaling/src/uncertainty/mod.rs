@@ -1,0 +1,351 @@
+//! Uncertainty: bootstrap refits, percentile intervals and standard errors on every parameter
+//! and on what the law implies, and tests of a given law against the data.
+//!
+//! ## Reference
+//! Efron, B. and Tibshirani, R. (1993), *An Introduction to the Bootstrap*: the nonparametric
+//! (case-resampling) bootstrap, its cluster form, and percentile intervals. Besiroglu et al.
+//! (2024, arXiv:2404.10102) bootstrap Chinchilla's Approach 3 the same way (4000 replicates).
+
+pub mod stats;
+mod tests_of_law;
+
+use std::collections::BTreeMap;
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+pub use tests_of_law::{test_law, LawTest};
+
+use crate::data::Runs;
+use crate::error::{Error, Result};
+use crate::fit::{self, bfgs, ETerm, Fit, FitConfig, Problem};
+use crate::law::{Law, LawForm};
+
+/// How to bootstrap.
+#[derive(Debug, Clone)]
+pub struct BootstrapConfig {
+    /// Number of replicates.
+    pub replicates: usize,
+    /// Seed: replicate r draws from ChaCha8 stream r of this seed, so results do not depend on
+    /// the number of threads.
+    pub seed: u64,
+    /// Resample whole groups: the group label of each run (in run order), or `None` for runs.
+    pub clusters: Option<Vec<String>>,
+    /// The column the groups came from (recorded in the output).
+    pub cluster_column: Option<String>,
+    /// Interval level in (0, 1).
+    pub level: f64,
+}
+
+/// The replicates of a bootstrap, kept in saved fits.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Bootstrap {
+    /// Number of replicates.
+    pub replicates: usize,
+    /// The seed.
+    pub seed: u64,
+    /// Interval level (0.95 for 95% intervals).
+    pub level: f64,
+    /// Budgets (FLOPs) at which intervals on the optimum were computed.
+    pub budgets: Vec<f64>,
+    /// `runs` or `clusters`.
+    pub resampled: String,
+    /// The column whose groups were resampled.
+    pub cluster_column: Option<String>,
+    /// Number of groups (or runs) resampled.
+    pub units: usize,
+    /// How the replicate fits ended, by status.
+    pub statuses: BTreeMap<String, usize>,
+    /// How each refit started: warm from the full fit, with the full fit's other optima tried
+    /// as a safeguard.
+    pub warm_start: String,
+    /// Parameter names, the order of each sample.
+    pub param_names: Vec<String>,
+    /// One row of natural-scale parameters per replicate (a fixed E repeats its value).
+    pub samples: Vec<Vec<f64>>,
+}
+
+/// Draw replicate `r`'s weights: how many times each run (or each run's group) was drawn.
+pub fn replicate_weights(
+    n_runs: usize,
+    groups: Option<&[usize]>,
+    n_groups: usize,
+    seed: u64,
+    r: usize,
+) -> Vec<f64> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(r as u64);
+    match groups {
+        None => {
+            let mut w = vec![0.0; n_runs];
+            for _ in 0..n_runs {
+                w[rng.random_range(0..n_runs)] += 1.0;
+            }
+            w
+        }
+        Some(g) => {
+            let mut gw = vec![0.0; n_groups];
+            for _ in 0..n_groups {
+                gw[rng.random_range(0..n_groups)] += 1.0;
+            }
+            g.iter().map(|&k| gw[k]).collect()
+        }
+    }
+}
+
+/// Refit `runs` on `replicates` resamples, warm-started from `full` (the fit of all runs).
+/// `progress` is called once per finished replicate (from worker threads).
+///
+/// Each replicate starts from the full fit's optimum; as a safeguard against a poor local
+/// minimum, the objective is also evaluated at the full fit's other local optima, and any
+/// that is lower is polished too. The best result is kept.
+///
+/// # Errors
+/// Zero replicates, cluster labels of the wrong length, or a single cluster.
+pub fn bootstrap(
+    runs: &Runs,
+    config: &FitConfig,
+    full: &Fit,
+    bc: &BootstrapConfig,
+    progress: &(dyn Fn() + Sync),
+) -> Result<Bootstrap> {
+    if bc.replicates < 2 {
+        return Err(Error::InvalidSetting(
+            "--bootstrap needs at least 2 replicates".into(),
+        ));
+    }
+    if !(bc.level > 0.0 && bc.level < 1.0) {
+        return Err(Error::InvalidSetting(format!(
+            "--level must be between 0 and 1, got {}",
+            bc.level
+        )));
+    }
+    let base = fit::problem(runs, config)?;
+    let (groups, n_groups) = match &bc.clusters {
+        None => (None, runs.len()),
+        Some(labels) => {
+            if labels.len() != runs.len() {
+                return Err(Error::InvalidSetting(
+                    "one cluster label per run is needed".into(),
+                ));
+            }
+            let mut ids: Vec<&String> = labels.iter().collect();
+            ids.sort();
+            ids.dedup();
+            if ids.len() < 2 {
+                return Err(Error::InsufficientData(format!(
+                    "--cluster-col {}: all runs are in one group, so groups cannot be resampled",
+                    bc.cluster_column.clone().unwrap_or_default()
+                )));
+            }
+            let g: Vec<usize> = labels
+                .iter()
+                .map(|l| ids.binary_search(&l).unwrap())
+                .collect();
+            (Some(g), ids.len())
+        }
+    };
+    let starts: Vec<Vec<f64>> = if full.basins.is_empty() {
+        vec![full.theta.clone()]
+    } else {
+        full.basins.clone()
+    };
+    let opts = config.optimizer;
+    let results: Vec<(Vec<f64>, bfgs::Termination)> = (0..bc.replicates)
+        .into_par_iter()
+        .map(|r| {
+            let w = replicate_weights(runs.len(), groups.as_deref(), n_groups, bc.seed, r);
+            let mut p = base.clone();
+            p.set_weights(&w);
+            let mut best = bfgs::minimize(|x, g| p.value_grad(x, g), &starts[0], &opts);
+            for s in &starts[1..] {
+                if p.value(s) < best.f {
+                    let o = bfgs::minimize(|x, g| p.value_grad(x, g), s, &opts);
+                    if o.f < best.f {
+                        best = o;
+                    }
+                }
+            }
+            progress();
+            (natural(&p, &best.x), best.termination)
+        })
+        .collect();
+    let mut statuses = BTreeMap::new();
+    for (_, t) in &results {
+        let key = serde_json::to_value(t)
+            .unwrap()
+            .as_str()
+            .unwrap_or("unknown")
+            .to_string();
+        *statuses.entry(key).or_insert(0) += 1;
+    }
+    Ok(Bootstrap {
+        replicates: bc.replicates,
+        seed: bc.seed,
+        level: bc.level,
+        budgets: vec![],
+        resampled: if groups.is_some() {
+            "clusters".into()
+        } else {
+            "runs".into()
+        },
+        cluster_column: bc.cluster_column.clone(),
+        units: n_groups,
+        statuses,
+        warm_start: "from the full fit's optimum; the full fit's other local optima are polished \
+                     too when they start lower"
+            .into(),
+        param_names: config
+            .form
+            .param_names()
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+        samples: results.into_iter().map(|(x, _)| x).collect(),
+    })
+}
+
+/// Natural-scale parameters (E, A, B, alpha, beta order) from free parameters.
+fn natural(p: &Problem, theta: &[f64]) -> Vec<f64> {
+    let k = p.terms();
+    let off = usize::from(p.e_term == ETerm::Free);
+    let e = match p.e_term {
+        ETerm::Free => theta[0].exp(),
+        ETerm::Fixed { ln_e } => ln_e.exp(),
+        ETerm::Absent => 0.0,
+    };
+    let mut out = vec![e];
+    out.extend((0..k).map(|j| theta[off + j].exp()));
+    out.extend((0..k).map(|j| theta[off + k + j]));
+    out
+}
+
+/// The `q` quantile of `v` by linear interpolation between order statistics (Hyndman & Fan
+/// 1996 type 7, numpy's default). `v` must be sorted.
+pub fn quantile_sorted(v: &[f64], q: f64) -> f64 {
+    let n = v.len();
+    if n == 0 {
+        return f64::NAN;
+    }
+    let h = (n - 1) as f64 * q;
+    let lo = h.floor() as usize;
+    let hi = (lo + 1).min(n - 1);
+    v[lo] + (h - lo as f64) * (v[hi] - v[lo])
+}
+
+/// Percentile interval at `level` and standard error (n - 1 denominator) of `values`;
+/// non-finite values are ignored. `None` when fewer than two are finite.
+pub fn summarise(values: &[f64], level: f64) -> Option<([f64; 2], f64)> {
+    let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+    if v.len() < 2 {
+        return None;
+    }
+    v.sort_by(|a, b| a.total_cmp(b));
+    let a = (1.0 - level) / 2.0;
+    let lo = quantile_sorted(&v, a);
+    let hi = quantile_sorted(&v, 1.0 - a);
+    let mean = v.iter().sum::<f64>() / v.len() as f64;
+    let var = v.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / (v.len() - 1) as f64;
+    Some(([lo, hi], var.sqrt()))
+}
+
+/// The name of a quantity at a budget, e.g. `N_opt@1e24` or `N_opt@1.2956e22` (the budget to
+/// five significant digits, trailing zeros dropped).
+pub fn at_budget(name: &str, flops: f64) -> String {
+    let s = format!("{flops:.4e}");
+    let (mant, exp) = s.split_once('e').unwrap_or((&s, "0"));
+    let mant = mant.trim_end_matches('0').trim_end_matches('.');
+    format!("{name}@{mant}e{exp}")
+}
+
+/// Intervals and standard errors for every parameter the fit identified and, for the
+/// Chinchilla form, for a, b, G and, at each budget in `budgets`, N_opt, D_opt, L_opt and
+/// tokens per parameter (Hoffmann et al. 2022, Eq. 4, under C = k N D).
+pub fn intervals(
+    fit: &Fit,
+    boot: &Bootstrap,
+    budgets: &[f64],
+    level: f64,
+) -> (BTreeMap<String, [f64; 2]>, BTreeMap<String, f64>) {
+    let mut series: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    let form = fit.form();
+    let fixed: Vec<&String> = fit.conventions.fixed.keys().collect();
+    for (i, name) in boot.param_names.iter().enumerate() {
+        if fit.params.get(name).copied().flatten().is_none() || fixed.contains(&name) {
+            continue;
+        }
+        series.insert(name.clone(), boot.samples.iter().map(|s| s[i]).collect());
+    }
+    if form == LawForm::Chinchilla && fit.implied.is_some() {
+        let k = fit.conventions.flops_per_param_token;
+        for s in &boot.samples {
+            let law = Law {
+                form,
+                params: s.clone(),
+            };
+            let push = |series: &mut BTreeMap<String, Vec<f64>>, key: String, v: Option<f64>| {
+                series.entry(key).or_default().push(v.unwrap_or(f64::NAN));
+            };
+            push(&mut series, "a".into(), law.params_exponent());
+            push(&mut series, "b".into(), law.tokens_exponent());
+            push(&mut series, "G".into(), law.g());
+            for &c in budgets {
+                let o = law.optimum(c, k);
+                push(&mut series, at_budget("N_opt", c), o.map(|o| o.params));
+                push(&mut series, at_budget("D_opt", c), o.map(|o| o.tokens));
+                push(&mut series, at_budget("L_opt", c), o.map(|o| o.loss));
+                push(
+                    &mut series,
+                    at_budget("tokens_per_param", c),
+                    o.map(|o| o.tokens_per_param),
+                );
+            }
+        }
+    }
+    let mut iv = BTreeMap::new();
+    let mut se = BTreeMap::new();
+    for (name, v) in series {
+        if let Some((ci, s)) = summarise(&v, level) {
+            iv.insert(name.clone(), ci);
+            se.insert(name, s);
+        }
+    }
+    (iv, se)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantiles_match_numpy() {
+        // numpy.percentile([1, 2, 3, 4], [2.5, 97.5]) = [1.075, 3.925]
+        let v = [1.0, 2.0, 3.0, 4.0];
+        assert!((quantile_sorted(&v, 0.025) - 1.075).abs() < 1e-12);
+        assert!((quantile_sorted(&v, 0.975) - 3.925).abs() < 1e-12);
+        let (ci, se) = summarise(&[4.0, 1.0, 3.0, 2.0, f64::NAN], 0.95).unwrap();
+        assert!((ci[0] - 1.075).abs() < 1e-12 && (ci[1] - 3.925).abs() < 1e-12);
+        assert!((se - 1.2909944487358056).abs() < 1e-12);
+    }
+
+    #[test]
+    fn budget_names() {
+        assert_eq!(at_budget("N_opt", 1e24), "N_opt@1e24");
+        assert_eq!(at_budget("N_opt", 1.2956022673438285e22), "N_opt@1.2956e22");
+        assert_eq!(at_budget("L_opt", 5.76e23), "L_opt@5.76e23");
+    }
+
+    #[test]
+    fn weights_are_a_resample() {
+        let w = replicate_weights(10, None, 10, 7, 3);
+        assert_eq!(w.iter().sum::<f64>(), 10.0);
+        assert_eq!(w, replicate_weights(10, None, 10, 7, 3));
+        assert_ne!(w, replicate_weights(10, None, 10, 7, 4));
+        let g = [0, 0, 1, 1, 1, 2];
+        let wg = replicate_weights(6, Some(&g), 3, 7, 0);
+        assert_eq!(wg[0], wg[1]);
+        assert_eq!(wg[2], wg[4]);
+    }
+}

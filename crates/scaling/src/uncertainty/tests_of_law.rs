@@ -1,0 +1,284 @@
+//! Tests of a given law against the data, after Besiroglu et al. (2024, arXiv:2404.10102):
+//!
+//! - a chi-squared test of the law's parameters against the fit's bootstrap covariance:
+//!   `chi2 = (theta_law - theta_fit)' Sigma^-1 (theta_law - theta_fit)` on the free natural
+//!   parameters, with as many degrees of freedom as parameters compared;
+//! - a likelihood-ratio test under their Huber likelihood with a fitted scale: the density of a
+//!   log-loss residual r is `f(r) = exp(-Huber_delta(r / sigma)) / (sigma Z(delta))`, with
+//!   `Z(delta) = sqrt(2 pi) (1 - 2 Phi(-delta)) + 2 exp(-delta^2 / 2) / delta`;
+//!   `LR = 2 (nll(law, sigma_law) - nll(theta_hat, sigma_hat))`, each scale fitted by maximum
+//!   likelihood, compared with chi-squared.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::stats::{chi2_sf, normal_sf};
+use crate::data::Runs;
+use crate::error::{Error, Result};
+use crate::fit::{self, bfgs, ETerm, Fit, FitConfig, Problem};
+use crate::law::Law;
+use crate::linalg::symmetric_eigen;
+
+/// One parameter compared.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Compared {
+    /// The law's value.
+    pub law: f64,
+    /// The fit's value.
+    pub fit: f64,
+    /// The bootstrap standard error.
+    pub std_error: f64,
+}
+
+/// The result of testing a law against a fit and its data.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LawTest {
+    /// Chi-squared statistic against the bootstrap covariance.
+    pub chi2: f64,
+    /// Its degrees of freedom.
+    pub chi2_df: usize,
+    /// P(chi2_df > chi2).
+    pub chi2_p_value: f64,
+    /// Likelihood-ratio statistic under the Huber likelihood.
+    pub lr_statistic: f64,
+    /// Its degrees of freedom.
+    pub lr_df: usize,
+    /// P(chi2_df > lr_statistic).
+    pub lr_p_value: f64,
+    /// Fitted scale sigma at the maximum-likelihood parameters.
+    pub scale_fit: f64,
+    /// Fitted scale sigma with the law's parameters.
+    pub scale_law: f64,
+    /// Negative log-likelihood at the maximum.
+    pub nll_fit: f64,
+    /// Negative log-likelihood under the law.
+    pub nll_law: f64,
+    /// delta of the Huber likelihood (on standardised residuals).
+    pub likelihood_delta: f64,
+    /// The parameters compared.
+    pub params: BTreeMap<String, Compared>,
+}
+
+/// ln Z(delta), the Huber density's normaliser.
+fn ln_z(delta: f64) -> f64 {
+    let central = (2.0 * std::f64::consts::PI).sqrt() * (1.0 - 2.0 * normal_sf(delta));
+    (central + 2.0 * (-0.5 * delta * delta).exp() / delta).ln()
+}
+
+/// Negative log-likelihood and its gradient in (theta, s = ln sigma).
+fn nll(
+    problem: &Problem,
+    x: &[f64],
+    grad: &mut [f64],
+    delta: f64,
+    theta_fixed: Option<&[f64]>,
+) -> f64 {
+    let dim = problem.dim();
+    let (theta, s) = match theta_fixed {
+        Some(t) => (t.to_vec(), x[0]),
+        None => (x[..dim].to_vec(), x[dim]),
+    };
+    let sig_inv = (-s).exp();
+    let m = problem.runs();
+    let lz = ln_z(delta);
+    let mut f = 0.0;
+    let mut gs = 0.0;
+    let mut gt = vec![0.0; dim];
+    let mut g1 = vec![0.0; dim];
+    for i in 0..m {
+        let lp = problem.ln_predict_grad(&theta, i, &mut g1);
+        let r = problem.ln_loss_at(i) - lp;
+        let z = r * sig_inv;
+        let (rho, psi) = if z.abs() <= delta {
+            (0.5 * z * z, z)
+        } else {
+            (delta * (z.abs() - 0.5 * delta), delta.copysign(z))
+        };
+        f += rho + lz + s;
+        gs += 1.0 - psi * z;
+        for k in 0..dim {
+            gt[k] -= psi * sig_inv * g1[k];
+        }
+    }
+    match theta_fixed {
+        Some(_) => grad[0] = gs,
+        None => {
+            grad[..dim].copy_from_slice(&gt);
+            grad[dim] = gs;
+        }
+    }
+    if f.is_finite() {
+        f
+    } else {
+        f64::INFINITY
+    }
+}
+
+/// Test `law` against `fit` (which must carry bootstrap replicates) and the runs it was fitted
+/// to.
+///
+/// # Errors
+/// A law of another form, a fit without replicates, a singular covariance, or a law with
+/// E = 0 where the fit estimates E.
+pub fn test_law(
+    fit: &Fit,
+    runs: &Runs,
+    config: &FitConfig,
+    law: &Law,
+    delta: f64,
+) -> Result<LawTest> {
+    if law.form != fit.form() {
+        return Err(Error::InvalidSetting(format!(
+            "the law is a {} law but the fit is a {} law",
+            law.form.name(),
+            fit.form().name()
+        )));
+    }
+    let boot = fit.bootstrap.as_ref().ok_or_else(|| {
+        Error::InvalidSetting(
+            "the fit has no bootstrap replicates: refit with --bootstrap R --out FIT".into(),
+        )
+    })?;
+    let problem = fit::problem(runs, config)?;
+    let names = law.form.param_names();
+    let free_e = problem.e_term == ETerm::Free;
+    let idx: Vec<usize> = (0..names.len()).filter(|&i| i > 0 || free_e).collect();
+    // Chi-squared against the bootstrap covariance.
+    let q = idx.len();
+    let n = boot.samples.len();
+    let mean: Vec<f64> = idx
+        .iter()
+        .map(|&i| boot.samples.iter().map(|s| s[i]).sum::<f64>() / n as f64)
+        .collect();
+    let mut cov = vec![0.0; q * q];
+    for s in &boot.samples {
+        for a in 0..q {
+            for b in 0..q {
+                cov[a * q + b] += (s[idx[a]] - mean[a]) * (s[idx[b]] - mean[b]) / (n as f64 - 1.0);
+            }
+        }
+    }
+    let fit_vals: Vec<f64> = idx
+        .iter()
+        .map(|&i| {
+            fit.params
+                .get(names[i])
+                .copied()
+                .flatten()
+                .unwrap_or(f64::NAN)
+        })
+        .collect();
+    if fit_vals.iter().any(|v| !v.is_finite()) {
+        return Err(Error::InsufficientData(
+            "the fit did not identify every parameter, so the law cannot be tested against it"
+                .into(),
+        ));
+    }
+    let d: Vec<f64> = idx
+        .iter()
+        .zip(&fit_vals)
+        .map(|(&i, f)| law.params[i] - f)
+        .collect();
+    let (vals, vecs) = symmetric_eigen(&cov, q);
+    let lmax = vals.iter().cloned().fold(0.0, f64::max);
+    if !(vals[0] > 1e-14 * lmax) {
+        return Err(Error::Numerical(
+            "the bootstrap covariance is singular, so the chi-squared test is undefined".into(),
+        ));
+    }
+    let chi2: f64 = vals
+        .iter()
+        .zip(&vecs)
+        .map(|(l, v)| {
+            let proj: f64 = v.iter().zip(&d).map(|(a, b)| a * b).sum();
+            proj * proj / l
+        })
+        .sum();
+    // Likelihood ratio under the Huber likelihood with fitted scales.
+    let k = problem.terms();
+    let mut theta_law = Vec::new();
+    if free_e {
+        if law.params[0] <= 0.0 {
+            return Err(Error::InvalidSetting(
+                "the law has E = 0 but the fit estimates E: the likelihood ratio needs E > 0"
+                    .into(),
+            ));
+        }
+        theta_law.push(law.params[0].ln());
+    }
+    theta_law.extend((0..k).map(|j| law.params[1 + j].ln()));
+    theta_law.extend((0..k).map(|j| law.params[1 + k + j]));
+    let opts = bfgs::Options::default();
+    let s0 = {
+        let mut r: Vec<f64> = fit.residuals.iter().map(|v| v.abs()).collect();
+        r.sort_by(|a, b| a.total_cmp(b));
+        r[r.len() / 2].max(1e-12).ln()
+    };
+    let law_fit = bfgs::minimize(
+        |x, g| nll(&problem, x, g, delta, Some(&theta_law)),
+        &[s0],
+        &opts,
+    );
+    let mut x0 = fit.theta.clone();
+    x0.push(s0);
+    let full = bfgs::minimize(|x, g| nll(&problem, x, g, delta, None), &x0, &opts);
+    // The unrestricted maximum is at least as high as the law's (the law is one of its points).
+    let nll_fit = full.f.min(law_fit.f);
+    let lr = (2.0 * (law_fit.f - nll_fit)).max(0.0);
+    let mut params = BTreeMap::new();
+    for (a, &i) in idx.iter().enumerate() {
+        params.insert(
+            names[i].to_string(),
+            Compared {
+                law: law.params[i],
+                fit: fit_vals[a],
+                std_error: cov[a * q + a].sqrt(),
+            },
+        );
+    }
+    Ok(LawTest {
+        chi2,
+        chi2_df: q,
+        chi2_p_value: chi2_sf(chi2, q as f64),
+        lr_statistic: lr,
+        lr_df: q,
+        lr_p_value: chi2_sf(lr, q as f64),
+        scale_fit: full.x[full.x.len() - 1].exp(),
+        scale_law: law_fit.x[0].exp(),
+        nll_fit,
+        nll_law: law_fit.f,
+        likelihood_delta: delta,
+        params,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn huber_normaliser_integrates_to_one() {
+        // Z(delta) = integral of exp(-Huber_delta(u)) du, checked by the trapezoid rule.
+        for delta in [0.3f64, 1.345, 3.0] {
+            let h = 1e-3f64;
+            let mut s = 0.0f64;
+            let mut u = -300.0f64;
+            while u < 300.0 {
+                let rho = if u.abs() <= delta {
+                    0.5 * u * u
+                } else {
+                    delta * (u.abs() - 0.5 * delta)
+                };
+                s += (-rho).exp() * h;
+                u += h;
+            }
+            assert!(
+                (s.ln() - ln_z(delta)).abs() < 1e-4,
+                "delta {delta}: {} vs {}",
+                s.ln(),
+                ln_z(delta)
+            );
+        }
+    }
+}
