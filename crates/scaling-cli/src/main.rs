@@ -27,7 +27,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Fit a scaling law to a table of training runs (CSV or JSON).
-    Fit(FitArgs),
+    Fit(Box<FitArgs>),
     /// Predict the loss at a point from a saved fit or a hand-written law file.
     Predict(PredictArgs),
     /// Run the whole job on a built-in synthetic sweep drawn from a published law.
@@ -279,7 +279,7 @@ fn main() -> ExitCode {
     };
     let mut out = String::new();
     let result = match cli.command {
-        Command::Fit(a) => cmd_fit(a, &mut out),
+        Command::Fit(a) => cmd_fit(*a, &mut out),
         Command::Predict(a) => cmd_predict(a, &mut out),
         Command::Demo(a) => cmd_demo(a, &mut out),
     };
