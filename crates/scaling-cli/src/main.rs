@@ -32,6 +32,9 @@ enum Command {
     Predict(PredictArgs),
     /// Run the whole job on a built-in synthetic sweep drawn from a published law.
     Demo(DemoArgs),
+    /// Test a given law against a bootstrapped fit and its data (chi-squared and likelihood
+    /// ratio, after Besiroglu et al. 2024).
+    Test(TestArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -215,6 +218,22 @@ struct PredictArgs {
 }
 
 #[derive(Args)]
+struct TestArgs {
+    /// A fit saved with `scaling fit ... --bootstrap R --out FIT`.
+    fit: PathBuf,
+    /// The law to test: a law file such as {"law": "chinchilla", "params": {...}} or a fit.
+    #[arg(long, value_name = "LAW")]
+    against: PathBuf,
+    /// delta of the Huber likelihood, on residuals divided by the fitted scale (Besiroglu
+    /// et al. 2024 use 1e-3).
+    #[arg(long, default_value_t = 1e-3, value_parser = quantity)]
+    delta: f64,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    format: Format,
+}
+
+#[derive(Args)]
 #[command(allow_negative_numbers = true)]
 struct DemoArgs {
     /// Seed of the synthetic noise.
@@ -282,6 +301,7 @@ fn main() -> ExitCode {
         Command::Fit(a) => cmd_fit(*a, &mut out),
         Command::Predict(a) => cmd_predict(a, &mut out),
         Command::Demo(a) => cmd_demo(a, &mut out),
+        Command::Test(a) => cmd_test(a, &mut out),
     };
     match result {
         Ok(()) => {
@@ -594,6 +614,55 @@ fn cmd_predict(a: PredictArgs, out: &mut String) -> Result<()> {
                 out.push_str(&format!("  {note}\n"));
             }
         }
+    }
+    Ok(())
+}
+
+/// Read a saved fit (not a hand-written law: it needs the data and replicates).
+fn read_fit(path: &Path) -> Result<fit::Fit> {
+    let text = std::fs::read_to_string(path).map_err(|source| scaling::Error::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
+    serde_json::from_str::<fit::Fit>(&text).map_err(|e| {
+        usage(format!(
+            "{}: not a saved fit ({e}); save one with `scaling fit RUNS --bootstrap R --out FIT`",
+            path.display()
+        ))
+    })
+}
+
+fn cmd_test(a: TestArgs, out: &mut String) -> Result<()> {
+    let fitted = read_fit(&a.fit)?;
+    let law = Law::read(&a.against)?;
+    let runs = fitted.runs();
+    let t = scaling::uncertainty::test_law(&fitted, &runs, &fitted.config(), &law, a.delta)?;
+    match a.format {
+        Format::Json => {
+            let mut v = serde_json::to_value(&t)?;
+            if let Some(o) = v.as_object_mut() {
+                o.insert("fit".into(), a.fit.display().to_string().into());
+                o.insert("law_file".into(), a.against.display().to_string().into());
+                o.insert("law".into(), law.to_json());
+                o.insert("runs".into(), runs.len().into());
+                o.insert(
+                    "replicates".into(),
+                    fitted
+                        .bootstrap
+                        .as_ref()
+                        .map(|b| b.replicates)
+                        .unwrap_or(0)
+                        .into(),
+                );
+            }
+            out.push_str(&serde_json::to_string_pretty(&v)?);
+            out.push('\n');
+        }
+        Format::Text => out.push_str(&report::law_test_text(
+            &t,
+            &a.against.display().to_string(),
+            &fitted,
+        )),
     }
     Ok(())
 }

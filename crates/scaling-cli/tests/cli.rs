@@ -330,3 +330,61 @@ fn epoch_acceptance_from_the_command_line() {
     assert_eq!(v["runs"]["used"], 240);
     assert_eq!(v["conventions"]["filters"]["drop_top_loss"], 5);
 }
+
+/// `scaling test` JSON contract: numbers chi2, chi2_p_value, lr_statistic, lr_p_value.
+#[test]
+fn test_command_json_contract() {
+    let d = tempdir("test-cmd");
+    let f = write(&d, "r.csv", &{
+        let mut s = String::from("params,tokens,loss\n");
+        let mut k = 0u64;
+        for i in 0..8 {
+            for j in 0..6 {
+                let n = 1e8 * 2f64.powi(i);
+                let t = 2e9 * 2.5f64.powi(j);
+                // Deterministic pseudo-noise of about 1%.
+                k = k
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                let eps = ((k >> 11) as f64 / (1u64 << 53) as f64 - 0.5) * 0.02;
+                let l = (1.8 + 480.0 * n.powf(-0.35) + 2100.0 * t.powf(-0.37)) * (1.0 + eps);
+                s.push_str(&format!("{n},{t},{l}\n"));
+            }
+        }
+        s
+    });
+    let fit_path = d.join("fit.json").display().to_string();
+    let (code, _, err) = scaling(&[
+        "fit",
+        &f,
+        "--bootstrap",
+        "200",
+        "--seed",
+        "3",
+        "--out",
+        &fit_path,
+        "--quiet",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let law = write(
+        &d,
+        "law.json",
+        r#"{"law": "chinchilla", "params": {"E": 1.69, "A": 406.4, "B": 410.7, "alpha": 0.34, "beta": 0.28}}"#,
+    );
+    let (code, out, err) = scaling(&["test", &fit_path, "--against", &law, "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    for k in ["chi2", "chi2_p_value", "lr_statistic", "lr_p_value"] {
+        assert!(v[k].is_number(), "{k}: {out}");
+    }
+    assert!(v["chi2_p_value"].as_f64().unwrap() < 0.05);
+    // A fit without replicates cannot be tested.
+    let plain = d.join("plain.json").display().to_string();
+    scaling(&["fit", &f, "--out", &plain]);
+    assert_user_error(
+        &["test", &plain, "--against", &law],
+        &["no bootstrap replicates"],
+    );
+    // A law file is not a fit.
+    assert_user_error(&["test", &law, "--against", &law], &["not a saved fit"]);
+}

@@ -106,3 +106,44 @@ fn cluster_bootstrap_resamples_groups() {
     assert_eq!(boot.units, groups);
     assert_eq!(boot.samples.len(), 100);
 }
+
+/// Besiroglu et al. (2024): Chinchilla's published (unrounded) parameters are rejected on
+/// these 240 runs (chi-squared about 238 with 5 df, p about 1.7e-49; the acceptance bar is
+/// p < 1e-20); the fit itself is not rejected.
+#[test]
+fn chinchilla_law_is_rejected_on_epoch_data() {
+    let Some(runs) = epoch_runs() else { return };
+    let cfg = FitConfig::default();
+    let mut full = fit::fit(&runs, &cfg).unwrap();
+    full.bootstrap =
+        Some(uncertainty::bootstrap(&runs, &cfg, &full, &config(1000, 42), &|| {}).unwrap());
+    let chinchilla = scaling::law::Law::new(
+        scaling::law::LawForm::Chinchilla,
+        vec![
+            0.5267228f64.exp(),
+            6.0073404f64.exp(),
+            6.0179186f64.exp(),
+            0.33917084,
+            0.2849083,
+        ],
+    )
+    .unwrap();
+    let t = uncertainty::test_law(&full, &runs, &cfg, &chinchilla, 1e-3).unwrap();
+    assert_eq!(t.chi2_df, 5);
+    assert!(
+        t.chi2_p_value < 1e-20,
+        "chi2 {} p {}",
+        t.chi2,
+        t.chi2_p_value
+    );
+    assert!(
+        t.lr_p_value < 1e-10,
+        "LR {} p {}",
+        t.lr_statistic,
+        t.lr_p_value
+    );
+    let own = full.law().unwrap();
+    let t = uncertainty::test_law(&full, &runs, &cfg, &own, 1e-3).unwrap();
+    assert!(t.chi2 < 1e-12 && t.chi2_p_value > 0.99, "{}", t.chi2);
+    assert!(t.lr_p_value > 0.5, "{}", t.lr_p_value);
+}

@@ -324,6 +324,28 @@ impl Fit {
         }
     }
 
+    /// The optimum as free parameters `[e, a_1.., alpha_1..]` (e only when E was fitted),
+    /// from [`Fit::theta`] or, for a fit read from a file, from [`Fit::internal`].
+    pub fn free_theta(&self) -> Vec<f64> {
+        if !self.theta.is_empty() {
+            return self.theta.clone();
+        }
+        let names = self.form().param_names();
+        let k = self.form().variables().len();
+        let logs: &[&str] = if k == 2 { &["a", "b"] } else { &["a"] };
+        let mut out = Vec::new();
+        if let Some(e) = self.internal.get("e") {
+            out.push(*e);
+        }
+        for l in logs {
+            out.push(self.internal.get(*l).copied().unwrap_or(f64::NAN));
+        }
+        for n in &names[1 + k..] {
+            out.push(self.internal.get(*n).copied().unwrap_or(f64::NAN));
+        }
+        out
+    }
+
     /// The runs this fit used, rebuilt from [`Fit::data`].
     pub fn runs(&self) -> Runs {
         Runs {

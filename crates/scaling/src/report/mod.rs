@@ -352,6 +352,79 @@ fn intervals_text(
     s
 }
 
+/// The result of testing a law against a fit, as text.
+pub fn law_test_text(t: &crate::uncertainty::LawTest, law_name: &str, fit: &Fit) -> String {
+    let mut s = String::new();
+    let reps = fit.bootstrap.as_ref().map(|b| b.replicates).unwrap_or(0);
+    let _ = writeln!(
+        s,
+        "Testing {law_name} against the fit of {} ({} runs, {reps} bootstrap replicates)\n",
+        fit.runs.source, fit.runs.used
+    );
+    let _ = writeln!(
+        s,
+        "  {:<6} {:>12} {:>12} {:>16} {:>14}",
+        "param", "law", "fit", "std. error", "(law-fit)/se"
+    );
+    for name in fit.form().param_names() {
+        if let Some(c) = t.params.get(*name) {
+            let se = if c.scale == "log" {
+                format!("{} (of ln)", sig(c.std_error, 3))
+            } else {
+                sig(c.std_error, 3)
+            };
+            let _ = writeln!(
+                s,
+                "  {:<6} {:>12} {:>12} {:>16} {:>14}",
+                name,
+                sig(c.law, 5),
+                sig(c.fit, 5),
+                se,
+                format!("{:+.1}", c.z)
+            );
+        }
+    }
+    let _ = writeln!(
+        s,
+        "\n  chi-squared against the bootstrap covariance of (ln E, ln A, ln B, alpha, beta) ({} df): chi2 = {}, p = {:.3e}",
+        t.chi2_df,
+        sig(t.chi2, 5),
+        t.chi2_p_value
+    );
+    let _ = writeln!(
+        s,
+        "  likelihood ratio, Huber likelihood (delta {}) with fitted scale ({} df): LR = {}, p = {:.3e}",
+        t.likelihood_delta,
+        t.lr_df,
+        sig(t.lr_statistic, 5),
+        t.lr_p_value
+    );
+    let _ = writeln!(
+        s,
+        "    (fitted scale sigma {} at the best fit, {} under the law; with delta {} the density \
+         is nearly Laplace with mean |residual| sigma/delta = {} and {})",
+        sig(t.scale_fit, 3),
+        sig(t.scale_law, 3),
+        t.likelihood_delta,
+        sig(t.scale_fit / t.likelihood_delta, 3),
+        sig(t.scale_law / t.likelihood_delta, 3)
+    );
+    let verdict = |p: f64| {
+        if p < 0.05 {
+            "rejects"
+        } else {
+            "does not reject"
+        }
+    };
+    let _ = writeln!(
+        s,
+        "\n  At the 5% level the chi-squared test {} the law and the likelihood ratio {} it.",
+        verdict(t.chi2_p_value),
+        verdict(t.lr_p_value)
+    );
+    s
+}
+
 /// A side-by-side table of a true law and a fitted one (for synthetic data): each parameter,
 /// a = beta/(alpha+beta), the loss both laws predict at the true compute-optimal point for
 /// 1e24 FLOPs (`L@1e24`), and the optimal N there (`N*@1e24`).

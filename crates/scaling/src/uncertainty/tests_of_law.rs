@@ -1,8 +1,10 @@
 //! Tests of a given law against the data, after Besiroglu et al. (2024, arXiv:2404.10102):
 //!
 //! - a chi-squared test of the law's parameters against the fit's bootstrap covariance:
-//!   `chi2 = (theta_law - theta_fit)' Sigma^-1 (theta_law - theta_fit)` on the free natural
-//!   parameters, with as many degrees of freedom as parameters compared;
+//!   `chi2 = (theta_law - theta_fit)' Sigma^-1 (theta_law - theta_fit)` on the fitting scale
+//!   (ln E, ln A, ln B, alpha, beta: the scale Besiroglu et al. fit and test on, where the
+//!   bootstrap distribution is close to normal; on the natural scale B's is strongly skewed),
+//!   with as many degrees of freedom as parameters compared;
 //! - a likelihood-ratio test under their Huber likelihood with a fitted scale: the density of a
 //!   log-loss residual r is `f(r) = exp(-Huber_delta(r / sigma)) / (sigma Z(delta))`, with
 //!   `Z(delta) = sqrt(2 pi) (1 - 2 Phi(-delta)) + 2 exp(-delta^2 / 2) / delta`;
@@ -27,8 +29,12 @@ pub struct Compared {
     pub law: f64,
     /// The fit's value.
     pub fit: f64,
-    /// The bootstrap standard error.
+    /// `log` (E, A, B: compared as ln E, ...) or `linear` (exponents).
+    pub scale: String,
+    /// The bootstrap standard error on that scale.
     pub std_error: f64,
+    /// (law - fit) / std_error on that scale.
+    pub z: f64,
 }
 
 /// The result of testing a law against a fit and its data.
@@ -147,12 +153,21 @@ pub fn test_law(
     // Chi-squared against the bootstrap covariance.
     let q = idx.len();
     let n = boot.samples.len();
+    // The fitting scale: logs of E, A, B; exponents as they are.
+    let k_terms = law.form.variables().len();
+    let is_log = |i: usize| i <= k_terms;
+    let tr = |i: usize, v: f64| if is_log(i) { v.ln() } else { v };
+    let samples: Vec<Vec<f64>> = boot
+        .samples
+        .iter()
+        .map(|s| s.iter().enumerate().map(|(i, v)| tr(i, *v)).collect())
+        .collect();
     let mean: Vec<f64> = idx
         .iter()
-        .map(|&i| boot.samples.iter().map(|s| s[i]).sum::<f64>() / n as f64)
+        .map(|&i| samples.iter().map(|s| s[i]).sum::<f64>() / n as f64)
         .collect();
     let mut cov = vec![0.0; q * q];
-    for s in &boot.samples {
+    for s in &samples {
         for a in 0..q {
             for b in 0..q {
                 cov[a * q + b] += (s[idx[a]] - mean[a]) * (s[idx[b]] - mean[b]) / (n as f64 - 1.0);
@@ -178,8 +193,14 @@ pub fn test_law(
     let d: Vec<f64> = idx
         .iter()
         .zip(&fit_vals)
-        .map(|(&i, f)| law.params[i] - f)
+        .map(|(&i, f)| tr(i, law.params[i]) - tr(i, *f))
         .collect();
+    if d.iter().any(|v| !v.is_finite()) {
+        return Err(Error::InvalidSetting(
+            "the law has a zero coefficient where the fit has a positive one; the tests compare logs"
+                .into(),
+        ));
+    }
     let (vals, vecs) = symmetric_eigen(&cov, q);
     let lmax = vals.iter().cloned().fold(0.0, f64::max);
     if !(vals[0] > 1e-14 * lmax) {
@@ -220,7 +241,7 @@ pub fn test_law(
         &[s0],
         &opts,
     );
-    let mut x0 = fit.theta.clone();
+    let mut x0 = fit.free_theta();
     x0.push(s0);
     let full = bfgs::minimize(|x, g| nll(&problem, x, g, delta, None), &x0, &opts);
     // The unrestricted maximum is at least as high as the law's (the law is one of its points).
@@ -233,7 +254,13 @@ pub fn test_law(
             Compared {
                 law: law.params[i],
                 fit: fit_vals[a],
+                scale: if is_log(i) {
+                    "log".into()
+                } else {
+                    "linear".into()
+                },
                 std_error: cov[a * q + a].sqrt(),
+                z: d[a] / cov[a * q + a].sqrt(),
             },
         );
     }
