@@ -212,6 +212,9 @@ struct PredictArgs {
     /// Training compute C (FLOPs).
     #[arg(long, value_parser = quantity)]
     flops: Option<f64>,
+    /// Interval level (default: the level the fit was bootstrapped at).
+    #[arg(long)]
+    level: Option<f64>,
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
@@ -523,14 +526,25 @@ fn cmd_fit(a: FitArgs, out: &mut String) -> Result<()> {
 }
 
 fn cmd_predict(a: PredictArgs, out: &mut String) -> Result<()> {
-    let law = Law::read(&a.law)?;
-    // The FLOP model of a saved fit, so D or C are derived the way the fit derived them.
-    let k = std::fs::read_to_string(&a.law)
-        .ok()
-        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-        .and_then(|v| v.pointer("/conventions/flops_per_param_token")?.as_f64())
+    // A saved fit brings intervals and its data range; a hand-written law file brings neither.
+    let text = std::fs::read_to_string(&a.law).map_err(|source| scaling::Error::Io {
+        path: a.law.display().to_string(),
+        source,
+    })?;
+    let saved: Option<fit::Fit> = serde_json::from_str(&text).ok();
+    let law = Law::from_json_str(&a.law.display().to_string(), &text)?;
+    let k = saved
+        .as_ref()
+        .map(|f| f.conventions.flops_per_param_token)
         .unwrap_or(6.0);
-    let (mut n, mut d, mut c) = (a.params, a.tokens, a.flops);
+    if let Some(level) = a.level {
+        if !(level > 0.0 && level < 1.0) {
+            return Err(usage(format!(
+                "--level must be between 0 and 1, got {level}"
+            )));
+        }
+    }
+    let (n, mut d, mut c) = (a.params, a.tokens, a.flops);
     let mut notes = Vec::new();
     match law.form {
         LawForm::Chinchilla => {
@@ -544,6 +558,7 @@ fn cmd_predict(a: PredictArgs, out: &mut String) -> Result<()> {
             }
             if c.is_none() {
                 c = Some(k * nn * d.unwrap());
+                notes.push(format!("C = {k} N D (derived)"));
             }
         }
         LawForm::Power { x } => {
@@ -566,14 +581,15 @@ fn cmd_predict(a: PredictArgs, out: &mut String) -> Result<()> {
         }
     }
     let nan = f64::NAN;
-    let loss = law.predict(n.unwrap_or(nan), d.unwrap_or(nan), c.unwrap_or(nan));
-    if !loss.is_finite() {
-        return Err(anyhow::anyhow!("the prediction is not finite ({loss})"));
+    let (nv, dv, cv) = (n.unwrap_or(nan), d.unwrap_or(nan), c.unwrap_or(nan));
+    let p = scaling::uncertainty::predict(&law, saved.as_ref(), nv, dv, cv, a.level);
+    if !p.loss.is_finite() {
+        return Err(anyhow::anyhow!("the prediction is not finite ({})", p.loss));
     }
     match a.format {
         Format::Json => {
             let mut obj = serde_json::Map::new();
-            obj.insert("loss".into(), loss.into());
+            obj.insert("loss".into(), p.loss.into());
             obj.insert(
                 "params".into(),
                 n.map_or(serde_json::Value::Null, Into::into),
@@ -586,6 +602,15 @@ fn cmd_predict(a: PredictArgs, out: &mut String) -> Result<()> {
                 "flops".into(),
                 c.map_or(serde_json::Value::Null, Into::into),
             );
+            for (key, v) in serde_json::to_value(&p)?
+                .as_object()
+                .cloned()
+                .unwrap_or_default()
+            {
+                if key != "loss" {
+                    obj.insert(key, v);
+                }
+            }
             obj.insert("law".into(), law.to_json());
             obj.insert("source".into(), a.law.display().to_string().into());
             obj.insert("notes".into(), notes.clone().into());
@@ -594,24 +619,58 @@ fn cmd_predict(a: PredictArgs, out: &mut String) -> Result<()> {
         }
         Format::Text => {
             let mut at = Vec::new();
-            if let Some(v) = n.take() {
+            if let Some(v) = n {
                 at.push(format!("N = {}", report::human(v)));
             }
-            if let Some(v) = d.take() {
+            if let Some(v) = d {
                 at.push(format!("D = {}", report::human(v)));
             }
-            if let Some(v) = c.take() {
+            if let Some(v) = c {
                 at.push(format!("C = {v:.3e}"));
             }
             out.push_str(&format!(
                 "loss {} at {} ({} law from {})\n",
-                report::sig(loss, 6),
+                report::sig(p.loss, 6),
                 at.join(", "),
                 law.form.name(),
                 a.law.display()
             ));
             for note in notes {
                 out.push_str(&format!("  {note}\n"));
+            }
+            let pct = |l: f64| (1e6 * 100.0 * l).round() / 1e6;
+            match (p.interval, p.prediction_interval, p.level, saved.as_ref().and_then(|f| f.bootstrap.as_ref())) {
+                (Some(ci), Some(pi), Some(level), Some(b)) => {
+                    out.push_str(&format!(
+                        "  {}% interval on the mean loss: [{}, {}] (parameter uncertainty, {} bootstrap replicates)\n",
+                        pct(level),
+                        report::sig(ci[0], 5),
+                        report::sig(ci[1], 5),
+                        b.replicates
+                    ));
+                    out.push_str(&format!(
+                        "  {}% prediction interval for a new run: [{}, {}] (adds the fit's residual noise)\n",
+                        pct(level),
+                        report::sig(pi[0], 5),
+                        report::sig(pi[1], 5)
+                    ));
+                }
+                _ => out.push_str(
+                    "  no interval: the file has no bootstrap replicates (fit with --bootstrap R --out FIT)\n",
+                ),
+            }
+            match &p.extrapolation {
+                Some(e) if e.inside => {
+                    out.push_str("  inside the range of the runs the law was fitted to\n")
+                }
+                Some(e) => {
+                    for note in &e.notes {
+                        out.push_str(&format!("  extrapolation: {note}\n"));
+                    }
+                }
+                None => out.push_str(
+                    "  (a law file carries no data range, so extrapolation is not assessed)\n",
+                ),
             }
         }
     }

@@ -388,3 +388,71 @@ fn test_command_json_contract() {
     // A law file is not a fit.
     assert_user_error(&["test", &law, "--against", &law], &["not a saved fit"]);
 }
+
+/// predict from a bootstrapped fit: the law's exact value, an interval on the mean that
+/// contains it, a wider prediction interval, and where the point lies.
+#[test]
+fn predict_with_intervals_and_extrapolation() {
+    let d = tempdir("predict-iv");
+    let mut csv = String::from("params,tokens,loss\n");
+    let mut k = 7u64;
+    for i in 0..8 {
+        for j in 0..6 {
+            let n = 1e8 * 2f64.powi(i);
+            let t = 2e9 * 2.5f64.powi(j);
+            k = k
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let eps = ((k >> 11) as f64 / (1u64 << 53) as f64 - 0.5) * 0.02;
+            csv.push_str(&format!(
+                "{n},{t},{}\n",
+                (1.8 + 480.0 * n.powf(-0.35) + 2100.0 * t.powf(-0.37)) * (1.0 + eps)
+            ));
+        }
+    }
+    let f = write(&d, "r.csv", &csv);
+    let fit_path = d.join("fit.json").display().to_string();
+    let (code, _, err) = scaling(&[
+        "fit",
+        &f,
+        "--bootstrap",
+        "300",
+        "--out",
+        &fit_path,
+        "--quiet",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&fit_path).unwrap()).unwrap();
+    let p = |k: &str| saved["params"][k].as_f64().unwrap();
+    for (n, t, inside) in [(1e9f64, 2e10f64, true), (7e10, 1.4e12, false)] {
+        let (code, out, err) = scaling(&[
+            "predict",
+            &fit_path,
+            "--params",
+            &n.to_string(),
+            "--tokens",
+            &t.to_string(),
+            "--format",
+            "json",
+        ]);
+        assert_eq!(code, 0, "{err}");
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let loss = v["loss"].as_f64().unwrap();
+        assert_eq!(
+            loss,
+            p("E") + p("A") * n.powf(-p("alpha")) + p("B") * t.powf(-p("beta"))
+        );
+        let ci = [
+            v["interval"][0].as_f64().unwrap(),
+            v["interval"][1].as_f64().unwrap(),
+        ];
+        let pi = [
+            v["prediction_interval"][0].as_f64().unwrap(),
+            v["prediction_interval"][1].as_f64().unwrap(),
+        ];
+        assert!(ci[0] <= loss && loss <= ci[1], "{ci:?} {loss}");
+        assert!(pi[0] < ci[0] && ci[1] < pi[1], "{pi:?} {ci:?}");
+        assert_eq!(v["extrapolation"]["inside"], inside);
+    }
+}

@@ -6,6 +6,7 @@
 //! (case-resampling) bootstrap, its cluster form, and percentile intervals. Besiroglu et al.
 //! (2024, arXiv:2404.10102) bootstrap Chinchilla's Approach 3 the same way (4000 replicates).
 
+mod predict;
 pub mod stats;
 mod tests_of_law;
 
@@ -16,6 +17,7 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+pub use predict::{locate, predict, Extrapolation, Prediction};
 pub use tests_of_law::{test_law, LawTest};
 
 use crate::data::Runs;
