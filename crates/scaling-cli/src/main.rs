@@ -35,6 +35,9 @@ enum Command {
     /// Test a given law against a bootstrapped fit and its data (chi-squared and likelihood
     /// ratio, after Besiroglu et al. 2024).
     Test(TestArgs),
+    /// Measure how often bootstrap intervals cover the truth on your runs' design: simulate
+    /// datasets from the fit of RUNS with realistic noise, bootstrap each, count coverage.
+    Calibrate(Box<CalibrateArgs>),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -220,6 +223,46 @@ struct PredictArgs {
     format: Format,
 }
 
+#[derive(Clone, Copy, ValueEnum)]
+enum NoiseArg {
+    /// Resample the fit's own log-loss residuals (keeps their heavy tails).
+    Residuals,
+    /// Normal noise in log loss with --noise-sd (default: 1.4826 x the residuals' MAD).
+    Gaussian,
+}
+
+#[derive(Args)]
+struct CalibrateArgs {
+    /// Run table whose design (N, D per run) and fit are used.
+    file: PathBuf,
+    #[command(flatten)]
+    data: DataArgs,
+    /// Simulated datasets.
+    #[arg(long, default_value_t = 200)]
+    datasets: usize,
+    /// Bootstrap replicates per dataset.
+    #[arg(long, default_value_t = 400)]
+    bootstrap: usize,
+    /// Seed.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Noise model.
+    #[arg(long, value_enum, default_value = "residuals")]
+    noise: NoiseArg,
+    /// Standard deviation of Gaussian noise in log loss.
+    #[arg(long)]
+    noise_sd: Option<f64>,
+    /// Nominal interval level.
+    #[arg(long, default_value_t = 0.95)]
+    level: f64,
+    /// No progress bar.
+    #[arg(long, short = 'q')]
+    quiet: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    format: Format,
+}
+
 #[derive(Args)]
 struct TestArgs {
     /// A fit saved with `scaling fit ... --bootstrap R --out FIT`.
@@ -305,6 +348,7 @@ fn main() -> ExitCode {
         Command::Predict(a) => cmd_predict(a, &mut out),
         Command::Demo(a) => cmd_demo(a, &mut out),
         Command::Test(a) => cmd_test(a, &mut out),
+        Command::Calibrate(a) => cmd_calibrate(*a, &mut out),
     };
     match result {
         Ok(()) => {
@@ -721,6 +765,76 @@ fn cmd_test(a: TestArgs, out: &mut String) -> Result<()> {
             &t,
             &a.against.display().to_string(),
             &fitted,
+        )),
+    }
+    Ok(())
+}
+
+fn cmd_calibrate(a: CalibrateArgs, out: &mut String) -> Result<()> {
+    if !(a.level > 0.0 && a.level < 1.0) {
+        return Err(usage(format!(
+            "--level must be between 0 and 1, got {}",
+            a.level
+        )));
+    }
+    let (_, runs) = load_runs(&a.file, &LawForm::Chinchilla, &a.data)?;
+    let config = FitConfig::default();
+    let truth_fit = fit::fit(&runs, &config)?;
+    let truth = truth_fit.law().ok_or_else(|| {
+        usage(format!(
+            "{}: the fit of these runs does not identify every parameter, so it cannot serve as a truth",
+            a.file.display()
+        ))
+    })?;
+    let noise = match a.noise {
+        NoiseArg::Residuals => {
+            if a.noise_sd.is_some() {
+                return Err(usage("--noise-sd goes with --noise gaussian"));
+            }
+            scaling::uncertainty::Noise::Residuals {
+                values: truth_fit.residuals.clone(),
+            }
+        }
+        NoiseArg::Gaussian => {
+            let sd = match a.noise_sd {
+                Some(sd) => sd,
+                None => {
+                    let mut r = truth_fit.residuals.clone();
+                    r.sort_by(|x, y| x.total_cmp(y));
+                    let med = scaling::uncertainty::quantile_sorted(&r, 0.5);
+                    let mut dev: Vec<f64> = r.iter().map(|v| (v - med).abs()).collect();
+                    dev.sort_by(|x, y| x.total_cmp(y));
+                    1.4826 * scaling::uncertainty::quantile_sorted(&dev, 0.5)
+                }
+            };
+            scaling::uncertainty::Noise::Gaussian { sd }
+        }
+    };
+    let cal = scaling::uncertainty::CalibrationConfig {
+        datasets: a.datasets,
+        replicates: a.bootstrap,
+        seed: a.seed,
+        level: a.level,
+        noise,
+    };
+    let bar = progress_bar(a.datasets as u64, a.quiet);
+    let tick = || bar.inc(1);
+    let c = scaling::uncertainty::calibrate(&truth, &runs, &config, &cal, &tick)?;
+    bar.finish_and_clear();
+    match a.format {
+        Format::Json => {
+            let mut v = serde_json::to_value(&c)?;
+            if let Some(o) = v.as_object_mut() {
+                o.insert("truth".into(), truth.to_json());
+                o.insert("design".into(), a.file.display().to_string().into());
+            }
+            out.push_str(&serde_json::to_string_pretty(&v)?);
+            out.push('\n');
+        }
+        Format::Text => out.push_str(&report::calibration_text(
+            &c,
+            &truth,
+            &a.file.display().to_string(),
         )),
     }
     Ok(())

@@ -147,3 +147,47 @@ fn chinchilla_law_is_rejected_on_epoch_data() {
     assert!(t.chi2 < 1e-12 && t.chi2_p_value > 0.99, "{}", t.chi2);
     assert!(t.lr_p_value > 0.5, "{}", t.lr_p_value);
 }
+
+/// Small calibration study (the full one is bench/calibration.sh, quoted in the README):
+/// datasets drawn on a 9-budget IsoFLOP design from a known law with 1% Gaussian noise in log
+/// loss; nominal 95% intervals must cover the true alpha, beta and a in most datasets. With
+/// 40 datasets the Monte Carlo standard error of a coverage near 0.95 is about 0.035, so the
+/// bar (0.8) fails only for intervals that are clearly too narrow.
+#[test]
+fn small_calibration_study() {
+    use scaling::law::{Law, LawForm};
+    use scaling::uncertainty::{calibrate, CalibrationConfig, Noise};
+    let truth = Law::new(
+        LawForm::Chinchilla,
+        vec![1.8169, 482.01, 2085.43, 0.3478, 0.3659],
+    )
+    .unwrap();
+    let design = scaling::simulate::isoflop_design(
+        &truth,
+        &scaling::simulate::CHINCHILLA_BUDGETS,
+        12,
+        1.5,
+        6.0,
+    );
+    let runs = scaling::simulate::sample_runs(&truth, &design, 0.0, 0, "design").unwrap();
+    let cal = CalibrationConfig {
+        datasets: 40,
+        replicates: 150,
+        seed: 11,
+        level: 0.95,
+        noise: Noise::Gaussian { sd: 0.01 },
+    };
+    let c = calibrate(&truth, &runs, &FitConfig::default(), &cal, &|| {}).unwrap();
+    for name in ["alpha", "beta", "a"] {
+        let v = &c.coverage[name];
+        assert_eq!(v.datasets, 40, "{name}");
+        assert!(
+            v.coverage >= 0.8,
+            "{name}: coverage {} ({} of {})",
+            v.coverage,
+            v.covered,
+            v.datasets
+        );
+        assert!(v.mean_width > 0.0);
+    }
+}

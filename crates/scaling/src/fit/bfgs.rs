@@ -80,6 +80,8 @@ pub struct Outcome {
     pub iterations: usize,
     /// Objective (and gradient) evaluations.
     pub evaluations: usize,
+    /// The final inverse-Hessian approximation (row-major).
+    pub inv_hessian: Vec<f64>,
 }
 
 fn dot(a: &[f64], b: &[f64]) -> f64 {
@@ -91,7 +93,22 @@ fn inf_norm(a: &[f64]) -> f64 {
 }
 
 /// Minimise `f` (which returns the value and writes the gradient) from `x0`.
-pub fn minimize<F>(mut f: F, x0: &[f64], opts: &Options) -> Outcome
+pub fn minimize<F>(f: F, x0: &[f64], opts: &Options) -> Outcome
+where
+    F: FnMut(&[f64], &mut [f64]) -> f64,
+{
+    minimize_warm(f, x0, None, opts)
+}
+
+/// As [`minimize`], starting from a given inverse-Hessian approximation (row-major; for
+/// instance [`Outcome::inv_hessian`] of a fit of a similar problem) instead of the identity.
+/// A warm start for refits of resampled data, whose curvature is close to the original's.
+pub fn minimize_warm<F>(
+    mut f: F,
+    x0: &[f64],
+    inv_hessian: Option<&[f64]>,
+    opts: &Options,
+) -> Outcome
 where
     F: FnMut(&[f64], &mut [f64]) -> f64,
 {
@@ -108,10 +125,17 @@ where
             termination: Termination::NonFinite,
             iterations: 0,
             evaluations: evals,
+            inv_hessian: identity(n),
         };
     }
     let mut h = identity(n);
     let mut h_is_identity = true;
+    if let Some(h0) = inv_hessian {
+        if h0.len() == n * n && h0.iter().all(|v| v.is_finite()) {
+            h = h0.to_vec();
+            h_is_identity = false;
+        }
+    }
     let mut p = vec![0.0; n];
     let mut ls = LineSearch::new(n);
     let mut iter = 0;
@@ -191,6 +215,7 @@ where
         termination,
         iterations: iter,
         evaluations: evals,
+        inv_hessian: h,
     }
 }
 

@@ -292,6 +292,10 @@ pub struct Fit {
     /// Distinct local optima the starts found, best first (free parameters; not serialised).
     #[serde(skip)]
     pub basins: Vec<Vec<f64>>,
+    /// BFGS's inverse-Hessian approximation at the optimum (not serialised), used to
+    /// warm-start refits of resampled data.
+    #[serde(skip)]
+    pub inv_hessian: Vec<f64>,
 }
 
 impl Fit {
@@ -870,6 +874,7 @@ pub fn fit(runs: &Runs, config: &FitConfig) -> Result<Fit> {
         bootstrap: None,
         theta: best.x.clone(),
         basins,
+        inv_hessian: best.inv_hessian.clone(),
     })
 }
 

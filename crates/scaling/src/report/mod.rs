@@ -425,6 +425,52 @@ pub fn law_test_text(t: &crate::uncertainty::LawTest, law_name: &str, fit: &Fit)
     s
 }
 
+/// A calibration study as text.
+pub fn calibration_text(c: &crate::uncertainty::Calibration, truth: &Law, design: &str) -> String {
+    let mut s = String::new();
+    let pct = (1e6 * 100.0 * c.level).round() / 1e6;
+    let _ = writeln!(
+        s,
+        "Coverage of {pct}% bootstrap percentile intervals on the design of {design} ({} runs)",
+        c.runs
+    );
+    let p = &truth.params;
+    let _ = writeln!(
+        s,
+        "  truth: the fit of those runs (E = {}, A = {}, B = {}, alpha = {}, beta = {})",
+        sig(p[0], 5),
+        sig(p[1], 5),
+        sig(p[2], 5),
+        sig(p[3], 5),
+        sig(p[4], 5)
+    );
+    let _ = writeln!(
+        s,
+        "  {} datasets x {} bootstrap replicates, seed {}; noise: {}\n",
+        c.datasets, c.replicates, c.seed, c.noise
+    );
+    let _ = writeln!(
+        s,
+        "  {:<6} {:>9} {:>10} {:>9} {:>12} {:>18}",
+        "param", "truth", "coverage", "+/- se", "mean width", "missed low/high"
+    );
+    for name in ["alpha", "beta", "a"] {
+        if let Some(v) = c.coverage.get(name) {
+            let _ = writeln!(
+                s,
+                "  {:<6} {:>9} {:>10} {:>9} {:>12} {:>18}",
+                name,
+                sig(v.truth, 4),
+                format!("{:.3}", v.coverage),
+                format!("{:.3}", v.coverage_std_error),
+                sig(v.mean_width, 3),
+                format!("{}/{}", v.missed_low, v.missed_high)
+            );
+        }
+    }
+    s
+}
+
 /// A side-by-side table of a true law and a fitted one (for synthetic data): each parameter,
 /// a = beta/(alpha+beta), the loss both laws predict at the true compute-optimal point for
 /// 1e24 FLOPs (`L@1e24`), and the optimal N there (`N*@1e24`).

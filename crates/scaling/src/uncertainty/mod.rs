@@ -6,6 +6,7 @@
 //! (case-resampling) bootstrap, its cluster form, and percentile intervals. Besiroglu et al.
 //! (2024, arXiv:2404.10102) bootstrap Chinchilla's Approach 3 the same way (4000 replicates).
 
+mod calibration;
 mod predict;
 pub mod stats;
 mod tests_of_law;
@@ -17,6 +18,7 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+pub use calibration::{calibrate, Calibration, CalibrationConfig, Coverage, Noise};
 pub use predict::{locate, predict, Extrapolation, Prediction};
 pub use tests_of_law::{test_law, LawTest};
 
@@ -161,7 +163,8 @@ pub fn bootstrap(
             let w = replicate_weights(runs.len(), groups.as_deref(), n_groups, bc.seed, r);
             let mut p = base.clone();
             p.set_weights(&w);
-            let mut best = bfgs::minimize(|x, g| p.value_grad(x, g), &starts[0], &opts);
+            let h0 = (!full.inv_hessian.is_empty()).then_some(&full.inv_hessian[..]);
+            let mut best = bfgs::minimize_warm(|x, g| p.value_grad(x, g), &starts[0], h0, &opts);
             for s in &starts[1..] {
                 if p.value(s) < best.f {
                     let o = bfgs::minimize(|x, g| p.value_grad(x, g), s, &opts);
@@ -196,8 +199,8 @@ pub fn bootstrap(
         cluster_column: bc.cluster_column.clone(),
         units: n_groups,
         statuses,
-        warm_start: "from the full fit's optimum; the full fit's other local optima are polished \
-                     too when they start lower"
+        warm_start: "from the full fit's optimum and its BFGS inverse Hessian; the full fit's \
+                     other local optima are polished too when they start lower"
             .into(),
         param_names: config
             .form

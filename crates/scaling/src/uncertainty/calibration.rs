@@ -1,0 +1,202 @@
+//! Calibration of bootstrap intervals: how often do nominal intervals cover the truth?
+//!
+//! Simulate datasets from a known law on a fixed design (N, D per run), with log-loss noise
+//! either resampled from a fit's residuals (keeping their heavy tails) or Gaussian; fit and
+//! bootstrap each dataset exactly as `scaling fit --bootstrap` does; count how often each
+//! percentile interval contains the true alpha, beta and a = beta / (alpha + beta).
+
+use std::collections::BTreeMap;
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, Normal};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::{bootstrap, intervals, BootstrapConfig};
+use crate::data::Runs;
+use crate::error::{Error, Result};
+use crate::fit::{self, FitConfig};
+use crate::law::{Law, LawForm};
+
+/// Noise added to ln L of each simulated run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Noise {
+    /// Draw (with replacement) from these log-space residuals and subtract: L = L_true exp(-r).
+    Residuals {
+        /// The residual pool.
+        values: Vec<f64>,
+    },
+    /// Normal(0, sd) in ln L.
+    Gaussian {
+        /// Standard deviation.
+        sd: f64,
+    },
+}
+
+/// Settings of a calibration study.
+#[derive(Debug, Clone)]
+pub struct CalibrationConfig {
+    /// Simulated datasets.
+    pub datasets: usize,
+    /// Bootstrap replicates per dataset.
+    pub replicates: usize,
+    /// Seed: dataset s draws its noise from ChaCha8 stream s and bootstraps with seed + s + 1.
+    pub seed: u64,
+    /// Interval level.
+    pub level: f64,
+    /// The noise model.
+    pub noise: Noise,
+}
+
+/// Coverage of one quantity.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Coverage {
+    /// True value.
+    pub truth: f64,
+    /// Fraction of datasets whose interval contains the truth.
+    pub coverage: f64,
+    /// Datasets whose interval contains the truth.
+    pub covered: usize,
+    /// Datasets with an interval.
+    pub datasets: usize,
+    /// Monte Carlo standard error of the coverage, sqrt(p (1 - p) / datasets).
+    pub coverage_std_error: f64,
+    /// Mean interval width.
+    pub mean_width: f64,
+    /// Datasets whose interval lies entirely below the truth.
+    pub missed_low: usize,
+    /// Datasets whose interval lies entirely above the truth.
+    pub missed_high: usize,
+}
+
+/// The result of a calibration study.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Calibration {
+    /// Nominal level.
+    pub level: f64,
+    /// Simulated datasets.
+    pub datasets: usize,
+    /// Bootstrap replicates per dataset.
+    pub replicates: usize,
+    /// Seed.
+    pub seed: u64,
+    /// Runs per dataset.
+    pub runs: usize,
+    /// The noise model, described.
+    pub noise: String,
+    /// Coverage per quantity (alpha, beta, a).
+    pub coverage: BTreeMap<String, Coverage>,
+}
+
+/// Run a calibration study of `truth` (Chinchilla form) on the design of `design`.
+///
+/// # Errors
+/// A law that is not of the Chinchilla form, too few datasets or replicates, or an empty noise
+/// pool.
+pub fn calibrate(
+    truth: &Law,
+    design: &Runs,
+    config: &FitConfig,
+    cal: &CalibrationConfig,
+    progress: &(dyn Fn() + Sync),
+) -> Result<Calibration> {
+    if truth.form != LawForm::Chinchilla {
+        return Err(Error::InvalidSetting(
+            "calibration studies the Chinchilla form".into(),
+        ));
+    }
+    if cal.datasets < 2 || cal.replicates < 2 {
+        return Err(Error::InvalidSetting(
+            "a calibration needs at least 2 datasets and 2 replicates".into(),
+        ));
+    }
+    let noise_desc = match &cal.noise {
+        Noise::Residuals { values } if values.is_empty() => {
+            return Err(Error::InvalidSetting("the residual pool is empty".into()))
+        }
+        Noise::Residuals { values } => format!(
+            "log-loss residuals resampled from a pool of {}",
+            values.len()
+        ),
+        Noise::Gaussian { sd } if !(sd.is_finite() && *sd >= 0.0) => {
+            return Err(Error::InvalidSetting(format!(
+                "noise sd must be >= 0, got {sd}"
+            )))
+        }
+        Noise::Gaussian { sd } => {
+            format!("Gaussian in ln L with sd {}", crate::report::sig(*sd, 4))
+        }
+    };
+    let m = design.len();
+    let truths = [
+        ("alpha", truth.params[3]),
+        ("beta", truth.params[4]),
+        ("a", truth.params_exponent().unwrap_or(f64::NAN)),
+    ];
+    let per: Vec<Option<BTreeMap<String, [f64; 2]>>> = (0..cal.datasets)
+        .into_par_iter()
+        .map(|s| {
+            let mut rng = ChaCha8Rng::seed_from_u64(cal.seed);
+            rng.set_stream(s as u64);
+            let normal = Normal::new(0.0, 1.0).expect("unit normal");
+            let mut runs = design.clone();
+            for i in 0..m {
+                let clean = truth.predict(design.params[i], design.tokens[i], f64::NAN);
+                let eps = match &cal.noise {
+                    Noise::Residuals { values } => -values[rng.random_range(0..values.len())],
+                    Noise::Gaussian { sd } => sd * normal.sample(&mut rng),
+                };
+                runs.loss[i] = clean * eps.exp();
+            }
+            let out = (|| {
+                let f = fit::fit(&runs, config).ok()?;
+                let bc = BootstrapConfig {
+                    replicates: cal.replicates,
+                    seed: cal.seed.wrapping_add(s as u64 + 1),
+                    clusters: None,
+                    cluster_column: None,
+                    level: cal.level,
+                };
+                let b = bootstrap(&runs, config, &f, &bc, &|| {}).ok()?;
+                Some(intervals(&f, &b, &[], cal.level).0)
+            })();
+            progress();
+            out
+        })
+        .collect();
+    let mut coverage = BTreeMap::new();
+    for (name, t) in truths {
+        let ivs: Vec<[f64; 2]> = per
+            .iter()
+            .flatten()
+            .filter_map(|iv| iv.get(name).copied())
+            .collect();
+        let covered = ivs.iter().filter(|[lo, hi]| *lo <= t && t <= *hi).count();
+        let n = ivs.len();
+        let p = covered as f64 / n.max(1) as f64;
+        coverage.insert(
+            name.to_string(),
+            Coverage {
+                truth: t,
+                coverage: p,
+                covered,
+                datasets: n,
+                coverage_std_error: (p * (1.0 - p) / n.max(1) as f64).sqrt(),
+                mean_width: ivs.iter().map(|[lo, hi]| hi - lo).sum::<f64>() / n.max(1) as f64,
+                missed_low: ivs.iter().filter(|[_, hi]| *hi < t).count(),
+                missed_high: ivs.iter().filter(|[lo, _]| *lo > t).count(),
+            },
+        );
+    }
+    Ok(Calibration {
+        level: cal.level,
+        datasets: cal.datasets,
+        replicates: cal.replicates,
+        seed: cal.seed,
+        runs: m,
+        noise: noise_desc,
+        coverage,
+    })
+}
