@@ -291,6 +291,9 @@ struct DemoArgs {
     /// Models per IsoFLOP budget.
     #[arg(long, default_value_t = 10)]
     per_budget: usize,
+    /// Bootstrap replicates for the intervals (0 for none).
+    #[arg(long, default_value_t = 1000)]
+    bootstrap: usize,
     /// Also write the synthetic runs to this CSV file.
     #[arg(long, value_name = "FILE")]
     write_runs: Option<PathBuf>,
@@ -872,7 +875,23 @@ fn cmd_demo(a: DemoArgs, out: &mut String) -> Result<()> {
         write_new(path, &csv, a.force, "--write-runs")?;
     }
     let config = FitConfig::default();
-    let result = fit::fit(&runs, &config)?;
+    let mut result = fit::fit(&runs, &config)?;
+    if a.bootstrap >= 2 {
+        let bc = scaling::uncertainty::BootstrapConfig {
+            replicates: a.bootstrap,
+            seed: a.seed,
+            clusters: None,
+            cluster_column: None,
+            level: 0.95,
+        };
+        let mut boot = scaling::uncertainty::bootstrap(&runs, &config, &result, &bc, &|| {})?;
+        boot.budgets = vec![1e24];
+        let (iv, se) = scaling::uncertainty::intervals(&result, &boot, &[1e24], 0.95);
+        result.intervals = Some(iv);
+        result.std_errors = Some(se);
+        result.conventions.seed = Some(a.seed);
+        result.bootstrap = Some(boot);
+    }
     match a.format {
         Format::Json => {
             let obj = serde_json::json!({
@@ -907,8 +926,8 @@ fn cmd_demo(a: DemoArgs, out: &mut String) -> Result<()> {
             out.push_str(&format!(
                 "\n{} runs with noise {} in log loss determine some parameters only loosely: A \
                  and B trade off along a flat valley of the objective (Besiroglu et al. 2024 found \
-                 the same on Chinchilla's data). Judge a fit by what it predicts (L@1e24), not by \
-                 A and B alone.\n",
+                 the same on Chinchilla's data), and the intervals say how loosely. Judge a fit by \
+                 what it predicts (L@1e24), not by A and B alone.\n",
                 runs.len(),
                 a.noise
             ));

@@ -473,49 +473,70 @@ pub fn calibration_text(c: &crate::uncertainty::Calibration, truth: &Law, design
 
 /// A side-by-side table of a true law and a fitted one (for synthetic data): each parameter,
 /// a = beta/(alpha+beta), the loss both laws predict at the true compute-optimal point for
-/// 1e24 FLOPs (`L@1e24`), and the optimal N there (`N*@1e24`).
+/// 1e24 FLOPs (`L@1e24`) and the optimal N there (`N*@1e24`); with the fit's bootstrap
+/// intervals, whether each covers the truth.
 pub fn truth_table(truth: &Law, fit: &Fit) -> String {
     let mut s = String::new();
+    let boot = fit.intervals.is_some();
+    let level = fit
+        .bootstrap
+        .as_ref()
+        .map(|b| (1e6 * 100.0 * b.level).round() / 1e6);
+    let head = match level {
+        Some(l) if boot => format!("{l}% interval"),
+        _ => String::new(),
+    };
     let _ = writeln!(
         s,
-        "  {:<6} {:>12} {:>12} {:>10}",
-        "param", "truth", "fitted", "rel. error"
+        "  {:<8} {:>10} {:>10} {:>10}  {:<22} {}",
+        "quantity",
+        "truth",
+        "fitted",
+        "rel. error",
+        head,
+        if boot { "covers truth" } else { "" }
     );
+    let mut row =
+        |name: &str, t: f64, f: Option<f64>, iv: Option<[f64; 2]>, fmt: &dyn Fn(f64) -> String| {
+            let (fs, es) = match f {
+                Some(f) => (fmt(f), format!("{:+.2}%", 100.0 * (f - t) / t)),
+                None => ("n/a".into(), String::new()),
+            };
+            let (ivs, cov) = match iv {
+                Some([lo, hi]) => (
+                    format!("[{}, {}]", fmt(lo), fmt(hi)),
+                    if lo <= t && t <= hi { "yes" } else { "NO" }.to_string(),
+                ),
+                None => (String::new(), String::new()),
+            };
+            let _ = writeln!(
+                s,
+                "  {:<8} {:>10} {:>10} {:>10}  {:<22} {}",
+                name,
+                fmt(t),
+                fs,
+                es,
+                ivs,
+                cov
+            );
+        };
+    let get_iv = |k: &str| fit.intervals.as_ref().and_then(|m| m.get(k).copied());
     for (name, t) in truth.form.param_names().iter().zip(&truth.params) {
         let f = fit.params.get(*name).copied().flatten();
-        let (fs, es) = match f {
-            Some(f) => (sig(f, 5), format!("{:+.2}%", 100.0 * (f - t) / t)),
-            None => ("n/a".into(), String::new()),
-        };
-        let _ = writeln!(s, "  {:<6} {:>12} {:>12} {:>10}", name, sig(*t, 5), fs, es);
+        row(name, *t, f, get_iv(name), &|v| sig(v, 5));
     }
     if let (Some(ta), Some(im)) = (truth.params_exponent(), &fit.implied) {
-        let _ = writeln!(
-            s,
-            "  {:<6} {:>12} {:>12} {:>10}",
-            "a",
-            sig(ta, 4),
-            sig(im.a, 4),
-            format!("{:+.2}%", 100.0 * (im.a - ta) / ta)
-        );
+        row("a", ta, Some(im.a), get_iv("a"), &|v| sig(v, 4));
         if let (Some(o), Some(fl)) = (truth.optimum(1e24, 6.0), fit.law()) {
-            let fo = &im.optimum_at_1e24;
-            let pred = fl.predict(o.params, o.tokens, o.flops);
-            let _ = writeln!(
-                s,
-                "  {:<6} {:>12} {:>12} {:>10}",
-                "L@1e24",
-                sig(o.loss, 5),
-                sig(pred, 5),
-                format!("{:+.2}%", 100.0 * (pred - o.loss) / o.loss)
-            );
-            let _ = writeln!(
-                s,
-                "  {:<6} {:>12} {:>12} {:>10}",
+            let p = crate::uncertainty::predict(&fl, Some(fit), o.params, o.tokens, o.flops, None);
+            row("L@1e24", o.loss, Some(p.loss), p.interval, &|v| sig(v, 5));
+            let key = crate::uncertainty::at_budget("N_opt", 1e24);
+            row(
                 "N*@1e24",
-                human(o.params),
-                human(fo.params),
-                format!("{:+.1}%", 100.0 * (fo.params - o.params) / o.params)
+                o.params,
+                Some(im.optimum_at_1e24.params),
+                get_iv(&key),
+                &human,
             );
         }
     }
