@@ -13,6 +13,8 @@ use scaling::fit::{self, FitConfig, Objective, Penalty, Reduction, Space, StartS
 use scaling::law::{Law, LawForm, Variable};
 use scaling::report;
 
+mod plan;
+
 #[derive(Parser)]
 #[command(
     name = "scaling",
@@ -35,6 +37,11 @@ enum Command {
     /// Test a given law against a bootstrapped fit and its data (chi-squared and likelihood
     /// ratio, after Besiroglu et al. 2024).
     Test(TestArgs),
+    /// Plan a training run: the compute-optimal N and D for budgets, the least compute for a
+    /// target loss, a fixed N or D, inference demand, limited unique data.
+    Optimal(Box<plan::OptimalArgs>),
+    /// List the published laws available with --preset, with their sources.
+    Presets(plan::PresetsArgs),
     /// Measure how often bootstrap intervals cover the truth on your runs' design: simulate
     /// datasets from the fit of RUNS with realistic noise, bootstrap each, count coverage.
     Calibrate(Box<CalibrateArgs>),
@@ -204,8 +211,15 @@ struct FitArgs {
 #[command(allow_negative_numbers = true)]
 struct PredictArgs {
     /// A saved fit (`scaling fit --out`) or a law file such as
-    /// {"law": "chinchilla", "params": {"E": 1.69, "A": 406.4, "B": 410.7, "alpha": 0.34, "beta": 0.28}}.
-    law: PathBuf,
+    /// {"law": "chinchilla", "params": {"E": 1.69, "A": 406.4, "B": 410.7, "alpha": 0.34, "beta": 0.28}};
+    /// or use --preset.
+    law: Option<PathBuf>,
+    /// A published law by name (`scaling presets` lists them).
+    #[arg(long)]
+    preset: Option<String>,
+    /// Unique tokens available, for the data-constrained law (--preset muennighoff).
+    #[arg(long, value_parser = quantity, value_name = "U")]
+    unique_tokens: Option<f64>,
     /// Parameters N.
     #[arg(long, value_parser = quantity)]
     params: Option<f64>,
@@ -267,9 +281,13 @@ struct CalibrateArgs {
 struct TestArgs {
     /// A fit saved with `scaling fit ... --bootstrap R --out FIT`.
     fit: PathBuf,
-    /// The law to test: a law file such as {"law": "chinchilla", "params": {...}} or a fit.
+    /// The law to test: a law file such as {"law": "chinchilla", "params": {...}} or a fit;
+    /// or use --preset.
     #[arg(long, value_name = "LAW")]
-    against: PathBuf,
+    against: Option<PathBuf>,
+    /// Test a published law by name instead (`scaling presets` lists them).
+    #[arg(long)]
+    preset: Option<String>,
     /// delta of the Huber likelihood, on residuals divided by the fitted scale (Besiroglu
     /// et al. 2024 use 1e-3).
     #[arg(long, default_value_t = 1e-3, value_parser = quantity)]
@@ -352,6 +370,8 @@ fn main() -> ExitCode {
         Command::Demo(a) => cmd_demo(a, &mut out),
         Command::Test(a) => cmd_test(a, &mut out),
         Command::Calibrate(a) => cmd_calibrate(*a, &mut out),
+        Command::Optimal(a) => plan::cmd_optimal(*a, &mut out),
+        Command::Presets(a) => plan::cmd_presets(a, &mut out),
     };
     match result {
         Ok(()) => {
@@ -573,17 +593,21 @@ fn cmd_fit(a: FitArgs, out: &mut String) -> Result<()> {
 }
 
 fn cmd_predict(a: PredictArgs, out: &mut String) -> Result<()> {
-    // A saved fit brings intervals and its data range; a hand-written law file brings neither.
-    let text = std::fs::read_to_string(&a.law).map_err(|source| scaling::Error::Io {
-        path: a.law.display().to_string(),
-        source,
+    // A saved fit brings intervals and its data range; a law file or preset brings neither.
+    let src = plan::resolve(a.law.as_deref(), a.preset.as_deref())?;
+    let law = src.law.clone().ok_or_else(|| {
+        usage(format!(
+            "{} publishes an allocation rule but no loss law, so it cannot predict a loss",
+            src.label
+        ))
     })?;
-    let saved: Option<fit::Fit> = serde_json::from_str(&text).ok();
-    let law = Law::from_json_str(&a.law.display().to_string(), &text)?;
-    let k = saved
-        .as_ref()
-        .map(|f| f.conventions.flops_per_param_token)
-        .unwrap_or(6.0);
+    let saved = src.fit.clone();
+    let k = src.k;
+    if a.unique_tokens.is_some() && law.form != LawForm::DataConstrained {
+        return Err(usage(
+            "--unique-tokens needs the data-constrained law (--preset muennighoff)",
+        ));
+    }
     if let Some(level) = a.level {
         if !(level > 0.0 && level < 1.0) {
             return Err(usage(format!(
@@ -594,11 +618,11 @@ fn cmd_predict(a: PredictArgs, out: &mut String) -> Result<()> {
     let (n, mut d, mut c) = (a.params, a.tokens, a.flops);
     let mut notes = Vec::new();
     match law.form {
-        LawForm::Chinchilla => {
-            let nn = n.ok_or_else(|| usage("the Chinchilla law needs --params"))?;
+        LawForm::Chinchilla | LawForm::Kaplan | LawForm::DataConstrained => {
+            let nn = n.ok_or_else(|| usage("this law needs --params"))?;
             if d.is_none() {
                 let cc = c.ok_or_else(|| {
-                    usage("the Chinchilla law needs --tokens (or --flops, to derive D = C / (6 N))")
+                    usage("this law needs --tokens (or --flops, to derive D = C / (6 N))")
                 })?;
                 d = Some(cc / (k * nn));
                 notes.push(format!("D = C / ({k} N) (derived)"));
@@ -629,7 +653,17 @@ fn cmd_predict(a: PredictArgs, out: &mut String) -> Result<()> {
     }
     let nan = f64::NAN;
     let (nv, dv, cv) = (n.unwrap_or(nan), d.unwrap_or(nan), c.unwrap_or(nan));
-    let p = scaling::uncertainty::predict(&law, saved.as_ref(), nv, dv, cv, a.level);
+    let mut p = scaling::uncertainty::predict(&law, saved.as_ref(), nv, dv, cv, a.level);
+    if a.unique_tokens.is_some() {
+        p.loss = law.predict_unique(nv, dv, cv, a.unique_tokens);
+        if let Some(u) = a.unique_tokens {
+            notes.push(format!(
+                "{} unique tokens: {} epochs",
+                report::human(u),
+                report::sig(dv / u, 4)
+            ));
+        }
+    }
     if !p.loss.is_finite() {
         return Err(anyhow::anyhow!("the prediction is not finite ({})", p.loss));
     }
@@ -659,7 +693,11 @@ fn cmd_predict(a: PredictArgs, out: &mut String) -> Result<()> {
                 }
             }
             obj.insert("law".into(), law.to_json());
-            obj.insert("source".into(), a.law.display().to_string().into());
+            obj.insert(
+                "unique_tokens".into(),
+                a.unique_tokens.map_or(serde_json::Value::Null, Into::into),
+            );
+            obj.insert("source".into(), src.label.clone().into());
             obj.insert("notes".into(), notes.clone().into());
             out.push_str(&serde_json::to_string_pretty(&obj)?);
             out.push('\n');
@@ -680,7 +718,7 @@ fn cmd_predict(a: PredictArgs, out: &mut String) -> Result<()> {
                 report::sig(p.loss, 6),
                 at.join(", "),
                 law.form.name(),
-                a.law.display()
+                src.label
             ));
             for note in notes {
                 out.push_str(&format!("  {note}\n"));
@@ -740,7 +778,11 @@ fn read_fit(path: &Path) -> Result<fit::Fit> {
 
 fn cmd_test(a: TestArgs, out: &mut String) -> Result<()> {
     let fitted = read_fit(&a.fit)?;
-    let law = Law::read(&a.against)?;
+    let src = plan::resolve(a.against.as_deref(), a.preset.as_deref())?;
+    let law = src
+        .law
+        .clone()
+        .ok_or_else(|| usage(format!("{} has no loss law to test", src.label)))?;
     let runs = fitted.runs();
     let t = scaling::uncertainty::test_law(&fitted, &runs, &fitted.config(), &law, a.delta)?;
     match a.format {
@@ -748,7 +790,7 @@ fn cmd_test(a: TestArgs, out: &mut String) -> Result<()> {
             let mut v = serde_json::to_value(&t)?;
             if let Some(o) = v.as_object_mut() {
                 o.insert("fit".into(), a.fit.display().to_string().into());
-                o.insert("law_file".into(), a.against.display().to_string().into());
+                o.insert("law_source".into(), src.label.clone().into());
                 o.insert("law".into(), law.to_json());
                 o.insert("runs".into(), runs.len().into());
                 o.insert(
@@ -764,11 +806,7 @@ fn cmd_test(a: TestArgs, out: &mut String) -> Result<()> {
             out.push_str(&serde_json::to_string_pretty(&v)?);
             out.push('\n');
         }
-        Format::Text => out.push_str(&report::law_test_text(
-            &t,
-            &a.against.display().to_string(),
-            &fitted,
-        )),
+        Format::Text => out.push_str(&report::law_test_text(&t, &src.label, &fitted)),
     }
     Ok(())
 }

@@ -456,3 +456,169 @@ fn predict_with_intervals_and_extrapolation() {
         assert_eq!(v["extrapolation"]["inside"], inside);
     }
 }
+
+/// `scaling optimal`: the JSON contract (an object for one budget, an array for several, with
+/// numbers flops, params, tokens, loss) and the published allocations (Hoffmann et al. 2022:
+/// about 40.4B unrounded and 32.2B rounded at 5.76e23; Kaplan et al. 2020: 4.68B at 1e21).
+#[test]
+fn optimal_contract_and_published_values() {
+    let one = |args: &[&str]| -> serde_json::Value {
+        let (code, out, err) = scaling(args);
+        assert_eq!(code, 0, "{args:?}: {err}");
+        serde_json::from_str(&out).unwrap()
+    };
+    let v = one(&[
+        "optimal",
+        "--preset",
+        "chinchilla",
+        "--flops",
+        "5.76e23",
+        "--format",
+        "json",
+    ]);
+    for k in ["flops", "params", "tokens", "loss"] {
+        assert!(v[k].is_number(), "{k}");
+    }
+    assert!((v["params"].as_f64().unwrap() / 40.4e9 - 1.0).abs() < 0.01);
+    let c = v["flops"].as_f64().unwrap();
+    assert!(
+        (6.0 * v["params"].as_f64().unwrap() * v["tokens"].as_f64().unwrap() / c - 1.0).abs()
+            < 1e-12
+    );
+    let v = one(&[
+        "optimal",
+        "--preset",
+        "chinchilla-rounded",
+        "--flops",
+        "5.76e23",
+        "--format",
+        "json",
+    ]);
+    assert!((v["params"].as_f64().unwrap() / 32.2e9 - 1.0).abs() < 0.01);
+    let v = one(&[
+        "optimal", "--preset", "kaplan", "--flops", "1e21", "--format", "json",
+    ]);
+    assert!((v["params"].as_f64().unwrap() / 4.68e9 - 1.0).abs() < 0.02);
+    let v = one(&[
+        "optimal",
+        "--preset",
+        "epoch",
+        "--flops",
+        "1e19:1e26",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(v.as_array().unwrap().len(), 8);
+    for row in v.as_array().unwrap() {
+        for k in ["flops", "params", "tokens", "loss"] {
+            assert!(row[k].is_number(), "{k}");
+        }
+    }
+}
+
+/// An allocation from a saved fit equals the closed form from its parameters.
+#[test]
+fn optimal_from_a_saved_fit_is_the_closed_form() {
+    let d = tempdir("optimal-fit");
+    let f = write(&d, "r.csv", &good_csv());
+    let fit_path = d.join("fit.json").display().to_string();
+    let (code, _, err) = scaling(&["fit", &f, "--out", &fit_path]);
+    assert_eq!(code, 0, "{err}");
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&fit_path).unwrap()).unwrap();
+    let p = |k: &str| saved["params"][k].as_f64().unwrap();
+    let (code, out, err) = scaling(&["optimal", &fit_path, "--flops", "1e22", "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let (alpha, beta) = (p("alpha"), p("beta"));
+    let g = (alpha * p("A") / (beta * p("B"))).powf(1.0 / (alpha + beta));
+    let n = g * (1e22f64 / 6.0).powf(beta / (alpha + beta));
+    assert!(
+        (v["params"].as_f64().unwrap() / n - 1.0).abs() < 1e-12,
+        "{} vs {n}",
+        v["params"]
+    );
+}
+
+/// Muennighoff et al. 2023 worked examples (../shared/REFERENCE.md).
+#[test]
+fn data_constrained_predictions() {
+    for (n, d, expect) in [
+        ("6.34e9", "242e9", 2.2256440889984477),
+        ("8.67e9", "178e9", 2.2269634075087867),
+    ] {
+        let (code, out, err) = scaling(&[
+            "predict",
+            "--preset",
+            "muennighoff",
+            "--params",
+            n,
+            "--tokens",
+            d,
+            "--unique-tokens",
+            "25e9",
+            "--format",
+            "json",
+        ]);
+        assert_eq!(code, 0, "{err}");
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let l = v["loss"].as_f64().unwrap();
+        assert!((l / expect - 1.0).abs() < 1e-9, "{l} vs {expect}");
+    }
+}
+
+#[test]
+fn planning_bad_input() {
+    assert_user_error(
+        &["optimal", "--preset", "nope", "--flops", "1e20"],
+        &["unknown preset \"nope\"", "chinchilla"],
+    );
+    assert_user_error(
+        &["optimal", "--preset", "chinchilla", "--flops", "-1"],
+        &["negative"],
+    );
+    assert_user_error(
+        &["optimal", "--preset", "chinchilla", "--flops", "0"],
+        &["zero"],
+    );
+    assert_user_error(
+        &["optimal", "--preset", "chinchilla", "--target-loss", "1.2"],
+        &["irreducible"],
+    );
+    assert_user_error(
+        &["optimal", "--preset", "deepseek", "--target-loss", "2"],
+        &["no loss law"],
+    );
+    assert_user_error(&["optimal", "--preset", "chinchilla"], &["--flops"]);
+    assert_user_error(
+        &[
+            "optimal",
+            "--preset",
+            "chinchilla",
+            "--flops",
+            "1e22",
+            "--unique-tokens",
+            "1e9",
+        ],
+        &["data-constrained"],
+    );
+    assert_user_error(
+        &[
+            "predict", "--preset", "llama3", "--params", "1e9", "--tokens", "1e10",
+        ],
+        &["no loss law"],
+    );
+    let (code, out, _) = scaling(&["presets"]);
+    assert_eq!(code, 0);
+    for name in [
+        "chinchilla",
+        "chinchilla-rounded",
+        "epoch",
+        "kaplan",
+        "muennighoff",
+        "deepseek",
+        "llama3",
+    ] {
+        assert!(out.contains(name), "{name}");
+    }
+}

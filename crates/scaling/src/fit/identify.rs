@@ -65,6 +65,8 @@ pub fn check(law: &Law, free: &[bool], n: &[f64], d: &[f64], c: &[f64]) -> Ident
                 full[1] = t / lhat;
                 full[2] = -p[1] * t * xv.ln() / lhat;
             }
+            // Only fittable forms are checked; others leave the row at zero.
+            _ => {}
         }
         for (k, &fi) in free_idx.iter().enumerate() {
             row[k] = full[fi];
@@ -147,6 +149,7 @@ pub fn check(law: &Law, free: &[bool], n: &[f64], d: &[f64], c: &[f64]) -> Ident
                     )
                 })
             }
+            _ => None,
         }
     };
     for (val, vec) in vals.iter().zip(&vecs) {

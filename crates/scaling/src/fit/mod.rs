@@ -402,6 +402,12 @@ fn column_of(runs: &Runs, v: Variable) -> &[f64] {
 /// # Errors
 /// Invalid settings (delta, fixed E) or missing quantities.
 pub fn problem(runs: &Runs, config: &FitConfig) -> Result<Problem> {
+    if !config.form.fittable() {
+        return Err(Error::InvalidSetting(format!(
+            "the {} law can predict and plan but not be fitted; fit the chinchilla or power law",
+            config.form.name()
+        )));
+    }
     if let Penalty::Huber { delta } = config.objective.penalty {
         if !(delta.is_finite() && delta > 0.0) {
             return Err(Error::InvalidSetting(format!(
@@ -803,12 +809,13 @@ pub fn fit(runs: &Runs, config: &FitConfig) -> Result<Fit> {
             "ln L_hat = LSE(a - alpha ln {}, e), A, E = exp(a, e)",
             x.symbol()
         ),
+        _ => String::new(),
     };
     Ok(Fit {
         law: config.form.name().to_string(),
         x: match config.form {
             LawForm::Power { x } => Some(x),
-            LawForm::Chinchilla => None,
+            _ => None,
         },
         formula: config.form.formula(),
         params,

@@ -1,10 +1,20 @@
 //! Functional forms of scaling laws, their named parameters, and law files.
 //!
-//! Two forms are known so far:
+//! The forms:
 //! - Chinchilla (Hoffmann et al. 2022, arXiv:2203.15556, Eq. 2):
 //!   `L(N, D) = E + A / N^alpha + B / D^beta`.
 //! - The saturating single-variable power law `L(x) = E + A x^-alpha` for x = N, D or C
 //!   (Kaplan et al. 2020, arXiv:2001.08361, use the form with E = 0).
+//! - Kaplan's joint law (Kaplan et al. 2020, Eq. 1.5):
+//!   `L(N, D) = [(N_c / N)^(alpha_N / alpha_D) + D_c / D]^alpha_D`.
+//! - Muennighoff et al.'s data-constrained law (2023, arXiv:2305.16264): Chinchilla's
+//!   form with N and D replaced by effective counts that discount repeated data, given U unique
+//!   tokens (see [`Law::predict_unique`]).
+//!
+//! Only the first two are fitted; all of them predict and plan. [`presets`] holds published
+//! laws by name.
+
+pub mod presets;
 
 use serde::{Deserialize, Serialize};
 
@@ -63,6 +73,11 @@ pub enum LawForm {
         /// The variable x.
         x: Variable,
     },
+    /// `L = [(N_c / N)^(alpha_N / alpha_D) + D_c / D]^alpha_D` (Kaplan et al. 2020, Eq. 1.5).
+    Kaplan,
+    /// Muennighoff et al. (2023) data-constrained law.
+    #[serde(rename = "data-constrained")]
+    DataConstrained,
 }
 
 impl LawForm {
@@ -71,7 +86,14 @@ impl LawForm {
         match self {
             LawForm::Chinchilla => &["E", "A", "B", "alpha", "beta"],
             LawForm::Power { .. } => &["E", "A", "alpha"],
+            LawForm::Kaplan => &["N_c", "D_c", "alpha_N", "alpha_D"],
+            LawForm::DataConstrained => &["E", "A", "B", "alpha", "beta", "R_D_star", "R_N_star"],
         }
+    }
+
+    /// True for the forms `scaling fit` can fit (Chinchilla and the power law).
+    pub fn fittable(&self) -> bool {
+        matches!(self, LawForm::Chinchilla | LawForm::Power { .. })
     }
 
     /// The short name used in files (`chinchilla`, `power`).
@@ -79,6 +101,8 @@ impl LawForm {
         match self {
             LawForm::Chinchilla => "chinchilla",
             LawForm::Power { .. } => "power",
+            LawForm::Kaplan => "kaplan",
+            LawForm::DataConstrained => "data-constrained",
         }
     }
 
@@ -87,13 +111,20 @@ impl LawForm {
         match self {
             LawForm::Chinchilla => "L = E + A / N^alpha + B / D^beta".into(),
             LawForm::Power { x } => format!("L = E + A * {}^-alpha", x.symbol()),
+            LawForm::Kaplan => "L = [(N_c / N)^(alpha_N / alpha_D) + D_c / D]^alpha_D".into(),
+            LawForm::DataConstrained => {
+                "L = E + A / N'^alpha + B / D'^beta, with N', D' the effective counts given U unique tokens"
+                    .into()
+            }
         }
     }
 
     /// The variables the law reads.
     pub fn variables(&self) -> Vec<Variable> {
         match self {
-            LawForm::Chinchilla => vec![Variable::Params, Variable::Tokens],
+            LawForm::Chinchilla | LawForm::Kaplan | LawForm::DataConstrained => {
+                vec![Variable::Params, Variable::Tokens]
+            }
             LawForm::Power { x } => vec![*x],
         }
     }
@@ -102,9 +133,19 @@ impl LawForm {
     pub fn meaning(&self, name: &str) -> String {
         let x = match self {
             LawForm::Power { x } => x.symbol(),
-            LawForm::Chinchilla => "N",
+            _ => "N",
         };
         match name {
+            "N_c" => "parameter scale: L = (N_c/N)^alpha_N when data is unlimited".into(),
+            "D_c" => "token scale: L = (D_c/D)^alpha_D when the model is unlimited".into(),
+            "alpha_N" => "exponent of N".into(),
+            "alpha_D" => "exponent of D".into(),
+            "R_D_star" => {
+                "repeated epochs at which repeated tokens are worth 1 - 1/e of new ones".into()
+            }
+            "R_N_star" => {
+                "excess parameters (in multiples of the optimum for U) half-life analogue".into()
+            }
             "E" => "irreducible loss: the limit at infinite scale (nats)".into(),
             "A" => format!("coefficient of the {x} term (nats x {x}^alpha)"),
             "B" => "coefficient of the D term (nats x D^beta)".into(),
@@ -163,7 +204,9 @@ impl Law {
             }
             let ok = match *n {
                 "E" => v >= 0.0,
-                "A" | "B" => v > 0.0,
+                "A" | "B" | "N_c" | "D_c" | "alpha_N" | "alpha_D" | "R_D_star" | "R_N_star" => {
+                    v > 0.0
+                }
                 _ => true,
             };
             if !ok {
@@ -185,9 +228,22 @@ impl Law {
             .map(|i| self.params[i])
     }
 
-    /// The predicted loss. For the Chinchilla form `E + A N^-alpha + B D^-beta`; for the
-    /// power law `E + A x^-alpha` with x taken from `n`, `d` or `c` as the form says.
+    /// The predicted loss at N = `n`, D = `d`, C = `c` (each form reads what it needs; the
+    /// data-constrained law assumes every token is unique).
     pub fn predict(&self, n: f64, d: f64, c: f64) -> f64 {
+        self.predict_unique(n, d, c, None)
+    }
+
+    /// The predicted loss with `unique` tokens available (only the data-constrained law uses
+    /// it; `None` means all D tokens are unique).
+    ///
+    /// # Formula
+    /// Data-constrained (Muennighoff et al. 2023): with U_D = min(U, D),
+    /// R_D = max(D/U - 1, 0), N_opt(U) = G (U G)^(a/b) the compute-optimal size whose optimal
+    /// data is U (Hoffmann et al. 2022, Eq. 4), U_N = min(N, N_opt(U)), R_N = max(N/U_N - 1, 0):
+    /// `L = E + A / (U_N + U_N R_N* (1 - exp(-R_N/R_N*)))^alpha
+    ///        + B / (U_D + U_D R_D* (1 - exp(-R_D/R_D*)))^beta`.
+    pub fn predict_unique(&self, n: f64, d: f64, c: f64, unique: Option<f64>) -> f64 {
         let p = &self.params;
         match self.form {
             LawForm::Chinchilla => p[0] + p[1] * n.powf(-p[3]) + p[2] * d.powf(-p[4]),
@@ -199,7 +255,27 @@ impl Law {
                 };
                 p[0] + p[1] * v.powf(-p[2])
             }
+            LawForm::Kaplan => ((p[0] / n).powf(p[2] / p[3]) + p[1] / d).powf(p[3]),
+            LawForm::DataConstrained => {
+                let (e, a, b, alpha, beta, rd, rn) = (p[0], p[1], p[2], p[3], p[4], p[5], p[6]);
+                let u = unique.unwrap_or(d);
+                let ud = u.min(d);
+                let r_d = (d / u - 1.0).max(0.0);
+                let d_eff = ud + ud * rd * (1.0 - (-r_d / rd).exp());
+                let n_opt = self.params_for_optimal_tokens(u).unwrap_or(f64::INFINITY);
+                let un = n.min(n_opt);
+                let r_n = (n / un - 1.0).max(0.0);
+                let n_eff = un + un * rn * (1.0 - (-r_n / rn).exp());
+                e + a * n_eff.powf(-alpha) + b * d_eff.powf(-beta)
+            }
         }
+    }
+
+    /// N_opt(U) = G (U G)^(a/b): the compute-optimal model size whose optimal token count is U
+    /// (Hoffmann et al. 2022, Eq. 4), as Muennighoff et al. (2023) use it.
+    pub fn params_for_optimal_tokens(&self, tokens: f64) -> Option<f64> {
+        let (a, b, g) = (self.params_exponent()?, self.tokens_exponent()?, self.g()?);
+        Some(g * (tokens * g).powf(a / b))
     }
 
     /// Exponent a of N_opt ∝ C^a: beta/(alpha+beta) (Hoffmann et al. 2022, Eq. 4).
@@ -224,11 +300,11 @@ impl Law {
 
     fn alpha_beta(&self) -> Option<(f64, f64)> {
         match self.form {
-            LawForm::Chinchilla => {
+            LawForm::Chinchilla | LawForm::DataConstrained => {
                 let (a, b) = (self.params[3], self.params[4]);
                 (a > 0.0 && b > 0.0).then_some((a, b))
             }
-            LawForm::Power { .. } => None,
+            _ => None,
         }
     }
 
@@ -277,9 +353,11 @@ impl Law {
                 })?;
                 LawForm::Power { x }
             }
+            "kaplan" => LawForm::Kaplan,
+            "data-constrained" | "muennighoff" => LawForm::DataConstrained,
             other => {
                 return Err(err(format!(
-                    "unknown law {other:?}: known laws are \"chinchilla\" and \"power\""
+                    "unknown law {other:?}: known laws are \"chinchilla\", \"power\", \"kaplan\" and \"data-constrained\""
                 )))
             }
         };
