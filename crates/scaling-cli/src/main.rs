@@ -516,6 +516,11 @@ fn cmd_fit(a: FitArgs, out: &mut String) -> Result<()> {
     let (table, runs) = load_runs(&a.file, &form, &a.data)?;
     let mut result = fit::fit(&runs, &config)?;
     if let Some(r) = a.bootstrap {
+        if !a.flops.is_empty() && form != LawForm::Chinchilla {
+            return Err(usage(
+                "--flops gives intervals on the compute-optimal allocation, which only the Chinchilla law has",
+            ));
+        }
         let clusters = match &a.cluster_col {
             None => None,
             Some(col) => {
@@ -572,9 +577,12 @@ fn cmd_fit(a: FitArgs, out: &mut String) -> Result<()> {
         result.intervals = Some(iv);
         result.std_errors = Some(se);
         result.conventions.seed = Some(a.seed);
+        result.warnings.extend(boot.warnings());
         result.bootstrap = Some(boot);
-    } else if a.cluster_col.is_some() || !a.flops.is_empty() {
-        return Err(usage("--cluster-col and --flops go with --bootstrap R"));
+    } else if a.cluster_col.is_some() || !a.flops.is_empty() || a.level != 0.95 {
+        return Err(usage(
+            "--cluster-col, --flops and --level go with --bootstrap R",
+        ));
     }
     let json = serde_json::to_string_pretty(&result)? + "\n";
     if let Some(path) = &a.out {
@@ -647,6 +655,23 @@ fn cmd_predict(a: PredictArgs, out: &mut String) -> Result<()> {
                 return Err(usage(format!(
                     "this power law in {} needs {flag}",
                     x.symbol()
+                )));
+            }
+        }
+    }
+    if let (Some(nn), Some(dd), Some(cc)) = (a.params, a.tokens, a.flops) {
+        if ((k * nn * dd) / cc - 1.0).abs() > 1e-6 {
+            return Err(usage(format!(
+                "--params, --tokens and --flops disagree: {k} N D = {:.4e} but --flops is {cc:.4e}; give two of them",
+                k * nn * dd
+            )));
+        }
+    }
+    for (name, v) in [("D", d), ("C", c)] {
+        if let Some(v) = v {
+            if !(v.is_finite() && v > 0.0) {
+                return Err(usage(format!(
+                    "the derived {name} = {v} is not a positive finite number; check --params, --tokens and --flops"
                 )));
             }
         }

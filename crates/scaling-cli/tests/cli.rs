@@ -622,3 +622,50 @@ fn planning_bad_input() {
         assert!(out.contains(name), "{name}");
     }
 }
+
+/// Regressions from review: a law tested against a fit with a different fixed E, inconsistent
+/// predict inputs, a non-finite derived C, and a fixed E above the smallest loss are errors.
+#[test]
+fn review_regressions_are_errors() {
+    let d = tempdir("review");
+    let f = write(&d, "r.csv", &good_csv());
+    let fit_path = d.join("fixe.json").display().to_string();
+    let (code, _, err) = scaling(&[
+        "fit",
+        &f,
+        "--fix-e",
+        "1.8",
+        "--bootstrap",
+        "50",
+        "--out",
+        &fit_path,
+        "-q",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let law = write(
+        &d,
+        "l.json",
+        r#"{"law": "chinchilla", "params": {"E": 1.0, "A": 400, "B": 400, "alpha": 0.3, "beta": 0.3}}"#,
+    );
+    assert_user_error(
+        &["test", &fit_path, "--against", &law],
+        &["held E fixed at 1.8", "E = 1"],
+    );
+    assert_user_error(
+        &[
+            "predict", &fit_path, "--params", "7B", "--tokens", "1.4T", "--flops", "1e30",
+        ],
+        &["disagree"],
+    );
+    assert_user_error(
+        &[
+            "predict", &fit_path, "--params", "1e308", "--tokens", "1e308",
+        ],
+        &["not a positive finite number"],
+    );
+    assert_user_error(
+        &["fit", &f, "--fix-e", "5"],
+        &["--fix-e 5", "not below the smallest loss"],
+    );
+    assert_user_error(&["fit", &f, "--level", "0.9"], &["--bootstrap"]);
+}

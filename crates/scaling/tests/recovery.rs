@@ -170,3 +170,40 @@ fn vanished_term_reports_no_exponent() {
         f.warnings
     );
 }
+
+/// Regression (review): identifiability must not depend on parameter units. With A = 1e12 and
+/// alpha = 1.3 the N term is large on every run, yet a raw-norm test once called A unidentified.
+#[test]
+fn identifiability_ignores_units() {
+    let truth = Law::new(LawForm::Chinchilla, vec![1.8, 1e12, 2000.0, 1.3, 0.37]).unwrap();
+    let nd: Vec<(f64, f64)> = (0..40)
+        .map(|i| {
+            (
+                1e8 * 1.6f64.powi(i % 10),
+                2e9 * 1.9f64.powi(i / 10 + (i % 4)),
+            )
+        })
+        .collect();
+    let f = fit::fit(&runs_from(&truth, &nd), &FitConfig::default()).unwrap();
+    assert!(f.identifiability.identified, "{:?}", f.identifiability);
+    assert!((f.params["alpha"].unwrap() - 1.3).abs() < 1e-3);
+}
+
+/// Regression (review): a fixed tokens-per-parameter ratio (D = 20 N) makes the N and D
+/// effects inseparable; the fit must say so rather than call a term vanished.
+#[test]
+fn collinear_design_is_named() {
+    let truth = Law::new(LawForm::Chinchilla, vec![1.8, 400.0, 2000.0, 0.34, 0.37]).unwrap();
+    let nd: Vec<(f64, f64)> = (0..20)
+        .map(|i| (1e8 * 1.4f64.powi(i), 20.0 * 1e8 * 1.4f64.powi(i)))
+        .collect();
+    let f = fit::fit(&runs_from(&truth, &nd), &FitConfig::default()).unwrap();
+    for p in ["A", "alpha", "B", "beta"] {
+        assert_eq!(f.params[p], None, "{p}");
+    }
+    assert!(f
+        .identifiability
+        .unidentified
+        .iter()
+        .all(|u| u.reason.contains("linear function of ln N")));
+}

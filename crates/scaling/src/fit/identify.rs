@@ -28,6 +28,29 @@ pub struct Identifiability {
     pub jacobian_singular_ratio: f64,
 }
 
+/// True when ln D is an affine function of ln N across the runs (a fixed tokens-per-parameter
+/// ratio, say): the N and D terms of the Chinchilla law cannot then be told apart.
+pub fn collinear(n: &[f64], d: &[f64]) -> bool {
+    if n.len() < 3 || n.len() != d.len() {
+        return false;
+    }
+    let (ln, ld): (Vec<f64>, Vec<f64>) = n.iter().zip(d).map(|(a, b)| (a.ln(), b.ln())).unzip();
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    let (mn, md) = (mean(&ln), mean(&ld));
+    let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
+    for (x, y) in ln.iter().zip(&ld) {
+        sxy += (x - mn) * (y - md);
+        sxx += (x - mn) * (x - mn);
+        syy += (y - md) * (y - md);
+    }
+    sxx > 0.0 && syy > 0.0 && sxy * sxy / (sxx * syy) > 1.0 - 1e-10
+}
+
+/// The reason given when [`collinear`] holds.
+pub const COLLINEAR_REASON: &str = "ln D is a linear function of ln N across the runs (a fixed \
+     tokens-per-parameter ratio, say), so the N and D effects cannot be separated; fit one variable \
+     with --law power --x params (or flops) instead";
+
 /// Singular-value ratio below which a direction counts as unidentified.
 pub const SINGULAR_RATIO_THRESHOLD: f64 = 1e-6;
 
@@ -77,7 +100,6 @@ pub fn check(law: &Law, free: &[bool], n: &[f64], d: &[f64], c: &[f64]) -> Ident
     let norms: Vec<f64> = (0..q)
         .map(|k| jac.iter().map(|r| r[k] * r[k]).sum::<f64>().sqrt())
         .collect();
-    let max_norm = norms.iter().cloned().fold(0.0, f64::max);
     let mut jtj = vec![0.0; q * q];
     for r in &jac {
         for a in 0..q {
@@ -88,7 +110,9 @@ pub fn check(law: &Law, free: &[bool], n: &[f64], d: &[f64], c: &[f64]) -> Ident
         }
     }
     for k in 0..q {
-        if !(norms[k] > 1e-12 * max_norm) || !norms[k].is_finite() {
+        // Columns are compared after scaling to unit length, so a parameter's units do not
+        // matter; only a column that is exactly zero (or not finite) carries no information.
+        if !(norms[k] > 0.0) || !norms[k].is_finite() {
             jtj.iter_mut().skip(k * q).take(q).for_each(|v| *v = 0.0);
             for a in 0..q {
                 jtj[a * q + k] = 0.0;
@@ -107,7 +131,11 @@ pub fn check(law: &Law, free: &[bool], n: &[f64], d: &[f64], c: &[f64]) -> Ident
     // Design-level reasons, per parameter: a term's coefficient and exponent need at least
     // three distinct values of its variable (two give one difference for two unknowns), and
     // E is confounded with a term whose variable never changes.
+    let collinear = law.form == LawForm::Chinchilla && collinear(n, d);
     let structural = |param: &str| -> Option<String> {
+        if collinear && matches!(param, "A" | "alpha" | "B" | "beta") {
+            return Some(COLLINEAR_REASON.to_string());
+        }
         let few = |sym: &str, v: &[f64]| -> Option<String> {
             match distinct(v) {
                 1 => Some(format!("all runs have the same {sym} ({:.4e})", v[0])),

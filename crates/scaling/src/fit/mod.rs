@@ -16,7 +16,9 @@ use std::collections::BTreeMap;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-pub use identify::{Identifiability, Unidentified, SINGULAR_RATIO_THRESHOLD};
+pub use identify::{
+    collinear, Identifiability, Unidentified, COLLINEAR_REASON, SINGULAR_RATIO_THRESHOLD,
+};
 pub use objective::{ETerm, Objective, Penalty, Problem, Reduction, Space};
 
 use crate::data::{Exclusion, Filters, RoleSources, Runs};
@@ -465,6 +467,17 @@ pub fn fit(runs: &Runs, config: &FitConfig) -> Result<Fit> {
     let problem = problem(runs, config)?;
     let dim = problem.dim();
     let names = config.form.param_names();
+    if let ETerm::Fixed { ln_e } = problem.e_term {
+        let min_loss = runs.loss.iter().cloned().fold(f64::INFINITY, f64::min);
+        if ln_e.exp() >= min_loss {
+            return Err(Error::InvalidSetting(format!(
+                "--fix-e {} is not below the smallest loss in the data ({}): the law could not \
+                 reach that run",
+                crate::report::sig(ln_e.exp(), 5),
+                crate::report::sig(min_loss, 5)
+            )));
+        }
+    }
     if runs.len() < dim {
         return Err(Error::InsufficientData(format!(
             "{}: {} run(s) cannot determine the {dim} free parameters of the {} law ({}); \
@@ -661,18 +674,21 @@ pub fn fit(runs: &Runs, config: &FitConfig) -> Result<Fit> {
             ));
         }
     }
+    if config.form == LawForm::Chinchilla && identify::collinear(n, d) {
+        for p in ["A", "alpha", "B", "beta"] {
+            identifiability.unidentified.retain(|u| u.param != p);
+            identifiability.unidentified.push(Unidentified {
+                param: p.to_string(),
+                reason: COLLINEAR_REASON.to_string(),
+            });
+        }
+        identifiability.identified = false;
+        at_bound.retain(|m| !m.contains("term vanished"));
+        bound_params.retain(|p| p != "A" && p != "B");
+    }
     identifiability
         .unidentified
         .sort_by_key(|u| names.iter().position(|n| *n == u.param));
-    if let ETerm::Fixed { ln_e } = problem.e_term {
-        if ln_e.exp() >= min_loss {
-            warnings.push(format!(
-                "the fixed E = {} is not below the smallest loss in the data ({})",
-                crate::report::sig(ln_e.exp(), 5),
-                crate::report::sig(min_loss, 5)
-            ));
-        }
-    }
     if runs.len() == dim {
         warnings.push(format!(
             "{} runs for {dim} free parameters: the law passes through the data with no \
@@ -696,11 +712,31 @@ pub fn fit(runs: &Runs, config: &FitConfig) -> Result<Fit> {
             )
         });
     }
-    if reached_best == 1 && outcomes.len() > 1 {
+    let unconverged = outcomes
+        .iter()
+        .filter(|o| {
+            !matches!(
+                o.termination,
+                bfgs::Termination::Converged | bfgs::Termination::Stalled
+            )
+        })
+        .count();
+    let other_basins = outcomes
+        .iter()
+        .filter(|o| o.termination == bfgs::Termination::Converged && (o.f - best.f).abs() > tol)
+        .count();
+    if unconverged > 0 && config.starts == StartStrategy::VarPro {
+        warnings.push(format!(
+            "{unconverged} of {} polished seeds did not converge (raise --max-iter)",
+            outcomes.len()
+        ));
+    }
+    if reached_best == 1 && other_basins > 0 {
         warnings.push(match config.starts {
             StartStrategy::VarPro => format!(
-                "only 1 of {} polished seeds reached the best objective: the objective has \
-                 several basins here; confirm with --starts chinchilla",
+                "only 1 of {} polished seeds reached the best objective and {other_basins} \
+                 converged elsewhere: the objective has several basins here; confirm with \
+                 --starts chinchilla",
                 outcomes.len()
             ),
             StartStrategy::Chinchilla => format!(
@@ -767,10 +803,20 @@ pub fn fit(runs: &Runs, config: &FitConfig) -> Result<Fit> {
             ]
         })
     };
+    // C from the FLOP model when no C column was read.
+    let derived_c: Vec<f64> = if runs.flops.len() == runs.len() {
+        runs.flops.clone()
+    } else if runs.params.len() == runs.len() && runs.tokens.len() == runs.len() {
+        (0..runs.len())
+            .map(|i| kf * runs.params[i] * runs.tokens[i])
+            .collect()
+    } else {
+        vec![]
+    };
     let data_range = DataRange {
         params: range(&runs.params),
         tokens: range(&runs.tokens),
-        flops: range(&runs.flops),
+        flops: range(&derived_c),
         loss: range(&runs.loss).unwrap_or([f64::NAN; 2]),
     };
     let implied = match (config.form, identifiability.identified) {

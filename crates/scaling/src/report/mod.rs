@@ -24,8 +24,12 @@ pub fn sig(x: f64, digits: usize) -> String {
     }
 }
 
-/// A count with a size suffix: 1.2K, 400M, 70.0B, 1.40T (three significant digits).
+/// A count with a size suffix: 1.2K, 400M, 70.0B, 1.40T (three significant digits);
+/// scientific notation from 1e15 up.
 pub fn human(x: f64) -> String {
+    if !x.is_finite() || x.abs() >= 1e15 {
+        return format!("{x:.3e}");
+    }
     let (v, s) = if x.abs() >= 1e12 {
         (x / 1e12, "T")
     } else if x.abs() >= 1e9 {
@@ -218,8 +222,10 @@ pub fn fit_text(fit: &Fit) -> String {
             .unwrap_or(f64::NAN);
         let label = if beyond > 0.0 {
             format!("extrapolated {beyond:.1} decades of compute beyond the data")
-        } else {
+        } else if beyond <= 0.0 {
             "within the data's compute range".to_string()
+        } else {
+            "the data's compute range is unknown".to_string()
         };
         let _ = writeln!(s, "{}", optimum_line(&im.optimum_at_1e24, &label));
     }
@@ -352,6 +358,19 @@ fn intervals_text(
     s
 }
 
+/// A p-value for reading: `p = 0.034`, `p = 6.2e-45`, `p < 1e-300`, `p = 1`.
+pub fn p_value(p: f64) -> String {
+    if p <= 0.0 {
+        "p < 1e-300".into()
+    } else if p >= 0.9995 {
+        "p = 1".into()
+    } else if p >= 1e-3 {
+        format!("p = {p:.3}")
+    } else {
+        format!("p = {p:.2e}")
+    }
+}
+
 /// The result of testing a law against a fit, as text.
 pub fn law_test_text(t: &crate::uncertainty::LawTest, law_name: &str, fit: &Fit) -> String {
     let mut s = String::new();
@@ -384,20 +403,35 @@ pub fn law_test_text(t: &crate::uncertainty::LawTest, law_name: &str, fit: &Fit)
             );
         }
     }
+    let scale_names: Vec<String> = fit
+        .form()
+        .param_names()
+        .iter()
+        .filter_map(|n| {
+            t.params.get(*n).map(|c| {
+                if c.scale == "log" {
+                    format!("ln {n}")
+                } else {
+                    n.to_string()
+                }
+            })
+        })
+        .collect();
     let _ = writeln!(
         s,
-        "\n  chi-squared against the bootstrap covariance of (ln E, ln A, ln B, alpha, beta) ({} df): chi2 = {}, p = {:.3e}",
+        "\n  chi-squared against the bootstrap covariance of ({}) ({} df): chi2 = {}, {}",
+        scale_names.join(", "),
         t.chi2_df,
         sig(t.chi2, 5),
-        t.chi2_p_value
+        p_value(t.chi2_p_value)
     );
     let _ = writeln!(
         s,
-        "  likelihood ratio, Huber likelihood (delta {}) with fitted scale ({} df): LR = {}, p = {:.3e}",
+        "  likelihood ratio, Huber likelihood (delta {}) with fitted scale ({} df): LR = {}, {}",
         t.likelihood_delta,
         t.lr_df,
         sig(t.lr_statistic, 5),
-        t.lr_p_value
+        p_value(t.lr_p_value)
     );
     let _ = writeln!(
         s,
@@ -409,6 +443,9 @@ pub fn law_test_text(t: &crate::uncertainty::LawTest, law_name: &str, fit: &Fit)
         sig(t.scale_fit / t.likelihood_delta, 3),
         sig(t.scale_law / t.likelihood_delta, 3)
     );
+    for w in &t.warnings {
+        let _ = writeln!(s, "  WARNING: {w}");
+    }
     let verdict = |p: f64| {
         if p < 0.05 {
             "rejects"
@@ -465,6 +502,16 @@ pub fn calibration_text(c: &crate::uncertainty::Calibration, truth: &Law, design
                 format!("{:.3}", v.coverage_std_error),
                 sig(v.mean_width, 3),
                 format!("{}/{}", v.missed_low, v.missed_high)
+            );
+            let _ = writeln!(
+                s,
+                "  {:<6} {} of {} datasets covered; Wilson 95% [{:.3}, {:.3}]; {} without an interval",
+                "",
+                v.covered,
+                v.datasets,
+                v.wilson_95[0],
+                v.wilson_95[1],
+                v.failed
             );
         }
     }

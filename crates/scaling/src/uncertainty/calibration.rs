@@ -63,6 +63,10 @@ pub struct Coverage {
     pub datasets: usize,
     /// Monte Carlo standard error of the coverage, sqrt(p (1 - p) / datasets).
     pub coverage_std_error: f64,
+    /// Wilson score 95% interval for the true coverage (Wilson 1927), sound also near 0 and 1.
+    pub wilson_95: [f64; 2],
+    /// Datasets whose fit or bootstrap failed or did not identify this quantity (no interval).
+    pub failed: usize,
     /// Mean interval width.
     pub mean_width: f64,
     /// Datasets whose interval lies entirely below the truth.
@@ -88,6 +92,18 @@ pub struct Calibration {
     pub noise: String,
     /// Coverage per quantity (alpha, beta, a).
     pub coverage: BTreeMap<String, Coverage>,
+}
+
+/// Wilson's score interval (z = 1.96) for a binomial proportion `k / n`.
+fn wilson(k: usize, n: usize) -> [f64; 2] {
+    if n == 0 {
+        return [0.0, 1.0];
+    }
+    let (z, nf) = (1.959963984540054f64, n as f64);
+    let p = k as f64 / nf;
+    let centre = (p + z * z / (2.0 * nf)) / (1.0 + z * z / nf);
+    let half = z / (1.0 + z * z / nf) * (p * (1.0 - p) / nf + z * z / (4.0 * nf * nf)).sqrt();
+    [(centre - half).max(0.0), (centre + half).min(1.0)]
 }
 
 /// Run a calibration study of `truth` (Chinchilla form) on the design of `design`.
@@ -184,6 +200,8 @@ pub fn calibrate(
                 covered,
                 datasets: n,
                 coverage_std_error: (p * (1.0 - p) / n.max(1) as f64).sqrt(),
+                wilson_95: wilson(covered, n),
+                failed: cal.datasets - n,
                 mean_width: ivs.iter().map(|[lo, hi]| hi - lo).sum::<f64>() / n.max(1) as f64,
                 missed_low: ivs.iter().filter(|[_, hi]| *hi < t).count(),
                 missed_high: ivs.iter().filter(|[lo, _]| *lo > t).count(),

@@ -69,6 +69,66 @@ pub struct Bootstrap {
     pub param_names: Vec<String>,
     /// One row of natural-scale parameters per replicate (a fixed E repeats its value).
     pub samples: Vec<Vec<f64>>,
+    /// How each replicate's refit ended: `converged`, `at_bound` (converged with E at 0 or a
+    /// term vanished), `iteration_limit`, `line_search_failed`.
+    #[serde(default)]
+    pub replicate_status: Vec<String>,
+    /// For each replicate, the parameters at a bound (`E`, or the coefficient of a vanished
+    /// term).
+    #[serde(default)]
+    pub at_bound: Vec<Vec<String>>,
+}
+
+impl Bootstrap {
+    /// Replicates whose refit converged (possibly at a bound): the ones intervals use.
+    pub fn usable(&self) -> Vec<bool> {
+        if self.replicate_status.len() != self.samples.len() {
+            return vec![true; self.samples.len()];
+        }
+        self.replicate_status
+            .iter()
+            .map(|s| s == "converged" || s == "at_bound")
+            .collect()
+    }
+
+    /// What a reader must know about these replicates: refits left out, parameters at a bound,
+    /// too few replicates for the level.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut w = Vec::new();
+        let usable = self.usable();
+        let bad = usable.iter().filter(|u| !**u).count();
+        if bad > 0 {
+            w.push(format!(
+                "{bad} of {} bootstrap refits did not converge and are left out of the intervals (raise --max-iter)",
+                self.replicates
+            ));
+        }
+        let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+        for b in &self.at_bound {
+            for p in b {
+                *counts.entry(p.as_str()).or_insert(0) += 1;
+            }
+        }
+        for (p, c) in counts {
+            if c * 100 >= self.replicates {
+                w.push(format!(
+                    "{c} of {} replicates put {p} at its bound ({}): its interval reaches the bound and the data determine it weakly",
+                    self.replicates,
+                    if p == "E" { "E = 0" } else { "its term vanished" }
+                ));
+            }
+        }
+        let tail = self.replicates as f64 * (1.0 - self.level) / 2.0;
+        if tail < 10.0 {
+            w.push(format!(
+                "{} replicates leave only {tail:.1} beyond each end of a {}% interval: use more (at least {})",
+                self.replicates,
+                (1e6 * 100.0 * self.level).round() / 1e6,
+                (20.0 / (1.0 - self.level)).ceil()
+            ));
+        }
+        w
+    }
 }
 
 /// Draw replicate `r`'s weights: how many times each run (or each run's group) was drawn.
@@ -157,7 +217,8 @@ pub fn bootstrap(
         full.basins.clone()
     };
     let opts = config.optimizer;
-    let results: Vec<(Vec<f64>, bfgs::Termination)> = (0..bc.replicates)
+    let min_loss = runs.loss.iter().cloned().fold(f64::INFINITY, f64::min);
+    let results: Vec<(Vec<f64>, String, Vec<String>)> = (0..bc.replicates)
         .into_par_iter()
         .map(|r| {
             let w = replicate_weights(runs.len(), groups.as_deref(), n_groups, bc.seed, r);
@@ -165,26 +226,30 @@ pub fn bootstrap(
             p.set_weights(&w);
             let h0 = (!full.inv_hessian.is_empty()).then_some(&full.inv_hessian[..]);
             let mut best = bfgs::minimize_warm(|x, g| p.value_grad(x, g), &starts[0], h0, &opts);
+            // Safeguard: polish from each of the full fit's other local optima too.
             for s in &starts[1..] {
-                if p.value(s) < best.f {
-                    let o = bfgs::minimize(|x, g| p.value_grad(x, g), s, &opts);
-                    if o.f < best.f {
-                        best = o;
-                    }
+                let o = bfgs::minimize(|x, g| p.value_grad(x, g), s, &opts);
+                if o.f < best.f {
+                    best = o;
                 }
             }
             progress();
-            (natural(&p, &best.x), best.termination)
+            let nat = natural(&p, &best.x);
+            let bounds = at_bound(&p, &nat, min_loss, config.form.param_names());
+            let status = match best.termination {
+                bfgs::Termination::Converged if !bounds.is_empty() => "at_bound".to_string(),
+                t => serde_json::to_value(t)
+                    .unwrap()
+                    .as_str()
+                    .unwrap_or("unknown")
+                    .to_string(),
+            };
+            (nat, status, bounds)
         })
         .collect();
     let mut statuses = BTreeMap::new();
-    for (_, t) in &results {
-        let key = serde_json::to_value(t)
-            .unwrap()
-            .as_str()
-            .unwrap_or("unknown")
-            .to_string();
-        *statuses.entry(key).or_insert(0) += 1;
+    for (_, t, _) in &results {
+        *statuses.entry(t.clone()).or_insert(0) += 1;
     }
     Ok(Bootstrap {
         replicates: bc.replicates,
@@ -199,8 +264,8 @@ pub fn bootstrap(
         cluster_column: bc.cluster_column.clone(),
         units: n_groups,
         statuses,
-        warm_start: "from the full fit's optimum and its BFGS inverse Hessian; the full fit's \
-                     other local optima are polished too when they start lower"
+        warm_start: "from the full fit's optimum and its BFGS inverse Hessian; also polished \
+                     from each of the full fit's other local optima, keeping the best"
             .into(),
         param_names: config
             .form
@@ -208,8 +273,31 @@ pub fn bootstrap(
             .iter()
             .map(|s| s.to_string())
             .collect(),
-        samples: results.into_iter().map(|(x, _)| x).collect(),
+        replicate_status: results.iter().map(|(_, t, _)| t.clone()).collect(),
+        at_bound: results.iter().map(|(_, _, b)| b.clone()).collect(),
+        samples: results.into_iter().map(|(x, _, _)| x).collect(),
     })
+}
+
+/// Parameters at a bound: E below 1e-6 of the smallest loss, or the coefficient of a term
+/// that contributes less than 1e-6 of the smallest loss on every run.
+fn at_bound(p: &Problem, nat: &[f64], min_loss: f64, names: &[&str]) -> Vec<String> {
+    let k = p.terms();
+    let mut out = Vec::new();
+    if p.e_term == ETerm::Free && nat[0] < 1e-6 * min_loss {
+        out.push("E".to_string());
+    }
+    for j in 0..k {
+        let biggest = p
+            .ln_x(j)
+            .iter()
+            .map(|lx| nat[1 + j] * (-nat[1 + k + j] * lx).exp())
+            .fold(0.0, f64::max);
+        if biggest < 1e-6 * min_loss {
+            out.push(names[1 + j].to_string());
+        }
+    }
+    out
 }
 
 /// Natural-scale parameters (E, A, B, alpha, beta order) from free parameters.
@@ -277,18 +365,26 @@ pub fn intervals(
     let mut series: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     let form = fit.form();
     let fixed: Vec<&String> = fit.conventions.fixed.keys().collect();
+    let usable = boot.usable();
+    let samples: Vec<&Vec<f64>> = boot
+        .samples
+        .iter()
+        .zip(&usable)
+        .filter(|(_, u)| **u)
+        .map(|(s, _)| s)
+        .collect();
     for (i, name) in boot.param_names.iter().enumerate() {
         if fit.params.get(name).copied().flatten().is_none() || fixed.contains(&name) {
             continue;
         }
-        series.insert(name.clone(), boot.samples.iter().map(|s| s[i]).collect());
+        series.insert(name.clone(), samples.iter().map(|s| s[i]).collect());
     }
     if form == LawForm::Chinchilla && fit.implied.is_some() {
         let k = fit.conventions.flops_per_param_token;
-        for s in &boot.samples {
+        for s in &samples {
             let law = Law {
                 form,
-                params: s.clone(),
+                params: (*s).clone(),
             };
             let push = |series: &mut BTreeMap<String, Vec<f64>>, key: String, v: Option<f64>| {
                 series.entry(key).or_default().push(v.unwrap_or(f64::NAN));

@@ -111,10 +111,13 @@ pub fn predict(
     let Some(fit) = fit else { return p };
     let Some(boot) = &fit.bootstrap else { return p };
     let level = level.unwrap_or(boot.level);
+    let usable = boot.usable();
     let preds: Vec<f64> = boot
         .samples
         .iter()
-        .map(|s| {
+        .zip(&usable)
+        .filter(|(_, u)| **u)
+        .map(|(s, _)| {
             Law {
                 form: law.form,
                 params: s.clone(),

@@ -64,6 +64,8 @@ pub struct LawTest {
     pub likelihood_delta: f64,
     /// The parameters compared.
     pub params: BTreeMap<String, Compared>,
+    /// What the reader must know about these tests.
+    pub warnings: Vec<String>,
 }
 
 /// ln Z(delta), the Huber density's normaliser.
@@ -135,11 +137,24 @@ pub fn test_law(
     delta: f64,
 ) -> Result<LawTest> {
     if law.form != fit.form() {
+        let describe = |f: &crate::law::LawForm| match f {
+            crate::law::LawForm::Power { x } => format!("power law in {}", x.symbol()),
+            other => format!("{} law", other.name()),
+        };
         return Err(Error::InvalidSetting(format!(
-            "the law is a {} law but the fit is a {} law",
-            law.form.name(),
-            fit.form().name()
+            "the law is a {} but the fit is a {}",
+            describe(&law.form),
+            describe(&fit.form())
         )));
+    }
+    if let Some(e_fixed) = fit.conventions.fixed.get("E") {
+        if (law.params[0] - e_fixed).abs() > 1e-12 * e_fixed.abs().max(1.0) {
+            return Err(Error::InvalidSetting(format!(
+                "the fit held E fixed at {e_fixed} but the law has E = {}: refit with --fix-e {} \
+                 (or without --fix-e) to test this law",
+                law.params[0], law.params[0]
+            )));
+        }
     }
     let boot = fit.bootstrap.as_ref().ok_or_else(|| {
         Error::InvalidSetting(
@@ -152,16 +167,24 @@ pub fn test_law(
     let idx: Vec<usize> = (0..names.len()).filter(|&i| i > 0 || free_e).collect();
     // Chi-squared against the bootstrap covariance.
     let q = idx.len();
-    let n = boot.samples.len();
     // The fitting scale: logs of E, A, B; exponents as they are.
     let k_terms = law.form.variables().len();
     let is_log = |i: usize| i <= k_terms;
     let tr = |i: usize, v: f64| if is_log(i) { v.ln() } else { v };
+    let usable = boot.usable();
     let samples: Vec<Vec<f64>> = boot
         .samples
         .iter()
-        .map(|s| s.iter().enumerate().map(|(i, v)| tr(i, *v)).collect())
+        .zip(&usable)
+        .filter(|(_, u)| **u)
+        .map(|(s, _)| s.iter().enumerate().map(|(i, v)| tr(i, *v)).collect())
         .collect();
+    let n = samples.len();
+    if n < 3 {
+        return Err(Error::InsufficientData(format!(
+            "only {n} bootstrap refits converged: too few for a covariance"
+        )));
+    }
     let mean: Vec<f64> = idx
         .iter()
         .map(|&i| samples.iter().map(|s| s[i]).sum::<f64>() / n as f64)
@@ -264,6 +287,29 @@ pub fn test_law(
             },
         );
     }
+    let mut warnings = Vec::new();
+    let mut bound_counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for b in &boot.at_bound {
+        for p in b {
+            *bound_counts.entry(p.as_str()).or_insert(0) += 1;
+        }
+    }
+    for (p, c) in bound_counts {
+        if c * 100 >= boot.replicates {
+            warnings.push(format!(
+                "{c} of {} replicates put {p} at its bound, so the bootstrap spread of ln {p} is \
+                 inflated and the chi-squared test barely sees {p}",
+                boot.replicates
+            ));
+        }
+    }
+    if boot.resampled == "clusters" {
+        warnings.push(
+            "the likelihood ratio treats runs as independent while the bootstrap resampled \
+             clusters: with correlated runs its p-value is too small"
+                .to_string(),
+        );
+    }
     Ok(LawTest {
         chi2,
         chi2_df: q,
@@ -277,6 +323,7 @@ pub fn test_law(
         nll_law: law_fit.f,
         likelihood_delta: delta,
         params,
+        warnings,
     })
 }
 
