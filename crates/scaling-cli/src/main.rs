@@ -13,6 +13,7 @@ use scaling::fit::{self, FitConfig, Objective, Penalty, Reduction, Space, StartS
 use scaling::law::{Law, LawForm, Variable};
 use scaling::report;
 
+mod accounting;
 mod plan;
 
 #[derive(Parser)]
@@ -42,6 +43,12 @@ enum Command {
     Optimal(Box<plan::OptimalArgs>),
     /// List the published laws available with --preset, with their sources.
     Presets(plan::PresetsArgs),
+    /// Count a model's parameters and training FLOPs per token under each paper's convention.
+    Count(Box<accounting::CountArgs>),
+    /// Propose model shapes near a target parameter count.
+    Shape(accounting::ShapeArgs),
+    /// Kaplan vs Chinchilla: what Kaplan's counting would measure in a world following a law.
+    Reconcile(accounting::ReconcileArgs),
     /// Measure how often bootstrap intervals cover the truth on your runs' design: simulate
     /// datasets from the fit of RUNS with realistic noise, bootstrap each, count coverage.
     Calibrate(Box<CalibrateArgs>),
@@ -372,6 +379,9 @@ fn main() -> ExitCode {
         Command::Calibrate(a) => cmd_calibrate(*a, &mut out),
         Command::Optimal(a) => plan::cmd_optimal(*a, &mut out),
         Command::Presets(a) => plan::cmd_presets(a, &mut out),
+        Command::Count(a) => accounting::cmd_count(*a, &mut out),
+        Command::Shape(a) => accounting::cmd_shape(a, &mut out),
+        Command::Reconcile(a) => accounting::cmd_reconcile(a, &mut out),
     };
     match result {
         Ok(()) => {

@@ -669,3 +669,101 @@ fn review_regressions_are_errors() {
     );
     assert_user_error(&["fit", &f, "--level", "0.9"], &["--bootstrap"]);
 }
+
+/// `scaling count` JSON contract and golden counts: Kaplan's 12 n_layer d^2 (84.93M for
+/// (12, 768)); Chinchilla's 70B shape holds about 64.7B with tied embeddings (Hoffmann et al.
+/// 2022, Table A9).
+#[test]
+fn count_contract_and_goldens() {
+    let (code, out, err) = scaling(&[
+        "count",
+        "--layers",
+        "12",
+        "--d-model",
+        "768",
+        "--heads",
+        "12",
+        "--vocab",
+        "50257",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    for k in [
+        "total_params",
+        "non_embedding_params",
+        "embedding_params",
+        "active_params",
+    ] {
+        assert!(v[k].is_number(), "{k}");
+    }
+    assert_eq!(v["non_embedding_params"].as_f64().unwrap(), 84_934_656.0);
+    for k in [
+        "six_n",
+        "six_n_non_embedding",
+        "kaplan",
+        "chinchilla",
+        "deepseek",
+    ] {
+        assert!(v["flops_per_token"][k].is_number(), "{k}");
+    }
+    let (code, out, _) = scaling(&[
+        "count",
+        "--layers",
+        "80",
+        "--d-model",
+        "8192",
+        "--heads",
+        "64",
+        "--kv-size",
+        "128",
+        "--ffw",
+        "32768",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!((v["total_params"].as_f64().unwrap() / 64.69e9 - 1.0).abs() < 1e-3);
+    assert_user_error(
+        &["count", "--layers", "2", "--d-model", "100", "--heads", "3"],
+        &["not divisible"],
+    );
+    assert_user_error(
+        &["count", "--layers", "0", "--d-model", "128", "--heads", "2"],
+        &["--layers"],
+    );
+    assert_user_error(
+        &[
+            "count",
+            "--layers",
+            "2",
+            "--d-model",
+            "128",
+            "--heads",
+            "2",
+            "--experts",
+            "4",
+            "--top-k",
+            "8",
+        ],
+        &["--top-k 8"],
+    );
+}
+
+/// `scaling reconcile --preset epoch` (Pearce & Song 2024): a Kaplan-range exponent well
+/// above 0.5 and a large-scale exponent equal to beta / (alpha + beta).
+#[test]
+fn reconcile_contract() {
+    let (code, out, err) = scaling(&["reconcile", "--preset", "epoch", "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let k = v["kaplan_range_exponent"].as_f64().unwrap();
+    let l = v["large_scale_exponent"].as_f64().unwrap();
+    assert!(k > 0.65 && k < 0.85, "{k}");
+    assert!((l - 0.3659 / (0.3478 + 0.3659)).abs() < 1e-9, "{l}");
+    let locals = v["local_exponents"].as_array().unwrap();
+    assert!(!locals.is_empty());
+    assert!(locals[0]["non_embedding_params"].is_number() && locals[0]["exponent"].is_number());
+}

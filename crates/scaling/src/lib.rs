@@ -12,6 +12,7 @@
 // `!(x > 0.0)` is deliberate throughout: it is true for NaN, which must be refused too.
 #![allow(clippy::neg_cmp_op_on_partial_ord)]
 
+pub mod accounting;
 pub mod allocate;
 pub mod data;
 pub mod error;
