@@ -14,36 +14,49 @@ use crate::{plan, quantity, usage, Format};
 #[derive(Args)]
 #[command(allow_negative_numbers = true)]
 pub struct CountArgs {
+    /// A table of runs with shape columns (n_layers, d_model, n_heads, ...): append parameter
+    /// and FLOP columns under every convention (the shape flags then give values for columns
+    /// the table lacks).
+    file: Option<PathBuf>,
     /// Layers n_layer.
     #[arg(long)]
-    layers: usize,
+    layers: Option<usize>,
     /// Model width d_model.
     #[arg(long)]
-    d_model: usize,
+    d_model: Option<usize>,
     /// Attention heads.
     #[arg(long)]
-    heads: usize,
+    heads: Option<usize>,
     /// Key/value size per head (default: d_model / heads, which must divide).
     #[arg(long, alias = "head-dim")]
     kv_size: Option<usize>,
+    /// With FILE: the training-tokens column (for FLOP columns; default: recognised by name).
+    #[arg(long)]
+    tokens_col: Option<String>,
+    /// With FILE: write the table here instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// Overwrite --out.
+    #[arg(long)]
+    force: bool,
     /// Key/value heads for grouped-query attention (default: --heads).
     #[arg(long)]
     kv_heads: Option<usize>,
     /// Feed-forward width (default: 4 d_model).
     #[arg(long)]
     ffw: Option<usize>,
-    /// Vocabulary size.
-    #[arg(long, default_value_t = 32000)]
-    vocab: usize,
-    /// Context length.
-    #[arg(long, default_value_t = 2048)]
-    seq: usize,
-    /// Experts per layer (mixture of experts).
-    #[arg(long, default_value_t = 1)]
-    experts: usize,
-    /// Experts active per token.
-    #[arg(long, default_value_t = 1)]
-    top_k: usize,
+    /// Vocabulary size (default 32000).
+    #[arg(long)]
+    vocab: Option<usize>,
+    /// Context length (default 2048).
+    #[arg(long)]
+    seq: Option<usize>,
+    /// Experts per layer (mixture of experts; default 1).
+    #[arg(long)]
+    experts: Option<usize>,
+    /// Experts active per token (default 1).
+    #[arg(long)]
+    top_k: Option<usize>,
     /// Separate input and output embeddings (default: tied).
     #[arg(long)]
     untied: bool,
@@ -56,29 +69,36 @@ pub struct CountArgs {
 }
 
 fn shape_of(a: &CountArgs) -> Result<Shape> {
+    let need = |v: Option<usize>, flag: &str| {
+        v.ok_or_else(|| usage(format!("count needs {flag} (or a FILE with shape columns)")))
+    };
+    let (layers, d_model, heads) = (
+        need(a.layers, "--layers")?,
+        need(a.d_model, "--d-model")?,
+        need(a.heads, "--heads")?,
+    );
     let head_dim = match a.kv_size {
         Some(k) => k,
         None => {
-            if a.heads == 0 || !a.d_model.is_multiple_of(a.heads) {
+            if heads == 0 || !d_model.is_multiple_of(heads) {
                 return Err(usage(format!(
-                    "--d-model {} is not divisible by --heads {}: give the head dimension with --kv-size",
-                    a.d_model, a.heads
+                    "--d-model {d_model} is not divisible by --heads {heads}: give the head dimension with --kv-size"
                 )));
             }
-            a.d_model / a.heads
+            d_model / heads
         }
     };
     let s = Shape {
-        layers: a.layers,
-        d_model: a.d_model,
-        heads: a.heads,
+        layers,
+        d_model,
+        heads,
         head_dim,
-        kv_heads: a.kv_heads.unwrap_or(a.heads),
-        ffw: a.ffw.unwrap_or(4 * a.d_model),
-        vocab: a.vocab,
-        seq: a.seq,
-        experts: a.experts,
-        top_k: a.top_k,
+        kv_heads: a.kv_heads.unwrap_or(heads),
+        ffw: a.ffw.unwrap_or(4 * d_model),
+        vocab: a.vocab.unwrap_or(32000),
+        seq: a.seq.unwrap_or(2048),
+        experts: a.experts.unwrap_or(1),
+        top_k: a.top_k.unwrap_or(1),
         tied: !a.untied,
         gated: a.gated,
     };
@@ -86,8 +106,76 @@ fn shape_of(a: &CountArgs) -> Result<Shape> {
     Ok(s)
 }
 
+/// Quote a CSV field when needed.
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+/// `scaling count FILE`: the table with count columns appended, as CSV.
+fn count_table(a: &CountArgs, path: &std::path::Path, out: &mut String) -> Result<()> {
+    let mut table = scaling::data::RunTable::read(path)?;
+    let overrides = scaling::data::ColumnOverrides {
+        tokens: a.tokens_col.clone(),
+        ..Default::default()
+    };
+    let tokens = scaling::data::find_column(&table, scaling::data::Role::Tokens, &overrides)?;
+    let defaults = accounting::ShapeDefaults {
+        layers: a.layers,
+        d_model: a.d_model,
+        heads: a.heads,
+        head_dim: a.kv_size,
+        kv_heads: a.kv_heads,
+        ffw: a.ffw,
+        vocab: a.vocab,
+        seq: a.seq,
+        experts: a.experts,
+        top_k: a.top_k,
+        tied: !a.untied,
+        gated: a.gated,
+    };
+    accounting::add_count_columns(&mut table, &defaults, tokens)?;
+    let mut csv = String::new();
+    csv.push_str(
+        &table
+            .columns
+            .iter()
+            .map(|c| csv_field(c))
+            .collect::<Vec<_>>()
+            .join(","),
+    );
+    csv.push('\n');
+    for row in &table.rows {
+        csv.push_str(
+            &row.iter()
+                .map(|c| csv_field(c))
+                .collect::<Vec<_>>()
+                .join(","),
+        );
+        csv.push('\n');
+    }
+    match &a.out {
+        Some(p) => {
+            crate::write_new(p, &csv, a.force, "--out")?;
+            out.push_str(&format!(
+                "wrote {} rows with count columns to {}\n",
+                table.rows.len(),
+                p.display()
+            ));
+        }
+        None => out.push_str(&csv),
+    }
+    Ok(())
+}
+
 /// `scaling count`.
 pub fn cmd_count(a: CountArgs, out: &mut String) -> Result<()> {
+    if let Some(path) = a.file.clone() {
+        return count_table(&a, &path, out);
+    }
     let s = shape_of(&a)?;
     let c = s.counts();
     let f = s.flops_per_token();

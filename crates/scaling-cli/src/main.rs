@@ -142,6 +142,14 @@ struct DataArgs {
     /// Keep only runs with C <= this many FLOPs.
     #[arg(long, value_parser = quantity, value_name = "C")]
     max_flops: Option<f64>,
+    /// Where the table has model-shape columns (n_layers, d_model, n_heads, ...): count N as
+    /// total, non-embedding or active parameters (see `scaling count FILE`).
+    #[arg(long, value_name = "CONVENTION")]
+    params_convention: Option<String>,
+    /// Where the table has shape columns: count C under 6n, 6n-non-embedding, 6n-active,
+    /// kaplan, chinchilla or deepseek (needs a tokens column).
+    #[arg(long, value_name = "CONVENTION")]
+    flops_convention: Option<String>,
     /// FLOPs per parameter per token in C = k N D, used to derive D or C.
     #[arg(long, default_value_t = 6.0, value_parser = quantity, value_name = "K")]
     flops_per_param_token: f64,
@@ -421,12 +429,58 @@ fn exit_code(e: &anyhow::Error) -> u8 {
 }
 
 fn load_runs(file: &Path, form: &LawForm, data: &DataArgs) -> Result<(RunTable, Runs)> {
-    let table = RunTable::read(file)?;
+    let mut table = RunTable::read(file)?;
+    let mut params_col = data.params_col.clone();
+    let mut flops_col = data.flops_col.clone();
+    if data.params_convention.is_some() || data.flops_convention.is_some() {
+        use scaling::accounting::{FLOPS_CONVENTIONS, PARAMS_CONVENTIONS};
+        let pick = |given: &Option<String>,
+                    table: &[(&str, &str)],
+                    flag: &str|
+         -> Result<Option<String>> {
+            match given {
+                None => Ok(None),
+                Some(g) => table
+                    .iter()
+                    .find(|(n, _)| n.eq_ignore_ascii_case(g))
+                    .map(|(_, c)| Some(c.to_string()))
+                    .ok_or_else(|| {
+                        usage(format!(
+                            "{flag} {g:?}: known conventions are {}",
+                            table.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+                        ))
+                    }),
+            }
+        };
+        let pc = pick(
+            &data.params_convention,
+            &PARAMS_CONVENTIONS,
+            "--params-convention",
+        )?;
+        let fc = pick(
+            &data.flops_convention,
+            &FLOPS_CONVENTIONS,
+            "--flops-convention",
+        )?;
+        let overrides = ColumnOverrides {
+            tokens: data.tokens_col.clone(),
+            ..Default::default()
+        };
+        let tokens = scaling::data::find_column(&table, scaling::data::Role::Tokens, &overrides)?;
+        if fc.is_some() && tokens.is_none() {
+            return Err(usage(
+                "--flops-convention needs a tokens column (name it with --tokens-col)",
+            ));
+        }
+        scaling::accounting::add_count_columns(&mut table, &Default::default(), tokens)?;
+        params_col = pc.or(params_col);
+        flops_col = fc.or(flops_col);
+    }
     let opts = LoadOptions {
         columns: ColumnOverrides {
-            params: data.params_col.clone(),
+            params: params_col,
             tokens: data.tokens_col.clone(),
-            flops: data.flops_col.clone(),
+            flops: flops_col.clone(),
             loss: data.loss_col.clone(),
         },
         skip_invalid: data.skip_invalid,

@@ -767,3 +767,80 @@ fn reconcile_contract() {
     assert!(!locals.is_empty());
     assert!(locals[0]["non_embedding_params"].is_number() && locals[0]["exponent"].is_number());
 }
+
+/// A table with shape columns: `count FILE` appends counts under every convention, and `fit`
+/// can use any of them (`--params-convention`, `--flops-convention`).
+#[test]
+fn conventions_from_shape_columns() {
+    let d = tempdir("shapes");
+    let mut csv = String::from("n_layers,d_model,n_heads,tokens,loss\n");
+    for (i, (l, dm)) in [
+        (4, 256),
+        (6, 384),
+        (8, 512),
+        (10, 640),
+        (12, 768),
+        (16, 1024),
+        (20, 1280),
+        (24, 1536),
+    ]
+    .iter()
+    .enumerate()
+    {
+        for j in 0..3 {
+            let t = 1e9 * 2f64.powi(i as i32 + j);
+            let n = 12.0 * (*l as f64) * (*dm as f64).powi(2);
+            let loss = 1.7 + 300.0 * n.powf(-0.3) + 900.0 * t.powf(-0.3);
+            csv.push_str(&format!("{l},{dm},{},{t},{loss}\n", dm / 64));
+        }
+    }
+    let f = write(&d, "shapes.csv", &csv);
+    let (code, out, err) = scaling(&["count", &f]);
+    assert_eq!(code, 0, "{err}");
+    let header = out.lines().next().unwrap();
+    for c in [
+        "params_total",
+        "params_non_embedding",
+        "flops_kaplan",
+        "flops_chinchilla",
+    ] {
+        assert!(header.contains(c), "{header}");
+    }
+    let (code, out, err) = scaling(&[
+        "fit",
+        &f,
+        "--params-convention",
+        "non-embedding",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        v["conventions"]["columns"]["params"]["column"],
+        "params_non_embedding"
+    );
+    assert!((v["params"]["alpha"].as_f64().unwrap() - 0.3).abs() < 1e-3);
+    let (code, out, err) = scaling(&[
+        "fit",
+        &f,
+        "--law",
+        "power",
+        "--x",
+        "flops",
+        "--flops-convention",
+        "kaplan",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        v["conventions"]["columns"]["flops"]["column"],
+        "flops_kaplan"
+    );
+    assert_user_error(
+        &["fit", &f, "--params-convention", "embedding"],
+        &["known conventions"],
+    );
+}

@@ -6,9 +6,11 @@
 
 mod reconcile;
 mod shapes;
+mod table;
 
 pub use reconcile::{omega, reconcile, total_from_non_embedding, LocalExponent, Reconciliation};
 pub use shapes::{propose, Proposal};
+pub use table::{add_count_columns, ShapeDefaults, FLOPS_CONVENTIONS, PARAMS_CONVENTIONS};
 
 use serde::{Deserialize, Serialize};
 
