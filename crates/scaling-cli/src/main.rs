@@ -14,6 +14,7 @@ use scaling::law::{Law, LawForm, Variable};
 use scaling::report;
 
 mod accounting;
+mod methods;
 mod plan;
 
 #[derive(Parser)]
@@ -49,6 +50,13 @@ enum Command {
     Shape(accounting::ShapeArgs),
     /// Kaplan vs Chinchilla: what Kaplan's counting would measure in a world following a law.
     Reconcile(accounting::ReconcileArgs),
+    /// Fit y = k x^a by least squares in log-log space, with intervals.
+    Powerlaw(methods::PowerlawArgs),
+    /// Chinchilla's Approach 2: IsoFLOP parabolas per budget, then N* ~ C^a, D* ~ C^b.
+    Isoflop(Box<methods::IsoflopArgs>),
+    /// Chinchilla's approaches side by side on your runs, with the published values and a bias
+    /// check of Approach 2 on your design.
+    Compare(Box<methods::CompareArgs>),
     /// Measure how often bootstrap intervals cover the truth on your runs' design: simulate
     /// datasets from the fit of RUNS with realistic noise, bootstrap each, count coverage.
     Calibrate(Box<CalibrateArgs>),
@@ -115,7 +123,7 @@ fn non_negative(s: &str) -> std::result::Result<f64, String> {
     }
 }
 
-#[derive(Args)]
+#[derive(Args, Clone)]
 struct DataArgs {
     /// Column holding the parameter count N (default: recognised by name).
     #[arg(long)]
@@ -153,6 +161,9 @@ struct DataArgs {
     /// FLOPs per parameter per token in C = k N D, used to derive D or C.
     #[arg(long, default_value_t = 6.0, value_parser = quantity, value_name = "K")]
     flops_per_param_token: f64,
+    /// Set by commands that need C for every run (not a flag).
+    #[arg(skip)]
+    need_flops: bool,
 }
 
 #[derive(Args)]
@@ -390,6 +401,9 @@ fn main() -> ExitCode {
         Command::Count(a) => accounting::cmd_count(*a, &mut out),
         Command::Shape(a) => accounting::cmd_shape(a, &mut out),
         Command::Reconcile(a) => accounting::cmd_reconcile(a, &mut out),
+        Command::Powerlaw(a) => methods::cmd_powerlaw(a, &mut out),
+        Command::Isoflop(a) => methods::cmd_isoflop(*a, &mut out),
+        Command::Compare(a) => methods::cmd_compare(*a, &mut out),
     };
     match result {
         Ok(()) => {
@@ -487,7 +501,7 @@ fn load_runs(file: &Path, form: &LawForm, data: &DataArgs) -> Result<(RunTable, 
         flops_per_param_token: data.flops_per_param_token,
     };
     let mut needs = fit::needs(form);
-    if data.min_flops.is_some() || data.max_flops.is_some() {
+    if data.min_flops.is_some() || data.max_flops.is_some() || data.need_flops {
         needs.flops = true;
     }
     let mut runs = Runs::from_table(&table, needs, &opts)?;

@@ -844,3 +844,123 @@ fn conventions_from_shape_columns() {
         &["known conventions"],
     );
 }
+
+fn shared(file: &str) -> Option<String> {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/data")
+        .join(file);
+    if p.exists() {
+        Some(p.display().to_string())
+    } else {
+        eprintln!(
+            "SKIPPED: {} is absent (no ../shared/data beside the checkout)",
+            p.display()
+        );
+        None
+    }
+}
+
+/// Porian et al. 2024: `scaling powerlaw` of n_star on flops per configuration reproduces every
+/// reported n_exponent (porian2024_reported_fits.csv) to 1e-5.
+#[test]
+fn porian_exponents_reproduced() {
+    let (Some(optima), Some(fits)) = (
+        shared("porian2024_isoflop_optima.csv"),
+        shared("porian2024_reported_fits.csv"),
+    ) else {
+        return;
+    };
+    let (code, out, err) = scaling(&[
+        "powerlaw",
+        &optima,
+        "--x",
+        "flops",
+        "--y",
+        "n_star",
+        "--by",
+        "source_file,row",
+        "--skip-invalid",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let got: Vec<&serde_json::Value> = v.as_array().unwrap().iter().collect();
+    let text = std::fs::read_to_string(&fits).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let col = |n: &str| header.iter().position(|h| *h == n).unwrap();
+    let mut checked = 0;
+    for line in lines {
+        let f: Vec<&str> = line.split(',').collect();
+        let (src, row, expo) = (
+            f[col("source_file")],
+            f[col("row")],
+            f[col("n_exponent")].parse::<f64>().unwrap(),
+        );
+        let g = got
+            .iter()
+            .find(|g| g["group"]["source_file"] == src && g["group"]["row"] == row)
+            .unwrap_or_else(|| panic!("no group {src} {row}"));
+        assert!(
+            (g["exponent"].as_f64().unwrap() - expo).abs() < 1e-5,
+            "{src} {row}"
+        );
+        checked += 1;
+    }
+    assert_eq!(checked, 15);
+}
+
+/// On Epoch's data snapped to Chinchilla's nine budgets, Approach 2 gives a and b inside the
+/// published Approach 2 intervals (Hoffmann et al. 2022, Table 2: a 0.462-0.534,
+/// b 0.483-0.529); compare shows Approaches 2 and 3 with intervals.
+#[test]
+fn approach_two_on_epoch_data() {
+    let Some(epoch) = shared("epoch_chinchilla_svg.csv") else {
+        return;
+    };
+    let budgets = "6e18,1e19,3e19,6e19,1e20,3e20,6e20,1e21,3e21";
+    let (code, out, err) = scaling(&[
+        "isoflop",
+        &epoch,
+        "--budgets",
+        budgets,
+        "--bootstrap",
+        "100",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let (a, b) = (
+        v["params_exponent"].as_f64().unwrap(),
+        v["tokens_exponent"].as_f64().unwrap(),
+    );
+    assert!((0.462..=0.534).contains(&a), "a {a}");
+    assert!((0.483..=0.529).contains(&b), "b {b}");
+    let bs = v["budgets"].as_array().unwrap();
+    assert_eq!(bs.len(), 9);
+    for k in ["flops", "params", "tokens", "loss"] {
+        assert!(bs[0][k].is_number(), "{k}");
+    }
+    let (code, out, err) = scaling(&[
+        "compare",
+        &epoch,
+        "--drop-top-loss",
+        "5",
+        "--budgets",
+        budgets,
+        "--bootstrap",
+        "100",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let ap = v["approaches"].as_array().unwrap();
+    assert!(
+        ap[0]["a_interval"].is_array() && ap[1]["a_interval"].is_array(),
+        "{out}"
+    );
+    assert!(v["approach2_bias_check"]["bias_a"].is_number());
+}

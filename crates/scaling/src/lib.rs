@@ -20,6 +20,7 @@ mod fastmath;
 pub mod fit;
 pub mod law;
 pub mod linalg;
+pub mod methods;
 pub mod report;
 pub mod simulate;
 pub mod uncertainty;

@@ -100,6 +100,95 @@ pub fn normal_sf(z: f64) -> f64 {
     }
 }
 
+/// The regularised incomplete beta function I_x(a, b) (Press et al. 2007, Section 6.4:
+/// continued fraction by the modified Lentz method, with the symmetry relation for fast
+/// convergence).
+pub fn beta_inc(a: f64, b: f64, x: f64) -> f64 {
+    if x <= 0.0 {
+        return 0.0;
+    }
+    if x >= 1.0 {
+        return 1.0;
+    }
+    let ln_front = ln_gamma(a + b) - ln_gamma(a) - ln_gamma(b) + a * x.ln() + b * (1.0 - x).ln();
+    if x < (a + 1.0) / (a + b + 2.0) {
+        ln_front.exp() * beta_cf(a, b, x) / a
+    } else {
+        1.0 - ln_front.exp() * beta_cf(b, a, 1.0 - x) / b
+    }
+}
+
+fn beta_cf(a: f64, b: f64, x: f64) -> f64 {
+    let tiny = 1e-300;
+    let (qab, qap, qam) = (a + b, a + 1.0, a - 1.0);
+    let mut c = 1.0;
+    let mut d = 1.0 - qab * x / qap;
+    if d.abs() < tiny {
+        d = tiny;
+    }
+    d = 1.0 / d;
+    let mut h = d;
+    for m in 1..10_000 {
+        let m = m as f64;
+        let m2 = 2.0 * m;
+        let aa = m * (b - m) * x / ((qam + m2) * (a + m2));
+        d = 1.0 + aa * d;
+        if d.abs() < tiny {
+            d = tiny;
+        }
+        c = 1.0 + aa / c;
+        if c.abs() < tiny {
+            c = tiny;
+        }
+        d = 1.0 / d;
+        h *= d * c;
+        let aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2));
+        d = 1.0 + aa * d;
+        if d.abs() < tiny {
+            d = tiny;
+        }
+        c = 1.0 + aa / c;
+        if c.abs() < tiny {
+            c = tiny;
+        }
+        d = 1.0 / d;
+        let del = d * c;
+        h *= del;
+        if (del - 1.0).abs() < 1e-15 {
+            break;
+        }
+    }
+    h
+}
+
+/// P(T <= t) for Student's t with `df` degrees of freedom.
+pub fn student_t_cdf(t: f64, df: f64) -> f64 {
+    let x = df / (df + t * t);
+    let tail = 0.5 * beta_inc(0.5 * df, 0.5, x);
+    if t >= 0.0 {
+        1.0 - tail
+    } else {
+        tail
+    }
+}
+
+/// The `p` quantile of Student's t with `df` degrees of freedom (bisection on the CDF).
+pub fn student_t_quantile(p: f64, df: f64) -> f64 {
+    let (mut lo, mut hi) = (-1e6f64, 1e6f64);
+    for _ in 0..200 {
+        let mid = 0.5 * (lo + hi);
+        if student_t_cdf(mid, df) < p {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+        if hi - lo < 1e-13 * (1.0 + mid.abs()) {
+            break;
+        }
+    }
+    0.5 * (lo + hi)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,5 +205,10 @@ mod tests {
         // Normal tail: P(Z > 1.959963984540054) = 0.025.
         assert!((normal_sf(1.959963984540054) - 0.025).abs() < 1e-14);
         assert!((normal_sf(-1.0) - 0.841_344_746_068_542_9).abs() < 1e-14);
+        // scipy 1.17 stats.t.ppf: (0.975, 9) 2.262157162798205; (0.975, 1) 12.706204736174694;
+        // (0.05, 30) -1.6972608865939574.
+        assert!((student_t_quantile(0.975, 9.0) - 2.262157162798205).abs() < 1e-9);
+        assert!((student_t_quantile(0.975, 1.0) - 12.706204736174694).abs() < 1e-7);
+        assert!((student_t_quantile(0.05, 30.0) + 1.6972608865939574).abs() < 1e-9);
     }
 }
