@@ -54,6 +54,8 @@ enum Command {
     Powerlaw(methods::PowerlawArgs),
     /// Chinchilla's Approach 2: IsoFLOP parabolas per budget, then N* ~ C^a, D* ~ C^b.
     Isoflop(Box<methods::IsoflopArgs>),
+    /// Chinchilla's Approach 1: the lower envelope of loss curves, then N_opt ~ C^a, D_opt ~ C^b.
+    Envelope(Box<methods::EnvelopeArgs>),
     /// Chinchilla's approaches side by side on your runs, with the published values and a bias
     /// check of Approach 2 on your design.
     Compare(Box<methods::CompareArgs>),
@@ -404,6 +406,7 @@ fn main() -> ExitCode {
         Command::Powerlaw(a) => methods::cmd_powerlaw(a, &mut out),
         Command::Isoflop(a) => methods::cmd_isoflop(*a, &mut out),
         Command::Compare(a) => methods::cmd_compare(*a, &mut out),
+        Command::Envelope(a) => methods::cmd_envelope(*a, &mut out),
     };
     match result {
         Ok(()) => {

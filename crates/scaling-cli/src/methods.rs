@@ -19,15 +19,14 @@ use crate::{load_runs, usage, DataArgs, Format};
 /// A group's column values and its rows.
 type Group = (BTreeMap<String, String>, Vec<usize>);
 
+/// A run's id, size and checkpoints (tokens, loss, row) as read.
+type RawCurve = (String, f64, Vec<(f64, f64, usize)>);
+
 /// A published (a, interval, b, interval) row.
 type Published = (&'static str, f64, Option<[f64; 2]>, f64, Option<[f64; 2]>);
 
 /// Row indices of `table` grouped by the values of `by` columns (one group when `by` is empty).
-fn groups(
-    table: &RunTable,
-    by: &[String],
-    rows: &[usize],
-) -> Result<Vec<Group>> {
+fn groups(table: &RunTable, by: &[String], rows: &[usize]) -> Result<Vec<Group>> {
     if by.is_empty() {
         return Ok(vec![(BTreeMap::new(), rows.to_vec())]);
     }
@@ -663,6 +662,249 @@ pub fn cmd_compare(a: CompareArgs, out: &mut String) -> Result<()> {
                 let _ = writeln!(out, "  WARNING: {w}");
             }
         }
+    }
+    Ok(())
+}
+
+#[derive(Args)]
+#[command(allow_negative_numbers = true)]
+pub struct EnvelopeArgs {
+    /// Loss curves: one row per checkpoint.
+    file: PathBuf,
+    /// Columns that identify a run (several if needed, e.g. model,sweep,peak_lr).
+    #[arg(long, value_delimiter = ',', required = true)]
+    run_col: Vec<String>,
+    /// Column holding N (default: recognised by name).
+    #[arg(long)]
+    params_col: Option<String>,
+    /// Column holding tokens seen at the checkpoint (default: recognised by name).
+    #[arg(long)]
+    tokens_col: Option<String>,
+    /// Instead of tokens: a column of steps, with --tokens-per-step.
+    #[arg(long)]
+    steps_col: Option<String>,
+    /// Tokens per optimiser step (batch size x sequence length), with --steps-col.
+    #[arg(long, value_parser = crate::quantity)]
+    tokens_per_step: Option<f64>,
+    /// Column holding the loss (default: recognised by name).
+    #[arg(long)]
+    loss_col: Option<String>,
+    /// Drop checkpoints before this fraction of each run's final tokens (warm-up).
+    #[arg(long, default_value_t = 0.0)]
+    min_fraction: f64,
+    /// Log-spaced FLOP grid size (Chinchilla used 1500).
+    #[arg(long, default_value_t = 1500)]
+    grid: usize,
+    /// Bootstrap replicates (runs resampled).
+    #[arg(long, default_value_t = 200)]
+    bootstrap: usize,
+    /// Seed.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Interval level.
+    #[arg(long, default_value_t = 0.95)]
+    level: f64,
+    /// Run the analysis for each combination of these columns' values.
+    #[arg(long, value_delimiter = ',')]
+    by: Vec<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    format: Format,
+}
+
+/// `scaling envelope`.
+pub fn cmd_envelope(a: EnvelopeArgs, out: &mut String) -> Result<()> {
+    use scaling::data::{find_column, ColumnOverrides, Role};
+    if !(0.0..1.0).contains(&a.min_fraction) {
+        return Err(usage(format!(
+            "--min-fraction must be in [0, 1), got {}",
+            a.min_fraction
+        )));
+    }
+    let table = RunTable::read(&a.file)?;
+    let ov = ColumnOverrides {
+        params: a.params_col.clone(),
+        tokens: a.tokens_col.clone(),
+        flops: None,
+        loss: a.loss_col.clone(),
+    };
+    let named = |c: &str| {
+        table
+            .column_index(c)
+            .ok_or_else(|| usage(format!("{}: no column {c:?}", table.path)))
+    };
+    let nc = find_column(&table, Role::Params, &ov)?.ok_or_else(|| {
+        usage(format!(
+            "{}: no column for the model size N (curves need a size); name it with --params-col",
+            table.path
+        ))
+    })?;
+    let lc = find_column(&table, Role::Loss, &ov)?.ok_or_else(|| {
+        usage(format!(
+            "{}: no loss column; name it with --loss-col",
+            table.path
+        ))
+    })?;
+    let dsrc: (usize, f64) = match (&a.steps_col, a.tokens_per_step) {
+        (Some(s), Some(t)) => (named(s)?, t),
+        (Some(_), None) => return Err(usage("--steps-col needs --tokens-per-step")),
+        (None, _) => (
+            find_column(&table, Role::Tokens, &ov)?
+                .ok_or_else(|| usage(format!("{}: no tokens column; name it with --tokens-col (or --steps-col and --tokens-per-step)", table.path)))?,
+            1.0,
+        ),
+    };
+    let run_idx: Vec<usize> = a.run_col.iter().map(|c| named(c)).collect::<Result<_>>()?;
+    let all: Vec<usize> = (0..table.rows.len()).collect();
+    let mut results = Vec::new();
+    for (g, rows) in groups(&table, &a.by, &all)? {
+        let mut curves: Vec<RawCurve> = Vec::new();
+        let mut warnings = Vec::new();
+        for r in rows {
+            let cell = |c: usize| {
+                parse_positive(&table.rows[r][c]).map_err(|p| scaling::Error::BadValue {
+                    location: table.location(r),
+                    column: table.columns[c].clone(),
+                    value: table.rows[r][c].clone(),
+                    problem: p.describe().into(),
+                })
+            };
+            let (n, d, l) = (cell(nc)?, cell(dsrc.0)? * dsrc.1, cell(lc)?);
+            let id = run_idx
+                .iter()
+                .map(|&i| table.rows[r][i].trim())
+                .collect::<Vec<_>>()
+                .join("/");
+            match curves.iter_mut().find(|c| c.0 == id) {
+                Some(c) => {
+                    if c.1 != n {
+                        return Err(usage(format!(
+                            "{}: run {id:?} has two sizes ({} and {n}): add the column that tells them apart to --run-col",
+                            table.location(r),
+                            c.1
+                        )));
+                    }
+                    if let Some(last) = c.2.last() {
+                        if d <= last.0
+                            && !warnings
+                                .iter()
+                                .any(|w: &String| w.contains(&format!("run {id:?}")))
+                        {
+                            warnings.push(format!(
+                                "run {id:?}: tokens do not increase in file order at row {} ({d} after {}); checkpoints were sorted, but this often means --run-col misses a column",
+                                r + 1,
+                                last.0
+                            ));
+                        }
+                    }
+                    c.2.push((d, l, r));
+                }
+                None => curves.push((id, n, vec![(d, l, r)])),
+            }
+        }
+        let curves: Vec<methods::envelope::Curve> = curves
+            .into_iter()
+            .map(|(run, n, mut pts)| {
+                pts.sort_by(|x, y| x.0.total_cmp(&y.0));
+                pts.dedup_by(|x, y| x.0 == y.0);
+                let dmax = pts.last().map(|p| p.0).unwrap_or(0.0);
+                methods::envelope::Curve {
+                    run,
+                    params: n,
+                    points: pts
+                        .into_iter()
+                        .filter(|p| p.0 >= a.min_fraction * dmax)
+                        .map(|p| (p.0, p.1))
+                        .collect(),
+                }
+            })
+            .collect();
+        let r =
+            methods::envelope(&curves, a.grid, 6.0, a.bootstrap, a.seed, a.level).map_err(|e| {
+                anyhow::Error::new(e).context(if g.is_empty() {
+                    a.file.display().to_string()
+                } else {
+                    format!("group {}", group_label(&g))
+                })
+            })?;
+        match a.format {
+            Format::Json => {
+                let mut v = serde_json::to_value(&r)?;
+                if let Some(o) = v.as_object_mut() {
+                    o.insert("warnings".into(), warnings.clone().into());
+                    o.insert("min_fraction".into(), a.min_fraction.into());
+                }
+                results.push((g, v));
+            }
+            Format::Text => {
+                let pct = (1e6 * 100.0 * a.level).round() / 1e6;
+                let iv = |v: Option<[f64; 2]>| {
+                    v.map(|[l, h]| format!("[{}, {}]", sig(l, 3), sig(h, 3)))
+                        .unwrap_or_else(|| "n/a".into())
+                };
+                let _ = writeln!(
+                    out,
+                    "Approach 1 (lower envelope of loss curves, Hoffmann et al. 2022) on {}{}",
+                    a.file.display(),
+                    if g.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" [{}]", group_label(&g))
+                    }
+                );
+                let _ = writeln!(out, "  {} runs; {} grid budgets on the envelope (budgets won by the smallest or largest model left out)", r.runs, r.grid_points);
+                let _ = writeln!(
+                    out,
+                    "  N_opt ~ C^a: a = {} ({pct}% interval {}, runs resampled {} times)",
+                    sig(r.params_exponent, 4),
+                    iv(r.params_exponent_interval),
+                    r.replicates
+                );
+                let _ = writeln!(
+                    out,
+                    "  D_opt ~ C^b: b = {} ({pct}% interval {})",
+                    sig(r.tokens_exponent, 4),
+                    iv(r.tokens_exponent_interval)
+                );
+                let _ = writeln!(
+                    out,
+                    "  envelope by model size, smallest budget first (runs that win part of it):"
+                );
+                let mut merged: Vec<(f64, [f64; 2], Vec<String>)> = Vec::new();
+                for s in &r.segments {
+                    match merged.last_mut() {
+                        Some(m) if m.0 == s.params => {
+                            m.1[1] = s.flops[1];
+                            if !m.2.contains(&s.run) {
+                                m.2.push(s.run.clone());
+                            }
+                        }
+                        _ => merged.push((s.params, s.flops, vec![s.run.clone()])),
+                    }
+                }
+                for (n, c, runs) in &merged {
+                    let _ = writeln!(
+                        out,
+                        "    {:>10.3e} to {:>10.3e} FLOPs: N = {} ({})",
+                        c[0],
+                        c[1],
+                        human(*n),
+                        if runs.len() > 3 {
+                            format!("{} and {} more", runs[..2].join(", "), runs.len() - 2)
+                        } else {
+                            runs.join(", ")
+                        }
+                    );
+                }
+                for w in &warnings {
+                    let _ = writeln!(out, "  WARNING: {w}");
+                }
+                out.push('\n');
+            }
+        }
+    }
+    if matches!(a.format, Format::Json) {
+        emit(results, !a.by.is_empty(), out)?;
     }
     Ok(())
 }

@@ -964,3 +964,46 @@ fn approach_two_on_epoch_data() {
     );
     assert!(v["approach2_bias_check"]["bias_a"].is_number());
 }
+
+/// Approach 1 on the (Mis)Fitting curves (Li et al. 2025) reports a and b with intervals;
+/// the JSON has params_exponent and tokens_exponent. Curves without a size, and a run id that
+/// mixes sizes, are errors.
+#[test]
+fn envelope_on_real_curves() {
+    let Some(curves) = shared("misfitting2025_scaling_results_all_ckpts.csv") else {
+        return;
+    };
+    let (code, out, err) = scaling(&[
+        "envelope",
+        &curves,
+        "--run-col",
+        "model,sweep,peak_lr",
+        "--bootstrap",
+        "50",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let (a, b) = (
+        v["params_exponent"].as_f64().unwrap(),
+        v["tokens_exponent"].as_f64().unwrap(),
+    );
+    assert!(a > 0.2 && a < 0.8 && (a + b - 1.0).abs() < 1e-9, "{a} {b}");
+    assert!(v["params_exponent_interval"].is_array());
+    let d = tempdir("envelope");
+    let f = write(&d, "nosize.csv", "run,tokens,loss\na,1e9,3.0\na,2e9,2.9\n");
+    assert_user_error(
+        &["envelope", &f, "--run-col", "run"],
+        &["no column for the model size"],
+    );
+    let f = write(
+        &d,
+        "mixed.csv",
+        "run,params,tokens,loss\na,1e8,1e9,3.0\na,2e8,2e9,2.9\n",
+    );
+    assert_user_error(
+        &["envelope", &f, "--run-col", "run"],
+        &["two sizes", "--run-col"],
+    );
+}
