@@ -896,8 +896,15 @@ pub fn cmd_envelope(a: EnvelopeArgs, out: &mut String) -> Result<()> {
                         }
                     );
                 }
-                for w in &warnings {
+                for w in warnings.iter().take(3) {
                     let _ = writeln!(out, "  WARNING: {w}");
+                }
+                if warnings.len() > 3 {
+                    let _ = writeln!(
+                        out,
+                        "  WARNING: ... and {} more runs like these (see --format json)",
+                        warnings.len() - 3
+                    );
                 }
                 out.push('\n');
             }
