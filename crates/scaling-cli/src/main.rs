@@ -14,6 +14,7 @@ use scaling::law::{Law, LawForm, Variable};
 use scaling::report;
 
 mod accounting;
+mod lab;
 mod methods;
 mod plan;
 
@@ -54,6 +55,11 @@ enum Command {
     Powerlaw(methods::PowerlawArgs),
     /// Chinchilla's Approach 2: IsoFLOP parabolas per budget, then N* ~ C^a, D* ~ C^b.
     Isoflop(Box<methods::IsoflopArgs>),
+    /// Is it really a plateau? Power, saturating and broken power laws compared on a curve.
+    Plateau(Box<lab::PlateauArgs>),
+    /// Synthetic experiments: data strategies, and runs drawn from a law.
+    #[command(subcommand)]
+    Simulate(lab::SimulateCommand),
     /// Chinchilla's Approach 1: the lower envelope of loss curves, then N_opt ~ C^a, D_opt ~ C^b.
     Envelope(Box<methods::EnvelopeArgs>),
     /// Chinchilla's approaches side by side on your runs, with the published values and a bias
@@ -407,6 +413,8 @@ fn main() -> ExitCode {
         Command::Isoflop(a) => methods::cmd_isoflop(*a, &mut out),
         Command::Compare(a) => methods::cmd_compare(*a, &mut out),
         Command::Envelope(a) => methods::cmd_envelope(*a, &mut out),
+        Command::Plateau(a) => lab::cmd_plateau(*a, &mut out),
+        Command::Simulate(c) => lab::cmd_simulate(c, &mut out),
     };
     match result {
         Ok(()) => {

@@ -1007,3 +1007,106 @@ fn envelope_on_real_curves() {
         &["two sizes", "--run-col"],
     );
 }
+
+/// `scaling simulate data-strategy` JSON contract: numbers rate, rate_theory, asymptote,
+/// asymptote_theory and an array points of (n, mean error, low, high).
+#[test]
+fn data_strategy_contract() {
+    let (code, out, err) = scaling(&[
+        "simulate",
+        "data-strategy",
+        "--scenario",
+        "low-noise",
+        "--gamma",
+        "0.5",
+        "--reps",
+        "200",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    for k in ["rate", "rate_theory", "asymptote", "asymptote_theory"] {
+        assert!(v[k].is_number(), "{k}");
+    }
+    assert!((v["rate"].as_f64().unwrap() - 1.5).abs() < 0.1);
+    let p = v["points"].as_array().unwrap();
+    assert!(p.len() >= 3 && p[0].as_array().unwrap().len() == 4);
+    assert_user_error(
+        &[
+            "simulate",
+            "data-strategy",
+            "--scenario",
+            "near-zero",
+            "--kappa",
+            "0.7",
+        ],
+        &["--kappa"],
+    );
+}
+
+/// `scaling plateau` on Caballero et al.'s 4-digit addition curve, fitted on its first 14
+/// points, reports the held-out error on the last 3 for each form.
+#[test]
+fn plateau_on_bnsl_curve() {
+    let Some(f) = shared("bnsl2022_4digit_addition.csv") else {
+        return;
+    };
+    let (code, out, err) = scaling(&[
+        "plateau",
+        &f,
+        "--x",
+        "training_dataset_size",
+        "--y",
+        "test_cross_entropy",
+        "--holdout",
+        "3",
+        "--bootstrap",
+        "50",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["fit_points"], 14);
+    assert_eq!(v["heldout_points"], 3);
+    let forms = v["forms"].as_array().unwrap();
+    assert_eq!(forms.len(), 3);
+    for f in forms {
+        assert!(f["heldout_rmse"].is_number(), "{f}");
+    }
+    assert!(["plateau", "still falling", "cannot tell"].contains(&v["verdict"].as_str().unwrap()));
+}
+
+/// `scaling simulate sweep` writes a run table the fitting commands read.
+#[test]
+fn sweep_round_trip() {
+    let d = tempdir("sweep");
+    let out_path = d.join("runs.csv").display().to_string();
+    let (code, _, err) = scaling(&[
+        "simulate", "sweep", "--preset", "epoch", "--noise", "0.005", "--seed", "3", "--out",
+        &out_path,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = scaling(&["fit", &out_path, "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!((v["params"]["alpha"].as_f64().unwrap() - 0.3478).abs() < 0.05);
+    let (code, _, err) = scaling(&[
+        "simulate",
+        "sweep",
+        "--preset",
+        "chinchilla",
+        "--grid-params",
+        "1e8:1e10",
+        "--grid-tokens",
+        "1e9:1e11",
+        "--noise-kind",
+        "exponential",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_user_error(
+        &["simulate", "sweep", "--preset", "llama3"],
+        &["no loss law"],
+    );
+}
