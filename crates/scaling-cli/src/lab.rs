@@ -309,10 +309,21 @@ fn strategy(a: StrategyArgs, out: &mut String) -> Result<()> {
             out.push('\n');
         }
         Format::Text => {
+            let name = match r.scenario {
+                Scenario::FullRange => "full-range: training x ~ Uniform(-1, 1)".to_string(),
+                Scenario::NearZero { kappa } => format!("near-zero: training x ~ Uniform(-n^-{kappa}, n^-{kappa})"),
+                Scenario::LowNoise { gamma } => format!("low-noise: training noise sd sigma n^(-{gamma}/2)"),
+                Scenario::HalfSupport => "half-support: training x ~ Uniform(0, 1)".to_string(),
+                Scenario::Prune { keep_fraction, keep_largest } => format!(
+                    "prune: keep the {} {}% of |x| from a pool of n / {keep_fraction}",
+                    if keep_largest { "largest" } else { "smallest" },
+                    100.0 * keep_fraction
+                ),
+            };
             let _ = writeln!(
                 out,
-                "Data strategy {:?}: y = x + {} + Normal(0, {}^2), slope fitted without intercept, test x ~ Uniform(-1, 1)",
-                r.scenario, a.bias, a.noise
+                "Data strategy {name}; truth y = x + {} + Normal(0, {}^2); slope fitted without intercept; test x ~ Uniform(-1, 1)",
+                a.bias, a.noise
             );
             let _ = writeln!(out, "{} repetitions per size, seed {}\n", r.reps, r.seed);
             let _ = writeln!(out, "  {:>9} {:>14} {:>28}", "n", "mean error", "interval");
