@@ -311,10 +311,17 @@ fn strategy(a: StrategyArgs, out: &mut String) -> Result<()> {
         Format::Text => {
             let name = match r.scenario {
                 Scenario::FullRange => "full-range: training x ~ Uniform(-1, 1)".to_string(),
-                Scenario::NearZero { kappa } => format!("near-zero: training x ~ Uniform(-n^-{kappa}, n^-{kappa})"),
-                Scenario::LowNoise { gamma } => format!("low-noise: training noise sd sigma n^(-{gamma}/2)"),
+                Scenario::NearZero { kappa } => {
+                    format!("near-zero: training x ~ Uniform(-n^-{kappa}, n^-{kappa})")
+                }
+                Scenario::LowNoise { gamma } => {
+                    format!("low-noise: training noise sd sigma n^(-{gamma}/2)")
+                }
                 Scenario::HalfSupport => "half-support: training x ~ Uniform(0, 1)".to_string(),
-                Scenario::Prune { keep_fraction, keep_largest } => format!(
+                Scenario::Prune {
+                    keep_fraction,
+                    keep_largest,
+                } => format!(
                     "prune: keep the {} {}% of |x| from a pool of n / {keep_fraction}",
                     if keep_largest { "largest" } else { "smallest" },
                     100.0 * keep_fraction

@@ -17,6 +17,7 @@ mod accounting;
 mod lab;
 mod methods;
 mod plan;
+mod show;
 
 #[derive(Parser)]
 #[command(
@@ -55,6 +56,10 @@ enum Command {
     Powerlaw(methods::PowerlawArgs),
     /// Chinchilla's Approach 2: IsoFLOP parabolas per budget, then N* ~ C^a, D* ~ C^b.
     Isoflop(Box<methods::IsoflopArgs>),
+    /// Draw a plot as SVG: loss-compute, isoflop, frontier, residuals, bootstrap.
+    Plot(Box<show::PlotArgs>),
+    /// One self-contained HTML page: data, fit, intervals, approaches, allocation, plots.
+    Report(Box<show::ReportArgs>),
     /// Is it really a plateau? Power, saturating and broken power laws compared on a curve.
     Plateau(Box<lab::PlateauArgs>),
     /// Synthetic experiments: data strategies, and runs drawn from a law.
@@ -414,6 +419,8 @@ fn main() -> ExitCode {
         Command::Compare(a) => methods::cmd_compare(*a, &mut out),
         Command::Envelope(a) => methods::cmd_envelope(*a, &mut out),
         Command::Plateau(a) => lab::cmd_plateau(*a, &mut out),
+        Command::Plot(a) => show::cmd_plot(*a, &mut out),
+        Command::Report(a) => show::cmd_report(*a, &mut out),
         Command::Simulate(c) => lab::cmd_simulate(c, &mut out),
     };
     match result {

@@ -1110,3 +1110,58 @@ fn sweep_round_trip() {
         &["no loss law"],
     );
 }
+
+/// `scaling report` writes one self-contained page: inline SVG plots, no http(s) reference a
+/// browser would fetch, under 5 MB, and text from the user's file escaped.
+#[test]
+fn report_is_self_contained_and_escaped() {
+    let d = tempdir("report");
+    let mut csv = String::from("params,tokens,<script>alert(1)</script>\n");
+    for line in good_csv().lines().skip(1) {
+        csv.push_str(line);
+        csv.push('\n');
+    }
+    let f = write(&d, "runs.csv", &csv);
+    let out = d.join("report.html").display().to_string();
+    let (code, _, err) = scaling(&[
+        "report",
+        &f,
+        "--loss-col",
+        "<script>alert(1)</script>",
+        "--bootstrap",
+        "100",
+        "-o",
+        &out,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let html = std::fs::read_to_string(&out).unwrap();
+    assert!(html.len() < 5_000_000);
+    assert!(html.matches("<svg").count() >= 3, "plots");
+    assert!(!html.contains("http://") && !html.contains("https://"));
+    assert!(!html.contains("<script"), "user text must be escaped");
+    assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    let svg = d.join("lc.svg").display().to_string();
+    let (code, _, err) = scaling(&[
+        "plot",
+        "loss-compute",
+        &f,
+        "--loss-col",
+        "<script>alert(1)</script>",
+        "-o",
+        &svg,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(std::fs::read_to_string(&svg).unwrap().starts_with("<svg"));
+    assert_user_error(
+        &[
+            "plot",
+            "loss-compute",
+            &f,
+            "--loss-col",
+            "<script>alert(1)</script>",
+            "-o",
+            &svg,
+        ],
+        &["exists"],
+    );
+}

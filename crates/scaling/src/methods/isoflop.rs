@@ -65,6 +65,8 @@ pub struct BudgetFit {
     pub loss_interval: Option<[f64; 2]>,
     /// Curvature c2 of the parabola in ln N.
     pub curvature: f64,
+    /// The parabola L = c0 + c1 ln N + c2 (ln N)^2 (for plotting).
+    pub parabola: [f64; 3],
     /// Smallest and largest N sampled.
     pub params_range: [f64; 2],
     /// Problems: `too_few_points`, `no_minimum`, `off_center`, `weak_curvature`.
@@ -156,6 +158,7 @@ fn parabola(x: &[f64], y: &[f64]) -> Option<([f64; 3], Option<f64>)> {
 }
 
 struct Vertex {
+    coef: [f64; 3],
     n: f64,
     d: f64,
     loss: f64,
@@ -172,6 +175,7 @@ fn vertex(points: &[(f64, f64, f64)]) -> Option<Vertex> {
     let xn = -cn[1] / (2.0 * cn[2]);
     let xd = -cd[1] / (2.0 * cd[2]);
     Some(Vertex {
+        coef: cn,
         n: xn.exp(),
         d: xd.exp(),
         loss: cn[0] - cn[1] * cn[1] / (4.0 * cn[2]),
@@ -274,6 +278,7 @@ pub fn isoflop(
             Some(v) => (v.n, v.d, v.loss, v.curvature),
             None => (f64::NAN, f64::NAN, f64::NAN, f64::NAN),
         };
+        let coef = v.as_ref().map(|v| v.coef).unwrap_or([f64::NAN; 3]);
         if !(curv > 0.0) {
             flags.push("no_minimum".to_string());
         } else {
@@ -324,6 +329,7 @@ pub fn isoflop(
             tokens_interval: iv(1),
             loss_interval: iv(2),
             curvature: curv,
+            parabola: coef,
             params_range: [nmin, nmax],
             flags,
             used,

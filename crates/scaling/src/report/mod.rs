@@ -2,6 +2,9 @@
 
 use std::fmt::Write;
 
+pub mod plots;
+pub mod svg;
+
 use crate::data::ValueSource;
 use crate::fit::{DataRange, Fit};
 use crate::law::{Law, Optimum};
