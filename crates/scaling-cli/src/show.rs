@@ -26,6 +26,8 @@ pub enum Kind {
     Residuals,
     /// Bootstrap distributions of the exponents.
     Bootstrap,
+    /// Learning curves: loss against tokens per model size, with the fitted law.
+    Curves,
 }
 
 #[derive(Args)]
@@ -125,6 +127,8 @@ pub fn cmd_plot(a: PlotArgs, out: &mut String) -> Result<()> {
         Kind::Bootstrap => plots::bootstrap(&an.fit).ok_or_else(|| {
             usage("the bootstrap plot needs --bootstrap R with R >= 2 and an identified fit")
         })?,
+        Kind::Curves => plots::curves(&an.fit)
+            .ok_or_else(|| usage("learning curves need N and D for every run"))?,
         Kind::Frontier => plots::frontier(&an.fit, an.iso.as_ref())
             .ok_or_else(|| usage("the fit identifies no compute-optimal frontier"))?,
         Kind::Isoflop => {
@@ -270,6 +274,9 @@ pub fn cmd_report(a: ReportArgs, out: &mut String) -> Result<()> {
             "IsoFLOP profiles",
             plots::isoflop(r, &an.runs.params, &an.runs.flops, &an.runs.loss),
         ));
+    }
+    if let Some(s) = plots::curves(f) {
+        figs.push(("Learning curves", s));
     }
     figs.push(("Residuals", plots::residuals(f)));
     if let Some(s) = plots::bootstrap(f) {

@@ -393,3 +393,55 @@ pub fn frontier(fit: &Fit, iso: Option<&IsoflopResult>) -> Option<String> {
         },
     ]))
 }
+
+/// Learning curves: loss against tokens for up to eight model sizes (evenly spread in ln N),
+/// with the fitted law's L(N, D) for each.
+pub fn curves(fit: &Fit) -> Option<String> {
+    let d = &fit.data;
+    if d.params.len() != d.loss.len() || d.tokens.len() != d.loss.len() {
+        return None;
+    }
+    let mut sizes: Vec<f64> = d.params.clone();
+    sizes.sort_by(|a, b| a.total_cmp(b));
+    sizes.dedup_by(|a, b| (*a / *b - 1.0).abs() < 1e-6);
+    let pick: Vec<f64> = if sizes.len() <= 8 {
+        sizes.clone()
+    } else {
+        (0..8).map(|i| sizes[i * (sizes.len() - 1) / 7]).collect()
+    };
+    let law = fit.law();
+    let mut series = Vec::new();
+    for (i, &n) in pick.iter().enumerate() {
+        let pts: Vec<(f64, f64)> = (0..d.loss.len())
+            .filter(|&j| (d.params[j] / n - 1.0).abs() < 1e-6)
+            .map(|j| (d.tokens[j], d.loss[j]))
+            .collect();
+        let (lo, hi) = pts.iter().fold((f64::INFINITY, 0.0f64), |(a, b), p| {
+            (a.min(p.0), b.max(p.0))
+        });
+        series.push(Series {
+            name: format!("N = {}", super::human(n)),
+            points: pts,
+            mark: Mark::Points,
+            style: i,
+        });
+        if let (Some(l), true) = (&law, hi > lo) {
+            let line: Vec<(f64, f64)> = logspace(lo, hi, 30)
+                .into_iter()
+                .map(|t| (t, l.predict(n, t, f64::NAN)))
+                .collect();
+            series.push(Series {
+                name: String::new(),
+                points: line,
+                mark: Mark::Line,
+                style: i,
+            });
+        }
+    }
+    Some(render(&[Panel {
+        title: "Learning curves: loss against tokens, with the fitted law".into(),
+        x: axis("training tokens D", true, TickStyle::Count),
+        y: axis("loss (nats)", true, TickStyle::Plain),
+        series,
+    }]))
+}
