@@ -355,6 +355,9 @@ fn strategy(a: StrategyArgs, out: &mut String) -> Result<()> {
                 iv(r.rate_interval),
                 sig(r.rate_theory, 4)
             );
+            if r.rate_at_search_edge {
+                let _ = writeln!(out, "    WARNING: the data do not determine the rate (at the edge of the range searched, 0.01 to 8, or an interval spanning half of it)");
+            }
             let _ = writeln!(
                 out,
                 "    asymptote   {:<10} {:<24} theory {}",

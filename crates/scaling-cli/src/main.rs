@@ -504,7 +504,10 @@ fn load_runs(file: &Path, form: &LawForm, data: &DataArgs) -> Result<(RunTable, 
                 "--flops-convention needs a tokens column (name it with --tokens-col)",
             ));
         }
-        scaling::accounting::add_count_columns(&mut table, &Default::default(), tokens)?;
+        // A table already processed by `scaling count` keeps its columns.
+        if table.column_index("params_total").is_none() {
+            scaling::accounting::add_count_columns(&mut table, &Default::default(), tokens)?;
+        }
         params_col = pc.or(params_col);
         flops_col = fc.or(flops_col);
     }

@@ -715,6 +715,12 @@ pub struct EnvelopeArgs {
 /// `scaling envelope`.
 pub fn cmd_envelope(a: EnvelopeArgs, out: &mut String) -> Result<()> {
     use scaling::data::{find_column, ColumnOverrides, Role};
+    if !(a.level > 0.0 && a.level < 1.0) {
+        return Err(usage(format!(
+            "--level must be between 0 and 1, got {}",
+            a.level
+        )));
+    }
     if !(0.0..1.0).contains(&a.min_fraction) {
         return Err(usage(format!(
             "--min-fraction must be in [0, 1), got {}",

@@ -195,6 +195,33 @@ pub fn cmd_optimal(a: OptimalArgs, out: &mut String) -> Result<()> {
             "give --flops C (one or more budgets, or a range like 1e19:1e26) or --target-loss L",
         ));
     }
+    // One question at a time.
+    if a.target_loss.is_some() && (a.params.is_some() || a.tokens.is_some()) {
+        return Err(usage(
+            "--target-loss answers its own question: do not combine it with --params or --tokens",
+        ));
+    }
+    if a.target_loss.is_some() && !budgets.is_empty() {
+        return Err(usage("give --flops or --target-loss, not both (with --inference-tokens either sets the loss)"));
+    }
+    if (a.params.is_some() || a.tokens.is_some()) && budgets.is_empty() {
+        return Err(usage(
+            "--params or --tokens needs --flops: the budget fixes the partner",
+        ));
+    }
+    if (a.params.is_some() || a.tokens.is_some()) && a.inference_tokens.is_some() {
+        return Err(usage("--inference-tokens chooses N and D itself: do not combine it with --params or --tokens"));
+    }
+    let asks_law = a.target_loss.is_some()
+        || a.params.is_some()
+        || a.tokens.is_some()
+        || a.inference_tokens.is_some();
+    if src.rule.is_some() && asks_law {
+        return Err(usage(format!(
+            "{} is a published allocation rule; --target-loss, --params, --tokens and --inference-tokens need a loss law whose optimum is that rule, which it does not publish",
+            src.label
+        )));
+    }
     if a.unique_tokens.is_some()
         && src.law.as_ref().map(|l| l.form) != Some(scaling::law::LawForm::DataConstrained)
     {
@@ -254,7 +281,7 @@ pub fn cmd_optimal(a: OptimalArgs, out: &mut String) -> Result<()> {
             );
             o.insert("saving".into(), p.saving.into());
             if let Some(c) = budget {
-                o.insert("loss_of_budget".into(), c.into());
+                o.insert("loss_set_by_budget_flops".into(), c.into());
             }
             rows.push(o);
         }
@@ -273,7 +300,7 @@ pub fn cmd_optimal(a: OptimalArgs, out: &mut String) -> Result<()> {
             "fixed token count"
         };
         for &c in &budgets {
-            let r = allocate::constrained(&law, c, k, a.params, a.tokens)?;
+            let r = allocate::constrained(&law, c, k, a.params, a.tokens, a.unique_tokens)?;
             let mut o = alloc_json(&r.plan);
             o.insert("optimum".into(), alloc_json(&r.optimum).into());
             o.insert("equivalent_flops".into(), r.equivalent_flops.into());

@@ -587,7 +587,7 @@ fn planning_bad_input() {
     );
     assert_user_error(
         &["optimal", "--preset", "deepseek", "--target-loss", "2"],
-        &["no loss law"],
+        &["published allocation rule"],
     );
     assert_user_error(&["optimal", "--preset", "chinchilla"], &["--flops"]);
     assert_user_error(
@@ -1163,5 +1163,114 @@ fn report_is_self_contained_and_escaped() {
             &svg,
         ],
         &["exists"],
+    );
+}
+
+/// Regressions from the second review: rule presets refuse questions their rule cannot answer,
+/// --unique-tokens reaches constrained plans, single-variable laws cannot allocate, plans with
+/// less than one parameter or token are errors, large gamma keeps its rate, levels are checked.
+#[test]
+fn second_review_regressions() {
+    assert_user_error(
+        &[
+            "optimal", "--preset", "kaplan", "--flops", "1e21", "--params", "4.68e9",
+        ],
+        &["published allocation rule"],
+    );
+    let (code, out, err) = scaling(&[
+        "optimal",
+        "--preset",
+        "muennighoff",
+        "--flops",
+        "1e22",
+        "--params",
+        "5e9",
+        "--unique-tokens",
+        "1e10",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!((v["loss"].as_f64().unwrap() - 2.2872).abs() < 1e-3, "{out}");
+    let d = tempdir("review2");
+    let pf = write(
+        &d,
+        "pf.json",
+        r#"{"law":"power","x":"flops","params":{"E":1.7,"A":2000,"alpha":0.05}}"#,
+    );
+    assert_user_error(
+        &["optimal", &pf, "--flops", "1e21"],
+        &["cannot say how to split compute"],
+    );
+    assert_user_error(
+        &[
+            "optimal",
+            "--preset",
+            "chinchilla",
+            "--flops",
+            "1e20",
+            "--tokens",
+            "1e20",
+        ],
+        &["fewer than one parameter"],
+    );
+    assert_user_error(
+        &["optimal", "--preset", "chinchilla", "--target-loss", "1000"],
+        &["any run reaches it"],
+    );
+    assert_user_error(
+        &[
+            "optimal",
+            "--preset",
+            "chinchilla",
+            "--flops",
+            "1e22",
+            "--target-loss",
+            "2",
+        ],
+        &["not both"],
+    );
+    let (code, out, err) = scaling(&[
+        "simulate",
+        "data-strategy",
+        "--scenario",
+        "low-noise",
+        "--gamma",
+        "2.5",
+        "--reps",
+        "100",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(
+        (v["rate"].as_f64().unwrap() - 3.5).abs() < 0.2,
+        "{}",
+        v["rate"]
+    );
+    assert!(v["asymptote"].as_f64().unwrap().is_finite());
+    assert_user_error(
+        &[
+            "simulate",
+            "data-strategy",
+            "--scenario",
+            "full-range",
+            "--level",
+            "1.5",
+        ],
+        &["--level"],
+    );
+    assert_user_error(
+        &[
+            "simulate",
+            "data-strategy",
+            "--scenario",
+            "full-range",
+            "--sizes",
+            "100,100,1000",
+        ],
+        &["repeat"],
     );
 }

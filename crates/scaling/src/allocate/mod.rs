@@ -87,6 +87,28 @@ fn check_k(k: f64) -> Result<()> {
     }
 }
 
+/// A law that splits compute between N and D (not a single-variable power law).
+fn check_two_variables(law: &Law) -> Result<()> {
+    match law.form {
+        LawForm::Power { x } => Err(Error::InvalidSetting(format!(
+            "a law of {} alone cannot say how to split compute between N and D; plan with a law of N and D (chinchilla, kaplan, data-constrained)",
+            x.symbol()
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Both N and D at least 1 and finite.
+fn check_plan(flops: f64, n: f64, d: f64) -> Result<()> {
+    if n.is_finite() && d.is_finite() && n >= 1.0 && d >= 1.0 {
+        Ok(())
+    } else {
+        Err(Error::InvalidSetting(format!(
+            "at {flops:e} FLOPs this plan has N = {n:e} and D = {d:e}: fewer than one parameter or one token"
+        )))
+    }
+}
+
 fn alloc(law: Option<&Law>, flops: f64, n: f64, d: f64, unique: Option<f64>) -> Allocation {
     Allocation {
         flops,
@@ -145,14 +167,18 @@ pub fn optimal(law: &Law, flops: f64, k: f64, unique: Option<f64>) -> Result<All
             )));
         }
     }
+    check_two_variables(law)?;
     let closed = law.form == LawForm::Chinchilla
         || (law.form == LawForm::DataConstrained && unique.is_none());
     if closed {
         if let Some(o) = law.optimum(flops, k) {
+            check_plan(flops, o.params, o.tokens)?;
             return Ok(alloc(Some(law), flops, o.params, o.tokens, unique));
         }
     }
-    optimal_numeric(law, flops, k, unique)
+    let a = optimal_numeric(law, flops, k, unique)?;
+    check_plan(flops, a.params, a.tokens)?;
+    Ok(a)
 }
 
 /// Minimise f over [lo, hi] by a scan of `n` points and golden-section refinement around the
@@ -198,6 +224,7 @@ fn minimise_1d(f: impl Fn(f64) -> f64, lo: f64, hi: f64, n: usize) -> f64 {
 pub fn optimal_numeric(law: &Law, flops: f64, k: f64, unique: Option<f64>) -> Result<Allocation> {
     check_budget(flops)?;
     check_k(k)?;
+    check_two_variables(law)?;
     let hi = (flops / k).ln();
     if !(hi > 0.0) {
         return Err(Error::InvalidSetting(format!(
@@ -242,6 +269,7 @@ pub fn min_flops_for_loss(
     unique: Option<f64>,
 ) -> Result<Allocation> {
     check_k(k)?;
+    check_two_variables(law)?;
     let floor = irreducible(law);
     if !(target.is_finite() && target > floor) {
         return Err(Error::InvalidSetting(format!(
@@ -256,7 +284,10 @@ pub fn min_flops_for_loss(
         )));
     }
     if optimal_loss(law, lo.exp(), k, unique)? <= target {
-        return optimal(law, lo.exp(), k, unique);
+        return Err(Error::InvalidSetting(format!(
+            "target loss {target} is above the loss of the smallest budget considered ({:e} FLOPs): any run reaches it",
+            lo.exp()
+        )));
     }
     for _ in 0..200 {
         let mid = 0.5 * (lo + hi);
@@ -296,9 +327,11 @@ pub fn constrained(
     k: f64,
     params: Option<f64>,
     tokens: Option<f64>,
+    unique: Option<f64>,
 ) -> Result<Constrained> {
     check_budget(flops)?;
     check_k(k)?;
+    check_two_variables(law)?;
     let (n, d) = match (params, tokens) {
         (Some(n), None) if n > 0.0 && n.is_finite() => (n, flops / (k * n)),
         (None, Some(d)) if d > 0.0 && d.is_finite() => (flops / (k * d), d),
@@ -314,10 +347,11 @@ pub fn constrained(
             ))
         }
     };
-    let plan = alloc(Some(law), flops, n, d, None);
-    let optimum = optimal(law, flops, k, None)?;
+    check_plan(flops, n, d)?;
+    let plan = alloc(Some(law), flops, n, d, unique);
+    let optimum = optimal(law, flops, k, unique)?;
     let target = plan.loss.unwrap_or(f64::NAN);
-    let eq = min_flops_for_loss(law, target, k, None)?;
+    let eq = min_flops_for_loss(law, target, k, unique)?;
     Ok(Constrained {
         plan,
         optimum,
@@ -538,9 +572,9 @@ mod tests {
     fn fixed_size_costs_extra_compute() {
         let law = presets::get("chinchilla").unwrap().law.unwrap();
         let opt = optimal(&law, 1e23, 6.0, None).unwrap();
-        let c = constrained(&law, 1e23, 6.0, Some(opt.params), None).unwrap();
+        let c = constrained(&law, 1e23, 6.0, Some(opt.params), None, None).unwrap();
         assert!(c.extra_compute.abs() < 1e-6, "{}", c.extra_compute);
-        let c = constrained(&law, 1e23, 6.0, Some(opt.params / 4.0), None).unwrap();
+        let c = constrained(&law, 1e23, 6.0, Some(opt.params / 4.0), None, None).unwrap();
         assert!(c.extra_compute > 0.1 && c.plan.loss.unwrap() > opt.loss.unwrap());
     }
 

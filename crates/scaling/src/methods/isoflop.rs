@@ -53,7 +53,7 @@ pub struct BudgetFit {
     pub runs: usize,
     /// N* from the parabola in ln N.
     pub params: f64,
-    /// D* from the parabola in ln D.
+    /// D* = C / (6 N*).
     pub tokens: f64,
     /// L* at the vertex (parabola in ln N).
     pub loss: f64,
@@ -166,7 +166,7 @@ struct Vertex {
     sd: Option<f64>,
 }
 
-fn vertex(points: &[(f64, f64, f64)]) -> Option<Vertex> {
+fn vertex(points: &[(f64, f64, f64)], budget: f64) -> Option<Vertex> {
     let ln_n: Vec<f64> = points.iter().map(|p| p.0.ln()).collect();
     let ln_d: Vec<f64> = points.iter().map(|p| p.1.ln()).collect();
     let loss: Vec<f64> = points.iter().map(|p| p.2).collect();
@@ -174,10 +174,11 @@ fn vertex(points: &[(f64, f64, f64)]) -> Option<Vertex> {
     let (cd, _) = parabola(&ln_d, &loss)?;
     let xn = -cn[1] / (2.0 * cn[2]);
     let xd = -cd[1] / (2.0 * cd[2]);
+    let _ = xd;
     Some(Vertex {
         coef: cn,
         n: xn.exp(),
-        d: xd.exp(),
+        d: budget / (6.0 * xn.exp()),
         loss: cn[0] - cn[1] * cn[1] / (4.0 * cn[2]),
         curvature: cn[2],
         sd,
@@ -273,7 +274,7 @@ pub fn isoflop(
         if pts.len() < 4 {
             flags.push("too_few_points".to_string());
         }
-        let v = vertex(pts);
+        let v = vertex(pts, *c);
         let (vn, vd, vl, curv) = match &v {
             Some(v) => (v.n, v.d, v.loss, v.curvature),
             None => (f64::NAN, f64::NAN, f64::NAN, f64::NAN),
@@ -302,7 +303,7 @@ pub fn isoflop(
                 let sample: Vec<(f64, f64, f64)> = (0..pts.len())
                     .map(|_| pts[rng.random_range(0..pts.len())])
                     .collect();
-                vertex(&sample)
+                vertex(&sample, *c)
                     .filter(|v| v.curvature > 0.0)
                     .map(|v| (v.n, v.d, v.loss))
             })
@@ -373,7 +374,7 @@ pub fn isoflop(
                 let sample: Vec<(f64, f64, f64)> = (0..pts.len())
                     .map(|_| pts[rng.random_range(0..pts.len())])
                     .collect();
-                if let Some(v) = vertex(&sample).filter(|v| v.curvature > 0.0) {
+                if let Some(v) = vertex(&sample, *budget).filter(|v| v.curvature > 0.0) {
                     c.push(*budget);
                     n.push(v.n);
                     d.push(v.d);

@@ -8,7 +8,8 @@
 //! - broken (Caballero et al. 2022, one break):
 //!   `y = a + b x^-c0 (1 + (x / d)^(1/f))^(-c1 f)`.
 //!
-//! With m fitted points and k parameters: `AIC = m ln(RSS/m) + 2k`, `BIC = m ln(RSS/m) + k ln m`.
+//! With m fitted points and k parameters: `AIC = m ln(RSS/m) + 2k` with the small-sample
+//! correction `+ 2k(k+1)/(m-k-1)` (AICc; Hurvich & Tsai 1989), `BIC = m ln(RSS/m) + k ln m`.
 //! The local exponent at the end of the data is `-d ln y / d ln x` there. Learning-curve types
 //! follow Amari et al. (1992): t^-1, t^-2, t^-1/2 and c + t^-1.
 
@@ -36,7 +37,7 @@ pub struct FormFit {
     pub k: usize,
     /// Sum of squared log residuals on the fitted points.
     pub rss: f64,
-    /// Akaike's information criterion.
+    /// Akaike's information criterion with the small-sample correction (AICc).
     pub aic: f64,
     /// Bayes' information criterion.
     pub bic: f64,
@@ -198,6 +199,13 @@ fn fit_broken(x: &[f64], ly: &[f64], sat: &[f64]) -> (Vec<f64>, f64) {
 }
 
 fn local_exponent(m: Model, p: &[f64], x: f64) -> f64 {
+    for h in [1e-4, 1e-2, 0.1] {
+        let v = -((m(p, x * (1.0 + h))).ln() - (m(p, x * (1.0 - h))).ln())
+            / ((1.0 + h).ln() - (1.0 - h).ln());
+        if v.is_finite() {
+            return v;
+        }
+    }
     let h = 1e-4;
     -((m(p, x * (1.0 + h))).ln() - (m(p, x * (1.0 - h))).ln()) / ((1.0 + h).ln() - (1.0 - h).ln())
 }
@@ -229,6 +237,12 @@ pub fn plateau(
         )));
     }
     let xs: Vec<f64> = idx.iter().map(|&i| x[i]).collect();
+    let distinct = xs.windows(2).filter(|w| w[1] > w[0]).count() + 1;
+    if distinct < 3 {
+        return Err(Error::InsufficientData(format!(
+            "x takes only {distinct} distinct value(s): no curve to fit"
+        )));
+    }
     let ly: Vec<f64> = idx.iter().map(|&i| y[i].ln()).collect();
     let (xf, lyf) = (&xs[..m], &ly[..m]);
     let (xh, lyh) = (&xs[m..], &ly[m..]);
@@ -256,7 +270,15 @@ pub fn plateau(
                 .collect(),
             k: p.len(),
             rss,
-            aic: mf * (rss / mf).ln() + 2.0 * p.len() as f64,
+            aic: {
+                let kf = p.len() as f64;
+                let corr = if mf - kf - 1.0 > 0.0 {
+                    2.0 * kf * (kf + 1.0) / (mf - kf - 1.0)
+                } else {
+                    f64::INFINITY
+                };
+                mf * (rss / mf).ln() + 2.0 * kf + corr
+            },
             bic: mf * (rss / mf).ln() + p.len() as f64 * mf.ln(),
             heldout_rmse,
             local_exponent_at_end: local_exponent(model, p, end),
@@ -323,7 +345,9 @@ pub fn plateau(
             (p[0].exp(), p[2], pa)
         })
         .collect();
-    let e_iv = summarise(&boot.iter().map(|t| t.0).collect::<Vec<_>>(), level).map(|(i, _)| i);
+    let e_iv = summarise(&boot.iter().map(|t| t.0).collect::<Vec<_>>(), level)
+        .map(|(i, _)| i)
+        .filter(|[lo, hi]| hi > lo);
     let sat_alpha_iv =
         summarise(&boot.iter().map(|t| t.1).collect::<Vec<_>>(), level).map(|(i, _)| i);
     let pow_alpha_iv =
@@ -338,7 +362,20 @@ pub fn plateau(
     let floor_real = e_iv.is_some_and(|[lo, _]| lo > 1e-3 * y_end);
     let too_wide = e_iv.is_none_or(|[lo, hi]| hi - lo > 0.5 * y_end);
     let e_collapsed = e < 1e-6 * y_end;
-    let (verdict, explanation) = if break_supported && fb.local_exponent_at_end > 0.05 {
+    let steepens = brk[3] > 0.0;
+    let (verdict, explanation) = if break_supported
+        && !steepens
+        && fb.local_exponent_at_end.abs() < 0.05
+    {
+        (
+            "plateau",
+            format!(
+                "the curve flattens after a break at x = {} (local exponent {:.3} at the end of the data)",
+                crate::report::sig(d, 4),
+                fb.local_exponent_at_end
+            ),
+        )
+    } else if break_supported && steepens && fb.local_exponent_at_end > 0.05 {
         (
             "still falling",
             format!(

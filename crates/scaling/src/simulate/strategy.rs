@@ -86,6 +86,9 @@ pub struct StrategyResult {
     pub scenario: Scenario,
     /// Measured rate r.
     pub rate: f64,
+    /// True when the fitted rate sits at the edge of the searched range (0.01 to 8), or its
+    /// interval spans more than half of it: the data do not determine it.
+    pub rate_at_search_edge: bool,
     /// Its bootstrap interval.
     pub rate_interval: Option<[f64; 2]>,
     /// The theory's rate.
@@ -159,7 +162,8 @@ fn test_error(scenario: Scenario, n: usize, noise: f64, bias: f64, rng: &mut Cha
         }
     }
     let theta_hat = sxy / sxx;
-    noise * noise + bias * bias + (theta_hat - 1.0).powi(2) / 3.0
+    // The excess over sigma^2 + b^2, kept apart so it is not lost to rounding when tiny.
+    (theta_hat - 1.0).powi(2) / 3.0
 }
 
 /// Weighted least squares of y = r_inf + c n^-r over r (grid then golden section), with
@@ -184,7 +188,7 @@ fn fit_rate(n: &[f64], y: &[f64], w: &[f64]) -> (f64, f64, f64) {
         (rss, r_inf, c)
     };
     let mut best = (f64::INFINITY, 0.0);
-    for k in 1..=400 {
+    for k in 1..=800 {
         let r = 0.01 * k as f64;
         let v = solve(r).0;
         if v < best.0 {
@@ -215,6 +219,35 @@ pub fn simulate_strategy(cfg: &StrategyConfig) -> Result<StrategyResult> {
         return Err(Error::InvalidSetting(
             "--sizes needs at least three sizes of 2 or more".into(),
         ));
+    }
+    if !(cfg.level > 0.0 && cfg.level < 1.0) {
+        return Err(Error::InvalidSetting(format!(
+            "--level must be between 0 and 1, got {}",
+            cfg.level
+        )));
+    }
+    if !cfg.bias.is_finite() || cfg.bias.abs() > 1e6 {
+        return Err(Error::InvalidSetting(format!(
+            "--bias must be a finite number of moderate size, got {}",
+            cfg.bias
+        )));
+    }
+    let mut sorted = cfg.sizes.clone();
+    sorted.sort_unstable();
+    sorted.dedup();
+    if sorted.len() != cfg.sizes.len() {
+        return Err(Error::InvalidSetting(
+            "--sizes must not repeat a size".into(),
+        ));
+    }
+    if let Scenario::Prune { keep_fraction, .. } = cfg.scenario {
+        let largest = *sorted.last().unwrap_or(&0) as f64;
+        if keep_fraction > 0.0 && largest / keep_fraction > 5e7 {
+            return Err(Error::InvalidSetting(format!(
+                "--keep-fraction {keep_fraction} at n = {largest} needs a pool of {:.1e} candidates per repetition; keep a larger fraction or use smaller sizes",
+                largest / keep_fraction
+            )));
+        }
     }
     if cfg.reps < 10 {
         return Err(Error::InvalidSetting(format!(
@@ -278,6 +311,7 @@ pub fn simulate_strategy(cfg: &StrategyConfig) -> Result<StrategyResult> {
         let sd = (v.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (v.len() - 1) as f64).sqrt();
         (m, sd / (v.len() as f64).sqrt())
     };
+    let floor = cfg.noise * cfg.noise + cfg.bias * cfg.bias;
     let n: Vec<f64> = cfg.sizes.iter().map(|&s| s as f64).collect();
     let ms: Vec<(f64, f64)> = errors.iter().map(|v| stats(v)).collect();
     let points: Vec<StrategyPoint> = n
@@ -285,9 +319,9 @@ pub fn simulate_strategy(cfg: &StrategyConfig) -> Result<StrategyResult> {
         .zip(&ms)
         .map(|(&n, &(m, se))| StrategyPoint {
             n,
-            mean: m,
-            low: m - z * se,
-            high: m + z * se,
+            mean: floor + m,
+            low: floor + m - z * se,
+            high: floor + m + z * se,
         })
         .collect();
     let w: Vec<f64> = ms
@@ -295,7 +329,8 @@ pub fn simulate_strategy(cfg: &StrategyConfig) -> Result<StrategyResult> {
         .map(|(_, se)| 1.0 / (se * se).max(1e-300))
         .collect();
     let y: Vec<f64> = ms.iter().map(|(m, _)| *m).collect();
-    let (rate, asymptote, coefficient) = fit_rate(&n, &y, &w);
+    let (rate, excess_floor, coefficient) = fit_rate(&n, &y, &w);
+    let asymptote = floor + excess_floor;
     // Bootstrap: resample repetitions within each size and refit.
     let boot: Vec<(f64, f64)> = (0..200)
         .into_par_iter()
@@ -316,11 +351,15 @@ pub fn simulate_strategy(cfg: &StrategyConfig) -> Result<StrategyResult> {
                 .map(|(_, se)| 1.0 / (se * se).max(1e-300))
                 .collect();
             let (r, a, _) = fit_rate(&n, &yb.iter().map(|t| t.0).collect::<Vec<_>>(), &wb);
-            (r, a)
+            (r, floor + a)
         })
         .collect();
+    let rate_iv =
+        summarise(&boot.iter().map(|t| t.0).collect::<Vec<_>>(), cfg.level).map(|(i, _)| i);
     Ok(StrategyResult {
         scenario: cfg.scenario,
+        rate_at_search_edge: !(0.02..7.99).contains(&rate)
+            || rate_iv.is_some_and(|[lo, hi]| hi - lo > 4.0),
         rate,
         rate_interval: summarise(&boot.iter().map(|t| t.0).collect::<Vec<_>>(), cfg.level)
             .map(|(i, _)| i),

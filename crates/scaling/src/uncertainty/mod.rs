@@ -331,6 +331,9 @@ pub fn quantile_sorted(v: &[f64], q: f64) -> f64 {
 /// Percentile interval at `level` and standard error (n - 1 denominator) of `values`;
 /// non-finite values are ignored. `None` when fewer than two are finite.
 pub fn summarise(values: &[f64], level: f64) -> Option<([f64; 2], f64)> {
+    if !(level > 0.0 && level < 1.0) {
+        return None;
+    }
     let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
     if v.len() < 2 {
         return None;
