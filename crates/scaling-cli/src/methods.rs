@@ -465,6 +465,10 @@ pub struct CompareArgs {
     /// Otherwise runs whose FLOPs agree within this relative tolerance form a budget.
     #[arg(long, default_value_t = 0.05)]
     tolerance: f64,
+    /// For loss curves: the columns identifying a run. Approach 1 then runs on all
+    /// checkpoints, and Approaches 2 and 3 on each run's last checkpoint.
+    #[arg(long, value_delimiter = ',')]
+    run_col: Vec<String>,
     /// Bootstrap replicates (Approach 3 refits and Approach 2 resamples).
     #[arg(long, default_value_t = 400)]
     bootstrap: usize,
@@ -511,6 +515,80 @@ pub fn cmd_compare(a: CompareArgs, out: &mut String) -> Result<()> {
     let config = FitConfig::default();
     let mut rows: Vec<serde_json::Value> = Vec::new();
     let mut warnings: Vec<String> = Vec::new();
+    let mut a1 = None;
+    let runs = if a.run_col.is_empty() {
+        runs
+    } else {
+        // Approach 1 on every checkpoint.
+        let env_args = EnvelopeArgs {
+            file: a.file.clone(),
+            run_col: a.run_col.clone(),
+            params_col: a.data.params_col.clone(),
+            tokens_col: a.data.tokens_col.clone(),
+            steps_col: None,
+            tokens_per_step: None,
+            loss_col: a.data.loss_col.clone(),
+            min_fraction: 0.0,
+            grid: 1500,
+            bootstrap: a.bootstrap.min(200),
+            seed: a.seed,
+            level: a.level,
+            by: vec![],
+            format: Format::Json,
+        };
+        let mut js = String::new();
+        match cmd_envelope(env_args, &mut js) {
+            Ok(()) => a1 = serde_json::from_str::<serde_json::Value>(&js).ok(),
+            Err(e) => warnings.push(format!("Approach 1 is not available on this data: {e}")),
+        }
+        // Approaches 2 and 3 on each run's last checkpoint.
+        let idx: Vec<usize> = a
+            .run_col
+            .iter()
+            .map(|c| {
+                table.column_index(c).ok_or_else(|| {
+                    usage(format!("{}: --run-col {c:?} names no column", table.path))
+                })
+            })
+            .collect::<Result<_>>()?;
+        let mut last: Vec<(String, usize)> = Vec::new();
+        for i in 0..runs.len() {
+            let row = runs.rows[i] - 1;
+            let id = idx
+                .iter()
+                .map(|&c| table.rows[row][c].trim())
+                .collect::<Vec<_>>()
+                .join("/");
+            match last.iter_mut().find(|(k, _)| *k == id) {
+                Some((_, j)) if runs.tokens[i] > runs.tokens[*j] => *j = i,
+                Some(_) => {}
+                None => last.push((id, i)),
+            }
+        }
+        let keep: Vec<usize> = last.iter().map(|(_, i)| *i).collect();
+        let pick = |v: &[f64]| {
+            if v.len() == runs.len() {
+                keep.iter().map(|&i| v[i]).collect()
+            } else {
+                vec![]
+            }
+        };
+        scaling::data::Runs {
+            params: pick(&runs.params),
+            tokens: pick(&runs.tokens),
+            flops: pick(&runs.flops),
+            loss: pick(&runs.loss),
+            rows: keep.iter().map(|&i| runs.rows[i]).collect(),
+            ..runs.clone()
+        }
+    };
+    if let Some(v) = &a1 {
+        rows.push(serde_json::json!({
+            "approach": "Approach 1 (lower envelope, this data)",
+            "a": v["params_exponent"], "a_interval": v["params_exponent_interval"],
+            "b": v["tokens_exponent"], "b_interval": v["tokens_exponent_interval"],
+        }));
+    }
     // Approach 3.
     let mut f3 = fit::fit(&runs, &config)?;
     let a3 = f3.implied.as_ref().map(|i| (i.a, i.b));
@@ -581,13 +659,29 @@ pub fn cmd_compare(a: CompareArgs, out: &mut String) -> Result<()> {
             });
         }
     }
-    // Disagreement between approaches on this data.
-    if let (Some([l3, h3]), Some(r2)) = (iv3.0, &a2) {
-        if let Some([l2, h2]) = r2.params_exponent_interval {
-            if h2 < l3 || h3 < l2 {
+    // Disagreement between any two approaches on this data.
+    let ours: Vec<(String, [f64; 2])> = rows
+        .iter()
+        .filter_map(|r| {
+            let iv = r["a_interval"].as_array()?;
+            Some((
+                r["approach"].as_str()?.to_string(),
+                [iv[0].as_f64()?, iv[1].as_f64()?],
+            ))
+        })
+        .collect();
+    for x in 0..ours.len() {
+        for y in x + 1..ours.len() {
+            let ([l1, h1], [l2, h2]) = (ours[x].1, ours[y].1);
+            if h1 < l2 || h2 < l1 {
                 warnings.push(format!(
-                    "Approaches 2 and 3 disagree on a: their intervals [{}, {}] and [{}, {}] do not overlap",
-                    sig(l2, 3), sig(h2, 3), sig(l3, 3), sig(h3, 3)
+                    "{} and {} disagree on a: their intervals [{}, {}] and [{}, {}] do not overlap",
+                    ours[x].0,
+                    ours[y].0,
+                    sig(l1, 3),
+                    sig(h1, 3),
+                    sig(l2, 3),
+                    sig(h2, 3)
                 ));
             }
         }

@@ -1274,3 +1274,37 @@ fn second_review_regressions() {
         &["repeat"],
     );
 }
+
+/// compare on loss curves (--run-col) includes Approach 1 and warns when approaches disagree.
+#[test]
+fn compare_with_curves_includes_approach_one() {
+    let Some(curves) = shared("misfitting2025_scaling_results_all_ckpts.csv") else {
+        return;
+    };
+    let (code, out, err) = scaling(&[
+        "compare",
+        &curves,
+        "--run-col",
+        "model,sweep,peak_lr,total_steps",
+        "--bootstrap",
+        "50",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let ap = v["approaches"].as_array().unwrap();
+    assert!(
+        ap[0]["approach"]
+            .as_str()
+            .unwrap()
+            .starts_with("Approach 1"),
+        "{out}"
+    );
+    assert!(ap[0]["a"].is_number() && ap[0]["a_interval"].is_array());
+    assert!(v["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|w| w.as_str().unwrap().contains("disagree")));
+}
