@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::{Args, Subcommand, ValueEnum};
 
-use scaling::data::{parse_positive, RunTable};
+use scaling::data::RunTable;
 use scaling::report::sig;
 use scaling::simulate::{self, Scenario, StrategyConfig};
 
@@ -59,12 +59,7 @@ pub fn cmd_plateau(a: PlateauArgs, out: &mut String) -> Result<()> {
     let mut ys = Vec::new();
     for r in 0..table.rows.len() {
         for (c, dst) in [(xi, &mut xs), (yi, &mut ys)] {
-            let v = parse_positive(&table.rows[r][c]).map_err(|p| scaling::Error::BadValue {
-                location: table.location(r),
-                column: table.columns[c].clone(),
-                value: table.rows[r][c].clone(),
-                problem: p.describe().into(),
-            })?;
+            let v = table.positive(r, c)?;
             dst.push(v);
         }
     }

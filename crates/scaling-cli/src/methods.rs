@@ -185,14 +185,7 @@ pub fn cmd_powerlaw(a: PowerlawArgs, out: &mut String) -> Result<()> {
     for (g, rows) in groups(&table, &a.by, &all)? {
         let (mut xs, mut ys, mut skipped) = (vec![], vec![], 0);
         for r in rows {
-            let cell = |c: usize| {
-                parse_positive(&table.rows[r][c]).map_err(|p| scaling::Error::BadValue {
-                    location: table.location(r),
-                    column: table.columns[c].clone(),
-                    value: table.rows[r][c].clone(),
-                    problem: p.describe().into(),
-                })
-            };
+            let cell = |c: usize| table.positive(r, c);
             match (cell(xi), cell(yi)) {
                 (Ok(x), Ok(y)) => {
                     xs.push(x);
@@ -861,14 +854,7 @@ pub fn cmd_envelope(a: EnvelopeArgs, out: &mut String) -> Result<()> {
         let mut curves: Vec<RawCurve> = Vec::new();
         let mut warnings = Vec::new();
         for r in rows {
-            let cell = |c: usize| {
-                parse_positive(&table.rows[r][c]).map_err(|p| scaling::Error::BadValue {
-                    location: table.location(r),
-                    column: table.columns[c].clone(),
-                    value: table.rows[r][c].clone(),
-                    problem: p.describe().into(),
-                })
-            };
+            let cell = |c: usize| table.positive(r, c);
             let (n, d, l) = (cell(nc)?, cell(dsrc.0)? * dsrc.1, cell(lc)?);
             let id = run_idx
                 .iter()

@@ -52,42 +52,6 @@ pub struct Reconciliation {
     pub local_exponents: Vec<LocalExponent>,
 }
 
-fn argmin_ln(f: impl Fn(f64) -> f64, lo: f64, hi: f64) -> f64 {
-    let n = 300;
-    let step = (hi - lo) / (n - 1) as f64;
-    let mut best = (f64::INFINITY, lo);
-    for i in 0..n {
-        let x = lo + step * i as f64;
-        let v = f(x);
-        if v < best.0 {
-            best = (v, x);
-        }
-    }
-    let (mut a, mut b) = ((best.1 - step).max(lo), (best.1 + step).min(hi));
-    let g = (5f64.sqrt() - 1.0) / 2.0;
-    let (mut c, mut d) = (b - g * (b - a), a + g * (b - a));
-    let (mut fc, mut fd) = (f(c), f(d));
-    for _ in 0..200 {
-        if b - a < 1e-13 * (1.0 + a.abs()) {
-            break;
-        }
-        if fc < fd {
-            b = d;
-            d = c;
-            fd = fc;
-            c = b - g * (b - a);
-            fc = f(c);
-        } else {
-            a = c;
-            c = d;
-            fc = fd;
-            d = a + g * (b - a);
-            fd = f(d);
-        }
-    }
-    0.5 * (a + b)
-}
-
 /// Simulate Kaplan's measurement in a world following `law` (Chinchilla form, total
 /// parameters): the frontier in non-embedding terms, its local exponents at N_E* = 1e3 ... 1e12,
 /// and a power-law fit over `range` (Kaplan's 768 to 1.5e9 by default).
@@ -132,7 +96,7 @@ pub fn reconcile(law: &Law, omega: f64, range: [f64; 2]) -> Result<Reconciliatio
                 f64::INFINITY
             }
         };
-        let x = argmin_ln(loss, 0.0, (c / 6.0).ln());
+        let x = crate::allocate::minimise_1d(loss, 0.0, (c / 6.0).ln(), 300);
         frontier.push((lc, x));
     }
     // Least-squares slope over Kaplan's range.

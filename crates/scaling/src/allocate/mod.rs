@@ -183,7 +183,7 @@ pub fn optimal(law: &Law, flops: f64, k: f64, unique: Option<f64>) -> Result<All
 
 /// Minimise f over [lo, hi] by a scan of `n` points and golden-section refinement around the
 /// best; returns the minimiser.
-fn minimise_1d(f: impl Fn(f64) -> f64, lo: f64, hi: f64, n: usize) -> f64 {
+pub(crate) fn minimise_1d(f: impl Fn(f64) -> f64, lo: f64, hi: f64, n: usize) -> f64 {
     let step = (hi - lo) / (n - 1) as f64;
     let mut best = (f64::INFINITY, lo);
     for i in 0..n {

@@ -181,6 +181,17 @@ impl RunTable {
         self.columns.iter().position(|c| c == name)
     }
 
+    /// Cell (`row`, `col`) (0-based) as a positive quantity, or the error naming file, row,
+    /// column and value.
+    pub fn positive(&self, row: usize, col: usize) -> Result<f64> {
+        super::parse_positive(&self.rows[row][col]).map_err(|p| Error::BadValue {
+            location: self.location(row),
+            column: self.columns[col].clone(),
+            value: self.rows[row][col].clone(),
+            problem: p.describe().into(),
+        })
+    }
+
     /// The location of data row `i` (0-based index into `rows`).
     pub fn location(&self, i: usize) -> Location {
         Location {

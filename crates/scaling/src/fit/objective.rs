@@ -298,15 +298,8 @@ impl Problem {
     /// Predicted ln L for run `i` (computed with the standard library's exp and ln, in
     /// max-shifted log-sum-exp form; a reference for the fast kernel).
     pub fn ln_predict(&self, theta: &[f64], i: usize) -> f64 {
-        let k = self.terms();
-        let off = usize::from(self.e_term == ETerm::Free);
-        let mut t = [f64::NEG_INFINITY; 3];
-        for j in 0..k {
-            t[j] = theta[off + j] - theta[off + k + j] * self.ln_x[j][i];
-        }
-        t[2] = self.e_value(theta);
-        let m = t.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-        m + t.iter().map(|v| (v - m).exp()).sum::<f64>().ln()
+        let mut g = [0.0; 5];
+        self.ln_predict_grad(theta, i, &mut g[..self.dim()])
     }
 
     #[inline(always)]
