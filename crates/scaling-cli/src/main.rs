@@ -554,7 +554,7 @@ fn progress_bar(len: u64, quiet: bool) -> indicatif::ProgressBar {
 }
 
 /// Write `text` to `path`, refusing to replace an existing file unless `force`.
-fn write_new(path: &Path, text: &str, force: bool, flag: &str) -> Result<()> {
+fn write_new(path: &Path, text: impl AsRef<[u8]>, force: bool, flag: &str) -> Result<()> {
     if path.exists() && !force {
         return Err(usage(format!(
             "{}: the file exists; pass --force to overwrite it (or choose another {flag})",

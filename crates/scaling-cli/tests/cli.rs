@@ -1164,6 +1164,39 @@ fn report_is_self_contained_and_escaped() {
         ],
         &["exists"],
     );
+    // PNG: chosen by the extension, drawn with the embedded font, scale checked.
+    let png = d.join("lc.png").display().to_string();
+    let (code, _, err) = scaling(&[
+        "plot",
+        "residuals",
+        &f,
+        "--loss-col",
+        "<script>alert(1)</script>",
+        "--scale",
+        "1",
+        "-o",
+        &png,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let bytes = std::fs::read(&png).unwrap();
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
+    // IHDR width: the residual figure is 1680 units wide, drawn at one pixel per unit.
+    assert_eq!(u32::from_be_bytes(bytes[16..20].try_into().unwrap()), 1680);
+    assert_user_error(
+        &[
+            "plot",
+            "residuals",
+            &f,
+            "--loss-col",
+            "<script>alert(1)</script>",
+            "--scale",
+            "0",
+            "--force",
+            "-o",
+            &png,
+        ],
+        &["scale"],
+    );
 }
 
 /// Regressions from the second review: rule presets refuse questions their rule cannot answer,

@@ -3,6 +3,7 @@
 use std::fmt::Write;
 
 pub mod plots;
+pub mod png;
 pub mod svg;
 
 use crate::data::ValueSource;
