@@ -303,6 +303,41 @@ fn demo_runs_and_labels_synthetic() {
     assert!(v["fit"]["params"]["alpha"].is_number());
 }
 
+/// Regression: on Epoch's undesigned budgets the IsoFLOP plot once had an 85-entry legend
+/// spilling off the panel and vertex intervals stretching the loss axis below zero.
+#[test]
+fn isoflop_plot_on_many_snapped_budgets_stays_readable() {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/data/epoch_chinchilla_svg.csv");
+    if !p.exists() {
+        eprintln!("SKIPPED: {} is absent", p.display());
+        return;
+    }
+    let d = tempdir("isoplot");
+    let svg = d.join("iso.svg");
+    let (code, _, err) = scaling(&[
+        "plot",
+        "isoflop",
+        p.to_str().unwrap(),
+        "--drop-top-loss",
+        "5",
+        "-o",
+        svg.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let s = std::fs::read_to_string(&svg).unwrap();
+    assert!(
+        s.contains("colours repeat"),
+        "title says the legend was dropped"
+    );
+    assert!(!s.contains("C = "), "no per-budget legend entries");
+    assert!(s.contains("L* interval (cut)"));
+    assert!(
+        !s.contains(">-"),
+        "no negative tick labels on the loss axis"
+    );
+}
+
 /// Acceptance on the Epoch data (skips when ../shared/data is absent).
 #[test]
 fn epoch_acceptance_from_the_command_line() {

@@ -140,6 +140,7 @@ pub fn loss_compute(fit: &Fit) -> String {
 /// IsoFLOP profiles: each budget's runs, fitted parabola and vertex with its interval.
 pub fn isoflop(r: &IsoflopResult, params: &[f64], flops: &[f64], loss: &[f64]) -> String {
     let mut series = Vec::new();
+    let many = r.budgets.len() > 10;
     for (i, b) in r.budgets.iter().enumerate() {
         let pts: Vec<(f64, f64)> = (0..loss.len())
             .filter(|&j| (flops[j] / b.flops).log10().abs() <= 0.15)
@@ -148,7 +149,12 @@ pub fn isoflop(r: &IsoflopResult, params: &[f64], flops: &[f64], loss: &[f64]) -
         // Black (style 7) is kept for the vertices.
         let style = if i < 7 { i } else { i + 1 };
         series.push(Series {
-            name: format!("C = {:.0e}", b.flops),
+            // Past ten budgets the palette repeats and a legend would overflow the panel.
+            name: if many {
+                String::new()
+            } else {
+                format!("C = {}", crate::report::sig(b.flops, 2))
+            },
             points: pts,
             mark: Mark::Points,
             style,
@@ -169,22 +175,49 @@ pub fn isoflop(r: &IsoflopResult, params: &[f64], flops: &[f64], loss: &[f64]) -
     }
     let vert: Vec<&crate::methods::BudgetFit> =
         r.budgets.iter().filter(|b| b.params.is_finite()).collect();
+    // A flat or ill-conditioned parabola can give a vertex interval far outside the data
+    // (even below zero loss); such bars are cut at the data's loss range widened by half its
+    // span, and the legend says so, rather than letting them squash every profile.
+    let (lo, hi) = loss
+        .iter()
+        .chain(vert.iter().map(|b| &b.loss))
+        .filter(|v| v.is_finite())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
+            (a.min(v), b.max(v))
+        });
+    let pad = 0.5 * (hi - lo).max(1e-12);
+    let (lo, hi) = (lo - pad, hi + pad);
+    let mut clipped = false;
+    let bars: Vec<(f64, f64)> = vert
+        .iter()
+        .map(|b| {
+            let (l, h) = b
+                .loss_interval
+                .map(|[l, h]| (l, h))
+                .unwrap_or((b.loss, b.loss));
+            clipped |= l < lo || h > hi;
+            (l.max(lo), h.min(hi))
+        })
+        .collect();
     series.push(Series {
-        name: "vertex (interval on L*)".into(),
+        name: if clipped {
+            "vertex, L* interval (cut)".into()
+        } else {
+            "vertex (interval on L*)".into()
+        },
         points: vert.iter().map(|b| (b.params, b.loss)).collect(),
-        mark: Mark::ErrorBars(
-            vert.iter()
-                .map(|b| {
-                    b.loss_interval
-                        .map(|[l, h]| (l, h))
-                        .unwrap_or((b.loss, b.loss))
-                })
-                .collect(),
-        ),
+        mark: Mark::ErrorBars(bars),
         style: 23,
     });
     render(&[Panel {
-        title: "IsoFLOP profiles (Approach 2)".into(),
+        title: if many {
+            format!(
+                "IsoFLOP profiles (Approach 2), {} budgets, colours repeat",
+                r.budgets.len()
+            )
+        } else {
+            "IsoFLOP profiles (Approach 2)".into()
+        },
         x: axis("parameters N", true, TickStyle::Count),
         y: axis("loss (nats)", false, TickStyle::Plain),
         series,
