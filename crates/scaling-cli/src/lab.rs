@@ -49,12 +49,10 @@ pub fn cmd_plateau(a: PlateauArgs, out: &mut String) -> Result<()> {
         )));
     }
     let table = RunTable::read(&a.file)?;
-    let col = |name: &str| {
-        table
-            .column_index(name)
-            .ok_or_else(|| usage(format!("{}: no column {name:?}", table.path)))
-    };
-    let (xi, yi) = (col(&a.x)?, col(&a.y)?);
+    let (xi, yi) = (
+        table.named_column("--x", &a.x)?,
+        table.named_column("--y", &a.y)?,
+    );
     let mut xs = Vec::new();
     let mut ys = Vec::new();
     for r in 0..table.rows.len() {

@@ -623,18 +623,7 @@ fn cmd_fit(a: FitArgs, out: &mut String) -> Result<()> {
         let clusters = match &a.cluster_col {
             None => None,
             Some(col) => {
-                let c = table.column_index(col).ok_or_else(|| {
-                    usage(format!(
-                        "{}: --cluster-col {col:?} names no column (columns are: {})",
-                        table.path,
-                        table
-                            .columns
-                            .iter()
-                            .map(|c| format!("{c:?}"))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ))
-                })?;
+                let c = table.named_column("--cluster-col", col)?;
                 let mut labels = Vec::with_capacity(runs.len());
                 for &row in &runs.rows {
                     let v = table.rows[row - 1][c].trim().to_string();

@@ -32,20 +32,7 @@ fn groups(table: &RunTable, by: &[String], rows: &[usize]) -> Result<Vec<Group>>
     }
     let idx: Vec<usize> = by
         .iter()
-        .map(|c| {
-            table.column_index(c).ok_or_else(|| {
-                usage(format!(
-                    "{}: --by {c:?} names no column (columns are: {})",
-                    table.path,
-                    table
-                        .columns
-                        .iter()
-                        .map(|c| format!("{c:?}"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ))
-            })
-        })
+        .map(|c| Ok(table.named_column("--by", c)?))
         .collect::<Result<_>>()?;
     let mut out: Vec<Group> = Vec::new();
     for &r in rows {
@@ -165,21 +152,10 @@ pub fn cmd_powerlaw(a: PowerlawArgs, out: &mut String) -> Result<()> {
         )));
     }
     let table = RunTable::read(&a.file)?;
-    let col = |name: &str| {
-        table.column_index(name).ok_or_else(|| {
-            usage(format!(
-                "{}: no column {name:?} (columns are: {})",
-                table.path,
-                table
-                    .columns
-                    .iter()
-                    .map(|c| format!("{c:?}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ))
-        })
-    };
-    let (xi, yi) = (col(&a.x)?, col(&a.y)?);
+    let (xi, yi) = (
+        table.named_column("--x", &a.x)?,
+        table.named_column("--y", &a.y)?,
+    );
     let all: Vec<usize> = (0..table.rows.len()).collect();
     let mut results = Vec::new();
     for (g, rows) in groups(&table, &a.by, &all)? {
@@ -272,12 +248,7 @@ fn grouping_for(
     tol: f64,
 ) -> Result<Grouping> {
     if let Some(c) = budget_col {
-        let i = table.column_index(c).ok_or_else(|| {
-            usage(format!(
-                "{}: --budget-col {c:?} names no column",
-                table.path
-            ))
-        })?;
+        let i = table.named_column("--budget-col", c)?;
         let v = rows
             .iter()
             .map(|&r| {
@@ -538,11 +509,7 @@ pub fn cmd_compare(a: CompareArgs, out: &mut String) -> Result<()> {
         let idx: Vec<usize> = a
             .run_col
             .iter()
-            .map(|c| {
-                table.column_index(c).ok_or_else(|| {
-                    usage(format!("{}: --run-col {c:?} names no column", table.path))
-                })
-            })
+            .map(|c| Ok(table.named_column("--run-col", c)?))
             .collect::<Result<_>>()?;
         let mut last: Vec<(String, usize)> = Vec::new();
         for i in 0..runs.len() {
@@ -821,11 +788,6 @@ pub fn cmd_envelope(a: EnvelopeArgs, out: &mut String) -> Result<()> {
         flops: None,
         loss: a.loss_col.clone(),
     };
-    let named = |c: &str| {
-        table
-            .column_index(c)
-            .ok_or_else(|| usage(format!("{}: no column {c:?}", table.path)))
-    };
     let nc = find_column(&table, Role::Params, &ov)?.ok_or_else(|| {
         usage(format!(
             "{}: no column for the model size N (curves need a size); name it with --params-col",
@@ -839,7 +801,7 @@ pub fn cmd_envelope(a: EnvelopeArgs, out: &mut String) -> Result<()> {
         ))
     })?;
     let dsrc: (usize, f64) = match (&a.steps_col, a.tokens_per_step) {
-        (Some(s), Some(t)) => (named(s)?, t),
+        (Some(s), Some(t)) => (table.named_column("--steps-col", s)?, t),
         (Some(_), None) => return Err(usage("--steps-col needs --tokens-per-step")),
         (None, _) => (
             find_column(&table, Role::Tokens, &ov)?
@@ -847,7 +809,11 @@ pub fn cmd_envelope(a: EnvelopeArgs, out: &mut String) -> Result<()> {
             1.0,
         ),
     };
-    let run_idx: Vec<usize> = a.run_col.iter().map(|c| named(c)).collect::<Result<_>>()?;
+    let run_idx: Vec<usize> = a
+        .run_col
+        .iter()
+        .map(|c| Ok(table.named_column("--run-col", c)?))
+        .collect::<Result<_>>()?;
     let all: Vec<usize> = (0..table.rows.len()).collect();
     let mut results = Vec::new();
     for (g, rows) in groups(&table, &a.by, &all)? {

@@ -81,6 +81,19 @@ fn missing_column() {
         &["fit", &f, "--loss-col", "val"],
         &["--loss-col \"val\"", "names no column"],
     );
+    // Every flag that names a column goes through one lookup: file, flag, name, headers.
+    for args in [
+        vec!["powerlaw", &f, "--x", "nope", "--y", "loss"],
+        vec!["isoflop", &f, "--by", "nope"],
+        vec!["fit", &f, "--cluster-col", "nope", "--bootstrap", "20"],
+        vec!["compare", &f, "--run-col", "nope"],
+    ] {
+        let flag = args[2].to_string();
+        assert_user_error(
+            &args,
+            &["r2.csv", &flag, "\"nope\" is not a header", "\"params\""],
+        );
+    }
 }
 
 #[test]

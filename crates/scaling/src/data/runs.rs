@@ -235,7 +235,7 @@ pub fn find_column(
                 message: format!(
                     "{} {name:?} names no column (columns are: {})",
                     role.flag(),
-                    list_columns(table)
+                    table.column_list()
                 ),
             }),
         };
@@ -249,15 +249,6 @@ pub fn find_column(
     Ok(None)
 }
 
-fn list_columns(table: &RunTable) -> String {
-    table
-        .columns
-        .iter()
-        .map(|c| format!("{c:?}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 fn missing(table: &RunTable, role: Role, extra: &str) -> Error {
     Error::MissingColumn {
         path: table.path.clone(),
@@ -266,7 +257,7 @@ fn missing(table: &RunTable, role: Role, extra: &str) -> Error {
             "looked for {}{extra}; name it with {} (columns are: {})",
             role.aliases().join(", "),
             role.flag(),
-            list_columns(table)
+            table.column_list()
         ),
     }
 }

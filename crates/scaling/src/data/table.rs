@@ -181,6 +181,30 @@ impl RunTable {
         self.columns.iter().position(|c| c == name)
     }
 
+    /// Index of the column a flag names (`--by`, `--run-col`, `--loss-col`, ...).
+    ///
+    /// # Errors
+    /// [`Error::MissingColumn`] naming the file, the flag, the name given and every header.
+    pub fn named_column(&self, flag: &str, name: &str) -> Result<usize> {
+        self.column_index(name).ok_or_else(|| Error::MissingColumn {
+            path: self.path.clone(),
+            role: flag.to_string(),
+            message: format!(
+                "{name:?} is not a header (columns are: {})",
+                self.column_list()
+            ),
+        })
+    }
+
+    /// The headers, quoted and comma-separated, for error messages.
+    pub(crate) fn column_list(&self) -> String {
+        self.columns
+            .iter()
+            .map(|c| format!("{c:?}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
     /// Cell (`row`, `col`) (0-based) as a positive quantity, or the error naming file, row,
     /// column and value.
     pub fn positive(&self, row: usize, col: usize) -> Result<f64> {
