@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use scaling::data::{ColumnOverrides, Filters, LoadOptions, RunTable, Runs};
 use scaling::fit::{self, FitConfig, Objective, Penalty, Reduction, Space, StartStrategy};
-use scaling::law::{Law, LawForm, Variable};
+use scaling::law::{LawForm, Variable};
 use scaling::report;
 
 mod accounting;
@@ -996,10 +996,9 @@ fn cmd_calibrate(a: CalibrateArgs, out: &mut String) -> Result<()> {
 
 fn cmd_demo(a: DemoArgs, out: &mut String) -> Result<()> {
     // Epoch AI's estimate (Besiroglu et al. 2024, arXiv:2404.10102) as the true law.
-    let truth = Law::new(
-        LawForm::Chinchilla,
-        vec![1.8169, 482.01, 2085.43, 0.3478, 0.3659],
-    )?;
+    let truth = scaling::law::presets::get("epoch")?
+        .law
+        .expect("the epoch preset carries a loss law");
     if a.per_budget < 2 {
         return Err(usage("--per-budget must be at least 2"));
     }

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use scaling::data::{Filters, LoadOptions, RunTable, Runs};
 use scaling::fit::{self, FitConfig, StartStrategy};
-use scaling::law::{Law, LawForm};
+use scaling::law::LawForm;
 
 fn runs() -> (Runs, &'static str) {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -28,11 +28,7 @@ fn runs() -> (Runs, &'static str) {
         return (r, "epoch240");
     }
     eprintln!("../shared/data is absent: benchmarking on the synthetic demo sweep instead");
-    let truth = Law::new(
-        LawForm::Chinchilla,
-        vec![1.8169, 482.01, 2085.43, 0.3478, 0.3659],
-    )
-    .unwrap();
+    let truth = scaling::law::presets::get("epoch").unwrap().law.unwrap();
     let design = scaling::simulate::isoflop_design(
         &truth,
         &scaling::simulate::CHINCHILLA_BUDGETS,

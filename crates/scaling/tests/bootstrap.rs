@@ -5,26 +5,8 @@
 
 mod common;
 
-use scaling::data::{Filters, LoadOptions, RunTable, Runs};
 use scaling::fit::{self, FitConfig};
 use scaling::uncertainty::{self, BootstrapConfig};
-
-fn epoch_runs() -> Option<Runs> {
-    let path = common::shared_data("epoch_chinchilla_svg.csv")?;
-    let table = RunTable::read(path).unwrap();
-    let mut runs = Runs::from_table(
-        &table,
-        fit::needs(&scaling::law::LawForm::Chinchilla),
-        &LoadOptions::default(),
-    )
-    .unwrap();
-    runs.apply_filters(&Filters {
-        drop_top_loss: 5,
-        ..Default::default()
-    })
-    .unwrap();
-    Some(runs)
-}
 
 fn config(r: usize, seed: u64) -> BootstrapConfig {
     BootstrapConfig {
@@ -38,7 +20,9 @@ fn config(r: usize, seed: u64) -> BootstrapConfig {
 
 #[test]
 fn epoch_intervals() {
-    let Some(runs) = epoch_runs() else { return };
+    let Some(runs) = common::epoch_runs() else {
+        return;
+    };
     let cfg = FitConfig::default();
     let full = fit::fit(&runs, &cfg).unwrap();
     let boot = uncertainty::bootstrap(&runs, &cfg, &full, &config(4000, 42), &|| {}).unwrap();
@@ -65,7 +49,9 @@ fn epoch_intervals() {
 
 #[test]
 fn same_seed_same_bits_any_thread_count() {
-    let Some(runs) = epoch_runs() else { return };
+    let Some(runs) = common::epoch_runs() else {
+        return;
+    };
     let cfg = FitConfig::default();
     let full = fit::fit(&runs, &cfg).unwrap();
     let run = |threads: usize| {
@@ -86,7 +72,9 @@ fn same_seed_same_bits_any_thread_count() {
 /// Resampling whole groups: with one group per model size, a replicate draws sizes.
 #[test]
 fn cluster_bootstrap_resamples_groups() {
-    let Some(runs) = epoch_runs() else { return };
+    let Some(runs) = common::epoch_runs() else {
+        return;
+    };
     let cfg = FitConfig::default();
     let full = fit::fit(&runs, &cfg).unwrap();
     let labels: Vec<String> = runs.params.iter().map(|n| format!("{:.2e}", n)).collect();
@@ -112,7 +100,9 @@ fn cluster_bootstrap_resamples_groups() {
 /// p < 1e-20); the fit itself is not rejected.
 #[test]
 fn chinchilla_law_is_rejected_on_epoch_data() {
-    let Some(runs) = epoch_runs() else { return };
+    let Some(runs) = common::epoch_runs() else {
+        return;
+    };
     let cfg = FitConfig::default();
     let mut full = fit::fit(&runs, &cfg).unwrap();
     full.bootstrap =
@@ -155,13 +145,8 @@ fn chinchilla_law_is_rejected_on_epoch_data() {
 /// bar (0.8) fails only for intervals that are clearly too narrow.
 #[test]
 fn small_calibration_study() {
-    use scaling::law::{Law, LawForm};
     use scaling::uncertainty::{calibrate, CalibrationConfig, Noise};
-    let truth = Law::new(
-        LawForm::Chinchilla,
-        vec![1.8169, 482.01, 2085.43, 0.3478, 0.3659],
-    )
-    .unwrap();
+    let truth = scaling::law::presets::get("epoch").unwrap().law.unwrap();
     let design = scaling::simulate::isoflop_design(
         &truth,
         &scaling::simulate::CHINCHILLA_BUDGETS,

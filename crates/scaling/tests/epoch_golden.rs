@@ -5,28 +5,12 @@
 
 mod common;
 
-use scaling::data::{Filters, LoadOptions, RunTable, Runs};
 use scaling::fit::{self, FitConfig, StartStrategy, Status};
 
-fn epoch_runs() -> Option<Runs> {
-    let path = common::shared_data("epoch_chinchilla_svg.csv")?;
-    let table = RunTable::read(path).unwrap();
-    let mut runs = Runs::from_table(
-        &table,
-        fit::needs(&scaling::law::LawForm::Chinchilla),
-        &LoadOptions::default(),
-    )
-    .unwrap();
-    runs.apply_filters(&Filters {
-        drop_top_loss: 5,
-        ..Default::default()
-    })
-    .unwrap();
-    Some(runs)
-}
-
 fn check(strategy: StartStrategy) {
-    let Some(runs) = epoch_runs() else { return };
+    let Some(runs) = common::epoch_runs() else {
+        return;
+    };
     assert_eq!(runs.len(), 240);
     let f = fit::fit(
         &runs,
@@ -78,7 +62,9 @@ fn chinchilla_grid_matches_epoch() {
 /// Both strategies reach the same optimum on the same data (the grid is the reference).
 #[test]
 fn strategies_agree_on_objective() {
-    let Some(runs) = epoch_runs() else { return };
+    let Some(runs) = common::epoch_runs() else {
+        return;
+    };
     let a = fit::fit(&runs, &FitConfig::default()).unwrap();
     let b = fit::fit(
         &runs,

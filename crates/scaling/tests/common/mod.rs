@@ -3,6 +3,8 @@
 
 use std::path::PathBuf;
 
+use scaling::data::{Filters, LoadOptions, RunTable, Runs};
+
 /// The shared data folder (`../shared/data` beside the repository), or `None` with a
 /// message on stderr when it is absent, so tests that need it can skip and say why.
 pub fn shared_data(file: &str) -> Option<PathBuf> {
@@ -18,4 +20,22 @@ pub fn shared_data(file: &str) -> Option<PathBuf> {
         );
         None
     }
+}
+
+/// Epoch AI's 240 runs (Besiroglu et al. 2024): `epoch_chinchilla_svg.csv` without its five
+/// highest losses, read for the Chinchilla law; `None` (with the skip message) when absent.
+pub fn epoch_runs() -> Option<Runs> {
+    let table = RunTable::read(shared_data("epoch_chinchilla_svg.csv")?).unwrap();
+    let mut runs = Runs::from_table(
+        &table,
+        scaling::fit::needs(&scaling::law::LawForm::Chinchilla),
+        &LoadOptions::default(),
+    )
+    .unwrap();
+    runs.apply_filters(&Filters {
+        drop_top_loss: 5,
+        ..Default::default()
+    })
+    .unwrap();
+    Some(runs)
 }
