@@ -316,6 +316,10 @@ fn isoflop_text(r: &IsoflopResult) -> String {
             if b.used { "" } else { " (left out)" }
         );
     }
+    let _ = writeln!(
+        s,
+        "  budget in FLOPs; N* parameters and D* = C / (6 N*) tokens at the parabola's vertex in ln N; L* the vertex's loss, in the loss column's units"
+    );
     let fmt_iv = |v: Option<[f64; 2]>| {
         v.map(|[lo, hi]| format!("[{}, {}]", sig(lo, 3), sig(hi, 3)))
             .unwrap_or_else(|| "n/a".into())
