@@ -647,7 +647,7 @@ fn cmd_fit(a: FitArgs, out: &mut String) -> Result<()> {
         };
         let bar = progress_bar(r as u64, a.quiet);
         let tick = || bar.inc(1);
-        let mut boot = scaling::uncertainty::bootstrap(&runs, &config, &result, &bc, &tick)?;
+        let boot = scaling::uncertainty::bootstrap(&runs, &config, &result, &bc, &tick)?;
         bar.finish_and_clear();
         let budgets = if a.flops.is_empty() {
             let mut b: Vec<f64> = result
@@ -660,13 +660,7 @@ fn cmd_fit(a: FitArgs, out: &mut String) -> Result<()> {
         } else {
             a.flops.clone()
         };
-        boot.budgets = budgets.clone();
-        let (iv, se) = scaling::uncertainty::intervals(&result, &boot, &budgets, a.level);
-        result.intervals = Some(iv);
-        result.std_errors = Some(se);
-        result.conventions.seed = Some(a.seed);
-        result.warnings.extend(boot.warnings());
-        result.bootstrap = Some(boot);
+        scaling::uncertainty::attach(&mut result, boot, &budgets, a.level);
     } else if a.cluster_col.is_some() || !a.flops.is_empty() || a.level != 0.95 {
         return Err(usage(
             "--cluster-col, --flops and --level go with --bootstrap R",
@@ -1034,13 +1028,8 @@ fn cmd_demo(a: DemoArgs, out: &mut String) -> Result<()> {
             cluster_column: None,
             level: 0.95,
         };
-        let mut boot = scaling::uncertainty::bootstrap(&runs, &config, &result, &bc, &|| {})?;
-        boot.budgets = vec![1e24];
-        let (iv, se) = scaling::uncertainty::intervals(&result, &boot, &[1e24], 0.95);
-        result.intervals = Some(iv);
-        result.std_errors = Some(se);
-        result.conventions.seed = Some(a.seed);
-        result.bootstrap = Some(boot);
+        let boot = scaling::uncertainty::bootstrap(&runs, &config, &result, &bc, &|| {})?;
+        scaling::uncertainty::attach(&mut result, boot, &[1e24], 0.95);
     }
     match a.format {
         Format::Json => {

@@ -73,6 +73,7 @@ fn analyse(
     reps: usize,
     seed: u64,
     budgets: &[f64],
+    want_iso: bool,
 ) -> Result<Analysis> {
     let mut d = data.clone();
     d.need_flops = true;
@@ -87,18 +88,20 @@ fn analyse(
             cluster_column: None,
             level: 0.95,
         };
-        let mut b = uncertainty::bootstrap(&runs, &config, &f, &bc, &|| {})?;
+        let b = uncertainty::bootstrap(&runs, &config, &f, &bc, &|| {})?;
         let budgets: Vec<f64> = f
             .data_range
             .flops
             .map(|r| vec![r[1], 1e24])
             .unwrap_or_else(|| vec![1e24]);
-        let (iv, se) = uncertainty::intervals(&f, &b, &budgets, 0.95);
-        b.budgets = budgets;
-        f.intervals = Some(iv);
-        f.std_errors = Some(se);
-        f.conventions.seed = Some(seed);
-        f.bootstrap = Some(b);
+        uncertainty::attach(&mut f, b, &budgets, 0.95);
+    }
+    if !want_iso {
+        return Ok(Analysis {
+            fit: f,
+            runs,
+            iso: None,
+        });
     }
     let grouping = if budgets.is_empty() {
         Grouping::Tolerance(0.05)
@@ -124,7 +127,13 @@ fn analyse(
 
 /// `scaling plot`.
 pub fn cmd_plot(a: PlotArgs, out: &mut String) -> Result<()> {
-    let an = analyse(&a.file, &a.data, a.bootstrap, a.seed, &a.budgets)?;
+    // Only the kinds that draw them pay for the bootstrap and the IsoFLOP analysis.
+    let reps = match a.kind {
+        Kind::LossCompute | Kind::Bootstrap => a.bootstrap,
+        Kind::Isoflop | Kind::Frontier | Kind::Residuals | Kind::Curves => 0,
+    };
+    let want_iso = matches!(a.kind, Kind::Isoflop | Kind::Frontier);
+    let an = analyse(&a.file, &a.data, reps, a.seed, &a.budgets, want_iso)?;
     let svg = match a.kind {
         Kind::LossCompute => plots::loss_compute(&an.fit),
         Kind::Residuals => plots::residuals(&an.fit),
@@ -184,7 +193,7 @@ fn inline(svg: &str) -> String {
 
 /// `scaling report`.
 pub fn cmd_report(a: ReportArgs, out: &mut String) -> Result<()> {
-    let an = analyse(&a.file, &a.data, a.bootstrap, a.seed, &a.budgets)?;
+    let an = analyse(&a.file, &a.data, a.bootstrap, a.seed, &a.budgets, true)?;
     let f = &an.fit;
     let mut h = String::new();
     h.push_str("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>scaling report</title><style>");

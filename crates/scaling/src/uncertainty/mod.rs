@@ -356,6 +356,20 @@ pub fn at_budget(name: &str, flops: f64) -> String {
     format!("{name}@{mant}e{exp}")
 }
 
+/// Attach a bootstrap to the fit it resampled: intervals and standard errors at `level` for
+/// the parameters and, at each budget in `budgets`, the compute-optimal allocation (see
+/// [`intervals`]); the seed in the fit's conventions; and the bootstrap's warnings (replicates
+/// that failed or stopped at a bound) among the fit's.
+pub fn attach(fit: &mut Fit, mut boot: Bootstrap, budgets: &[f64], level: f64) {
+    boot.budgets = budgets.to_vec();
+    let (iv, se) = intervals(fit, &boot, budgets, level);
+    fit.intervals = Some(iv);
+    fit.std_errors = Some(se);
+    fit.conventions.seed = Some(boot.seed);
+    fit.warnings.extend(boot.warnings());
+    fit.bootstrap = Some(boot);
+}
+
 /// Intervals and standard errors for every parameter the fit identified and, for the
 /// Chinchilla form, for a, b, G and, at each budget in `budgets`, N_opt, D_opt, L_opt and
 /// tokens per parameter (Hoffmann et al. 2022, Eq. 4, under C = k N D).
