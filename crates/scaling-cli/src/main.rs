@@ -8,8 +8,8 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use scaling::data::{ColumnOverrides, Filters, LoadOptions, RunTable, Runs};
-use scaling::fit::{self, FitConfig, Objective, Penalty, Reduction, Space, StartStrategy};
+use scaling::data::{Filters, RunTable, Runs};
+use scaling::fit::{self, FitConfig};
 use scaling::law::{LawForm, Variable};
 use scaling::report;
 
@@ -462,72 +462,25 @@ fn exit_code(e: &anyhow::Error) -> u8 {
 
 fn load_runs(file: &Path, form: &LawForm, data: &DataArgs) -> Result<(RunTable, Runs)> {
     let mut table = RunTable::read(file)?;
-    let mut params_col = data.params_col.clone();
-    let mut flops_col = data.flops_col.clone();
-    if data.params_convention.is_some() || data.flops_convention.is_some() {
-        use scaling::accounting::{FLOPS_CONVENTIONS, PARAMS_CONVENTIONS};
-        let pick = |given: &Option<String>,
-                    table: &[(&str, &str)],
-                    flag: &str|
-         -> Result<Option<String>> {
-            match given {
-                None => Ok(None),
-                Some(g) => table
-                    .iter()
-                    .find(|(n, _)| n.eq_ignore_ascii_case(g))
-                    .map(|(_, c)| Some(c.to_string()))
-                    .ok_or_else(|| {
-                        usage(format!(
-                            "{flag} {g:?}: known conventions are {}",
-                            table.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
-                        ))
-                    }),
-            }
-        };
-        let pc = pick(
-            &data.params_convention,
-            &PARAMS_CONVENTIONS,
-            "--params-convention",
-        )?;
-        let fc = pick(
-            &data.flops_convention,
-            &FLOPS_CONVENTIONS,
-            "--flops-convention",
-        )?;
-        let overrides = ColumnOverrides {
-            tokens: data.tokens_col.clone(),
-            ..Default::default()
-        };
-        let tokens = scaling::data::find_column(&table, scaling::data::Role::Tokens, &overrides)?;
-        if fc.is_some() && tokens.is_none() {
-            return Err(usage(
-                "--flops-convention needs a tokens column (name it with --tokens-col)",
-            ));
-        }
-        // A table already processed by `scaling count` keeps its columns.
-        if table.column_index("params_total").is_none() {
-            scaling::accounting::add_count_columns(&mut table, &Default::default(), tokens)?;
-        }
-        params_col = pc.or(params_col);
-        flops_col = fc.or(flops_col);
-    }
-    let opts = LoadOptions {
-        columns: ColumnOverrides {
-            params: params_col,
-            tokens: data.tokens_col.clone(),
-            flops: flops_col.clone(),
-            loss: data.loss_col.clone(),
-        },
-        skip_invalid: data.skip_invalid,
-        flops_per_param_token: data.flops_per_param_token,
-    };
     let mut needs = fit::needs(form);
-    if data.min_flops.is_some() || data.max_flops.is_some() || data.need_flops {
-        needs.flops = true;
-    }
-    let mut runs = Runs::from_table(&table, needs, &opts)?;
-    runs.apply_filters(&filters(data))?;
+    needs.flops |= data.need_flops;
+    let runs = scaling::accounting::load_runs(&mut table, needs, &load_request(data))?;
     Ok((table, runs))
+}
+
+/// The library's loading request for the data flags.
+fn load_request(data: &DataArgs) -> scaling::accounting::LoadRequest {
+    scaling::accounting::LoadRequest {
+        params_col: data.params_col.clone(),
+        tokens_col: data.tokens_col.clone(),
+        flops_col: data.flops_col.clone(),
+        loss_col: data.loss_col.clone(),
+        skip_invalid: data.skip_invalid,
+        filters: filters(data),
+        params_convention: data.params_convention.clone(),
+        flops_convention: data.flops_convention.clone(),
+        flops_per_param_token: data.flops_per_param_token,
+    }
 }
 
 fn filters(data: &DataArgs) -> Filters {
@@ -564,108 +517,48 @@ fn write_new(path: &Path, text: impl AsRef<[u8]>, force: bool, flag: &str) -> Re
     std::fs::write(path, text).with_context(|| format!("{}: cannot write", path.display()))
 }
 
+/// The name clap gives a value (the library's name for it).
+fn name(v: impl ValueEnum) -> String {
+    v.to_possible_value()
+        .map(|p| p.get_name().to_string())
+        .unwrap_or_default()
+}
+
 fn cmd_fit(a: FitArgs, out: &mut String) -> Result<()> {
-    let form = match (a.law, a.x) {
-        (LawArg::Chinchilla, None) => LawForm::Chinchilla,
-        (LawArg::Chinchilla, Some(_)) => {
-            return Err(usage(
-                "--x applies to --law power only (the Chinchilla law uses N and D)",
-            ))
-        }
-        (LawArg::Power, None) => {
-            return Err(usage(
-                "--law power needs --x params, --x tokens or --x flops",
-            ))
-        }
-        (LawArg::Power, Some(x)) => LawForm::Power {
-            x: match x {
-                XArg::Params => Variable::Params,
-                XArg::Tokens => Variable::Tokens,
-                XArg::Flops => Variable::Flops,
-            },
-        },
+    let names = fit::FitNames {
+        law: name(a.law),
+        x: a.x.map(name),
+        fix_e: a.fix_e,
+        objective: name(a.objective),
+        delta: a.delta,
+        space: name(a.space),
+        reduction: name(a.reduction),
+        starts: name(a.starts),
+        max_iter: a.max_iter,
     };
-    let config = FitConfig {
-        form,
-        fixed_e: a.fix_e,
-        objective: Objective {
-            penalty: match a.objective {
-                ObjectiveArg::Huber => Penalty::Huber { delta: a.delta },
-                ObjectiveArg::Squared => Penalty::Squared,
-            },
-            space: match a.space {
-                SpaceArg::Log => Space::Log,
-                SpaceArg::Linear => Space::Linear,
-            },
-            reduction: match a.reduction {
-                ReductionArg::Sum => Reduction::Sum,
-                ReductionArg::Mean => Reduction::Mean,
-            },
-        },
-        starts: match a.starts {
-            StartsArg::Varpro => StartStrategy::VarPro,
-            StartsArg::Chinchilla => StartStrategy::Chinchilla,
-        },
-        optimizer: fit::bfgs::Options {
-            max_iter: a.max_iter,
-            ..Default::default()
-        },
-        ..FitConfig::default()
-    };
+    let config = names.config().map_err(|e| usage(e.to_string()))?;
+    let form = config.form;
     let (table, runs) = load_runs(&a.file, &form, &a.data)?;
-    let mut result = fit::fit(&runs, &config)?;
-    if let Some(r) = a.bootstrap {
-        if !a.flops.is_empty() && form != LawForm::Chinchilla {
-            return Err(usage(
-                "--flops gives intervals on the compute-optimal allocation, which only the Chinchilla law has",
-            ));
-        }
-        let clusters = match &a.cluster_col {
-            None => None,
-            Some(col) => {
-                let c = table.named_column("--cluster-col", col)?;
-                let mut labels = Vec::with_capacity(runs.len());
-                for &row in &runs.rows {
-                    let v = table.rows[row - 1][c].trim().to_string();
-                    if v.is_empty() {
-                        return Err(usage(format!(
-                            "{}, column {col:?}: empty group label (value \"\")",
-                            table.location(row - 1)
-                        )));
-                    }
-                    labels.push(v);
-                }
-                Some(labels)
-            }
-        };
-        let bc = scaling::uncertainty::BootstrapConfig {
+    let bootstrap = match a.bootstrap {
+        Some(r) => Some(scaling::uncertainty::BootstrapRequest {
             replicates: r,
             seed: a.seed,
-            clusters,
             cluster_column: a.cluster_col.clone(),
             level: a.level,
-        };
-        let bar = progress_bar(r as u64, a.quiet);
-        let tick = || bar.inc(1);
-        let boot = scaling::uncertainty::bootstrap(&runs, &config, &result, &bc, &tick)?;
-        bar.finish_and_clear();
-        let budgets = if a.flops.is_empty() {
-            let mut b: Vec<f64> = result
-                .data_range
-                .flops
-                .map(|r| vec![r[1]])
-                .unwrap_or_default();
-            b.push(1e24);
-            b
-        } else {
-            a.flops.clone()
-        };
-        scaling::uncertainty::attach(&mut result, boot, &budgets, a.level);
-    } else if a.cluster_col.is_some() || !a.flops.is_empty() || a.level != 0.95 {
-        return Err(usage(
-            "--cluster-col, --flops and --level go with --bootstrap R",
-        ));
-    }
+            budgets: a.flops.clone(),
+        }),
+        None if a.cluster_col.is_some() || !a.flops.is_empty() || a.level != 0.95 => {
+            return Err(usage(
+                "--cluster-col, --flops and --level go with --bootstrap R",
+            ))
+        }
+        None => None,
+    };
+    let bar = progress_bar(a.bootstrap.unwrap_or(0) as u64, a.quiet);
+    let tick = || bar.inc(1);
+    let request = scaling::uncertainty::FitRequest { config, bootstrap };
+    let result = scaling::uncertainty::fit_table(&table, &runs, &request, &tick)?;
+    bar.finish_and_clear();
     let json = serde_json::to_string_pretty(&result)? + "\n";
     if let Some(path) = &a.out {
         write_new(path, &json, a.force, "--out")?;

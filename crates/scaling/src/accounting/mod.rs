@@ -4,10 +4,12 @@
 //! Counts cover weight matrices (attention, feed-forward, router, embeddings); biases and
 //! normalisation gains are left out, as Kaplan et al. (2020) and Hoffmann et al. (2022) do.
 
+mod load;
 mod reconcile;
 mod shapes;
 mod table;
 
+pub use load::{load_runs, LoadRequest};
 pub use reconcile::{omega, reconcile, total_from_non_embedding, LocalExponent, Reconciliation};
 pub use shapes::{propose, Proposal};
 pub use table::{add_count_columns, ShapeDefaults, FLOPS_CONVENTIONS, PARAMS_CONVENTIONS};

@@ -8,6 +8,7 @@
 
 pub mod bfgs;
 mod identify;
+mod names;
 pub mod objective;
 pub mod starts;
 
@@ -19,6 +20,7 @@ use serde::{Deserialize, Serialize};
 pub use identify::{
     collinear, Identifiability, Unidentified, COLLINEAR_REASON, SINGULAR_RATIO_THRESHOLD,
 };
+pub use names::{FitNames, LAWS, PENALTIES, REDUCTIONS, SPACES, STARTS, VARIABLES};
 pub use objective::{ETerm, Objective, Penalty, Problem, Reduction, Space};
 
 use crate::data::{Exclusion, Filters, RoleSources, Runs};

@@ -8,6 +8,7 @@
 
 mod calibration;
 mod predict;
+mod request;
 pub mod stats;
 mod tests_of_law;
 
@@ -20,6 +21,7 @@ use serde::{Deserialize, Serialize};
 
 pub use calibration::{calibrate, Calibration, CalibrationConfig, Coverage, Noise};
 pub use predict::{locate, predict, Extrapolation, Prediction};
+pub use request::{cluster_labels, default_budgets, fit_table, BootstrapRequest, FitRequest};
 pub use tests_of_law::{test_law, LawTest};
 
 use crate::data::Runs;

@@ -1,0 +1,138 @@
+//! Runs from a table under the user's counting conventions: the one loading path that the
+//! command line, Python and the tests share.
+
+use serde::{Deserialize, Serialize};
+
+use crate::data::{
+    find_column, ColumnOverrides, Filters, LoadOptions, Needs, Role, RunTable, Runs,
+};
+use crate::error::{Error, Result};
+
+use super::{add_count_columns, FLOPS_CONVENTIONS, PARAMS_CONVENTIONS};
+
+/// How to turn a table into the runs an analysis uses: which columns, which counting
+/// conventions, which rows.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LoadRequest {
+    /// User-named columns for N, D, C and the loss (others are recognised by name).
+    pub params_col: Option<String>,
+    /// Column holding D.
+    pub tokens_col: Option<String>,
+    /// Column holding C.
+    pub flops_col: Option<String>,
+    /// Column holding the loss.
+    pub loss_col: Option<String>,
+    /// Drop rows with invalid values in used columns (each reported) instead of failing.
+    pub skip_invalid: bool,
+    /// Row filters (FLOP range, the K highest losses).
+    pub filters: Filters,
+    /// Where the table has shape columns: count N as `total`, `non-embedding` or `active`
+    /// parameters (see [`PARAMS_CONVENTIONS`]).
+    pub params_convention: Option<String>,
+    /// Where the table has shape columns: count C under one of [`FLOPS_CONVENTIONS`].
+    pub flops_convention: Option<String>,
+    /// FLOPs per parameter per token in C = k N D (Kaplan et al. 2020: 6).
+    pub flops_per_param_token: f64,
+}
+
+impl Default for LoadRequest {
+    fn default() -> Self {
+        LoadRequest {
+            params_col: None,
+            tokens_col: None,
+            flops_col: None,
+            loss_col: None,
+            skip_invalid: false,
+            filters: Filters::default(),
+            params_convention: None,
+            flops_convention: None,
+            flops_per_param_token: 6.0,
+        }
+    }
+}
+
+fn pick(given: &Option<String>, table: &[(&str, &str)], what: &str) -> Result<Option<String>> {
+    match given {
+        None => Ok(None),
+        Some(g) => table
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(g))
+            .map(|(_, c)| Some(c.to_string()))
+            .ok_or_else(|| {
+                Error::InvalidSetting(format!(
+                    "{what} convention {g:?}: known conventions are {}",
+                    table.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+                ))
+            }),
+    }
+}
+
+/// Validated runs from `table`: counting columns are added first when a convention is asked
+/// for (and the table has shape columns), then roles are resolved, values validated, and the
+/// filters applied. `needs` says which of N, D and C the analysis uses; C is also needed
+/// whenever a FLOP filter is set.
+///
+/// # Examples
+/// ```
+/// use scaling::accounting::{load_runs, LoadRequest};
+/// use scaling::data::{Column, Needs, RunTable};
+/// let mut t = RunTable::from_columns("<arrays>", vec![
+///     ("params".into(), Column::Numbers(vec![1e8, 2e8, 4e8])),
+///     ("tokens".into(), Column::Numbers(vec![2e9, 4e9, 8e9])),
+///     ("loss".into(), Column::Numbers(vec![3.3, 3.0, 2.8])),
+/// ]).unwrap();
+/// let needs = Needs { params: true, tokens: true, flops: false };
+/// let runs = load_runs(&mut t, needs, &LoadRequest::default()).unwrap();
+/// assert_eq!(runs.len(), 3);
+/// ```
+///
+/// # Errors
+/// Unknown conventions ([`Error::InvalidSetting`]), a FLOP convention without a tokens
+/// column, and every error of [`Runs::from_table`] and [`Runs::apply_filters`].
+pub fn load_runs(table: &mut RunTable, needs: Needs, req: &LoadRequest) -> Result<Runs> {
+    let mut params_col = req.params_col.clone();
+    let mut flops_col = req.flops_col.clone();
+    if req.params_convention.is_some() || req.flops_convention.is_some() {
+        let pc = pick(
+            &req.params_convention,
+            &PARAMS_CONVENTIONS,
+            "parameter-count",
+        )?;
+        let fc = pick(&req.flops_convention, &FLOPS_CONVENTIONS, "FLOP-count")?;
+        let overrides = ColumnOverrides {
+            tokens: req.tokens_col.clone(),
+            ..Default::default()
+        };
+        let tokens = find_column(table, Role::Tokens, &overrides)?;
+        if fc.is_some() && tokens.is_none() {
+            return Err(Error::MissingColumn {
+                path: table.path.clone(),
+                role: Role::Tokens.describe().to_string(),
+                message: "a FLOP-count convention needs a tokens column (name it)".into(),
+            });
+        }
+        // A table already processed by `scaling count` keeps its columns.
+        if table.column_index("params_total").is_none() {
+            add_count_columns(table, &Default::default(), tokens)?;
+        }
+        params_col = pc.or(params_col);
+        flops_col = fc.or(flops_col);
+    }
+    let opts = LoadOptions {
+        columns: ColumnOverrides {
+            params: params_col,
+            tokens: req.tokens_col.clone(),
+            flops: flops_col,
+            loss: req.loss_col.clone(),
+        },
+        skip_invalid: req.skip_invalid,
+        flops_per_param_token: req.flops_per_param_token,
+    };
+    let mut needs = needs;
+    if req.filters.min_flops.is_some() || req.filters.max_flops.is_some() {
+        needs.flops = true;
+    }
+    let mut runs = Runs::from_table(table, needs, &opts)?;
+    runs.apply_filters(&req.filters)?;
+    Ok(runs)
+}

@@ -1,0 +1,156 @@
+//! A fit's settings by name, as every front end spells them (`law = "power"`, `x = "flops"`,
+//! `objective = "huber"`): one translation into a [`FitConfig`] for the command line and
+//! Python alike.
+
+use serde::{Deserialize, Serialize};
+
+use super::{bfgs, FitConfig, Objective, Penalty, Reduction, Space, StartStrategy};
+use crate::error::{Error, Result};
+use crate::law::{LawForm, Variable};
+
+/// The laws a fit accepts by name.
+pub const LAWS: [&str; 2] = ["chinchilla", "power"];
+/// The variables of the power law by name.
+pub const VARIABLES: [&str; 3] = ["params", "tokens", "flops"];
+/// The penalties by name.
+pub const PENALTIES: [&str; 2] = ["huber", "squared"];
+/// The residual spaces by name.
+pub const SPACES: [&str; 2] = ["log", "linear"];
+/// The reductions by name.
+pub const REDUCTIONS: [&str; 2] = ["sum", "mean"];
+/// The start strategies by name.
+pub const STARTS: [&str; 2] = ["varpro", "chinchilla"];
+
+/// A fit's settings by name. The defaults are Chinchilla's recipe (Hoffmann et al. 2022,
+/// App. D.2: Huber with delta 1e-3 on log-loss residuals, summed) with our default starts.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FitNames {
+    /// `chinchilla` (L = E + A/N^alpha + B/D^beta) or `power` (L = E + A x^-alpha).
+    pub law: String,
+    /// The variable of the power law: `params`, `tokens` or `flops`.
+    pub x: Option<String>,
+    /// Fix E at this value (0 removes the term).
+    pub fix_e: Option<f64>,
+    /// `huber` or `squared`.
+    pub objective: String,
+    /// Huber's delta.
+    pub delta: f64,
+    /// `log` or `linear` residuals.
+    pub space: String,
+    /// `sum` or `mean` over runs.
+    pub reduction: String,
+    /// `varpro` or `chinchilla` (the paper's 4500-point grid).
+    pub starts: String,
+    /// BFGS iteration limit per start.
+    pub max_iter: usize,
+}
+
+impl Default for FitNames {
+    fn default() -> Self {
+        FitNames {
+            law: "chinchilla".into(),
+            x: None,
+            fix_e: None,
+            objective: "huber".into(),
+            delta: 1e-3,
+            space: "log".into(),
+            reduction: "sum".into(),
+            starts: "varpro".into(),
+            max_iter: 2000,
+        }
+    }
+}
+
+fn one_of<'a>(what: &str, given: &str, known: &[&'a str]) -> Result<&'a str> {
+    known
+        .iter()
+        .find(|k| k.eq_ignore_ascii_case(given))
+        .copied()
+        .ok_or_else(|| {
+            Error::InvalidSetting(format!(
+                "{what} {given:?} is not known: use one of {}",
+                known.join(", ")
+            ))
+        })
+}
+
+impl FitNames {
+    /// The configuration these names stand for.
+    ///
+    /// # Errors
+    /// [`Error::InvalidSetting`] for an unknown name, a power law without its variable (or a
+    /// Chinchilla law with one), a fixed E that is negative or not finite, a non-positive
+    /// delta or a zero iteration limit.
+    pub fn config(&self) -> Result<FitConfig> {
+        let form =
+            match (one_of("law", &self.law, &LAWS)?, &self.x) {
+                ("chinchilla", None) => LawForm::Chinchilla,
+                ("chinchilla", Some(_)) => return Err(Error::InvalidSetting(
+                    "a variable x applies to the power law only (the Chinchilla law uses N and D)"
+                        .into(),
+                )),
+                (_, None) => {
+                    return Err(Error::InvalidSetting(
+                        "the power law needs its variable x: params, tokens or flops".into(),
+                    ))
+                }
+                (_, Some(x)) => LawForm::Power {
+                    x: match one_of("variable", x, &VARIABLES)? {
+                        "params" => Variable::Params,
+                        "tokens" => Variable::Tokens,
+                        _ => Variable::Flops,
+                    },
+                },
+            };
+        if let Some(e) = self.fix_e {
+            if !(e >= 0.0 && e.is_finite()) {
+                return Err(Error::InvalidSetting(format!(
+                    "a fixed E must be a finite number >= 0, got {e}"
+                )));
+            }
+        }
+        if !(self.delta > 0.0 && self.delta.is_finite()) {
+            return Err(Error::InvalidSetting(format!(
+                "Huber's delta must be a finite number > 0, got {}",
+                self.delta
+            )));
+        }
+        if self.max_iter == 0 {
+            return Err(Error::InvalidSetting(
+                "the iteration limit must be at least 1".into(),
+            ));
+        }
+        let penalty = match one_of("objective", &self.objective, &PENALTIES)? {
+            "huber" => Penalty::Huber { delta: self.delta },
+            _ => Penalty::Squared,
+        };
+        let space = match one_of("space", &self.space, &SPACES)? {
+            "log" => Space::Log,
+            _ => Space::Linear,
+        };
+        let reduction = match one_of("reduction", &self.reduction, &REDUCTIONS)? {
+            "sum" => Reduction::Sum,
+            _ => Reduction::Mean,
+        };
+        let starts = match one_of("starts", &self.starts, &STARTS)? {
+            "varpro" => StartStrategy::VarPro,
+            _ => StartStrategy::Chinchilla,
+        };
+        Ok(FitConfig {
+            form,
+            fixed_e: self.fix_e,
+            objective: Objective {
+                penalty,
+                space,
+                reduction,
+            },
+            starts,
+            optimizer: bfgs::Options {
+                max_iter: self.max_iter,
+                ..Default::default()
+            },
+            ..FitConfig::default()
+        })
+    }
+}

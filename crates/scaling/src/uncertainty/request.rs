@@ -1,0 +1,147 @@
+//! The `fit` entry point: a fit and, when asked, its bootstrap intervals, in one call that the
+//! command line and Python share.
+
+use crate::data::{RunTable, Runs};
+use crate::error::{Error, Result};
+use crate::fit::{self, Fit, FitConfig};
+use crate::law::LawForm;
+
+use super::{attach, bootstrap, BootstrapConfig};
+
+/// How to bootstrap a fit (Efron and Tibshirani 1993; Besiroglu et al. 2024 use 4000
+/// replicates of Chinchilla's runs).
+#[derive(Debug, Clone)]
+pub struct BootstrapRequest {
+    /// Number of replicates.
+    pub replicates: usize,
+    /// Seed: replicate r draws from stream r, so results do not depend on the thread count.
+    pub seed: u64,
+    /// Resample whole groups of runs sharing this column's value instead of single runs.
+    pub cluster_column: Option<String>,
+    /// Interval level in (0, 1).
+    pub level: f64,
+    /// Budgets (FLOPs) for intervals on the compute-optimal allocation; empty means the
+    /// largest budget in the data and 1e24.
+    pub budgets: Vec<f64>,
+}
+
+impl Default for BootstrapRequest {
+    fn default() -> Self {
+        BootstrapRequest {
+            replicates: 1000,
+            seed: 0,
+            cluster_column: None,
+            level: 0.95,
+            budgets: Vec::new(),
+        }
+    }
+}
+
+/// A fit and, optionally, its bootstrap.
+#[derive(Debug, Clone, Default)]
+pub struct FitRequest {
+    /// The law, objective, starts and optimiser.
+    pub config: FitConfig,
+    /// Bootstrap the fit for intervals and standard errors.
+    pub bootstrap: Option<BootstrapRequest>,
+}
+
+/// The group label of every run in `column` of `table` (for the cluster bootstrap).
+///
+/// # Errors
+/// [`Error::MissingColumn`] when the column is absent, [`Error::BadValue`] for an empty label.
+pub fn cluster_labels(table: &RunTable, runs: &Runs, column: &str) -> Result<Vec<String>> {
+    let c = table.named_column("cluster column", column)?;
+    let mut labels = Vec::with_capacity(runs.len());
+    for &row in &runs.rows {
+        let v = table.rows[row - 1][c].trim().to_string();
+        if v.is_empty() {
+            return Err(Error::BadValue {
+                location: table.location(row - 1),
+                column: column.to_string(),
+                value: String::new(),
+                problem: "empty group label".into(),
+            });
+        }
+        labels.push(v);
+    }
+    Ok(labels)
+}
+
+/// Fit `runs` (read from `table`) and, when the request asks, bootstrap the fit and attach
+/// percentile intervals on the parameters and, for the Chinchilla form, on the
+/// compute-optimal allocation at the requested budgets (Hoffmann et al. 2022, Eq. 4).
+/// `progress` is called once per finished replicate.
+///
+/// # Examples
+/// ```
+/// use scaling::accounting::{load_runs, LoadRequest};
+/// use scaling::data::{Column, RunTable};
+/// use scaling::uncertainty::{fit_table, FitRequest};
+/// // Runs drawn exactly from L = 1.7 + 400/N^0.34 + 410/D^0.28.
+/// let (mut n, mut d, mut l) = (vec![], vec![], vec![]);
+/// for i in 0..6 {
+///     for j in 0..6 {
+///         let (p, t) = (1e7 * 3f64.powi(i), 1e9 * 2.5f64.powi(j));
+///         n.push(p);
+///         d.push(t);
+///         l.push(1.7 + 400.0 / p.powf(0.34) + 410.0 / t.powf(0.28));
+///     }
+/// }
+/// let mut table = RunTable::from_columns("<arrays>", vec![
+///     ("params".into(), Column::Numbers(n)),
+///     ("tokens".into(), Column::Numbers(d)),
+///     ("loss".into(), Column::Numbers(l)),
+/// ]).unwrap();
+/// let req = FitRequest::default();
+/// let runs = load_runs(&mut table, scaling::fit::needs(&req.config.form), &LoadRequest::default()).unwrap();
+/// let fit = fit_table(&table, &runs, &req, &|| {}).unwrap();
+/// assert!((fit.params["alpha"] - 0.34).abs() < 1e-6);
+/// ```
+///
+/// # Errors
+/// Every error of [`fit::fit`] and [`bootstrap`]; budgets for a law without a
+/// compute-optimal allocation.
+pub fn fit_table(
+    table: &RunTable,
+    runs: &Runs,
+    req: &FitRequest,
+    progress: &(dyn Fn() + Sync),
+) -> Result<Fit> {
+    let config = &req.config;
+    let mut result = fit::fit(runs, config)?;
+    if let Some(b) = &req.bootstrap {
+        if !b.budgets.is_empty() && config.form != LawForm::Chinchilla {
+            return Err(Error::InvalidSetting(
+                "budgets give intervals on the compute-optimal allocation, which only the Chinchilla law has".into(),
+            ));
+        }
+        let clusters = match &b.cluster_column {
+            None => None,
+            Some(col) => Some(cluster_labels(table, runs, col)?),
+        };
+        let bc = BootstrapConfig {
+            replicates: b.replicates,
+            seed: b.seed,
+            clusters,
+            cluster_column: b.cluster_column.clone(),
+            level: b.level,
+        };
+        let boot = bootstrap(runs, config, &result, &bc, progress)?;
+        let budgets = if b.budgets.is_empty() {
+            default_budgets(&result)
+        } else {
+            b.budgets.clone()
+        };
+        attach(&mut result, boot, &budgets, b.level);
+    }
+    Ok(result)
+}
+
+/// The budgets at which a bootstrapped fit reports its allocation by default: the largest
+/// budget in its data (when it has C) and 1e24 FLOPs.
+pub fn default_budgets(fit: &Fit) -> Vec<f64> {
+    let mut b: Vec<f64> = fit.data_range.flops.map(|r| vec![r[1]]).unwrap_or_default();
+    b.push(1e24);
+    b
+}
