@@ -21,6 +21,7 @@ pub mod fit;
 pub mod law;
 pub mod linalg;
 pub mod methods;
+pub mod num;
 pub mod plateau;
 pub mod report;
 pub mod simulate;

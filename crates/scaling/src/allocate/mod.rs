@@ -11,44 +11,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+pub use crate::law::Rule;
 use crate::law::{Law, LawForm};
-
-/// A published allocation rule: the frontier given directly rather than derived from a loss law.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "rule", rename_all = "snake_case")]
-pub enum Rule {
-    /// N_opt = coef (C_min / unit)^exponent with C_min = C / compute_factor (Kaplan et al.
-    /// 2020: coef 1.3e9, exponent 0.73, unit a PF-day, C = 2 C_min); D = C / (k N).
-    ParamsPower {
-        /// Coefficient.
-        coef: f64,
-        /// Exponent.
-        exponent: f64,
-        /// FLOPs per unit of C_min.
-        unit_flops: f64,
-        /// C / C_min.
-        compute_factor: f64,
-    },
-    /// D_opt = coef C^exponent (Llama 3); N = C / (k D).
-    TokensPower {
-        /// Coefficient.
-        coef: f64,
-        /// Exponent.
-        exponent: f64,
-    },
-    /// DeepSeek LLM: M_opt = m_coef C^m_exponent (non-embedding FLOPs per token),
-    /// D_opt = d_coef C^d_exponent, C = M D; reported N = M / 6.
-    DeepSeek {
-        /// Coefficient of M.
-        m_coef: f64,
-        /// Exponent of M.
-        m_exponent: f64,
-        /// Coefficient of D.
-        d_coef: f64,
-        /// Exponent of D.
-        d_exponent: f64,
-    },
-}
 
 /// An allocation of a budget.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -274,7 +238,7 @@ pub fn min_flops_for_loss(
     if !(target.is_finite() && target > floor) {
         return Err(Error::InvalidSetting(format!(
             "target loss {target} is not above the law's irreducible loss E = {}: no budget reaches it",
-            crate::report::sig(floor, 5)
+            crate::num::sig(floor, 5)
         )));
     }
     let (mut lo, mut hi) = ((10.0 * k).ln(), 1e40f64.ln());

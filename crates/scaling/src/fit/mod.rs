@@ -10,6 +10,7 @@ pub mod bfgs;
 mod identify;
 mod names;
 pub mod objective;
+mod replicates;
 pub mod starts;
 
 use std::collections::BTreeMap;
@@ -22,6 +23,7 @@ pub use identify::{
 };
 pub use names::{FitNames, LAWS, PENALTIES, REDUCTIONS, SPACES, STARTS, VARIABLES};
 pub use objective::{ETerm, Objective, Penalty, Problem, Reduction, Space};
+pub use replicates::Bootstrap;
 
 use crate::data::{Exclusion, Filters, RoleSources, Runs};
 use crate::error::{Error, Result};
@@ -289,7 +291,7 @@ pub struct Fit {
     pub std_errors: Option<BTreeMap<String, f64>>,
     /// The bootstrap replicates, kept so later commands can put intervals on their answers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub bootstrap: Option<crate::uncertainty::Bootstrap>,
+    pub bootstrap: Option<Bootstrap>,
     /// The optimum as free parameters of the fitting problem (not serialised).
     #[serde(skip)]
     pub theta: Vec<f64>,
@@ -475,8 +477,8 @@ pub fn fit(runs: &Runs, config: &FitConfig) -> Result<Fit> {
             return Err(Error::InvalidSetting(format!(
                 "--fix-e {} is not below the smallest loss in the data ({}): the law could not \
                  reach that run",
-                crate::report::sig(ln_e.exp(), 5),
-                crate::report::sig(min_loss, 5)
+                crate::num::sig(ln_e.exp(), 5),
+                crate::num::sig(min_loss, 5)
             )));
         }
     }

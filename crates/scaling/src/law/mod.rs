@@ -15,6 +15,9 @@
 //! laws by name.
 
 pub mod presets;
+mod rule;
+
+pub use rule::Rule;
 
 use serde::{Deserialize, Serialize};
 

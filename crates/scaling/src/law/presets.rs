@@ -3,8 +3,8 @@
 
 use serde::Serialize;
 
+use super::Rule;
 use super::{Law, LawForm};
-use crate::allocate::Rule;
 use crate::error::{Error, Result};
 
 /// One PF-day in FLOPs (10^15 FLOP/s for a day), Kaplan et al.'s compute unit.

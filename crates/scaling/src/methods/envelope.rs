@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use super::powerlaw::{fit_power_law, PowerLawFit};
 use crate::error::{Error, Result};
-use crate::uncertainty::summarise;
+use crate::num::summarise;
 
 /// One run's curve: its name, size and checkpoints (tokens, loss), sorted by tokens.
 #[derive(Debug, Clone, Serialize, Deserialize)]

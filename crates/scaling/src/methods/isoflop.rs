@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::powerlaw::{fit_power_law, PowerLawFit};
 use crate::error::{Error, Result};
-use crate::uncertainty::summarise;
+use crate::num::summarise;
 
 /// How runs are grouped into budgets.
 #[derive(Debug, Clone, PartialEq)]

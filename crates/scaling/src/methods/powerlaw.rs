@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::uncertainty::stats::student_t_quantile;
+use crate::num::special::student_t_quantile;
 
 /// A fitted power law.
 #[derive(Debug, Clone, Serialize, Deserialize)]

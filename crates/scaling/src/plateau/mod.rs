@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::fit::bfgs;
-use crate::uncertainty::summarise;
+use crate::num::summarise;
 
 /// One form fitted to the curve.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -371,7 +371,7 @@ pub fn plateau(
             "plateau",
             format!(
                 "the curve flattens after a break at x = {} (local exponent {:.3} at the end of the data)",
-                crate::report::sig(d, 4),
+                crate::num::sig(d, 4),
                 fb.local_exponent_at_end
             ),
         )
@@ -380,7 +380,7 @@ pub fn plateau(
             "still falling",
             format!(
                 "the curve changes slope at x = {} and falls steeply after it (local exponent {:.3} at the end of the data); a law fitted across the break would mislead",
-                crate::report::sig(d, 4),
+                crate::num::sig(d, 4),
                 fb.local_exponent_at_end
             ),
         )
@@ -397,8 +397,8 @@ pub fn plateau(
             "still falling",
             format!(
                 "a pure power law fits better than one with a floor (AIC {} vs {}): no sign of a plateau; the local exponent at the end is {:.3}",
-                crate::report::sig(fp.aic, 4),
-                crate::report::sig(fs.aic, 4),
+                crate::num::sig(fp.aic, 4),
+                crate::num::sig(fs.aic, 4),
                 fp.local_exponent_at_end
             ),
         )
@@ -407,8 +407,8 @@ pub fn plateau(
             "cannot tell",
             format!(
                 "the floor E = {} is not pinned down (interval {}): the data do not reach far enough to tell a plateau from a slow fall",
-                crate::report::sig(e, 4),
-                e_iv.map(|[l, h]| format!("[{}, {}]", crate::report::sig(l, 3), crate::report::sig(h, 3))).unwrap_or_else(|| "n/a".into())
+                crate::num::sig(e, 4),
+                e_iv.map(|[l, h]| format!("[{}, {}]", crate::num::sig(l, 3), crate::num::sig(h, 3))).unwrap_or_else(|| "n/a".into())
             ),
         )
     } else if frac < 0.1 {
@@ -417,7 +417,7 @@ pub fn plateau(
             format!(
                 "the curve is within {:.1}% of its floor E = {} at the end of the data, and the floor is well determined",
                 100.0 * frac,
-                crate::report::sig(e, 4)
+                crate::num::sig(e, 4)
             ),
         )
     } else {
@@ -425,7 +425,7 @@ pub fn plateau(
             "still falling",
             format!(
                 "there is a floor E = {}, but {:.0}% of the loss at the end of the data is still reducible",
-                crate::report::sig(e, 4),
+                crate::num::sig(e, 4),
                 100.0 * frac
             ),
         )
@@ -434,9 +434,9 @@ pub fn plateau(
     if break_supported && !explanation.contains("changes slope") {
         explanation.push_str(&format!(
             "; a break in the slope at x = {} is supported (broken form AIC {} vs {}), so extrapolate from the last segment only",
-            crate::report::sig(d, 4),
-            crate::report::sig(fb.aic, 4),
-            crate::report::sig(fs.aic, 4)
+            crate::num::sig(d, 4),
+            crate::num::sig(fb.aic, 4),
+            crate::num::sig(fs.aic, 4)
         ));
     }
     let lct = if floor_real {

@@ -4,7 +4,7 @@ use super::svg::{render, Axis, Mark, Panel, Series, TickStyle};
 use crate::fit::Fit;
 use crate::law::{presets, Law};
 use crate::methods::IsoflopResult;
-use crate::uncertainty::quantile_sorted;
+use crate::num::quantile_sorted;
 
 fn axis(label: &str, log: bool, ticks: TickStyle) -> Axis {
     Axis {
@@ -153,7 +153,7 @@ pub fn isoflop(r: &IsoflopResult, params: &[f64], flops: &[f64], loss: &[f64]) -
             name: if many {
                 String::new()
             } else {
-                format!("C = {}", crate::report::sig(b.flops, 2))
+                format!("C = {}", crate::num::sig(b.flops, 2))
             },
             points: pts,
             mark: Mark::Points,

@@ -16,7 +16,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::uncertainty::summarise;
+use crate::num::summarise;
 
 /// How training data are drawn.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -304,8 +304,7 @@ pub fn simulate_strategy(cfg: &StrategyConfig) -> Result<StrategyResult> {
                 .collect()
         })
         .collect();
-    let z =
-        crate::uncertainty::stats::student_t_quantile(0.5 + cfg.level / 2.0, (cfg.reps - 1) as f64);
+    let z = crate::num::special::student_t_quantile(0.5 + cfg.level / 2.0, (cfg.reps - 1) as f64);
     let stats = |v: &[f64]| {
         let m = v.iter().sum::<f64>() / v.len() as f64;
         let sd = (v.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (v.len() - 1) as f64).sqrt();

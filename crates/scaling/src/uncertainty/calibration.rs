@@ -142,7 +142,7 @@ pub fn calibrate(
             )))
         }
         Noise::Gaussian { sd } => {
-            format!("Gaussian in ln L with sd {}", crate::report::sig(*sd, 4))
+            format!("Gaussian in ln L with sd {}", crate::num::sig(*sd, 4))
         }
     };
     let m = design.len();

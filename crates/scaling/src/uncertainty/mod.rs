@@ -9,7 +9,6 @@
 mod calibration;
 mod predict;
 mod request;
-pub mod stats;
 mod tests_of_law;
 
 use std::collections::BTreeMap;
@@ -17,8 +16,9 @@ use std::collections::BTreeMap;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
-use serde::{Deserialize, Serialize};
 
+pub use crate::num::special as stats;
+pub use crate::num::{quantile_sorted, summarise};
 pub use calibration::{calibrate, Calibration, CalibrationConfig, Coverage, Noise};
 pub use predict::{locate, predict, Extrapolation, Prediction};
 pub use request::{cluster_labels, default_budgets, fit_table, BootstrapRequest, FitRequest};
@@ -26,6 +26,7 @@ pub use tests_of_law::{test_law, LawTest};
 
 use crate::data::Runs;
 use crate::error::{Error, Result};
+pub use crate::fit::Bootstrap;
 use crate::fit::{self, bfgs, ETerm, Fit, FitConfig, Problem};
 use crate::law::{Law, LawForm};
 
@@ -43,94 +44,6 @@ pub struct BootstrapConfig {
     pub cluster_column: Option<String>,
     /// Interval level in (0, 1).
     pub level: f64,
-}
-
-/// The replicates of a bootstrap, kept in saved fits.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Bootstrap {
-    /// Number of replicates.
-    pub replicates: usize,
-    /// The seed.
-    pub seed: u64,
-    /// Interval level (0.95 for 95% intervals).
-    pub level: f64,
-    /// Budgets (FLOPs) at which intervals on the optimum were computed.
-    pub budgets: Vec<f64>,
-    /// `runs` or `clusters`.
-    pub resampled: String,
-    /// The column whose groups were resampled.
-    pub cluster_column: Option<String>,
-    /// Number of groups (or runs) resampled.
-    pub units: usize,
-    /// How the replicate fits ended, by status.
-    pub statuses: BTreeMap<String, usize>,
-    /// How each refit started: warm from the full fit, with the full fit's other optima tried
-    /// as a safeguard.
-    pub warm_start: String,
-    /// Parameter names, the order of each sample.
-    pub param_names: Vec<String>,
-    /// One row of natural-scale parameters per replicate (a fixed E repeats its value).
-    pub samples: Vec<Vec<f64>>,
-    /// How each replicate's refit ended: `converged`, `at_bound` (converged with E at 0 or a
-    /// term vanished), `iteration_limit`, `line_search_failed`.
-    #[serde(default)]
-    pub replicate_status: Vec<String>,
-    /// For each replicate, the parameters at a bound (`E`, or the coefficient of a vanished
-    /// term).
-    #[serde(default)]
-    pub at_bound: Vec<Vec<String>>,
-}
-
-impl Bootstrap {
-    /// Replicates whose refit converged (possibly at a bound): the ones intervals use.
-    pub fn usable(&self) -> Vec<bool> {
-        if self.replicate_status.len() != self.samples.len() {
-            return vec![true; self.samples.len()];
-        }
-        self.replicate_status
-            .iter()
-            .map(|s| s == "converged" || s == "at_bound")
-            .collect()
-    }
-
-    /// What a reader must know about these replicates: refits left out, parameters at a bound,
-    /// too few replicates for the level.
-    pub fn warnings(&self) -> Vec<String> {
-        let mut w = Vec::new();
-        let usable = self.usable();
-        let bad = usable.iter().filter(|u| !**u).count();
-        if bad > 0 {
-            w.push(format!(
-                "{bad} of {} bootstrap refits did not converge and are left out of the intervals (raise --max-iter)",
-                self.replicates
-            ));
-        }
-        let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
-        for b in &self.at_bound {
-            for p in b {
-                *counts.entry(p.as_str()).or_insert(0) += 1;
-            }
-        }
-        for (p, c) in counts {
-            if c * 100 >= self.replicates {
-                w.push(format!(
-                    "{c} of {} replicates put {p} at its bound ({}): its interval reaches the bound and the data determine it weakly",
-                    self.replicates,
-                    if p == "E" { "E = 0" } else { "its term vanished" }
-                ));
-            }
-        }
-        let tail = self.replicates as f64 * (1.0 - self.level) / 2.0;
-        if tail < 10.0 {
-            w.push(format!(
-                "{} replicates leave only {tail:.1} beyond each end of a {}% interval: use more (at least {})",
-                self.replicates,
-                (1e6 * 100.0 * self.level).round() / 1e6,
-                (20.0 / (1.0 - self.level)).ceil()
-            ));
-        }
-        w
-    }
 }
 
 /// Draw replicate `r`'s weights: how many times each run (or each run's group) was drawn.
@@ -315,38 +228,6 @@ fn natural(p: &Problem, theta: &[f64]) -> Vec<f64> {
     out.extend((0..k).map(|j| theta[off + j].exp()));
     out.extend((0..k).map(|j| theta[off + k + j]));
     out
-}
-
-/// The `q` quantile of `v` by linear interpolation between order statistics (Hyndman & Fan
-/// 1996 type 7, numpy's default). `v` must be sorted.
-pub fn quantile_sorted(v: &[f64], q: f64) -> f64 {
-    let n = v.len();
-    if n == 0 {
-        return f64::NAN;
-    }
-    let h = (n - 1) as f64 * q;
-    let lo = h.floor() as usize;
-    let hi = (lo + 1).min(n - 1);
-    v[lo] + (h - lo as f64) * (v[hi] - v[lo])
-}
-
-/// Percentile interval at `level` and standard error (n - 1 denominator) of `values`;
-/// non-finite values are ignored. `None` when fewer than two are finite.
-pub fn summarise(values: &[f64], level: f64) -> Option<([f64; 2], f64)> {
-    if !(level > 0.0 && level < 1.0) {
-        return None;
-    }
-    let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
-    if v.len() < 2 {
-        return None;
-    }
-    v.sort_by(|a, b| a.total_cmp(b));
-    let a = (1.0 - level) / 2.0;
-    let lo = quantile_sorted(&v, a);
-    let hi = quantile_sorted(&v, 1.0 - a);
-    let mean = v.iter().sum::<f64>() / v.len() as f64;
-    let var = v.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / (v.len() - 1) as f64;
-    Some(([lo, hi], var.sqrt()))
 }
 
 /// The name of a quantity at a budget, e.g. `N_opt@1e24` or `N_opt@1.2956e22` (the budget to

@@ -10,9 +10,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{quantile_sorted, summarise};
 use crate::fit::{Fit, Space};
 use crate::law::Law;
+use crate::num::{quantile_sorted, summarise};
 
 /// Where a point lies relative to the runs a fit used.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -43,7 +43,7 @@ pub struct Prediction {
 }
 
 fn human(x: f64) -> String {
-    crate::report::human(x)
+    crate::num::human(x)
 }
 
 /// Where (n, d, c) lies relative to the fit's data range.

@@ -15,12 +15,12 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::stats::{chi2_sf, normal_sf};
 use crate::data::Runs;
 use crate::error::{Error, Result};
 use crate::fit::{self, bfgs, ETerm, Fit, FitConfig, Problem};
 use crate::law::Law;
 use crate::linalg::symmetric_eigen;
+use crate::num::special::{chi2_sf, normal_sf};
 
 /// One parameter compared.
 #[derive(Debug, Clone, Serialize, Deserialize)]
