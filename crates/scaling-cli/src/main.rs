@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use scaling::data::{Filters, RunTable, Runs};
 use scaling::fit::{self, FitConfig};
-use scaling::law::{LawForm, Variable};
+use scaling::law::{LawForm, Var, Variable};
 use scaling::report;
 
 mod accounting;
@@ -79,14 +79,6 @@ enum Command {
 enum Format {
     Text,
     Json,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum LawArg {
-    /// L = E + A/N^alpha + B/D^beta (Hoffmann et al. 2022).
-    Chinchilla,
-    /// L = E + A x^-alpha with x chosen by --x.
-    Power,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -184,9 +176,15 @@ struct DataArgs {
 struct FitArgs {
     /// Run table: CSV with a header row, or JSON (an array of objects).
     file: PathBuf,
-    /// Functional form.
-    #[arg(long, value_enum, default_value = "chinchilla")]
-    law: LawArg,
+    /// Functional form: chinchilla, power, kaplan, kaplan-steps, data-constrained,
+    /// overtraining, multiplicative, broken-power, or a formula such as
+    /// 'E + A*N^-alpha + B*D^-beta' (N, D, C, U, S, M = D/N and column names are data; other
+    /// names are parameters).
+    #[arg(long, default_value = "chinchilla", value_name = "NAME|FORMULA")]
+    law: String,
+    /// Fix a parameter (`--param E=1.69`) or bound it (`--param alpha=0.01:2`); repeatable.
+    #[arg(long = "param", value_name = "NAME=VALUE|NAME=LOW:HIGH")]
+    param: Vec<String>,
     /// The variable of `--law power`.
     #[arg(long, value_enum)]
     x: Option<XArg>,
@@ -526,7 +524,8 @@ fn name(v: impl ValueEnum) -> String {
 
 fn cmd_fit(a: FitArgs, out: &mut String) -> Result<()> {
     let names = fit::FitNames {
-        law: name(a.law),
+        law: a.law.clone(),
+        params: a.param.clone(),
         x: a.x.map(name),
         fix_e: a.fix_e,
         objective: name(a.objective),
@@ -536,9 +535,14 @@ fn cmd_fit(a: FitArgs, out: &mut String) -> Result<()> {
         starts: name(a.starts),
         max_iter: a.max_iter,
     };
-    let config = names.config().map_err(|e| usage(e.to_string()))?;
-    let form = config.form;
-    let (table, runs) = load_runs(&a.file, &form, &a.data)?;
+    let mut table = RunTable::read(&a.file)?;
+    let headers: Vec<&str> = table.columns.iter().map(|c| c.as_str()).collect();
+    let config = names
+        .config_for(&headers)
+        .map_err(|e| usage(e.to_string()))?;
+    let mut needs = fit::needs(&config.form);
+    needs.flops |= a.data.need_flops;
+    let runs = scaling::accounting::load_runs(&mut table, needs, &load_request(&a.data))?;
     let bootstrap = match a.bootstrap {
         Some(r) => Some(scaling::uncertainty::BootstrapRequest {
             replicates: r,
@@ -586,9 +590,10 @@ fn cmd_predict(a: PredictArgs, out: &mut String) -> Result<()> {
     })?;
     let saved = src.fit.clone();
     let k = src.k;
-    if a.unique_tokens.is_some() && law.form != LawForm::DataConstrained {
+    let reads = law.form.form().variables();
+    if a.unique_tokens.is_some() && !reads.contains(&Var::U) {
         return Err(usage(
-            "--unique-tokens needs the data-constrained law (--preset muennighoff)",
+            "--unique-tokens needs a law that reads unique tokens U (the data-constrained law, --preset muennighoff)",
         ));
     }
     if let Some(level) = a.level {
@@ -598,7 +603,7 @@ fn cmd_predict(a: PredictArgs, out: &mut String) -> Result<()> {
             )));
         }
     }
-    let (n, mut d, mut c) = (a.params, a.tokens, a.flops);
+    let (mut n, mut d, mut c) = (a.params, a.tokens, a.flops);
     let mut notes = Vec::new();
     match law.form {
         LawForm::Chinchilla | LawForm::Kaplan | LawForm::DataConstrained => {
@@ -631,6 +636,46 @@ fn cmd_predict(a: PredictArgs, out: &mut String) -> Result<()> {
                     "this power law in {} needs {flag}",
                     x.symbol()
                 )));
+            }
+        }
+        _ => {
+            // Any two of N, D and C give the third under C = k N D.
+            match (n, d, c) {
+                (Some(nn), None, Some(cc)) => {
+                    d = Some(cc / (k * nn));
+                    notes.push(format!("D = C / ({k} N) (derived)"));
+                }
+                (None, Some(dd), Some(cc)) => {
+                    n = Some(cc / (k * dd));
+                    notes.push(format!("N = C / ({k} D) (derived)"));
+                }
+                (Some(nn), Some(dd), None) => {
+                    c = Some(k * nn * dd);
+                    notes.push(format!("C = {k} N D (derived)"));
+                }
+                _ => {}
+            }
+            for v in &reads {
+                let (ok, flag) = match v {
+                    Var::N => (n.is_some(), "--params"),
+                    Var::D => (d.is_some(), "--tokens"),
+                    Var::C => (c.is_some(), "--flops"),
+                    Var::M => (n.is_some() && d.is_some(), "--params and --tokens"),
+                    Var::U => (true, ""),
+                    _ => (false, ""),
+                };
+                if !ok && flag.is_empty() {
+                    return Err(usage(format!(
+                        "this law reads {}, which predict cannot be given",
+                        v.symbol()
+                    )));
+                }
+                if !ok {
+                    return Err(usage(format!(
+                        "this law reads {} (give {flag})",
+                        v.symbol()
+                    )));
+                }
             }
         }
     }

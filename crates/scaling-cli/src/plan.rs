@@ -152,7 +152,7 @@ fn replicate_intervals(
     let mut cols: [Vec<f64>; 4] = Default::default();
     for s in &boot.samples {
         let l = Law {
-            form: law.form,
+            form: law.form.clone(),
             params: s.clone(),
         };
         if let Ok(a) = allocate::optimal(&l, flops, k, unique) {
@@ -223,7 +223,7 @@ pub fn cmd_optimal(a: OptimalArgs, out: &mut String) -> Result<()> {
         )));
     }
     if a.unique_tokens.is_some()
-        && src.law.as_ref().map(|l| l.form) != Some(scaling::law::LawForm::DataConstrained)
+        && src.law.as_ref().map(|l| l.form.clone()) != Some(scaling::law::LawForm::DataConstrained)
     {
         return Err(usage(
             "--unique-tokens needs the data-constrained law (--preset muennighoff)",

@@ -258,7 +258,7 @@ pub fn cmd_report(a: ReportArgs, out: &mut String) -> Result<()> {
                             .filter(|(_, u)| *u)
                             .filter_map(|(s, _)| {
                                 scaling::law::Law {
-                                    form: law.form,
+                                    form: law.form.clone(),
                                     params: s.clone(),
                                 }
                                 .optimum(c, k)

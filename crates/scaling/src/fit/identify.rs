@@ -95,33 +95,6 @@ pub fn check(law: &Law, free: &[bool], n: &[f64], d: &[f64], c: &[f64]) -> Ident
             row[k] = full[fi];
         }
     }
-    let mut unidentified = Vec::new();
-    // Columns that are identically zero (a term that vanished).
-    let norms: Vec<f64> = (0..q)
-        .map(|k| jac.iter().map(|r| r[k] * r[k]).sum::<f64>().sqrt())
-        .collect();
-    let mut jtj = vec![0.0; q * q];
-    for r in &jac {
-        for a in 0..q {
-            for b in 0..q {
-                let (na, nb) = (norms[a].max(1e-300), norms[b].max(1e-300));
-                jtj[a * q + b] += r[a] / na * r[b] / nb;
-            }
-        }
-    }
-    for k in 0..q {
-        // Columns are compared after scaling to unit length, so a parameter's units do not
-        // matter; only a column that is exactly zero (or not finite) carries no information.
-        if !(norms[k] > 0.0) || !norms[k].is_finite() {
-            jtj.iter_mut().skip(k * q).take(q).for_each(|v| *v = 0.0);
-            for a in 0..q {
-                jtj[a * q + k] = 0.0;
-            }
-        }
-    }
-    let (vals, vecs) = symmetric_eigen(&jtj, q);
-    let lmax = vals.last().cloned().unwrap_or(0.0).max(1e-300);
-    let ratio = (vals.first().cloned().unwrap_or(0.0).max(0.0) / lmax).sqrt();
     let distinct = |v: &[f64]| -> usize {
         let mut s: Vec<f64> = v.to_vec();
         s.sort_by(|a, b| a.total_cmp(b));
@@ -180,12 +153,65 @@ pub fn check(law: &Law, free: &[bool], n: &[f64], d: &[f64], c: &[f64]) -> Ident
             _ => None,
         }
     };
+    analyse(&names, &free_idx, &jac, &structural)
+}
+
+/// Check identifiability from the Jacobian of ln L_hat with respect to every natural parameter
+/// (`jac[i][j]` for run i, parameter j), for the free parameters (`free[j]`). Used for forms
+/// fitted by the generic path.
+pub fn check_jacobian(names: &[String], free: &[bool], jac: &[Vec<f64>]) -> Identifiability {
+    let free_idx: Vec<usize> = (0..names.len()).filter(|&i| free[i]).collect();
+    let rows: Vec<Vec<f64>> = jac
+        .iter()
+        .map(|r| free_idx.iter().map(|&j| r[j]).collect())
+        .collect();
+    analyse(names, &free_idx, &rows, &|_| None)
+}
+
+/// The eigen-analysis of the column-scaled J^T J shared by every form.
+fn analyse(
+    names: &[String],
+    free_idx: &[usize],
+    jac: &[Vec<f64>],
+    structural: &dyn Fn(&str) -> Option<String>,
+) -> Identifiability {
+    let q = free_idx.len();
+    let mut unidentified = Vec::new();
+    // Columns that are identically zero (a term that vanished).
+    let norms: Vec<f64> = (0..q)
+        .map(|k| jac.iter().map(|r| r[k] * r[k]).sum::<f64>().sqrt())
+        .collect();
+    let mut jtj = vec![0.0; q * q];
+    for r in jac {
+        for a in 0..q {
+            for b in 0..q {
+                let (na, nb) = (norms[a].max(1e-300), norms[b].max(1e-300));
+                jtj[a * q + b] += r[a] / na * r[b] / nb;
+            }
+        }
+    }
+    for k in 0..q {
+        // Columns are compared after scaling to unit length, so a parameter's units do not
+        // matter; only a column that is exactly zero (or not finite) carries no information.
+        if !(norms[k] > 0.0) || !norms[k].is_finite() {
+            jtj.iter_mut().skip(k * q).take(q).for_each(|v| *v = 0.0);
+            for a in 0..q {
+                jtj[a * q + k] = 0.0;
+            }
+        }
+    }
+    let (vals, vecs) = symmetric_eigen(&jtj, q);
+    let lmax = vals.last().cloned().unwrap_or(0.0).max(1e-300);
+    let ratio = (vals.first().cloned().unwrap_or(0.0).max(0.0) / lmax).sqrt();
     for (val, vec) in vals.iter().zip(&vecs) {
         if (val.max(0.0) / lmax).sqrt() >= SINGULAR_RATIO_THRESHOLD {
             continue;
         }
         let involved: Vec<usize> = (0..q).filter(|&k| vec[k].abs() > 0.2).collect();
-        let names_inv: Vec<&str> = involved.iter().map(|&k| names[free_idx[k]]).collect();
+        let names_inv: Vec<&str> = involved
+            .iter()
+            .map(|&k| names[free_idx[k]].as_str())
+            .collect();
         for &k in &involved {
             let name = names[free_idx[k]].to_string();
             if unidentified.iter().any(|u: &Unidentified| u.param == name) {

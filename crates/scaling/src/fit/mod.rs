@@ -7,6 +7,7 @@
 //! `(e, a, b, alpha, beta)` with `E, A, B = exp(e, a, b)` and delta = 1e-3 by default.
 
 pub mod bfgs;
+mod general;
 mod identify;
 mod names;
 pub mod objective;
@@ -18,6 +19,7 @@ use std::collections::BTreeMap;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+pub use general::{column_for, design, Columns, Design, GeneralProblem};
 pub use identify::{
     collinear, Identifiability, Unidentified, COLLINEAR_REASON, SINGULAR_RATIO_THRESHOLD,
 };
@@ -27,7 +29,7 @@ pub use replicates::Bootstrap;
 
 use crate::data::{Exclusion, Filters, RoleSources, Runs};
 use crate::error::{Error, Result};
-use crate::law::{Law, LawForm, Optimum, Variable};
+use crate::law::{Domain, Law, LawForm, Optimum, Variable};
 
 /// How starting points are chosen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -65,6 +67,19 @@ pub struct FitConfig {
     pub varpro_seeds: usize,
     /// Optimiser settings.
     pub optimizer: bfgs::Options,
+    /// Parameters held fixed (name -> value; the generic path; E alone on the Chinchilla or
+    /// power law is `fixed_e`).
+    pub fixed: BTreeMap<String, f64>,
+    /// Bounds on parameters (name -> domain; the generic path).
+    pub bounds: BTreeMap<String, Domain>,
+}
+
+impl FitConfig {
+    /// True when the fit runs on the fast four-lane kernel: the Chinchilla or power form with
+    /// nothing fixed but E and no bounds.
+    pub fn uses_kernel(&self) -> bool {
+        self.form.has_kernel() && self.fixed.is_empty() && self.bounds.is_empty()
+    }
 }
 
 impl Default for FitConfig {
@@ -76,6 +91,8 @@ impl Default for FitConfig {
             starts: StartStrategy::VarPro,
             varpro_seeds: 8,
             optimizer: bfgs::Options::default(),
+            fixed: BTreeMap::new(),
+            bounds: BTreeMap::new(),
         }
     }
 }
@@ -189,6 +206,15 @@ pub struct Conventions {
     pub optimizer: String,
     /// Random seed (null: the fit uses no randomness).
     pub seed: Option<u64>,
+    /// How free parameters map to the optimiser's coordinates (generic path).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parametrisation: Option<String>,
+    /// Where each variable of the law came from (symbol -> source; generic path).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub variables: BTreeMap<String, String>,
+    /// Parameter domains other than the real line (name -> [low, high], null for none).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub bounds: BTreeMap<String, [Option<f64>; 2]>,
 }
 
 /// Quantities implied by a Chinchilla-form fit (Hoffmann et al. 2022, Eq. 4).
@@ -233,6 +259,9 @@ pub struct FitData {
     pub loss: Vec<f64>,
     /// 1-based file row per run.
     pub rows: Vec<usize>,
+    /// Other columns the law read (U, S, named columns), by header.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub columns: BTreeMap<String, Vec<f64>>,
 }
 
 /// A fitted law with everything needed to judge and reproduce it.
@@ -311,16 +340,48 @@ impl Fit {
         let vals: Option<Vec<f64>> = form
             .param_names()
             .iter()
-            .map(|n| self.params.get(*n).copied().flatten())
+            .map(|n| self.params.get(n).copied().flatten())
             .collect();
         Law::new(form, vals?).ok()
     }
 
     /// The settings that produced this fit, rebuilt from its recorded conventions.
     pub fn config(&self) -> FitConfig {
+        let form = self.form();
+        let generic = !form.has_kernel() || self.conventions.parametrisation.is_some();
+        let (fixed_e, fixed) = if generic {
+            (None, self.conventions.fixed.clone())
+        } else {
+            (self.conventions.fixed.get("E").copied(), BTreeMap::new())
+        };
+        let bounds = if generic {
+            self.conventions
+                .bounds
+                .iter()
+                .map(|(n, [lo, hi])| {
+                    (
+                        n.clone(),
+                        Domain::bounded(
+                            lo.unwrap_or(f64::NEG_INFINITY),
+                            hi.unwrap_or(f64::INFINITY),
+                        ),
+                    )
+                })
+                .filter(|(n, d)| {
+                    form.form()
+                        .params()
+                        .iter()
+                        .any(|s| &s.name == n && s.domain != *d)
+                })
+                .collect()
+        } else {
+            BTreeMap::new()
+        };
         FitConfig {
-            form: self.form(),
-            fixed_e: self.conventions.fixed.get("E").copied(),
+            form,
+            fixed_e,
+            fixed,
+            bounds,
             objective: Objective {
                 penalty: match self.conventions.delta {
                     Some(delta) if self.conventions.penalty == "huber" => Penalty::Huber { delta },
@@ -340,6 +401,15 @@ impl Fit {
         if !self.theta.is_empty() {
             return self.theta.clone();
         }
+        if self.conventions.parametrisation.is_some() {
+            return self
+                .form()
+                .param_names()
+                .iter()
+                .filter(|n| !self.conventions.fixed.contains_key(*n))
+                .map(|n| self.internal.get(n).copied().unwrap_or(f64::NAN))
+                .collect();
+        }
         let names = self.form().param_names();
         let k = self.form().variables().len();
         let logs: &[&str] = if k == 2 { &["a", "b"] } else { &["a"] };
@@ -351,7 +421,7 @@ impl Fit {
             out.push(self.internal.get(*l).copied().unwrap_or(f64::NAN));
         }
         for n in &names[1 + k..] {
-            out.push(self.internal.get(*n).copied().unwrap_or(f64::NAN));
+            out.push(self.internal.get(n).copied().unwrap_or(f64::NAN));
         }
         out
     }
@@ -374,11 +444,32 @@ impl Fit {
     }
 
     /// The fitted form.
+    ///
+    /// # Panics
+    /// For a formula fit whose formula does not parse; [`Fit::try_form`] checks a fit read
+    /// from a file.
     pub fn form(&self) -> LawForm {
-        match self.x {
-            Some(x) => LawForm::Power { x },
-            None => LawForm::Chinchilla,
+        self.try_form()
+            .expect("a fit's formula parses (checked when it was read)")
+    }
+
+    /// The fitted form, or why a fit (read from a file, say) does not name a known one.
+    ///
+    /// # Errors
+    /// [`Error::InvalidSetting`] for an unknown law name or a formula that does not parse.
+    pub fn try_form(&self) -> Result<LawForm> {
+        if self.law == "formula" {
+            let cols: Vec<&str> = self
+                .conventions
+                .variables
+                .keys()
+                .map(|s| s.as_str())
+                .collect();
+            let f = crate::law::Formula::parse(&self.formula, &cols)?;
+            return Ok(LawForm::Formula(std::sync::Arc::new(f)));
         }
+        LawForm::builtin(&self.law, self.x)
+            .ok_or_else(|| Error::InvalidSetting(format!("unknown law {:?} in the fit", self.law)))
     }
 }
 
@@ -408,9 +499,9 @@ fn column_of(runs: &Runs, v: Variable) -> &[f64] {
 /// # Errors
 /// Invalid settings (delta, fixed E) or missing quantities.
 pub fn problem(runs: &Runs, config: &FitConfig) -> Result<Problem> {
-    if !config.form.fittable() {
+    if !config.form.has_kernel() {
         return Err(Error::InvalidSetting(format!(
-            "the {} law can predict and plan but not be fitted; fit the chinchilla or power law",
+            "the {} law has no fast kernel problem; it is fitted by the generic path",
             config.form.name()
         )));
     }
@@ -468,6 +559,25 @@ pub const POLISH: usize = 8;
 /// [`Error::InvalidSetting`] for bad settings, [`Error::InsufficientData`] when there are
 /// fewer runs than free parameters.
 pub fn fit(runs: &Runs, config: &FitConfig) -> Result<Fit> {
+    fit_with_columns(runs, &Columns::new(), config)
+}
+
+/// Fit `config.form` to `runs`, reading the variables the runs do not hold (U, S, named
+/// columns) from `columns` (header -> one value per run). The Chinchilla and power forms
+/// with at most E fixed run on the fast kernel; every other form, and any fit with fixed or
+/// bounded parameters, on the generic path over [`crate::law::Form`].
+///
+/// # Errors
+/// As [`fit`]; also a variable the runs and `columns` lack.
+pub fn fit_with_columns(runs: &Runs, columns: &Columns, config: &FitConfig) -> Result<Fit> {
+    if config.uses_kernel() {
+        fit_kernel(runs, config)
+    } else {
+        general::fit_general(runs, columns, config)
+    }
+}
+
+fn fit_kernel(runs: &Runs, config: &FitConfig) -> Result<Fit> {
     let problem = problem(runs, config)?;
     let dim = problem.dim();
     let names = config.form.param_names();
@@ -612,7 +722,7 @@ pub fn fit(runs: &Runs, config: &FitConfig) -> Result<Fit> {
         internal.insert(names[1 + k + j].to_string(), theta[off + k + j]);
     }
     let law = Law {
-        form: config.form,
+        form: config.form.clone(),
         params: nat.clone(),
     };
     let mut free = vec![true; names.len()];
@@ -652,7 +762,7 @@ pub fn fit(runs: &Runs, config: &FitConfig) -> Result<Fit> {
         let amp = nat[1 + j];
         let alpha = nat[1 + k + j];
         let biggest = col.iter().map(|x| amp * x.powf(-alpha)).fold(0.0, f64::max);
-        let (cn, en) = (names[1 + j], names[1 + k + j]);
+        let (cn, en) = (names[1 + j].as_str(), names[1 + k + j].as_str());
         if biggest < 1e-6 * min_loss {
             at_bound.push(format!(
                 "the {} term vanished: it contributes less than 1e-6 of the loss on every run",
@@ -790,7 +900,7 @@ pub fn fit(runs: &Runs, config: &FitConfig) -> Result<Fit> {
     let mut params = BTreeMap::new();
     let mut meanings = BTreeMap::new();
     for (i, name) in names.iter().enumerate() {
-        let v = if unid.contains(name) {
+        let v = if unid.contains(&name.as_str()) {
             None
         } else {
             Some(nat[i])
@@ -823,7 +933,7 @@ pub fn fit(runs: &Runs, config: &FitConfig) -> Result<Fit> {
         flops: range(&derived_c),
         loss: range(&runs.loss).unwrap_or([f64::NAN; 2]),
     };
-    let implied = match (config.form, identifiability.identified) {
+    let implied = match (&config.form, identifiability.identified) {
         (LawForm::Chinchilla, true) => {
             let max_c = data_range.flops.map(|r| r[1]).unwrap_or_else(|| {
                 (0..runs.len())
@@ -913,6 +1023,9 @@ pub fn fit(runs: &Runs, config: &FitConfig) -> Result<Fit> {
             starts: config.starts,
             optimizer: "BFGS".into(),
             seed: None,
+            parametrisation: None,
+            variables: BTreeMap::new(),
+            bounds: BTreeMap::new(),
         },
         identifiability,
         implied,
@@ -925,6 +1038,7 @@ pub fn fit(runs: &Runs, config: &FitConfig) -> Result<Fit> {
             flops: runs.flops.clone(),
             loss: runs.loss.clone(),
             rows: runs.rows.clone(),
+            columns: BTreeMap::new(),
         },
         intervals: None,
         std_errors: None,
@@ -935,10 +1049,122 @@ pub fn fit(runs: &Runs, config: &FitConfig) -> Result<Fit> {
     })
 }
 
-fn free_names(form: &LawForm, e: &ETerm) -> Vec<&'static str> {
+fn free_names(form: &LawForm, e: &ETerm) -> Vec<String> {
     form.param_names()
-        .iter()
-        .copied()
+        .into_iter()
         .filter(|n| *n != "E" || *e == ETerm::Free)
         .collect()
+}
+
+/// A fit report for the generic path with everything that does not depend on the optimum
+/// filled in (the runs, the conventions, the data); the caller fills in the rest.
+fn kernel_free_report(runs: &Runs, config: &FitConfig, form: &LawForm) -> Fit {
+    let kf = runs.flops_per_param_token;
+    let range = |v: &[f64]| -> Option<[f64; 2]> {
+        (v.len() == runs.len() && !v.is_empty()).then(|| {
+            [
+                v.iter().cloned().fold(f64::INFINITY, f64::min),
+                v.iter().cloned().fold(f64::NEG_INFINITY, f64::max),
+            ]
+        })
+    };
+    let derived_c: Vec<f64> = if runs.flops.len() == runs.len() {
+        runs.flops.clone()
+    } else if runs.params.len() == runs.len() && runs.tokens.len() == runs.len() {
+        (0..runs.len())
+            .map(|i| kf * runs.params[i] * runs.tokens[i])
+            .collect()
+    } else {
+        vec![]
+    };
+    let (penalty, delta) = match config.objective.penalty {
+        Penalty::Huber { delta } => ("huber".to_string(), Some(delta)),
+        Penalty::Squared => ("squared".to_string(), None),
+    };
+    let formula = match form {
+        LawForm::Formula(f) => f.text().to_string(),
+        other => other.formula(),
+    };
+    Fit {
+        law: form.name().to_string(),
+        x: form.x(),
+        formula,
+        params: BTreeMap::new(),
+        meanings: BTreeMap::new(),
+        internal: BTreeMap::new(),
+        objective: f64::NAN,
+        status: Status::NonFinite,
+        status_detail: String::new(),
+        at_bound: vec![],
+        starts: StartsReport {
+            strategy: config.starts,
+            count: 0,
+            reached_best: 0,
+            tolerance: SAME_OPTIMUM_RTOL,
+            terminations: BTreeMap::new(),
+            profile_points: 0,
+        },
+        optimizer: OptimizerReport {
+            method: String::new(),
+            iterations: 0,
+            evaluations: 0,
+            gradient_max_abs: f64::NAN,
+            gtol: config.optimizer.gtol,
+            max_iter: config.optimizer.max_iter,
+        },
+        runs: RunsReport {
+            source: runs.source.clone(),
+            rows_in_file: runs.total_rows,
+            used: runs.len(),
+            excluded_count: runs.excluded.len(),
+            excluded: runs.excluded.clone(),
+        },
+        conventions: Conventions {
+            objective: config.objective.describe(),
+            penalty,
+            delta,
+            space: config.objective.space,
+            reduction: config.objective.reduction,
+            prediction: String::new(),
+            fixed: config.fixed.clone(),
+            flops_model: format!("C = {kf} N D"),
+            flops_per_param_token: kf,
+            columns: runs.sources.clone(),
+            filters: runs.filters.clone(),
+            starts: config.starts,
+            optimizer: "BFGS".into(),
+            seed: None,
+            parametrisation: None,
+            variables: BTreeMap::new(),
+            bounds: BTreeMap::new(),
+        },
+        identifiability: Identifiability {
+            identified: true,
+            unidentified: vec![],
+            jacobian_singular_ratio: f64::NAN,
+        },
+        implied: None,
+        data_range: DataRange {
+            params: range(&runs.params),
+            tokens: range(&runs.tokens),
+            flops: range(&derived_c),
+            loss: range(&runs.loss).unwrap_or([f64::NAN; 2]),
+        },
+        warnings: vec![],
+        data: FitData {
+            params: runs.params.clone(),
+            tokens: runs.tokens.clone(),
+            flops: runs.flops.clone(),
+            loss: runs.loss.clone(),
+            rows: runs.rows.clone(),
+            columns: BTreeMap::new(),
+        },
+        residuals: vec![],
+        intervals: None,
+        std_errors: None,
+        bootstrap: None,
+        theta: vec![],
+        basins: vec![],
+        inv_hessian: vec![],
+    }
 }

@@ -6,7 +6,9 @@ use serde::{Deserialize, Serialize};
 
 use super::{bfgs, FitConfig, Objective, Penalty, Reduction, Space, StartStrategy};
 use crate::error::{Error, Result};
-use crate::law::{LawForm, Variable};
+use std::sync::Arc;
+
+use crate::law::{Domain, Formula, LawForm, Variable, FORM_NAMES};
 
 /// The laws a fit accepts by name.
 pub const LAWS: [&str; 2] = ["chinchilla", "power"];
@@ -26,7 +28,9 @@ pub const STARTS: [&str; 2] = ["varpro", "chinchilla"];
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct FitNames {
-    /// `chinchilla` (L = E + A/N^alpha + B/D^beta) or `power` (L = E + A x^-alpha).
+    /// `chinchilla` (L = E + A/N^alpha + B/D^beta), `power` (L = E + A x^-alpha), another
+    /// built-in form (`kaplan`, `kaplan-steps`, `data-constrained`, `overtraining`,
+    /// `multiplicative`, `broken-power`), or a formula such as `E + A*N^-alpha + B*D^-beta`.
     pub law: String,
     /// The variable of the power law: `params`, `tokens` or `flops`.
     pub x: Option<String>,
@@ -44,6 +48,10 @@ pub struct FitNames {
     pub starts: String,
     /// BFGS iteration limit per start.
     pub max_iter: usize,
+    /// Parameter settings: `name=value` fixes a parameter, `name=low:high` bounds it (either
+    /// side may be empty).
+    #[serde(default)]
+    pub params: Vec<String>,
 }
 
 impl Default for FitNames {
@@ -58,6 +66,7 @@ impl Default for FitNames {
             reduction: "sum".into(),
             starts: "varpro".into(),
             max_iter: 2000,
+            params: Vec::new(),
         }
     }
 }
@@ -83,6 +92,119 @@ impl FitNames {
     /// Chinchilla law with one), a fixed E that is negative or not finite, a non-positive
     /// delta or a zero iteration limit.
     pub fn config(&self) -> Result<FitConfig> {
+        self.config_for(&[])
+    }
+
+    /// The configuration these names stand for, on data with these column headers (names
+    /// in a formula that are headers are data, not parameters).
+    ///
+    /// # Errors
+    /// As [`FitNames::config`]; a formula that does not parse (the message points at the
+    /// character); a parameter setting that is not `name=value` or `name=low:high`.
+    pub fn config_for(&self, columns: &[&str]) -> Result<FitConfig> {
+        let x = match &self.x {
+            None => None,
+            Some(x) => Some(match one_of("variable", x, &VARIABLES)? {
+                "params" => Variable::Params,
+                "tokens" => Variable::Tokens,
+                _ => Variable::Flops,
+            }),
+        };
+        let lower = self.law.trim().to_ascii_lowercase();
+        let builtin = FORM_NAMES.contains(&lower.as_str()) && lower != "formula";
+        let mut config = if LAWS.contains(&lower.as_str()) {
+            self.kernel_config()?
+        } else {
+            let form = if builtin {
+                if x.is_some() && lower != "broken-power" {
+                    return Err(Error::InvalidSetting(format!(
+                        "a variable x applies to the power and broken-power laws only, not {lower}"
+                    )));
+                }
+                LawForm::builtin(&lower, x).ok_or_else(|| {
+                    Error::InvalidSetting(format!(
+                        "the {lower} law needs its variable x: params, tokens or flops"
+                    ))
+                })?
+            } else {
+                if x.is_some() {
+                    return Err(Error::InvalidSetting(
+                        "a variable x applies to the power law only; a formula names its variables"
+                            .into(),
+                    ));
+                }
+                LawForm::Formula(Arc::new(Formula::parse(&self.law, columns)?))
+            };
+            FitConfig {
+                form,
+                ..self.kernel_config_for(LawForm::Chinchilla)?
+            }
+        };
+        if let Some(e) = self.fix_e {
+            if config.form.has_kernel() {
+                config.fixed_e = Some(e);
+            } else {
+                config.fixed.insert("E".into(), e);
+            }
+        }
+        for p in &self.params {
+            let (name, value) = p.split_once('=').ok_or_else(|| {
+                Error::InvalidSetting(format!(
+                    "parameter setting {p:?} is not name=value (fix) or name=low:high (bounds)"
+                ))
+            })?;
+            let name = name.trim().to_string();
+            if !config.form.param_names().contains(&name) {
+                return Err(Error::InvalidSetting(format!(
+                    "{name:?} is not a parameter of the {} law (its parameters: {})",
+                    config.form.name(),
+                    config.form.param_names().join(", ")
+                )));
+            }
+            if value.contains(':') {
+                let d = Domain::parse(value).ok_or_else(|| {
+                    Error::InvalidSetting(format!(
+                        "the bounds of {name} must be low:high numbers, got {value:?}"
+                    ))
+                })?;
+                if !(d.lo < d.hi) {
+                    return Err(Error::InvalidSetting(format!(
+                        "the bounds of {name} must satisfy low < high, got {value:?}"
+                    )));
+                }
+                config.bounds.insert(name, d);
+            } else {
+                let v: f64 = value.trim().parse().map_err(|_| {
+                    Error::InvalidSetting(format!(
+                        "the value of {name} must be a number, got {value:?}"
+                    ))
+                })?;
+                if !v.is_finite() {
+                    return Err(Error::InvalidSetting(format!(
+                        "the value of {name} must be finite, got {value:?}"
+                    )));
+                }
+                config.fixed.insert(name, v);
+            }
+        }
+        // E alone fixed on a kernel form stays on the kernel.
+        if config.form.has_kernel() && config.bounds.is_empty() && config.fixed.len() == 1 {
+            if let Some(e) = config.fixed.get("E").copied() {
+                if e >= 0.0 {
+                    config.fixed.clear();
+                    config.fixed_e = Some(e);
+                }
+            }
+        }
+        if config.fixed_e.is_some() && !config.fixed.is_empty() {
+            if let Some(e) = config.fixed_e.take() {
+                config.fixed.insert("E".into(), e);
+            }
+        }
+        Ok(config)
+    }
+
+    fn kernel_config(&self) -> Result<FitConfig> {
         let form =
             match (one_of("law", &self.law, &LAWS)?, &self.x) {
                 ("chinchilla", None) => LawForm::Chinchilla,
@@ -103,6 +225,11 @@ impl FitNames {
                     },
                 },
             };
+        self.kernel_config_for(form)
+    }
+
+    /// The objective, starts and optimiser settings, with `form`.
+    fn kernel_config_for(&self, form: LawForm) -> Result<FitConfig> {
         if let Some(e) = self.fix_e {
             if !(e >= 0.0 && e.is_finite()) {
                 return Err(Error::InvalidSetting(format!(
@@ -139,7 +266,7 @@ impl FitNames {
         };
         Ok(FitConfig {
             form,
-            fixed_e: self.fix_e,
+            fixed_e: None,
             objective: Objective {
                 penalty,
                 space,

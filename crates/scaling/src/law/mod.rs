@@ -11,13 +11,24 @@
 //!   form with N and D replaced by effective counts that discount repeated data, given U unique
 //!   tokens (see [`Law::predict_unique`]).
 //!
-//! Only the first two are fitted; all of them predict and plan. [`presets`] holds published
-//! laws by name.
+//! - Gadre et al.'s over-training law L(C, M), the multiplicative form, a broken power law
+//!   and Kaplan's L(N, S) ([`forms`]), and any formula the user writes ([`Formula`]).
+//!
+//! Every form implements [`Form`]; Chinchilla and the power law are fitted by their own fast
+//! kernel, all others by the generic path of `fit`. All of them predict and plan. [`presets`]
+//! holds published laws by name.
 
+pub mod form;
+pub mod forms;
+pub mod formula;
 pub mod presets;
 mod rule;
 
+pub use form::{Domain, Form, Grid, ParamSpec, Var};
+pub use formula::{Formula, ParseError};
 pub use rule::Rule;
+
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -66,8 +77,7 @@ impl Variable {
 }
 
 /// A functional form.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "law", rename_all = "lowercase")]
+#[derive(Debug, Clone, PartialEq)]
 pub enum LawForm {
     /// `L = E + A / N^alpha + B / D^beta` (Hoffmann et al. 2022, Eq. 2).
     Chinchilla,
@@ -79,33 +89,88 @@ pub enum LawForm {
     /// `L = [(N_c / N)^(alpha_N / alpha_D) + D_c / D]^alpha_D` (Kaplan et al. 2020, Eq. 1.5).
     Kaplan,
     /// Muennighoff et al. (2023) data-constrained law.
-    #[serde(rename = "data-constrained")]
     DataConstrained,
+    /// `L = (N_c/N)^alpha_N + (S_c/S)^alpha_S` (Kaplan et al. 2020, Eq. 1.6).
+    KaplanSteps,
+    /// `L = E + (a M^eta + b M^-eta) C^-eta`, M = D/N (Gadre et al. 2024, Eq. 4).
+    Overtraining,
+    /// `L = E + A N^-alpha D^-beta`.
+    Multiplicative,
+    /// `L = E + b x^-c0 (1 + (x/d1)^(1/f1))^(-c1 f1)` (Caballero et al. 2022, one break).
+    BrokenPower {
+        /// The variable x.
+        x: Variable,
+    },
+    /// A user's formula.
+    Formula(Arc<Formula>),
 }
 
+/// The names of the built-in forms (`--law NAME`); anything else is read as a formula.
+pub const FORM_NAMES: [&str; 9] = [
+    "chinchilla",
+    "power",
+    "kaplan",
+    "kaplan-steps",
+    "data-constrained",
+    "overtraining",
+    "multiplicative",
+    "broken-power",
+    "formula",
+];
+
 impl LawForm {
-    /// Parameter names in canonical order (the order of [`Law::params`]).
-    pub fn param_names(&self) -> &'static [&'static str] {
+    /// The form's definition behind the [`Form`] interface.
+    pub fn form(&self) -> &dyn Form {
         match self {
-            LawForm::Chinchilla => &["E", "A", "B", "alpha", "beta"],
-            LawForm::Power { .. } => &["E", "A", "alpha"],
-            LawForm::Kaplan => &["N_c", "D_c", "alpha_N", "alpha_D"],
-            LawForm::DataConstrained => &["E", "A", "B", "alpha", "beta", "R_D_star", "R_N_star"],
+            LawForm::Chinchilla => forms::chinchilla(),
+            LawForm::Power { x } => forms::power(*x),
+            LawForm::Kaplan => forms::kaplan(),
+            LawForm::DataConstrained => forms::data_constrained(),
+            LawForm::KaplanSteps => forms::kaplan_steps(),
+            LawForm::Overtraining => forms::overtraining(),
+            LawForm::Multiplicative => forms::multiplicative(),
+            LawForm::BrokenPower { x } => forms::broken_power(*x),
+            LawForm::Formula(f) => &**f,
         }
     }
 
-    /// True for the forms `scaling fit` can fit (Chinchilla and the power law).
-    pub fn fittable(&self) -> bool {
+    /// A built-in form by name (`x` for the single-variable forms), or `None`.
+    pub fn builtin(name: &str, x: Option<Variable>) -> Option<LawForm> {
+        Some(match name.to_ascii_lowercase().as_str() {
+            "chinchilla" => LawForm::Chinchilla,
+            "power" => LawForm::Power { x: x? },
+            "kaplan" => LawForm::Kaplan,
+            "kaplan-steps" => LawForm::KaplanSteps,
+            "data-constrained" | "muennighoff" => LawForm::DataConstrained,
+            "overtraining" | "gadre" => LawForm::Overtraining,
+            "multiplicative" => LawForm::Multiplicative,
+            "broken-power" => LawForm::BrokenPower { x: x? },
+            _ => return None,
+        })
+    }
+
+    /// True for the two forms with their own fast kernel (Chinchilla, power).
+    pub fn has_kernel(&self) -> bool {
         matches!(self, LawForm::Chinchilla | LawForm::Power { .. })
     }
 
-    /// The short name used in files (`chinchilla`, `power`).
+    /// Parameter names in canonical order (the order of [`Law::params`]).
+    pub fn param_names(&self) -> Vec<String> {
+        self.form().param_names()
+    }
+
+    /// The short name used in files (`chinchilla`, `power`, `formula`, ...).
     pub fn name(&self) -> &'static str {
         match self {
             LawForm::Chinchilla => "chinchilla",
             LawForm::Power { .. } => "power",
             LawForm::Kaplan => "kaplan",
             LawForm::DataConstrained => "data-constrained",
+            LawForm::KaplanSteps => "kaplan-steps",
+            LawForm::Overtraining => "overtraining",
+            LawForm::Multiplicative => "multiplicative",
+            LawForm::BrokenPower { .. } => "broken-power",
+            LawForm::Formula(_) => "formula",
         }
     }
 
@@ -119,43 +184,62 @@ impl LawForm {
                 "L = E + A / N'^alpha + B / D'^beta, with N', D' the effective counts given U unique tokens"
                     .into()
             }
+            other => other.form().formula(),
         }
     }
 
-    /// The variables the law reads.
+    /// The variable of a single-variable form (power law, broken power law).
+    pub fn x(&self) -> Option<Variable> {
+        match self {
+            LawForm::Power { x } | LawForm::BrokenPower { x } => Some(*x),
+            _ => None,
+        }
+    }
+
+    /// The quantities among N, D and C the law reads from a run table (M = D/N needs N and D;
+    /// U, S and other columns are read by name, see [`Var`]).
     pub fn variables(&self) -> Vec<Variable> {
         match self {
             LawForm::Chinchilla | LawForm::Kaplan | LawForm::DataConstrained => {
                 vec![Variable::Params, Variable::Tokens]
             }
             LawForm::Power { x } => vec![*x],
+            other => {
+                let mut out = Vec::new();
+                for v in other.form().variables() {
+                    let add: &[Variable] = match v {
+                        Var::N => &[Variable::Params],
+                        Var::D => &[Variable::Tokens],
+                        Var::C => &[Variable::Flops],
+                        Var::M => &[Variable::Params, Variable::Tokens],
+                        _ => &[],
+                    };
+                    for a in add {
+                        if !out.contains(a) {
+                            out.push(*a);
+                        }
+                    }
+                }
+                out
+            }
         }
+    }
+
+    /// True when the law's loss depends on both N and D (directly, or through C and M), so
+    /// it can say how to split a compute budget between them.
+    pub fn splits_compute(&self) -> bool {
+        let v = self.form().variables();
+        v.contains(&Var::M) || (v.contains(&Var::N) && v.contains(&Var::D))
     }
 
     /// What a parameter means, with its unit.
     pub fn meaning(&self, name: &str) -> String {
-        let x = match self {
-            LawForm::Power { x } => x.symbol(),
-            _ => "N",
-        };
-        match name {
-            "N_c" => "parameter scale: L = (N_c/N)^alpha_N when data is unlimited".into(),
-            "D_c" => "token scale: L = (D_c/D)^alpha_D when the model is unlimited".into(),
-            "alpha_N" => "exponent of N".into(),
-            "alpha_D" => "exponent of D".into(),
-            "R_D_star" => {
-                "repeated epochs at which repeated tokens are worth 1 - 1/e of new ones".into()
-            }
-            "R_N_star" => {
-                "excess parameters (in multiples of the optimum for U) half-life analogue".into()
-            }
-            "E" => "irreducible loss: the limit at infinite scale (nats)".into(),
-            "A" => format!("coefficient of the {x} term (nats x {x}^alpha)"),
-            "B" => "coefficient of the D term (nats x D^beta)".into(),
-            "alpha" => format!("exponent of {x}: loss falls as {x}^-alpha"),
-            "beta" => "exponent of D: loss falls as D^-beta".into(),
-            _ => String::new(),
-        }
+        self.form()
+            .params()
+            .into_iter()
+            .find(|s| s.name == name)
+            .map(|s| s.meaning)
+            .unwrap_or_default()
     }
 }
 
@@ -199,23 +283,32 @@ impl Law {
                 params.len()
             )));
         }
-        for (n, &v) in names.iter().zip(&params) {
+        let specs = form.form().params();
+        for ((n, &v), spec) in names.iter().zip(&params).zip(&specs) {
             if !v.is_finite() {
                 return Err(Error::InvalidSetting(format!(
                     "parameter {n} = {v} is not finite"
                 )));
             }
-            let ok = match *n {
-                "E" => v >= 0.0,
-                "A" | "B" | "N_c" | "D_c" | "alpha_N" | "alpha_D" | "R_D_star" | "R_N_star" => {
-                    v > 0.0
+            let (ok, rule) = if form.has_kernel()
+                || matches!(form, LawForm::Kaplan | LawForm::DataConstrained)
+            {
+                match n.as_str() {
+                    "E" => (v >= 0.0, "E >= 0".to_string()),
+                    "A" | "B" | "N_c" | "D_c" | "alpha_N" | "alpha_D" | "R_D_star" | "R_N_star" => {
+                        (v > 0.0, "must be > 0".to_string())
+                    }
+                    _ => (true, String::new()),
                 }
-                _ => true,
+            } else {
+                (
+                    spec.domain.contains(v),
+                    format!("its domain is {}", spec.domain.describe()),
+                )
             };
             if !ok {
                 return Err(Error::InvalidSetting(format!(
-                    "parameter {n} = {v} is out of range ({})",
-                    if *n == "E" { "E >= 0" } else { "must be > 0" }
+                    "parameter {n} = {v} is out of range ({rule})"
                 )));
             }
         }
@@ -259,19 +352,25 @@ impl Law {
                 p[0] + p[1] * v.powf(-p[2])
             }
             LawForm::Kaplan => ((p[0] / n).powf(p[2] / p[3]) + p[1] / d).powf(p[3]),
-            LawForm::DataConstrained => {
-                let (e, a, b, alpha, beta, rd, rn) = (p[0], p[1], p[2], p[3], p[4], p[5], p[6]);
-                let u = unique.unwrap_or(d);
-                let ud = u.min(d);
-                let r_d = (d / u - 1.0).max(0.0);
-                let d_eff = ud + ud * rd * (1.0 - (-r_d / rd).exp());
-                let n_opt = self.params_for_optimal_tokens(u).unwrap_or(f64::INFINITY);
-                let un = n.min(n_opt);
-                let r_n = (n / un - 1.0).max(0.0);
-                let n_eff = un + un * rn * (1.0 - (-r_n / rn).exp());
-                e + a * n_eff.powf(-alpha) + b * d_eff.powf(-beta)
-            }
+            _ => self
+                .predict_with(&|v: &Var| match v {
+                    Var::N => Some(n),
+                    Var::D => Some(d),
+                    Var::C => Some(c),
+                    Var::M => Some(d / n),
+                    Var::U => Some(unique.unwrap_or(d)),
+                    _ => None,
+                })
+                .unwrap_or(f64::NAN),
         }
+    }
+
+    /// The predicted loss with each variable's value given by `value` (`None` when the
+    /// caller does not know it, which makes the prediction `None`).
+    pub fn predict_with(&self, value: &dyn Fn(&Var) -> Option<f64>) -> Option<f64> {
+        let form = self.form.form();
+        let x: Option<Vec<f64>> = form.variables().iter().map(value).collect();
+        Some(form.predict(&x?, &self.params))
     }
 
     /// N_opt(U) = G (U G)^(a/b): the compute-optimal model size whose optimal token count is U
@@ -345,24 +444,47 @@ impl Law {
             .get("law")
             .and_then(|l| l.as_str())
             .ok_or_else(|| err("no string \"law\" (e.g. \"chinchilla\" or \"power\")".into()))?;
-        let form = match law.to_ascii_lowercase().as_str() {
-            "chinchilla" => LawForm::Chinchilla,
-            "power" => {
-                let x = v.get("x").and_then(|x| x.as_str()).ok_or_else(|| {
-                    err("a power law needs \"x\": \"params\", \"tokens\" or \"flops\"".into())
-                })?;
-                let x = Variable::parse(x).ok_or_else(|| {
+        let x =
+            match v.get("x").and_then(|x| x.as_str()) {
+                None => None,
+                Some(x) => Some(Variable::parse(x).ok_or_else(|| {
                     err(format!("unknown \"x\": {x:?} (params, tokens or flops)"))
-                })?;
-                LawForm::Power { x }
-            }
-            "kaplan" => LawForm::Kaplan,
-            "data-constrained" | "muennighoff" => LawForm::DataConstrained,
-            other => {
+                })?),
+            };
+        let form = match law.to_ascii_lowercase().as_str() {
+            "power" | "broken-power" if x.is_none() => {
                 return Err(err(format!(
-                    "unknown law {other:?}: known laws are \"chinchilla\", \"power\", \"kaplan\" and \"data-constrained\""
+                    "a {law} law needs \"x\": \"params\", \"tokens\" or \"flops\""
                 )))
             }
+            "formula" => {
+                let text = v
+                    .get("formula")
+                    .and_then(|f| f.as_str())
+                    .ok_or_else(|| err("a formula law needs its \"formula\" as a string".into()))?;
+                let columns: Vec<String> = v
+                    .get("columns")
+                    .and_then(|c| c.as_array())
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|s| s.as_str().map(String::from))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let cols: Vec<&str> = columns.iter().map(|s| s.as_str()).collect();
+                let f = Formula::parse(text, &cols).map_err(|e| err(e.to_string()))?;
+                LawForm::Formula(Arc::new(f))
+            }
+            other => LawForm::builtin(other, x).ok_or_else(|| {
+                err(format!(
+                    "unknown law {other:?}: known laws are {}",
+                    FORM_NAMES
+                        .iter()
+                        .map(|n| format!("\"{n}\""))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))
+            })?,
         };
         let params = v
             .get("params")
@@ -371,10 +493,10 @@ impl Law {
         let mut values = Vec::new();
         let mut unidentified = Vec::new();
         for name in form.param_names() {
-            match params.get(*name) {
+            match params.get(&name) {
                 Some(serde_json::Value::Number(x)) => values.push(x.as_f64().unwrap_or(f64::NAN)),
                 Some(serde_json::Value::Null) => {
-                    unidentified.push(*name);
+                    unidentified.push(name);
                     values.push(f64::NAN);
                 }
                 Some(other) => return Err(err(format!("params.{name} is not a number: {other}"))),
@@ -409,8 +531,20 @@ impl Law {
         }
         let mut obj = serde_json::Map::new();
         obj.insert("law".into(), self.form.name().into());
-        if let LawForm::Power { x } = self.form {
+        if let Some(x) = self.form.x() {
             obj.insert("x".into(), x.name().into());
+        }
+        if let LawForm::Formula(f) = &self.form {
+            obj.insert("formula".into(), f.text().into());
+            let cols: Vec<String> = f
+                .variables()
+                .iter()
+                .filter_map(|v| match v {
+                    Var::Column(c) => Some(c.clone()),
+                    _ => None,
+                })
+                .collect();
+            obj.insert("columns".into(), cols.into());
         }
         obj.insert("params".into(), params.into());
         obj.into()

@@ -69,16 +69,16 @@ pub fn fit_text(fit: &Fit) -> String {
     let _ = writeln!(s, "  {}\n", fit.formula);
     let _ = writeln!(s, "  {:<6} {:<16} meaning", "param", "value");
     for name in fit.form().param_names() {
-        let fixed = fit.conventions.fixed.get(*name);
-        let v = match (fit.params.get(*name).copied().flatten(), fixed) {
+        let fixed = fit.conventions.fixed.get(&name);
+        let v = match (fit.params.get(&name).copied().flatten(), fixed) {
             (_, Some(f)) => format!("{} (fixed)", sig(*f, 5)),
-            (Some(v), None) if fit.at_bound.iter().any(|b| b == name) => {
+            (Some(v), None) if fit.at_bound.contains(&name) => {
                 format!("{} (at bound)", sig(v, 5))
             }
             (Some(v), None) => sig(v, 5),
             (None, None) => "not identified".into(),
         };
-        let _ = writeln!(s, "  {:<6} {:<16} {}", name, v, fit.meanings[*name]);
+        let _ = writeln!(s, "  {:<6} {:<16} {}", name, v, fit.meanings[&name]);
     }
     let _ = writeln!(s);
     let _ = writeln!(
@@ -292,7 +292,7 @@ fn intervals_text(
     );
     let mut names: Vec<&String> = Vec::new();
     for n in fit.form().param_names() {
-        if let Some((k, _)) = iv.get_key_value(*n) {
+        if let Some((k, _)) = iv.get_key_value(&n) {
             names.push(k);
         }
     }
@@ -354,7 +354,7 @@ pub fn law_test_text(t: &crate::uncertainty::LawTest, law_name: &str, fit: &Fit)
         "param", "law", "fit", "std. error", "(law-fit)/se"
     );
     for name in fit.form().param_names() {
-        if let Some(c) = t.params.get(*name) {
+        if let Some(c) = t.params.get(&name) {
             let se = if c.scale == "log" {
                 format!("{} (of ln)", sig(c.std_error, 3))
             } else {
@@ -376,7 +376,7 @@ pub fn law_test_text(t: &crate::uncertainty::LawTest, law_name: &str, fit: &Fit)
         .param_names()
         .iter()
         .filter_map(|n| {
-            t.params.get(*n).map(|c| {
+            t.params.get(n).map(|c| {
                 if c.scale == "log" {
                     format!("ln {n}")
                 } else {
@@ -537,7 +537,7 @@ pub fn truth_table(truth: &Law, fit: &Fit) -> String {
         };
     let get_iv = |k: &str| fit.intervals.as_ref().and_then(|m| m.get(k).copied());
     for (name, t) in truth.form.param_names().iter().zip(&truth.params) {
-        let f = fit.params.get(*name).copied().flatten();
+        let f = fit.params.get(name).copied().flatten();
         row(name, *t, f, get_iv(name), &|v| sig(v, 5));
     }
     if let (Some(ta), Some(im)) = (truth.params_exponent(), &fit.implied) {

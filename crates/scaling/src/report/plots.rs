@@ -95,7 +95,7 @@ pub fn loss_compute(fit: &Fit) -> String {
                     .filter(|(_, u)| **u)
                     .filter_map(|(s, _)| {
                         Law {
-                            form: law.form,
+                            form: law.form.clone(),
                             params: s.clone(),
                         }
                         .optimum(x, k)

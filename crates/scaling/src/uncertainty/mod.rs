@@ -21,13 +21,15 @@ pub use crate::num::special as stats;
 pub use crate::num::{quantile_sorted, summarise};
 pub use calibration::{calibrate, Calibration, CalibrationConfig, Coverage, Noise};
 pub use predict::{locate, predict, Extrapolation, Prediction};
-pub use request::{cluster_labels, default_budgets, fit_table, BootstrapRequest, FitRequest};
+pub use request::{
+    cluster_labels, default_budgets, fit_table, law_columns, BootstrapRequest, FitRequest,
+};
 pub use tests_of_law::{test_law, LawTest};
 
 use crate::data::Runs;
 use crate::error::{Error, Result};
 pub use crate::fit::Bootstrap;
-use crate::fit::{self, bfgs, ETerm, Fit, FitConfig, Problem};
+use crate::fit::{self, bfgs, ETerm, Fit, FitConfig, GeneralProblem, Problem};
 use crate::law::{Law, LawForm};
 
 /// How to bootstrap.
@@ -101,7 +103,25 @@ pub fn bootstrap(
             bc.level
         )));
     }
-    let base = fit::problem(runs, config)?;
+    let kernel = config.uses_kernel();
+    let base = if kernel {
+        Some(fit::problem(runs, config)?)
+    } else {
+        None
+    };
+    let general = if kernel {
+        None
+    } else {
+        let design = fit::design(config.form.form(), runs, &full.data.columns)?;
+        Some(GeneralProblem::new(
+            config.form.clone(),
+            &design,
+            &runs.loss,
+            config.objective,
+            &config.fixed,
+            &config.bounds,
+        )?)
+    };
     let (groups, n_groups) = match &bc.clusters {
         None => (None, runs.len()),
         Some(labels) => {
@@ -133,24 +153,43 @@ pub fn bootstrap(
     };
     let opts = config.optimizer;
     let min_loss = runs.loss.iter().cloned().fold(f64::INFINITY, f64::min);
+    let names = config.form.param_names();
     let results: Vec<(Vec<f64>, String, Vec<String>)> = (0..bc.replicates)
         .into_par_iter()
         .map(|r| {
             let w = replicate_weights(runs.len(), groups.as_deref(), n_groups, bc.seed, r);
-            let mut p = base.clone();
-            p.set_weights(&w);
             let h0 = (!full.inv_hessian.is_empty()).then_some(&full.inv_hessian[..]);
-            let mut best = bfgs::minimize_warm(|x, g| p.value_grad(x, g), &starts[0], h0, &opts);
-            // Safeguard: polish from each of the full fit's other local optima too.
-            for s in &starts[1..] {
-                let o = bfgs::minimize(|x, g| p.value_grad(x, g), s, &opts);
-                if o.f < best.f {
-                    best = o;
+            let refit = |f: &(dyn Fn(&[f64], &mut [f64]) -> f64 + Sync)| {
+                let mut best = bfgs::minimize_warm(f, &starts[0], h0, &opts);
+                // Safeguard: polish from each of the full fit's other local optima too.
+                for s in &starts[1..] {
+                    let o = bfgs::minimize(f, s, &opts);
+                    if o.f < best.f {
+                        best = o;
+                    }
                 }
-            }
+                best
+            };
+            let (best, nat, bounds) = match (&base, &general) {
+                (Some(base), _) => {
+                    let mut p = base.clone();
+                    p.set_weights(&w);
+                    let best = refit(&|x, g| p.value_grad(x, g));
+                    let nat = natural(&p, &best.x);
+                    let bounds = at_bound(&p, &nat, min_loss, &names);
+                    (best, nat, bounds)
+                }
+                (None, Some(general)) => {
+                    let mut p = general.clone();
+                    p.set_weights(&w);
+                    let best = refit(&|x, g| p.value_grad(x, g));
+                    let nat = p.natural(&best.x);
+                    let bounds = p.at_bound(&nat);
+                    (best, nat, bounds)
+                }
+                (None, None) => unreachable!("one of the two problems is built"),
+            };
             progress();
-            let nat = natural(&p, &best.x);
-            let bounds = at_bound(&p, &nat, min_loss, config.form.param_names());
             let status = match best.termination {
                 bfgs::Termination::Converged if !bounds.is_empty() => "at_bound".to_string(),
                 t => serde_json::to_value(t)
@@ -196,7 +235,7 @@ pub fn bootstrap(
 
 /// Parameters at a bound: E below 1e-6 of the smallest loss, or the coefficient of a term
 /// that contributes less than 1e-6 of the smallest loss on every run.
-fn at_bound(p: &Problem, nat: &[f64], min_loss: f64, names: &[&str]) -> Vec<String> {
+fn at_bound(p: &Problem, nat: &[f64], min_loss: f64, names: &[String]) -> Vec<String> {
     let k = p.terms();
     let mut out = Vec::new();
     if p.e_term == ETerm::Free && nat[0] < 1e-6 * min_loss {
@@ -283,7 +322,7 @@ pub fn intervals(
         let k = fit.conventions.flops_per_param_token;
         for s in &samples {
             let law = Law {
-                form,
+                form: form.clone(),
                 params: (*s).clone(),
             };
             let push = |series: &mut BTreeMap<String, Vec<f64>>, key: String, v: Option<f64>| {

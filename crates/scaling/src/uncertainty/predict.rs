@@ -119,7 +119,7 @@ pub fn predict(
         .filter(|(_, u)| **u)
         .map(|(s, _)| {
             Law {
-                form: law.form,
+                form: law.form.clone(),
                 params: s.clone(),
             }
             .predict(n, d, c)

@@ -4,7 +4,7 @@
 use crate::data::{RunTable, Runs};
 use crate::error::{Error, Result};
 use crate::fit::{self, Fit, FitConfig};
-use crate::law::LawForm;
+use crate::law::{LawForm, Var};
 
 use super::{attach, bootstrap, BootstrapConfig};
 
@@ -109,7 +109,8 @@ pub fn fit_table(
     progress: &(dyn Fn() + Sync),
 ) -> Result<Fit> {
     let config = &req.config;
-    let mut result = fit::fit(runs, config)?;
+    let columns = law_columns(table, runs, &config.form)?;
+    let mut result = fit::fit_with_columns(runs, &columns, config)?;
     if let Some(b) = &req.bootstrap {
         if !b.budgets.is_empty() && config.form != LawForm::Chinchilla {
             return Err(Error::InvalidSetting(
@@ -136,6 +137,44 @@ pub fn fit_table(
         attach(&mut result, boot, &budgets, b.level);
     }
     Ok(result)
+}
+
+/// The columns a law reads besides N, D and C (unique tokens U, steps S, named columns), one
+/// value per run of `runs`, keyed by header.
+///
+/// # Errors
+/// [`Error::BadValue`] naming the file, row, column and value of a cell that is not a
+/// number (U and S must be positive); a missing column is reported by the fit, which names
+/// the headers it tried.
+pub fn law_columns(table: &RunTable, runs: &Runs, form: &LawForm) -> Result<fit::Columns> {
+    let mut out = fit::Columns::new();
+    for v in form.form().variables() {
+        let Some(name) = fit::column_for(&v, table.columns.iter().map(|c| c.as_str())) else {
+            continue;
+        };
+        let c = table.column_index(&name).expect("found among the headers");
+        let mut vals = Vec::with_capacity(runs.len());
+        for &row in &runs.rows {
+            let v = match v {
+                Var::Column(_) => {
+                    let text = table.rows[row - 1][c].trim();
+                    text.parse::<f64>()
+                        .ok()
+                        .filter(|x| x.is_finite())
+                        .ok_or_else(|| Error::BadValue {
+                            location: table.location(row - 1),
+                            column: name.clone(),
+                            value: text.to_string(),
+                            problem: "not a finite number".into(),
+                        })?
+                }
+                _ => table.positive(row - 1, c)?,
+            };
+            vals.push(v);
+        }
+        out.insert(name, vals);
+    }
+    Ok(out)
 }
 
 /// The budgets at which a bootstrapped fit reports its allocation by default: the largest

@@ -201,7 +201,7 @@ pub fn test_law(
         .iter()
         .map(|&i| {
             fit.params
-                .get(names[i])
+                .get(&names[i])
                 .copied()
                 .flatten()
                 .unwrap_or(f64::NAN)
