@@ -291,20 +291,21 @@ impl<'a> Parser<'a> {
             let name = &self.text[start..end];
             self.pos = end;
             if self.peek() == Some(b'(') {
-                let func =
-                    match name {
-                        "exp" => Func::Exp,
-                        "ln" | "log" => Func::Ln,
-                        "sqrt" => Func::Sqrt,
-                        "min" => Func::Min,
-                        "max" => Func::Max,
-                        _ => return Err(self.err(
+                let func = match name {
+                    "exp" => Func::Exp,
+                    "ln" | "log" => Func::Ln,
+                    "sqrt" => Func::Sqrt,
+                    "min" => Func::Min,
+                    "max" => Func::Max,
+                    _ => {
+                        return Err(self.err(
                             start,
                             format!(
                                 "unknown function {name:?}: use exp, ln (or log), sqrt, min or max"
                             ),
-                        )),
-                    };
+                        ))
+                    }
+                };
                 self.pos += 1;
                 let mut args = vec![self.expr()?];
                 while self.peek() == Some(b',') {

@@ -462,15 +462,18 @@ impl Law {
                     .get("formula")
                     .and_then(|f| f.as_str())
                     .ok_or_else(|| err("a formula law needs its \"formula\" as a string".into()))?;
-                let columns: Vec<String> = v
-                    .get("columns")
-                    .and_then(|c| c.as_array())
-                    .map(|a| {
-                        a.iter()
-                            .filter_map(|s| s.as_str().map(String::from))
-                            .collect()
-                    })
-                    .unwrap_or_default();
+                // A law file lists the columns it reads; a saved fit records its variables.
+                let columns: Vec<String> = match v.get("columns").and_then(|c| c.as_array()) {
+                    Some(a) => a
+                        .iter()
+                        .filter_map(|s| s.as_str().map(String::from))
+                        .collect(),
+                    None => v
+                        .pointer("/conventions/variables")
+                        .and_then(|m| m.as_object())
+                        .map(|m| m.keys().cloned().collect())
+                        .unwrap_or_default(),
+                };
                 let cols: Vec<&str> = columns.iter().map(|s| s.as_str()).collect();
                 let f = Formula::parse(text, &cols).map_err(|e| err(e.to_string()))?;
                 LawForm::Formula(Arc::new(f))
