@@ -535,7 +535,16 @@ fn cmd_fit(a: FitArgs, out: &mut String) -> Result<()> {
         starts: name(a.starts),
         max_iter: a.max_iter,
     };
-    let mut table = RunTable::read(&a.file)?;
+    // Settings are checked before the file, so a bad --law is named even when the file is
+    // missing too; the headers then decide which names of a formula are data.
+    let early = names.config_for(&[]);
+    let mut table = match RunTable::read(&a.file) {
+        Ok(t) => t,
+        Err(e) => {
+            early.map_err(|e| usage(e.to_string()))?;
+            return Err(e.into());
+        }
+    };
     let headers: Vec<&str> = table.columns.iter().map(|c| c.as_str()).collect();
     let config = names
         .config_for(&headers)

@@ -1389,3 +1389,78 @@ fn compare_with_curves_includes_approach_one() {
         .iter()
         .any(|w| w.as_str().unwrap().contains("disagree")));
 }
+
+/// Issue 13: `--law` takes a formula; `--param` fixes or bounds a parameter; a saved formula
+/// fit predicts exactly what the fit's parameters give.
+#[test]
+fn fit_formula_law_with_params_and_predict() {
+    let d = tempdir("formula");
+    let f = write(&d, "r.csv", &good_csv());
+    let out = d.join("fit.json").display().to_string();
+    let (code, stdout, stderr) = scaling(&[
+        "fit",
+        &f,
+        "--law",
+        "E + A*N^-alpha + B*D^-beta",
+        "--param",
+        "beta=0.01:2",
+        "--param",
+        "E=1.8",
+        "--format",
+        "json",
+        "--out",
+        &out,
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["law"], "formula");
+    assert_eq!(v["formula"], "E + A*N^-alpha + B*D^-beta");
+    assert_eq!(v["params"]["E"], 1.8);
+    assert_eq!(v["conventions"]["fixed"]["E"], 1.8);
+    assert_eq!(
+        v["conventions"]["bounds"]["beta"],
+        serde_json::json!([0.01, 2.0])
+    );
+    let p = |k: &str| v["params"][k].as_f64().unwrap();
+    assert!((p("alpha") / 0.35 - 1.0).abs() < 1e-6, "{}", p("alpha"));
+    assert!((p("beta") / 0.37 - 1.0).abs() < 1e-6, "{}", p("beta"));
+    let (n, t) = (3e9f64, 5e10f64);
+    let want = p("E") + p("A") * n.powf(-p("alpha")) + p("B") * t.powf(-p("beta"));
+    let (code, stdout, stderr) = scaling(&[
+        "predict", &out, "--params", "3e9", "--tokens", "5e10", "--format", "json",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let pv: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let got = pv["loss"].as_f64().unwrap();
+    assert!(((got - want) / want).abs() < 1e-14, "{got} vs {want}");
+}
+
+/// Issue 13: a formula that does not parse is a usage error (exit 2) pointing at the
+/// character; a name that is neither a law nor a formula says what is known.
+#[test]
+fn formula_parse_error_points_at_the_character() {
+    let d = tempdir("formula-error");
+    let f = write(&d, "r.csv", &good_csv());
+    let (code, stdout, stderr) = scaling(&["fit", &f, "--law", "E + A*N^^alpha"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stdout.is_empty());
+    assert!(stderr.contains("character 9"), "{stderr}");
+    let lines: Vec<&str> = stderr.lines().collect();
+    let caret = lines
+        .iter()
+        .position(|l| l.trim() == "^")
+        .expect("a caret line");
+    assert_eq!(
+        lines[caret].find('^'),
+        lines[caret - 1].find("^^").map(|i| i + 1),
+        "{stderr}"
+    );
+    assert_user_error(
+        &["fit", &f, "--law", "kaplan9"],
+        &["kaplan9", "not known", "formula"],
+    );
+    assert_user_error(
+        &["fit", &f, "--law", "chinchilla", "--param", "gamma=1"],
+        &["gamma", "not a parameter"],
+    );
+}

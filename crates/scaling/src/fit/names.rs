@@ -127,6 +127,18 @@ impl FitNames {
                     ))
                 })?
             } else {
+                let word = self.law.trim();
+                if !word.is_empty()
+                    && word
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+                    && !columns.contains(&word)
+                {
+                    return Err(Error::InvalidSetting(format!(
+                        "law {word:?} is not known: use one of {}, or write a formula such as 'E + A*N^-alpha + B*D^-beta'",
+                        FORM_NAMES[..8].join(", ")
+                    )));
+                }
                 if x.is_some() {
                     return Err(Error::InvalidSetting(
                         "a variable x applies to the power law only; a formula names its variables"

@@ -61,13 +61,21 @@ fn outside_data(o: &Optimum, dr: &DataRange) -> String {
 /// (with a note where that lies outside the data) and the conventions.
 pub fn fit_text(fit: &Fit) -> String {
     let mut s = String::new();
-    let title = match fit.x {
-        Some(x) => format!("Power law in {}", x.symbol()),
-        None => "Chinchilla law".to_string(),
+    let title = match (fit.law.as_str(), fit.x) {
+        ("power", Some(x)) => format!("Power law in {}", x.symbol()),
+        ("broken-power", Some(x)) => format!("Broken power law in {}", x.symbol()),
+        ("chinchilla", _) => "Chinchilla law".to_string(),
+        ("formula", _) => "Formula".to_string(),
+        ("kaplan", _) => "Kaplan et al.'s joint law".to_string(),
+        ("kaplan-steps", _) => "Kaplan et al.'s L(N, S)".to_string(),
+        ("data-constrained", _) => "Data-constrained law (Muennighoff et al.)".to_string(),
+        ("overtraining", _) => "Over-training law (Gadre et al.)".to_string(),
+        (other, _) => format!("{} law", other),
     };
     let _ = writeln!(s, "{title} fitted to {}", fit.runs.source);
     let _ = writeln!(s, "  {}\n", fit.formula);
-    let _ = writeln!(s, "  {:<6} {:<16} meaning", "param", "value");
+    let w = fit.params.keys().map(|k| k.len()).max().unwrap_or(6).max(6);
+    let _ = writeln!(s, "  {:<w$} {:<16} meaning", "param", "value");
     for name in fit.form().param_names() {
         let fixed = fit.conventions.fixed.get(&name);
         let v = match (fit.params.get(&name).copied().flatten(), fixed) {
@@ -78,7 +86,8 @@ pub fn fit_text(fit: &Fit) -> String {
             (Some(v), None) => sig(v, 5),
             (None, None) => "not identified".into(),
         };
-        let _ = writeln!(s, "  {:<6} {:<16} {}", name, v, fit.meanings[&name]);
+        let w = fit.params.keys().map(|k| k.len()).max().unwrap_or(6).max(6);
+        let _ = writeln!(s, "  {:<w$} {:<16} {}", name, v, fit.meanings[&name]);
     }
     let _ = writeln!(s);
     let _ = writeln!(
