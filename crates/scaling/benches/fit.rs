@@ -54,6 +54,31 @@ fn benches(c: &mut Criterion) {
     c.bench_function(&format!("fit_default/{name}"), |b| {
         b.iter(|| fit::fit(black_box(&runs), &config).unwrap())
     });
+    // The same law as a user's formula, on the generic path (issue 13: within 5x of the
+    // kernel).
+    let formula = fit::FitNames {
+        law: "E + A*N^-alpha + B*D^-beta".into(),
+        ..Default::default()
+    }
+    .config()
+    .unwrap();
+    let gp = fit::GeneralProblem::new(
+        formula.form.clone(),
+        &fit::design(formula.form.form(), &runs, &fit::Columns::new()).unwrap(),
+        &runs.loss,
+        formula.objective,
+        &formula.fixed,
+        &formula.bounds,
+    )
+    .unwrap();
+    let mut grad5 = [0.0; 5];
+    let theta_f = [0.597, 6.17, 0.347, 7.67, 0.367];
+    c.bench_function(&format!("formula_value_grad/{name}"), |b| {
+        b.iter(|| gp.value_grad(black_box(&theta_f), &mut grad5))
+    });
+    c.bench_function(&format!("fit_formula/{name}"), |b| {
+        b.iter(|| fit::fit(black_box(&runs), &formula).unwrap())
+    });
     let mut g = c.benchmark_group("grid");
     g.sample_size(10);
     let grid = FitConfig {

@@ -141,6 +141,9 @@ pub struct GeneralProblem {
     form: LawForm,
     nv: usize,
     x: Vec<f64>,
+    /// Column-major copies of the design and of its logs, for batch evaluation.
+    cols: Vec<Vec<f64>>,
+    ln_cols: Vec<Vec<f64>>,
     loss: Vec<f64>,
     ln_loss: Vec<f64>,
     weight: Vec<f64>,
@@ -215,10 +218,21 @@ impl GeneralProblem {
                 "every parameter is fixed: nothing is left to fit".into(),
             ));
         }
+        let nv = design.vars.len();
+        let m = loss.len();
+        let cols: Vec<Vec<f64>> = (0..nv)
+            .map(|j| (0..m).map(|i| design.x[i * nv + j]).collect())
+            .collect();
+        let ln_cols = cols
+            .iter()
+            .map(|c| c.iter().map(|v| v.ln()).collect())
+            .collect();
         Ok(GeneralProblem {
             form,
-            nv: design.vars.len(),
+            nv,
             x: design.x.clone(),
+            cols,
+            ln_cols,
             loss: loss.to_vec(),
             ln_loss: loss.iter().map(|l| l.ln()).collect(),
             weight: vec![1.0; loss.len()],
@@ -248,6 +262,15 @@ impl GeneralProblem {
     pub fn set_weights(&mut self, w: &[f64]) {
         assert_eq!(w.len(), self.runs(), "one weight per run");
         self.weight = w.to_vec();
+    }
+
+    /// L for every run at `p` and, when `grad` is given, dL/dp_k at `grad[k * m + i]`.
+    fn batch(&self, p: &[f64], out: &mut [f64], grad: Option<&mut [f64]>) {
+        let cols: Vec<&[f64]> = self.cols.iter().map(|c| c.as_slice()).collect();
+        let lns: Vec<&[f64]> = self.ln_cols.iter().map(|c| c.as_slice()).collect();
+        self.form
+            .form()
+            .predict_grad_batch(&cols, &lns, p, out, grad);
     }
 
     fn row(&self, i: usize) -> &[f64] {
@@ -301,36 +324,32 @@ impl GeneralProblem {
             return bad(grad);
         }
         let (p, dp) = self.natural_with_scale(theta);
-        let form = self.form.form();
         let np = p.len();
-        let mut g = vec![0.0; np];
-        let mut acc = vec![0.0; np];
-        let mut f = 0.0;
+        let m = self.runs();
         let want = grad.is_some();
-        for i in 0..self.runs() {
+        let mut l = vec![0.0; m];
+        let mut g = if want { vec![0.0; np * m] } else { vec![] };
+        self.batch(&p, &mut l, want.then_some(&mut g[..]));
+        let log = self.objective.space == Space::Log;
+        let mut f = 0.0;
+        let mut c = vec![0.0; m];
+        for i in 0..m {
             let w = self.weight[i];
             if w == 0.0 {
                 continue;
             }
-            let lp = form.ln_predict_grad(self.row(i), &p, want.then_some(&mut g[..]));
-            let (r, scale) = match self.objective.space {
-                Space::Log => (lp - self.ln_loss[i], 1.0),
-                Space::Linear => {
-                    let l = lp.exp();
-                    (l - self.loss[i], l)
-                }
+            // Log space: r = ln L_hat - ln L, dr/dp = (dL_hat/dp) / L_hat.
+            let (r, scale) = if log {
+                (l[i].ln() - self.ln_loss[i], 1.0 / l[i])
+            } else {
+                (l[i] - self.loss[i], 1.0)
             };
             if !r.is_finite() {
                 return bad(grad);
             }
             let (rho, psi) = self.objective.rho_psi(r);
             f += w * rho;
-            if want {
-                let c = w * psi * scale;
-                for (a, gi) in acc.iter_mut().zip(&g) {
-                    *a += c * gi;
-                }
-            }
+            c[i] = w * psi * scale;
         }
         let s = match self.objective.reduction {
             Reduction::Sum => 1.0,
@@ -338,7 +357,13 @@ impl GeneralProblem {
         };
         if let Some(out) = grad.as_deref_mut() {
             for (k, &i) in self.free.iter().enumerate() {
-                out[k] = acc[i] * dp[k] * s;
+                let gi = &g[i * m..(i + 1) * m];
+                let acc: f64 = c
+                    .iter()
+                    .zip(gi)
+                    .map(|(a, b)| if *a == 0.0 { 0.0 } else { a * b })
+                    .sum();
+                out[k] = acc * dp[k] * s;
             }
             if out.iter().any(|v| !v.is_finite()) {
                 return bad(grad);
@@ -467,7 +492,6 @@ impl GeneralProblem {
             .zip(&self.weight)
             .map(|(l, wt)| if log { wt / (l * l) } else { *wt })
             .collect();
-        let form = self.form.form();
         let index = |mut k: usize| -> Vec<usize> {
             let mut idx = vec![0; q];
             for j in (0..q).rev() {
@@ -494,15 +518,17 @@ impl GeneralProblem {
                 }
                 let nl = free_lin.len();
                 let m = self.runs();
+                // The law is affine in the linear parameters: at c = 0 its value is the
+                // offset and its gradient with respect to c_j is the basis column phi_j.
+                let mut off = vec![0.0; m];
+                let mut g = vec![0.0; p.len() * m];
+                self.batch(&p, &mut off, Some(&mut g));
                 let mut phi = vec![0.0; m * nl];
                 let mut y = vec![0.0; m];
                 for r in 0..m {
-                    let off = form.predict(self.row(r), &p);
-                    y[r] = self.loss[r] - off;
+                    y[r] = self.loss[r] - off[r];
                     for (j, &i) in free_lin.iter().enumerate() {
-                        p[i] = 1.0;
-                        phi[r * nl + j] = form.predict(self.row(r), &p) - off;
-                        p[i] = 0.0;
+                        phi[r * nl + j] = g[i * m + r];
                     }
                 }
                 let nonneg: Vec<bool> = free_lin

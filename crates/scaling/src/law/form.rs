@@ -295,6 +295,37 @@ pub trait Form: Send + Sync + std::fmt::Debug {
         self.ln_predict_grad(x, p, None).exp()
     }
 
+    /// L (not its log) for many runs: `cols[j]` holds variable j for every run and
+    /// `ln_cols[j]` its log; `out[i]` receives L of run i and `grad[k * m + i]` (m runs), when
+    /// given, dL/dp_k. The default evaluates run by run.
+    fn predict_grad_batch(
+        &self,
+        cols: &[&[f64]],
+        _ln_cols: &[&[f64]],
+        p: &[f64],
+        out: &mut [f64],
+        mut grad: Option<&mut [f64]>,
+    ) {
+        let m = out.len();
+        let mut x = vec![0.0; cols.len()];
+        let mut g = vec![0.0; p.len()];
+        for i in 0..m {
+            for (xj, c) in x.iter_mut().zip(cols) {
+                *xj = c[i];
+            }
+            match grad.as_deref_mut() {
+                None => out[i] = self.predict(&x, p),
+                Some(gout) => {
+                    let l = self.ln_predict_grad(&x, p, Some(&mut g)).exp();
+                    out[i] = l;
+                    for (k, gk) in g.iter().enumerate() {
+                        gout[k * m + i] = l * gk;
+                    }
+                }
+            }
+        }
+    }
+
     /// Parameter names, in order.
     fn param_names(&self) -> Vec<String> {
         self.params().into_iter().map(|s| s.name).collect()
