@@ -822,12 +822,16 @@ fn read_fit(path: &Path) -> Result<fit::Fit> {
         path: path.display().to_string(),
         source,
     })?;
-    serde_json::from_str::<fit::Fit>(&text).map_err(|e| {
+    let fit = serde_json::from_str::<fit::Fit>(&text).map_err(|e| {
         usage(format!(
             "{}: not a saved fit ({e}); save one with `scaling fit RUNS --bootstrap R --out FIT`",
             path.display()
         ))
-    })
+    })?;
+    // A hand-edited formula or law name is refused here, not when the fit is used.
+    fit.try_form()
+        .map_err(|e| usage(format!("{}: {e}", path.display())))?;
+    Ok(fit)
 }
 
 fn cmd_test(a: TestArgs, out: &mut String) -> Result<()> {

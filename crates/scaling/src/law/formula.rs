@@ -962,10 +962,8 @@ impl Formula {
                             }
                         }
                         Op::Exp => {
-                            for (x, d) in v.iter_mut().zip(da.iter_mut()) {
-                                *x = x.exp();
-                                *d = *x;
-                            }
+                            exp_in_place(v);
+                            da.copy_from_slice(v);
                         }
                         Op::Ln => {
                             for (x, d) in v.iter_mut().zip(da.iter_mut()) {
@@ -981,9 +979,12 @@ impl Formula {
                         }
                         Op::PowVar(j) => {
                             let l = &ln_cols[j][..m];
-                            for ((x, d), l) in v.iter_mut().zip(da.iter_mut()).zip(l) {
-                                *x = (*x * l).exp();
-                                *d = *x * l;
+                            for (x, l) in v.iter_mut().zip(l) {
+                                *x *= l;
+                            }
+                            exp_in_place(v);
+                            for ((d, x), l) in da.iter_mut().zip(v.iter()).zip(l) {
+                                *d = x * l;
                             }
                         }
                         _ => unreachable!("unary ops only"),
@@ -1082,6 +1083,19 @@ impl Formula {
                 g[k * m..(k + 1) * m].copy_from_slice(&gs[k * m..(k + 1) * m]);
             }
         }
+    }
+}
+
+/// exp of every element, four lanes at a time (the kernel's vectorised exp, a few ulp from
+/// the correctly rounded value).
+fn exp_in_place(v: &mut [f64]) {
+    let mut chunks = v.chunks_exact_mut(crate::fastmath::W);
+    for c in &mut chunks {
+        let x: [f64; crate::fastmath::W] = (&*c).try_into().expect("whole chunk");
+        c.copy_from_slice(&crate::fastmath::exp4(x));
+    }
+    for x in chunks.into_remainder() {
+        *x = x.exp();
     }
 }
 
