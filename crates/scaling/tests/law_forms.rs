@@ -10,7 +10,7 @@ use std::sync::Arc;
 use scaling::accounting::{load_runs, LoadRequest};
 use scaling::data::{Column, RunTable};
 use scaling::fit::{self, Fit, FitConfig, FitNames, Status};
-use scaling::law::{Form, Formula, Law, LawForm, Var, Variable};
+use scaling::law::{Formula, Law, LawForm, Var, Variable};
 use scaling::uncertainty::{fit_table, BootstrapRequest, FitRequest};
 
 fn table(cols: Vec<(&str, Vec<f64>)>) -> RunTable {
