@@ -592,7 +592,7 @@ impl Formula {
     /// Parameters that enter linearly (jointly: the formula is affine in all of them, like
     /// E, A and B in `E + A*N^-alpha + B*D^-beta`) get the positive domain and are marked
     /// linear, so variable projection can solve for them; the others are real-valued with a
-    /// start grid geometric from 0.02 to 3 (exponents). [`Formula::set_param`] changes both.
+    /// start grid geometric from 0.02 to 3 (exponents). [`Formula::set_domain`] (and `--param NAME=LOW:HIGH`) changes both.
     ///
     /// # Errors
     /// [`ParseError`] pointing at the offending character; a formula without parameters or
