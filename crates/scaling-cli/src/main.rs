@@ -536,9 +536,25 @@ fn cmd_fit(a: FitArgs, out: &mut String) -> Result<()> {
         starts: name(a.starts),
         max_iter: a.max_iter,
     };
+    match (a.law, a.x) {
+        (LawArg::Chinchilla, Some(_)) => {
+            return Err(usage(
+                "--x applies to --law power only (the Chinchilla law uses N and D)",
+            ))
+        }
+        (LawArg::Power, None) => {
+            return Err(usage(
+                "--law power needs --x params, --x tokens or --x flops",
+            ))
+        }
+        _ => {}
+    }
     let config = names.config().map_err(|e| usage(e.to_string()))?;
     let form = config.form;
     let (table, runs) = load_runs(&a.file, &form, &a.data)?;
+    if let Some(col) = &a.cluster_col {
+        table.named_column("--cluster-col", col)?;
+    }
     let bootstrap = match a.bootstrap {
         Some(r) => Some(scaling::uncertainty::BootstrapRequest {
             replicates: r,
