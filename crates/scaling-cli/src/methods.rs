@@ -172,11 +172,17 @@ pub fn cmd_powerlaw(a: PowerlawArgs, out: &mut String) -> Result<()> {
             }
         }
         let f = methods::fit_power_law(&xs, &ys, a.level).map_err(|e| {
-            anyhow::Error::new(e).context(if g.is_empty() {
+            let group = if g.is_empty() {
                 String::new()
             } else {
-                format!("group {}", group_label(&g))
-            })
+                format!(", group {}", group_label(&g))
+            };
+            anyhow::Error::new(e).context(format!(
+                "{}: --x column {:?} against --y column {:?}{group}",
+                a.file.display(),
+                a.x,
+                a.y
+            ))
         })?;
         match a.format {
             Format::Json => {
