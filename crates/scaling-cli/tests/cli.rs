@@ -501,6 +501,9 @@ fn predict_with_intervals_and_extrapolation() {
         ];
         assert!(ci[0] <= loss && loss <= ci[1], "{ci:?} {loss}");
         assert!(pi[0] < ci[0] && ci[1] < pi[1], "{pi:?} {ci:?}");
+        // The new-run interval under its own name, with its method (issue 11 item 4).
+        assert_eq!(v["new_run_interval"], v["prediction_interval"]);
+        assert!(v["new_run_method"].as_str().unwrap().contains("leverage"));
         assert_eq!(v["extrapolation"]["inside"], inside);
     }
 }
@@ -1388,4 +1391,22 @@ fn compare_with_curves_includes_approach_one() {
         .unwrap()
         .iter()
         .any(|w| w.as_str().unwrap().contains("disagree")));
+}
+
+/// `powerlaw` on a constant x used to print a slope with a standard error of 5.5e14 (exit 0),
+/// and its errors read "error: : ..." with no file name.
+#[test]
+fn powerlaw_constant_x_refused_with_file_and_column() {
+    let d = tempdir("powerlaw-const");
+    let mut text = String::from("width,loss\n");
+    for i in 1..=10 {
+        text.push_str(&format!("0.1,{i}\n"));
+    }
+    let f = write(&d, "const.csv", &text);
+    assert_user_error(
+        &["powerlaw", &f, "--x", "width", "--y", "loss"],
+        &["const.csv", "\"width\"", "all x values are equal"],
+    );
+    let (_, _, err) = scaling(&["powerlaw", &f, "--x", "width", "--y", "loss"]);
+    assert!(!err.contains("error: :"), "{err}");
 }

@@ -185,6 +185,10 @@ pub struct Conventions {
     pub optimizer: String,
     /// Random seed (null: the fit uses no randomness).
     pub seed: Option<u64>,
+    /// How intervals for a new run (`L_opt_new_run@C`, `predict`'s `new_run_interval`) combine
+    /// the bootstrap replicates with the residuals (null without a bootstrap).
+    #[serde(default)]
+    pub new_run_interval: Option<String>,
 }
 
 /// Quantities implied by a Chinchilla-form fit (Hoffmann et al. 2022, Eq. 4).
@@ -909,6 +913,7 @@ pub fn fit(runs: &Runs, config: &FitConfig) -> Result<Fit> {
             starts: config.starts,
             optimizer: "BFGS".into(),
             seed: None,
+            new_run_interval: None,
         },
         identifiability,
         implied,
