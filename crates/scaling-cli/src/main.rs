@@ -174,6 +174,11 @@ struct DataArgs {
     /// FLOPs per parameter per token in C = k N D, used to derive D or C.
     #[arg(long, default_value_t = 6.0, value_parser = quantity, value_name = "K")]
     flops_per_param_token: f64,
+    /// Keep only the rows this filter selects, before any other filter, e.g.
+    /// "dataset == 'rpj' and N < 1e9" (==, !=, <, <=, >, >=, and, or, not, parentheses;
+    /// N, D, C and loss name those roles' columns; `odd/name` in backticks).
+    #[arg(long = "where", value_name = "FILTER")]
+    row_filter: Option<String>,
     /// Set by commands that need C for every run (not a flag).
     #[arg(skip)]
     need_flops: bool,
@@ -238,6 +243,10 @@ struct FitArgs {
     /// No progress bar.
     #[arg(long, short = 'q')]
     quiet: bool,
+    /// Fit separately for each combination of these columns' values (groups in the order
+    /// they first appear; a group that fails is reported in its place).
+    #[arg(long, value_delimiter = ',', value_name = "COL")]
+    by: Vec<String>,
     /// Save the fit (JSON) to this file; `scaling predict` reads it.
     #[arg(long, short = 'o', value_name = "FILE")]
     out: Option<PathBuf>,
@@ -461,15 +470,38 @@ fn exit_code(e: &anyhow::Error) -> u8 {
 }
 
 fn load_runs(file: &Path, form: &LawForm, data: &DataArgs) -> Result<(RunTable, Runs)> {
+    let table = read_table(file, data)?;
+    let runs = runs_of(&table, form, data, None)?;
+    Ok((table, runs))
+}
+
+/// The run table, with the count columns added when a counting convention is asked for.
+fn read_table(file: &Path, data: &DataArgs) -> Result<RunTable> {
     let mut table = RunTable::read(file)?;
-    let mut params_col = data.params_col.clone();
-    let mut flops_col = data.flops_col.clone();
     if data.params_convention.is_some() || data.flops_convention.is_some() {
-        use scaling::accounting::{FLOPS_CONVENTIONS, PARAMS_CONVENTIONS};
-        let pick = |given: &Option<String>,
-                    table: &[(&str, &str)],
-                    flag: &str|
-         -> Result<Option<String>> {
+        let overrides = ColumnOverrides {
+            tokens: data.tokens_col.clone(),
+            ..Default::default()
+        };
+        let tokens = scaling::data::find_column(&table, scaling::data::Role::Tokens, &overrides)?;
+        if data.flops_convention.is_some() && tokens.is_none() {
+            return Err(usage(
+                "--flops-convention needs a tokens column (name it with --tokens-col)",
+            ));
+        }
+        // A table already processed by `scaling count` keeps its columns.
+        if table.column_index("params_total").is_none() {
+            scaling::accounting::add_count_columns(&mut table, &Default::default(), tokens)?;
+        }
+    }
+    Ok(table)
+}
+
+/// The column overrides of `data`, with the counting conventions resolved to count columns.
+fn column_overrides(data: &DataArgs) -> Result<ColumnOverrides> {
+    use scaling::accounting::{FLOPS_CONVENTIONS, PARAMS_CONVENTIONS};
+    let pick =
+        |given: &Option<String>, table: &[(&str, &str)], flag: &str| -> Result<Option<String>> {
             match given {
                 None => Ok(None),
                 Some(g) => table
@@ -484,50 +516,65 @@ fn load_runs(file: &Path, form: &LawForm, data: &DataArgs) -> Result<(RunTable, 
                     }),
             }
         };
-        let pc = pick(
-            &data.params_convention,
-            &PARAMS_CONVENTIONS,
-            "--params-convention",
-        )?;
-        let fc = pick(
-            &data.flops_convention,
-            &FLOPS_CONVENTIONS,
-            "--flops-convention",
-        )?;
-        let overrides = ColumnOverrides {
-            tokens: data.tokens_col.clone(),
-            ..Default::default()
-        };
-        let tokens = scaling::data::find_column(&table, scaling::data::Role::Tokens, &overrides)?;
-        if fc.is_some() && tokens.is_none() {
-            return Err(usage(
-                "--flops-convention needs a tokens column (name it with --tokens-col)",
-            ));
+    let pc = pick(
+        &data.params_convention,
+        &PARAMS_CONVENTIONS,
+        "--params-convention",
+    )?;
+    let fc = pick(
+        &data.flops_convention,
+        &FLOPS_CONVENTIONS,
+        "--flops-convention",
+    )?;
+    Ok(ColumnOverrides {
+        params: pc.or(data.params_col.clone()),
+        tokens: data.tokens_col.clone(),
+        flops: fc.or(data.flops_col.clone()),
+        loss: data.loss_col.clone(),
+    })
+}
+
+/// The parsed `--where` filter, if any.
+fn row_filter(data: &DataArgs) -> Result<Option<scaling::data::RowFilter>> {
+    data.row_filter
+        .as_deref()
+        .map(scaling::data::RowFilter::parse)
+        .transpose()
+        .map_err(|e| anyhow::Error::new(e).context("--where"))
+}
+
+/// The 0-based table rows `--where` keeps (all rows without it), for grouping.
+fn selected_rows(table: &RunTable, data: &DataArgs) -> Result<Vec<usize>> {
+    match row_filter(data)? {
+        None => Ok((0..table.rows.len()).collect()),
+        Some(f) => {
+            let keep = f.matches(table, &column_overrides(data)?)?;
+            Ok((0..table.rows.len()).filter(|&r| keep[r]).collect())
         }
-        // A table already processed by `scaling count` keeps its columns.
-        if table.column_index("params_total").is_none() {
-            scaling::accounting::add_count_columns(&mut table, &Default::default(), tokens)?;
-        }
-        params_col = pc.or(params_col);
-        flops_col = fc.or(flops_col);
     }
+}
+
+/// Validated, filtered runs of `table` (only the table rows `rows`, when given: one group).
+fn runs_of(
+    table: &RunTable,
+    form: &LawForm,
+    data: &DataArgs,
+    rows: Option<Vec<usize>>,
+) -> Result<Runs> {
     let opts = LoadOptions {
-        columns: ColumnOverrides {
-            params: params_col,
-            tokens: data.tokens_col.clone(),
-            flops: flops_col.clone(),
-            loss: data.loss_col.clone(),
-        },
+        columns: column_overrides(data)?,
         skip_invalid: data.skip_invalid,
         flops_per_param_token: data.flops_per_param_token,
+        filter: row_filter(data)?,
+        rows,
     };
     let mut needs = fit::needs(form);
     if data.min_flops.is_some() || data.max_flops.is_some() || data.need_flops {
         needs.flops = true;
     }
-    let mut runs = Runs::from_table(&table, needs, &opts)?;
+    let mut runs = Runs::from_table(table, needs, &opts)?;
     runs.apply_filters(&filters(data))?;
-    Ok((table, runs))
+    Ok(runs)
 }
 
 fn filters(data: &DataArgs) -> Filters {
@@ -535,7 +582,68 @@ fn filters(data: &DataArgs) -> Filters {
         min_flops: data.min_flops,
         max_flops: data.max_flops,
         drop_top_loss: data.drop_top_loss,
+        row_filter: data.row_filter.clone(),
     }
+}
+
+/// Quote a word for a POSIX shell when it needs it.
+fn shell_word(s: &str) -> String {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./,:=+@%".contains(c))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+/// The flags that reproduce `data`: the one place a data configuration is rendered back to a
+/// command line (the report's "Reproduce" commands use it), so no flag is dropped.
+fn data_flags(data: &DataArgs) -> Vec<String> {
+    let mut f: Vec<String> = Vec::new();
+    let mut opt = |flag: &str, v: &Option<String>| {
+        if let Some(v) = v {
+            f.push(flag.to_string());
+            f.push(v.clone());
+        }
+    };
+    opt("--params-col", &data.params_col);
+    opt("--tokens-col", &data.tokens_col);
+    opt("--flops-col", &data.flops_col);
+    opt("--loss-col", &data.loss_col);
+    opt("--params-convention", &data.params_convention);
+    opt("--flops-convention", &data.flops_convention);
+    opt("--where", &data.row_filter);
+    if data.skip_invalid {
+        f.push("--skip-invalid".into());
+    }
+    if data.drop_top_loss > 0 {
+        f.push("--drop-top-loss".into());
+        f.push(data.drop_top_loss.to_string());
+    }
+    if let Some(v) = data.min_flops {
+        f.push("--min-flops".into());
+        f.push(format!("{v:e}"));
+    }
+    if let Some(v) = data.max_flops {
+        f.push("--max-flops".into());
+        f.push(format!("{v:e}"));
+    }
+    if data.flops_per_param_token != 6.0 {
+        f.push("--flops-per-param-token".into());
+        f.push(format!("{}", data.flops_per_param_token));
+    }
+    f
+}
+
+/// A command line from words, each quoted for the shell as needed.
+fn command_line(words: &[String]) -> String {
+    words
+        .iter()
+        .map(|w| shell_word(w))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// A progress bar on stderr, hidden when stderr is not a terminal or with --quiet.
@@ -562,6 +670,66 @@ fn write_new(path: &Path, text: impl AsRef<[u8]>, force: bool, flag: &str) -> Re
         )));
     }
     std::fs::write(path, text).with_context(|| format!("{}: cannot write", path.display()))
+}
+
+/// One fit of `runs` (rows of `table`) under the arguments, with its bootstrap if asked.
+fn fit_runs(a: &FitArgs, config: &FitConfig, table: &RunTable, runs: &Runs) -> Result<fit::Fit> {
+    let form = config.form;
+    let config = config.clone();
+    let mut result = fit::fit(runs, &config)?;
+    if let Some(r) = a.bootstrap {
+        if !a.flops.is_empty() && form != LawForm::Chinchilla {
+            return Err(usage(
+                "--flops gives intervals on the compute-optimal allocation, which only the Chinchilla law has",
+            ));
+        }
+        let clusters = match &a.cluster_col {
+            None => None,
+            Some(col) => {
+                let c = table.named_column("--cluster-col", col)?;
+                let mut labels = Vec::with_capacity(runs.len());
+                for &row in &runs.rows {
+                    let v = table.rows[row - 1][c].trim().to_string();
+                    if v.is_empty() {
+                        return Err(usage(format!(
+                            "{}, column {col:?}: empty group label (value \"\")",
+                            table.location(row - 1)
+                        )));
+                    }
+                    labels.push(v);
+                }
+                Some(labels)
+            }
+        };
+        let bc = scaling::uncertainty::BootstrapConfig {
+            replicates: r,
+            seed: a.seed,
+            clusters,
+            cluster_column: a.cluster_col.clone(),
+            level: a.level,
+        };
+        let bar = progress_bar(r as u64, a.quiet);
+        let tick = || bar.inc(1);
+        let boot = scaling::uncertainty::bootstrap(runs, &config, &result, &bc, &tick)?;
+        bar.finish_and_clear();
+        let budgets = if a.flops.is_empty() {
+            let mut b: Vec<f64> = result
+                .data_range
+                .flops
+                .map(|r| vec![r[1]])
+                .unwrap_or_default();
+            b.push(1e24);
+            b
+        } else {
+            a.flops.clone()
+        };
+        scaling::uncertainty::attach(&mut result, boot, &budgets, a.level);
+    } else if a.cluster_col.is_some() || !a.flops.is_empty() || a.level != 0.95 {
+        return Err(usage(
+            "--cluster-col, --flops and --level go with --bootstrap R",
+        ));
+    }
+    Ok(result)
 }
 
 fn cmd_fit(a: FitArgs, out: &mut String) -> Result<()> {
@@ -612,60 +780,29 @@ fn cmd_fit(a: FitArgs, out: &mut String) -> Result<()> {
         },
         ..FitConfig::default()
     };
-    let (table, runs) = load_runs(&a.file, &form, &a.data)?;
-    let mut result = fit::fit(&runs, &config)?;
-    if let Some(r) = a.bootstrap {
-        if !a.flops.is_empty() && form != LawForm::Chinchilla {
+    let table = read_table(&a.file, &a.data)?;
+    if !a.by.is_empty() {
+        if a.out.is_some() {
             return Err(usage(
-                "--flops gives intervals on the compute-optimal allocation, which only the Chinchilla law has",
+                "--out saves one fit; with --by, use --format json (an array, one fit per group)",
             ));
         }
-        let clusters = match &a.cluster_col {
-            None => None,
-            Some(col) => {
-                let c = table.named_column("--cluster-col", col)?;
-                let mut labels = Vec::with_capacity(runs.len());
-                for &row in &runs.rows {
-                    let v = table.rows[row - 1][c].trim().to_string();
-                    if v.is_empty() {
-                        return Err(usage(format!(
-                            "{}, column {col:?}: empty group label (value \"\")",
-                            table.location(row - 1)
-                        )));
-                    }
-                    labels.push(v);
-                }
-                Some(labels)
-            }
-        };
-        let bc = scaling::uncertainty::BootstrapConfig {
-            replicates: r,
-            seed: a.seed,
-            clusters,
-            cluster_column: a.cluster_col.clone(),
-            level: a.level,
-        };
-        let bar = progress_bar(r as u64, a.quiet);
-        let tick = || bar.inc(1);
-        let boot = scaling::uncertainty::bootstrap(&runs, &config, &result, &bc, &tick)?;
-        bar.finish_and_clear();
-        let budgets = if a.flops.is_empty() {
-            let mut b: Vec<f64> = result
-                .data_range
-                .flops
-                .map(|r| vec![r[1]])
-                .unwrap_or_default();
-            b.push(1e24);
-            b
-        } else {
-            a.flops.clone()
-        };
-        scaling::uncertainty::attach(&mut result, boot, &budgets, a.level);
-    } else if a.cluster_col.is_some() || !a.flops.is_empty() || a.level != 0.95 {
-        return Err(usage(
-            "--cluster-col, --flops and --level go with --bootstrap R",
-        ));
+        let selected = selected_rows(&table, &a.data)?;
+        let mut outcomes: Vec<methods::Outcome> = Vec::new();
+        for g in scaling::data::group_rows(&table, "--by", &a.by, &selected)? {
+            let one = || -> Result<(serde_json::Value, String)> {
+                let runs = runs_of(&table, &form, &a.data, Some(g.rows.clone()))?;
+                let result = fit_runs(&a, &config, &table, &runs)?;
+                let text = format!("[{}]\n{}\n", g.label(), report::fit_text(&result));
+                Ok((serde_json::to_value(&result)?, text))
+            };
+            let r = one();
+            outcomes.push((g, r));
+        }
+        return methods::finish_groups(outcomes, true, a.format, out);
     }
+    let runs = runs_of(&table, &form, &a.data, None)?;
+    let result = fit_runs(&a, &config, &table, &runs)?;
     let json = serde_json::to_string_pretty(&result)? + "\n";
     if let Some(path) = &a.out {
         write_new(path, &json, a.force, "--out")?;

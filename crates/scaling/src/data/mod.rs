@@ -1,13 +1,15 @@
 //! Run tables: reading CSV and JSON, recognising column roles, parsing quantities, validating
 //! values and filtering rows.
 
+mod filter;
 mod quantity;
 mod runs;
 mod table;
 
+pub use filter::{group_rows, Group, GroupKey, RowFilter};
 pub use quantity::{parse_positive, parse_quantity, QuantityProblem};
 pub use runs::{
-    find_column, ColumnOverrides, Exclusion, Filters, LoadOptions, Needs, Role, RoleSources, Runs,
-    ValueSource,
+    find_column, ColumnOverrides, Exclusion, Filters, FlopsCheck, LoadOptions, Needs, Role,
+    RoleSources, Runs, ValueSource, FLOPS_CHECK_TOLERANCE,
 };
 pub use table::RunTable;

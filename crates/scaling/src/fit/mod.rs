@@ -639,6 +639,15 @@ pub fn fit(runs: &Runs, config: &FitConfig) -> Result<Fit> {
     let mut at_bound = Vec::new();
     let mut bound_params = Vec::new();
     let mut warnings = Vec::new();
+    // A C column that disagrees with k N D: say which one each number uses.
+    if let Some(w) = runs
+        .sources
+        .flops_check
+        .as_ref()
+        .and_then(|c| c.warning.clone())
+    {
+        warnings.push(w);
+    }
     if problem.e_term == ETerm::Free && e_nat < 1e-6 * min_loss {
         at_bound.push(
             "E is at its lower bound 0: the data prefer no irreducible loss (consider --fix-e 0)"
