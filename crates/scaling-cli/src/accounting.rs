@@ -24,7 +24,8 @@ pub struct CountArgs {
     /// Model width d_model.
     #[arg(long)]
     d_model: Option<usize>,
-    /// Attention heads.
+    /// Attention heads (default: d_attn = d_model, Kaplan's convention; the counts do not
+    /// depend on the split into heads unless --kv-heads differs).
     #[arg(long)]
     heads: Option<usize>,
     /// Key/value size per head (default: d_model / heads, which must divide).
@@ -68,24 +69,40 @@ pub struct CountArgs {
     format: Format,
 }
 
-fn shape_of(a: &CountArgs) -> Result<Shape> {
+/// The shape the flags describe, and whether the head count was given. Without `--heads`
+/// the attention width is d_attn = d_model (Kaplan et al. 2020), as one head of width d_model:
+/// with as many key/value heads as query heads, the counts do not depend on the split.
+/// Said when the head count is not given.
+const CHINCHILLA_ONE_HEAD: &str = "heads not given: the chinchilla count assumes one head (its softmax term, 3 n_heads n_ctx per layer, counts heads); give --heads for it";
+
+fn shape_of(a: &CountArgs) -> Result<(Shape, bool)> {
     let need = |v: Option<usize>, flag: &str| {
         v.ok_or_else(|| usage(format!("count needs {flag} (or a FILE with shape columns)")))
     };
-    let (layers, d_model, heads) = (
-        need(a.layers, "--layers")?,
-        need(a.d_model, "--d-model")?,
-        need(a.heads, "--heads")?,
-    );
-    let head_dim = match a.kv_size {
-        Some(k) => k,
-        None => {
-            if heads == 0 || !d_model.is_multiple_of(heads) {
+    let (layers, d_model) = (need(a.layers, "--layers")?, need(a.d_model, "--d-model")?);
+    let (heads, head_dim) = match (a.heads, a.kv_size) {
+        (None, _) if a.kv_heads.is_some() => {
+            return Err(usage(
+                "--kv-heads (grouped-query attention) needs --heads, the number of query heads",
+            ))
+        }
+        (None, None) => (1, d_model),
+        (None, Some(k)) => {
+            if k == 0 || !d_model.is_multiple_of(k) {
                 return Err(usage(format!(
-                    "--d-model {d_model} is not divisible by --heads {heads}: give the head dimension with --kv-size"
+                    "--d-model {d_model} is not divisible by --kv-size {k}: give --heads as well"
                 )));
             }
-            d_model / heads
+            (d_model / k, k)
+        }
+        (Some(h), Some(k)) => (h, k),
+        (Some(h), None) => {
+            if h == 0 || !d_model.is_multiple_of(h) {
+                return Err(usage(format!(
+                    "--d-model {d_model} is not divisible by --heads {h}: give the head dimension with --kv-size"
+                )));
+            }
+            (h, d_model / h)
         }
     };
     let s = Shape {
@@ -103,7 +120,7 @@ fn shape_of(a: &CountArgs) -> Result<Shape> {
         gated: a.gated,
     };
     s.validate()?;
-    Ok(s)
+    Ok((s, a.heads.is_some() || a.kv_size.is_some()))
 }
 
 /// Quote a CSV field when needed.
@@ -138,6 +155,37 @@ fn count_table(a: &CountArgs, path: &std::path::Path, out: &mut String) -> Resul
         gated: a.gated,
     };
     accounting::add_count_columns(&mut table, &defaults, tokens)?;
+    if matches!(a.format, Format::Json) {
+        // One object per row, cells that are numbers as numbers.
+        let rows: Vec<serde_json::Value> = table
+            .rows
+            .iter()
+            .map(|row| {
+                let mut o = serde_json::Map::new();
+                for (c, v) in table.columns.iter().zip(row) {
+                    let cell = match v.trim().parse::<f64>() {
+                        Ok(x) if x.is_finite() => serde_json::Value::from(x),
+                        _ => serde_json::Value::from(v.clone()),
+                    };
+                    o.insert(c.clone(), cell);
+                }
+                serde_json::Value::Object(o)
+            })
+            .collect();
+        let json = serde_json::to_string_pretty(&rows)? + "\n";
+        match &a.out {
+            Some(p) => {
+                crate::write_new(p, &json, a.force, "--out")?;
+                out.push_str(&format!(
+                    "wrote {} rows with count columns to {} (JSON)\n",
+                    table.rows.len(),
+                    p.display()
+                ));
+            }
+            None => out.push_str(&json),
+        }
+        return Ok(());
+    }
     let mut csv = String::new();
     csv.push_str(
         &table
@@ -176,7 +224,7 @@ pub fn cmd_count(a: CountArgs, out: &mut String) -> Result<()> {
     if let Some(path) = a.file.clone() {
         return count_table(&a, &path, out);
     }
-    let s = shape_of(&a)?;
+    let (s, heads_given) = shape_of(&a)?;
     let c = s.counts();
     let f = s.flops_per_token();
     match a.format {
@@ -196,20 +244,31 @@ pub fn cmd_count(a: CountArgs, out: &mut String) -> Result<()> {
                 "flops_per_token": fpt,
                 "ratio_to_six_n": ratio,
                 "shape": s,
+                "heads_given": heads_given,
+                "notes": if heads_given { vec![] } else { vec![CHINCHILLA_ONE_HEAD] },
+                "d_attn": s.d_attn(),
                 "conventions": "weight matrices only (no biases or norm gains); training FLOPs per token; backward = 2 x forward",
             });
             out.push_str(&serde_json::to_string_pretty(&v)?);
             out.push('\n');
         }
         Format::Text => {
+            let heads = if heads_given {
+                format!(
+                    "{} heads x {} (kv heads {})",
+                    s.heads, s.head_dim, s.kv_heads
+                )
+            } else {
+                format!(
+                    "d_attn = d_model = {} (heads not given; they do not change these counts)",
+                    s.d_model
+                )
+            };
             let _ = writeln!(
                 out,
-                "Shape: {} layers, d_model {}, {} heads x {} (kv heads {}), d_ff {}{}, vocab {}, context {}, {} embeddings{}",
+                "Shape: {} layers, d_model {}, {heads}, d_ff {}{}, vocab {}, context {}, {} embeddings{}",
                 s.layers,
                 s.d_model,
-                s.heads,
-                s.head_dim,
-                s.kv_heads,
                 s.ffw,
                 if s.gated { " (gated)" } else { "" },
                 s.vocab,
@@ -242,6 +301,9 @@ pub fn cmd_count(a: CountArgs, out: &mut String) -> Result<()> {
                 let _ = writeln!(out, "  {label:<40} {v:>12.4e}  {:>6.3} x 6N", v / f.six_n);
                 let _ = key;
             }
+            if !heads_given {
+                let _ = writeln!(out, "  ({CHINCHILLA_ONE_HEAD})");
+            }
         }
     }
     Ok(())
@@ -267,7 +329,7 @@ pub struct ShapeArgs {
     /// Largest aspect ratio d_model / n_layer.
     #[arg(long, default_value_t = 160.0)]
     aspect_max: f64,
-    /// How many shapes.
+    /// How many shapes (at least 1).
     #[arg(long, default_value_t = 6)]
     count: usize,
     /// Output format.
@@ -330,7 +392,9 @@ pub struct ReconcileArgs {
     /// A published law by name.
     #[arg(long)]
     preset: Option<String>,
-    /// omega in N_T = N_E + omega N_E^(1/3) (default: from --vocab and --aspect).
+    /// omega in N_T = N_E + omega N_E^(1/3) (default: V (aspect/12)^(1/3) from --vocab and
+    /// --aspect, 47481 for 32000 and 39.2; Pearce & Song print 47491, from a rounded
+    /// intermediate value: pass --omega 47491 to use their figure).
     #[arg(long)]
     omega: Option<f64>,
     /// Vocabulary size for omega.
@@ -383,8 +447,16 @@ pub fn cmd_reconcile(a: ReconcileArgs, out: &mut String) -> Result<()> {
             );
             let _ = writeln!(
                 out,
-                "  total from non-embedding parameters: N_T = N_E + omega N_E^(1/3), omega = {} (Pearce & Song 2024)",
-                sig(omega, 5)
+                "  total from non-embedding parameters: N_T = N_E + omega N_E^(1/3), omega = {} (Pearce & Song 2024){}",
+                sig(omega, 5),
+                if a.omega.is_none() {
+                    format!(
+                        "\n  omega = V (aspect/12)^(1/3) with V = {}, aspect {}; Pearce & Song print 47491 for 32000 and 39.2, the formula gives 47481 (their figure comes from a rounded intermediate; --omega 47491 uses it)",
+                        a.vocab, a.aspect
+                    )
+                } else {
+                    String::new()
+                }
             );
             let _ = writeln!(
                 out,

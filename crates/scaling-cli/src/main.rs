@@ -174,6 +174,11 @@ struct DataArgs {
     /// FLOPs per parameter per token in C = k N D, used to derive D or C.
     #[arg(long, default_value_t = 6.0, value_parser = quantity, value_name = "K")]
     flops_per_param_token: f64,
+    /// Keep only the rows this filter selects, before any other filter, e.g.
+    /// "dataset == 'rpj' and N < 1e9" (==, !=, <, <=, >, >=, and, or, not, parentheses;
+    /// N, D, C and loss name those roles' columns; `odd/name` in backticks).
+    #[arg(long = "where", value_name = "FILTER")]
+    row_filter: Option<String>,
     /// Set by commands that need C for every run (not a flag).
     #[arg(skip)]
     need_flops: bool,
@@ -238,6 +243,10 @@ struct FitArgs {
     /// No progress bar.
     #[arg(long, short = 'q')]
     quiet: bool,
+    /// Fit separately for each combination of these columns' values (groups in the order
+    /// they first appear; a group that fails is reported in its place).
+    #[arg(long, value_delimiter = ',', value_name = "COL")]
+    by: Vec<String>,
     /// Save the fit (JSON) to this file; `scaling predict` reads it.
     #[arg(long, short = 'o', value_name = "FILE")]
     out: Option<PathBuf>,
@@ -461,11 +470,49 @@ fn exit_code(e: &anyhow::Error) -> u8 {
 }
 
 fn load_runs(file: &Path, form: &LawForm, data: &DataArgs) -> Result<(RunTable, Runs)> {
+    let table = read_table(file, data)?;
+    let runs = runs_of(&table, form, data, None)?;
+    Ok((table, runs))
+}
+
+/// The run table, with the count columns added when a counting convention is asked for.
+fn read_table(file: &Path, data: &DataArgs) -> Result<RunTable> {
     let mut table = RunTable::read(file)?;
+    scaling::accounting::prepare_table(&mut table, &load_request(data))?;
+    Ok(table)
+}
+
+/// The parsed `--where` filter, if any.
+fn row_filter(data: &DataArgs) -> Result<Option<scaling::data::RowFilter>> {
+    scaling::accounting::row_filter(&load_request(data))
+        .map_err(|e| anyhow::Error::new(e).context("--where"))
+}
+
+/// The 0-based table rows `--where` keeps (all rows without it), for grouping.
+fn selected_rows(table: &RunTable, data: &DataArgs) -> Result<Vec<usize>> {
+    row_filter(data)?;
+    Ok(scaling::accounting::selected_rows(
+        table,
+        &load_request(data),
+    )?)
+}
+
+/// Validated, filtered runs of `table` (only the table rows `rows`, when given: one group).
+fn runs_of(
+    table: &RunTable,
+    form: &LawForm,
+    data: &DataArgs,
+    rows: Option<Vec<usize>>,
+) -> Result<Runs> {
+    row_filter(data)?;
     let mut needs = fit::needs(form);
     needs.flops |= data.need_flops;
-    let runs = scaling::accounting::load_runs(&mut table, needs, &load_request(data))?;
-    Ok((table, runs))
+    Ok(scaling::accounting::load_runs(
+        table,
+        needs,
+        &load_request(data),
+        rows,
+    )?)
 }
 
 /// The library's loading request for the data flags.
@@ -488,7 +535,68 @@ fn filters(data: &DataArgs) -> Filters {
         min_flops: data.min_flops,
         max_flops: data.max_flops,
         drop_top_loss: data.drop_top_loss,
+        row_filter: data.row_filter.clone(),
     }
+}
+
+/// Quote a word for a POSIX shell when it needs it.
+fn shell_word(s: &str) -> String {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./,:=+@%".contains(c))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+/// The flags that reproduce `data`: the one place a data configuration is rendered back to a
+/// command line (the report's "Reproduce" commands use it), so no flag is dropped.
+fn data_flags(data: &DataArgs) -> Vec<String> {
+    let mut f: Vec<String> = Vec::new();
+    let mut opt = |flag: &str, v: &Option<String>| {
+        if let Some(v) = v {
+            f.push(flag.to_string());
+            f.push(v.clone());
+        }
+    };
+    opt("--params-col", &data.params_col);
+    opt("--tokens-col", &data.tokens_col);
+    opt("--flops-col", &data.flops_col);
+    opt("--loss-col", &data.loss_col);
+    opt("--params-convention", &data.params_convention);
+    opt("--flops-convention", &data.flops_convention);
+    opt("--where", &data.row_filter);
+    if data.skip_invalid {
+        f.push("--skip-invalid".into());
+    }
+    if data.drop_top_loss > 0 {
+        f.push("--drop-top-loss".into());
+        f.push(data.drop_top_loss.to_string());
+    }
+    if let Some(v) = data.min_flops {
+        f.push("--min-flops".into());
+        f.push(format!("{v:e}"));
+    }
+    if let Some(v) = data.max_flops {
+        f.push("--max-flops".into());
+        f.push(format!("{v:e}"));
+    }
+    if data.flops_per_param_token != 6.0 {
+        f.push("--flops-per-param-token".into());
+        f.push(format!("{}", data.flops_per_param_token));
+    }
+    f
+}
+
+/// A command line from words, each quoted for the shell as needed.
+fn command_line(words: &[String]) -> String {
+    words
+        .iter()
+        .map(|w| shell_word(w))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// A progress bar on stderr, hidden when stderr is not a terminal or with --quiet.
@@ -524,6 +632,42 @@ fn name(v: impl ValueEnum) -> String {
         .unwrap_or_default()
 }
 
+/// One fit of `runs` (rows of `table`) under the arguments, with its bootstrap if asked.
+fn fit_runs(a: &FitArgs, config: &FitConfig, table: &RunTable, runs: &Runs) -> Result<fit::Fit> {
+    if let Some(col) = &a.cluster_col {
+        table.named_column("--cluster-col", col)?;
+    }
+    let bootstrap = match a.bootstrap {
+        Some(r) => Some(scaling::uncertainty::BootstrapRequest {
+            replicates: r,
+            seed: a.seed,
+            cluster_column: a.cluster_col.clone(),
+            level: a.level,
+            budgets: a.flops.clone(),
+        }),
+        None if a.cluster_col.is_some() || !a.flops.is_empty() || a.level != 0.95 => {
+            return Err(usage(
+                "--cluster-col, --flops and --level go with --bootstrap R",
+            ))
+        }
+        None => None,
+    };
+    if !a.flops.is_empty() && config.form != LawForm::Chinchilla {
+        return Err(usage(
+            "--flops gives intervals on the compute-optimal allocation, which only the Chinchilla law has",
+        ));
+    }
+    let bar = progress_bar(a.bootstrap.unwrap_or(0) as u64, a.quiet);
+    let tick = || bar.inc(1);
+    let request = scaling::uncertainty::FitRequest {
+        config: config.clone(),
+        bootstrap,
+    };
+    let result = scaling::uncertainty::fit_table(table, runs, &request, &tick)?;
+    bar.finish_and_clear();
+    Ok(result)
+}
+
 fn cmd_fit(a: FitArgs, out: &mut String) -> Result<()> {
     let names = fit::FitNames {
         law: name(a.law),
@@ -551,30 +695,29 @@ fn cmd_fit(a: FitArgs, out: &mut String) -> Result<()> {
     }
     let config = names.config().map_err(|e| usage(e.to_string()))?;
     let form = config.form;
-    let (table, runs) = load_runs(&a.file, &form, &a.data)?;
-    if let Some(col) = &a.cluster_col {
-        table.named_column("--cluster-col", col)?;
-    }
-    let bootstrap = match a.bootstrap {
-        Some(r) => Some(scaling::uncertainty::BootstrapRequest {
-            replicates: r,
-            seed: a.seed,
-            cluster_column: a.cluster_col.clone(),
-            level: a.level,
-            budgets: a.flops.clone(),
-        }),
-        None if a.cluster_col.is_some() || !a.flops.is_empty() || a.level != 0.95 => {
+    let table = read_table(&a.file, &a.data)?;
+    if !a.by.is_empty() {
+        if a.out.is_some() {
             return Err(usage(
-                "--cluster-col, --flops and --level go with --bootstrap R",
-            ))
+                "--out saves one fit; with --by, use --format json (an array, one fit per group)",
+            ));
         }
-        None => None,
-    };
-    let bar = progress_bar(a.bootstrap.unwrap_or(0) as u64, a.quiet);
-    let tick = || bar.inc(1);
-    let request = scaling::uncertainty::FitRequest { config, bootstrap };
-    let result = scaling::uncertainty::fit_table(&table, &runs, &request, &tick)?;
-    bar.finish_and_clear();
+        let selected = selected_rows(&table, &a.data)?;
+        let mut outcomes: Vec<methods::Outcome> = Vec::new();
+        for g in scaling::data::group_rows(&table, "--by", &a.by, &selected)? {
+            let one = || -> Result<(serde_json::Value, String)> {
+                let runs = runs_of(&table, &form, &a.data, Some(g.rows.clone()))?;
+                let result = fit_runs(&a, &config, &table, &runs)?;
+                let text = format!("[{}]\n{}\n", g.label(), report::fit_text(&result));
+                Ok((serde_json::to_value(&result)?, text))
+            };
+            let r = one();
+            outcomes.push((g, r));
+        }
+        return methods::finish_groups(outcomes, true, a.format, out);
+    }
+    let runs = runs_of(&table, &form, &a.data, None)?;
+    let result = fit_runs(&a, &config, &table, &runs)?;
     let json = serde_json::to_string_pretty(&result)? + "\n";
     if let Some(path) = &a.out {
         write_new(path, &json, a.force, "--out")?;

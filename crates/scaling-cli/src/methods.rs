@@ -1,13 +1,12 @@
 //! `scaling powerlaw`, `scaling isoflop` and `scaling compare`.
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::Args;
 
-use scaling::data::{parse_positive, RunTable, Runs};
+use scaling::data::{group_rows, parse_positive, Group, RowFilter, RunTable, Runs};
 use scaling::fit::{self, FitConfig};
 use scaling::law::LawForm;
 use scaling::methods::{self, Grouping, IsoflopConfig, IsoflopResult, PowerLawFit};
@@ -16,73 +15,118 @@ use scaling::uncertainty::{self, BootstrapConfig};
 
 use crate::{load_runs, usage, DataArgs, Format};
 
-/// A group's column values and its rows.
-type Group = (BTreeMap<String, String>, Vec<usize>);
-
 /// A run's id, size and checkpoints (tokens, loss, row) as read.
 type RawCurve = (String, f64, Vec<(f64, f64, usize)>);
 
 /// A published (a, interval, b, interval) row.
 type Published = (&'static str, f64, Option<[f64; 2]>, f64, Option<[f64; 2]>);
 
-/// Row indices of `table` grouped by the values of `by` columns (one group when `by` is empty).
-fn groups(table: &RunTable, by: &[String], rows: &[usize]) -> Result<Vec<Group>> {
-    if by.is_empty() {
-        return Ok(vec![(BTreeMap::new(), rows.to_vec())]);
-    }
-    let idx: Vec<usize> = by
-        .iter()
-        .map(|c| Ok(table.named_column("--by", c)?))
-        .collect::<Result<_>>()?;
-    let mut out: Vec<Group> = Vec::new();
-    for &r in rows {
-        let key: BTreeMap<String, String> = by
-            .iter()
-            .zip(&idx)
-            .map(|(c, &i)| (c.clone(), table.rows[r][i].trim().to_string()))
-            .collect();
-        match out.iter_mut().find(|(k, _)| *k == key) {
-            Some((_, v)) => v.push(r),
-            None => out.push((key, vec![r])),
-        }
-    }
-    Ok(out)
-}
+/// One group's outcome: its JSON value and its text, or why it failed.
+pub(crate) type Outcome = (Group, Result<(serde_json::Value, String)>);
 
-fn group_label(g: &BTreeMap<String, String>) -> String {
-    g.iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-fn emit(
-    results: Vec<(BTreeMap<String, String>, serde_json::Value)>,
-    by: bool,
+/// Print every group's result or error, in the order the groups first appear. Without
+/// grouping the single result is printed as is, and its error is the command's error. With
+/// grouping a failed group does not hide the others: its error is printed in its place (and
+/// as `"error"` in its JSON object); the command fails only when every group failed.
+pub(crate) fn finish_groups(
+    outcomes: Vec<Outcome>,
+    grouped: bool,
+    format: Format,
     out: &mut String,
 ) -> Result<()> {
-    let v = if by {
-        serde_json::Value::Array(
-            results
-                .into_iter()
-                .map(|(g, mut v)| {
+    if !grouped {
+        let (_, r) = outcomes
+            .into_iter()
+            .next()
+            .ok_or_else(|| usage("no rows to analyse"))?;
+        let (v, text) = r?;
+        match format {
+            Format::Json => {
+                out.push_str(&serde_json::to_string_pretty(&v)?);
+                out.push('\n');
+            }
+            Format::Text => out.push_str(&text),
+        }
+        return Ok(());
+    }
+    let total = outcomes.len();
+    let failed = outcomes.iter().filter(|(_, r)| r.is_err()).count();
+    if failed == total {
+        let mut errs = outcomes
+            .into_iter()
+            .filter_map(|(g, r)| r.err().map(|e| (g, e)));
+        if let Some((g, e)) = errs.next() {
+            let more = total - 1;
+            return Err(e.context(format!(
+                "group {}{}",
+                g.label(),
+                if more > 0 {
+                    format!(" (and all {more} other groups failed)")
+                } else {
+                    String::new()
+                }
+            )));
+        }
+        return Err(usage("no rows to analyse"));
+    }
+    let chain = |e: &anyhow::Error| {
+        e.chain()
+            .map(|c| c.to_string())
+            .collect::<Vec<_>>()
+            .join(": ")
+    };
+    match format {
+        Format::Json => {
+            let arr: Vec<serde_json::Value> = outcomes
+                .iter()
+                .map(|(g, r)| {
+                    let mut v = match r {
+                        Ok((v, _)) => v.clone(),
+                        Err(e) => serde_json::json!({ "error": chain(e) }),
+                    };
                     if let Some(o) = v.as_object_mut() {
-                        o.insert("group".into(), serde_json::to_value(g).unwrap_or_default());
+                        o.insert(
+                            "group".into(),
+                            serde_json::to_value(g.key_map()).unwrap_or_default(),
+                        );
                     }
                     v
                 })
-                .collect(),
-        )
-    } else {
-        results
-            .into_iter()
-            .next()
-            .map(|(_, v)| v)
-            .unwrap_or_default()
-    };
-    out.push_str(&serde_json::to_string_pretty(&v)?);
-    out.push('\n');
+                .collect();
+            out.push_str(&serde_json::to_string_pretty(&arr)?);
+            out.push('\n');
+        }
+        Format::Text => {
+            for (g, r) in &outcomes {
+                match r {
+                    Ok((_, text)) => out.push_str(text),
+                    Err(e) => {
+                        let _ = writeln!(out, "{}:\n  error: {}\n", g.label(), chain(e));
+                    }
+                }
+            }
+        }
+    }
+    if failed > 0 {
+        eprintln!(
+            "warning: {failed} of {total} groups failed; their errors are printed in their place"
+        );
+    }
     Ok(())
+}
+
+/// The rows a `--where` filter keeps (every row without one).
+fn rows_where(
+    table: &RunTable,
+    filter: &Option<String>,
+    overrides: &scaling::data::ColumnOverrides,
+) -> Result<Vec<usize>> {
+    let Some(text) = filter else {
+        return Ok((0..table.rows.len()).collect());
+    };
+    let f = RowFilter::parse(text).map_err(|e| anyhow::Error::new(e).context("--where"))?;
+    let keep = f.matches(table, overrides)?;
+    Ok((0..table.rows.len()).filter(|&r| keep[r]).collect())
 }
 
 #[derive(Args)]
@@ -95,9 +139,13 @@ pub struct PowerlawArgs {
     /// Column of y.
     #[arg(long)]
     y: String,
-    /// Fit separately for each combination of these columns' values.
+    /// Fit separately for each combination of these columns' values (groups in the order
+    /// they first appear; a group that fails is reported in its place).
     #[arg(long, value_delimiter = ',')]
     by: Vec<String>,
+    /// Keep only the rows this filter selects, e.g. "dataset == 'rw' and flops > 1e18".
+    #[arg(long = "where", value_name = "FILTER")]
+    row_filter: Option<String>,
     /// Leave out rows with empty or invalid x or y (and say how many).
     #[arg(long)]
     skip_invalid: bool,
@@ -156,50 +204,52 @@ pub fn cmd_powerlaw(a: PowerlawArgs, out: &mut String) -> Result<()> {
         table.named_column("--x", &a.x)?,
         table.named_column("--y", &a.y)?,
     );
-    let all: Vec<usize> = (0..table.rows.len()).collect();
-    let mut results = Vec::new();
-    for (g, rows) in groups(&table, &a.by, &all)? {
-        let (mut xs, mut ys, mut skipped) = (vec![], vec![], 0);
-        for r in rows {
-            let cell = |c: usize| table.positive(r, c);
-            match (cell(xi), cell(yi)) {
-                (Ok(x), Ok(y)) => {
-                    xs.push(x);
-                    ys.push(y);
+    let selected = rows_where(&table, &a.row_filter, &Default::default())?;
+    let mut outcomes: Vec<Outcome> = Vec::new();
+    for g in group_rows(&table, "--by", &a.by, &selected)? {
+        let one = || -> Result<(serde_json::Value, String)> {
+            let (mut xs, mut ys, mut skipped) = (vec![], vec![], 0);
+            for &r in &g.rows {
+                let cell = |c: usize| table.positive(r, c);
+                match (cell(xi), cell(yi)) {
+                    (Ok(x), Ok(y)) => {
+                        xs.push(x);
+                        ys.push(y);
+                    }
+                    (Err(e), _) | (_, Err(e)) if !a.skip_invalid => return Err(e.into()),
+                    _ => skipped += 1,
                 }
-                (Err(e), _) | (_, Err(e)) if !a.skip_invalid => return Err(e.into()),
-                _ => skipped += 1,
             }
-        }
-        let f = methods::fit_power_law(&xs, &ys, a.level).map_err(|e| {
-            anyhow::Error::new(e).context(if g.is_empty() {
-                String::new()
-            } else {
-                format!("group {}", group_label(&g))
-            })
-        })?;
-        match a.format {
-            Format::Json => {
-                let mut v = serde_json::to_value(&f)?;
-                if let Some(o) = v.as_object_mut() {
-                    o.insert("skipped_rows".into(), skipped.into());
-                    o.insert("x".into(), a.x.clone().into());
-                    o.insert("y".into(), a.y.clone().into());
-                }
-                results.push((g, v));
+            let f = methods::fit_power_law(&xs, &ys, a.level).map_err(|e| {
+                let group = if g.key.is_empty() {
+                    String::new()
+                } else {
+                    format!(", group {}", g.label())
+                };
+                anyhow::Error::new(e).context(format!(
+                    "{}: --x column {:?} against --y column {:?}{group}",
+                    a.file.display(),
+                    a.x,
+                    a.y
+                ))
+            })?;
+            let mut v = serde_json::to_value(&f)?;
+            if let Some(o) = v.as_object_mut() {
+                o.insert("skipped_rows".into(), skipped.into());
+                o.insert("x".into(), a.x.clone().into());
+                o.insert("y".into(), a.y.clone().into());
             }
-            Format::Text => {
-                if !g.is_empty() {
-                    let _ = writeln!(out, "{}:", group_label(&g));
-                }
-                out.push_str(&power_text(&f, &a.x, &a.y, skipped));
+            let mut text = String::new();
+            if !g.key.is_empty() {
+                let _ = writeln!(text, "{}:", g.label());
             }
-        }
+            text.push_str(&power_text(&f, &a.x, &a.y, skipped));
+            Ok((v, text))
+        };
+        let r = one();
+        outcomes.push((g, r));
     }
-    if matches!(a.format, Format::Json) {
-        emit(results, !a.by.is_empty(), out)?;
-    }
-    Ok(())
+    finish_groups(outcomes, !a.by.is_empty(), a.format, out)
 }
 
 #[derive(Args)]
@@ -231,7 +281,8 @@ pub struct IsoflopArgs {
     /// Interval level.
     #[arg(long, default_value_t = 0.95)]
     level: f64,
-    /// Run the analysis for each combination of these columns' values.
+    /// Run the analysis for each combination of these columns' values (groups in the order
+    /// they first appear; a group that fails is reported in its place).
     #[arg(long, value_delimiter = ',')]
     by: Vec<String>,
     /// Output format.
@@ -340,6 +391,14 @@ fn isoflop_text(r: &IsoflopResult) -> String {
     );
     let _ = writeln!(
         s,
+        "  N* = {} C^{} and D* = {} C^{} (least squares in log-log space; C in FLOPs)",
+        sig(r.params_fit.coefficient, 4),
+        sig(r.params_fit.exponent, 4),
+        sig(r.tokens_fit.coefficient, 4),
+        sig(r.tokens_fit.exponent, 4)
+    );
+    let _ = writeln!(
+        s,
         "  {} budgets used of {}; {} runs belong to no budget; {} bootstrap replicates, seed {}",
         r.budgets.iter().filter(|b| b.used).count(),
         r.budgets.len(),
@@ -352,62 +411,45 @@ fn isoflop_text(r: &IsoflopResult) -> String {
 
 /// `scaling isoflop`.
 pub fn cmd_isoflop(a: IsoflopArgs, out: &mut String) -> Result<()> {
-    let (table, runs) = load_runs(&a.file, &LawForm::Chinchilla, &with_flops(&a.data))?;
-    let all: Vec<usize> = (0..runs.len()).collect();
-    let file_rows: Vec<usize> = runs.rows.iter().map(|r| r - 1).collect();
-    let mut results = Vec::new();
-    // Group on file rows, then map back to run indices.
-    for (g, grows) in groups(&table, &a.by, &file_rows)? {
-        let idx: Vec<usize> = all
-            .iter()
-            .copied()
-            .filter(|&i| grows.contains(&(runs.rows[i] - 1)))
-            .collect();
-        let pick = |v: &[f64]| idx.iter().map(|&i| v[i]).collect::<Vec<f64>>();
-        let grouping = grouping_for(&table, &runs, &idx, &a.budget_col, &a.budgets, a.tolerance)?;
-        let cfg = IsoflopConfig {
-            grouping,
-            replicates: a.bootstrap,
-            seed: a.seed,
-            level: a.level,
-            keep_flagged: a.keep_flagged,
+    let data = with_flops(&a.data);
+    let table = crate::read_table(&a.file, &data)?;
+    let selected = crate::selected_rows(&table, &data)?;
+    let mut outcomes: Vec<Outcome> = Vec::new();
+    for g in group_rows(&table, "--by", &a.by, &selected)? {
+        let one = || -> Result<(serde_json::Value, String)> {
+            let rows = (!g.key.is_empty()).then(|| g.rows.clone());
+            let runs = crate::runs_of(&table, &LawForm::Chinchilla, &data, rows)?;
+            let idx: Vec<usize> = (0..runs.len()).collect();
+            let grouping =
+                grouping_for(&table, &runs, &idx, &a.budget_col, &a.budgets, a.tolerance)?;
+            let cfg = IsoflopConfig {
+                grouping,
+                replicates: a.bootstrap,
+                seed: a.seed,
+                level: a.level,
+                keep_flagged: a.keep_flagged,
+            };
+            let r = methods::isoflop(&runs.params, &runs.tokens, &runs.flops, &runs.loss, &cfg)
+                .map_err(|e| anyhow::Error::new(e).context(a.file.display().to_string()))?;
+            let mut text = String::new();
+            let _ = writeln!(
+                text,
+                "Approach 2 (IsoFLOP profiles, Hoffmann et al. 2022) on {}{}",
+                a.file.display(),
+                if g.key.is_empty() {
+                    String::new()
+                } else {
+                    format!(" [{}]", g.label())
+                }
+            );
+            text.push_str(&isoflop_text(&r));
+            text.push('\n');
+            Ok((serde_json::to_value(&r)?, text))
         };
-        let r = methods::isoflop(
-            &pick(&runs.params),
-            &pick(&runs.tokens),
-            &pick(&runs.flops),
-            &pick(&runs.loss),
-            &cfg,
-        )
-        .map_err(|e| {
-            anyhow::Error::new(e).context(if g.is_empty() {
-                a.file.display().to_string()
-            } else {
-                format!("group {}", group_label(&g))
-            })
-        })?;
-        match a.format {
-            Format::Json => results.push((g, serde_json::to_value(&r)?)),
-            Format::Text => {
-                let _ = writeln!(
-                    out,
-                    "Approach 2 (IsoFLOP profiles, Hoffmann et al. 2022) on {}{}",
-                    a.file.display(),
-                    if g.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" [{}]", group_label(&g))
-                    }
-                );
-                out.push_str(&isoflop_text(&r));
-                out.push('\n');
-            }
-        }
+        let r = one();
+        outcomes.push((g, r));
     }
-    if matches!(a.format, Format::Json) {
-        emit(results, !a.by.is_empty(), out)?;
-    }
-    Ok(())
+    finish_groups(outcomes, !a.by.is_empty(), a.format, out)
 }
 
 fn with_flops(d: &DataArgs) -> DataArgs {
@@ -433,6 +475,9 @@ pub struct CompareArgs {
     /// Otherwise runs whose FLOPs agree within this relative tolerance form a budget.
     #[arg(long, default_value_t = 0.05)]
     tolerance: f64,
+    /// Use flagged IsoFLOP budgets (off-centre, weak curvature, few points) in Approach 2.
+    #[arg(long)]
+    keep_flagged: bool,
     /// For loss curves: the columns identifying a run. Approach 1 then runs on all
     /// checkpoints, and Approaches 2 and 3 on each run's last checkpoint.
     #[arg(long, value_delimiter = ',')]
@@ -502,6 +547,7 @@ pub fn cmd_compare(a: CompareArgs, out: &mut String) -> Result<()> {
             seed: a.seed,
             level: a.level,
             by: vec![],
+            row_filter: a.data.row_filter.clone(),
             format: Format::Json,
         };
         let mut js = String::new();
@@ -586,7 +632,7 @@ pub fn cmd_compare(a: CompareArgs, out: &mut String) -> Result<()> {
         replicates: a.bootstrap,
         seed: a.seed,
         level: a.level,
-        keep_flagged: false,
+        keep_flagged: a.keep_flagged,
     };
     let mut a2 = None;
     match methods::isoflop(&runs.params, &runs.tokens, &runs.flops, &runs.loss, &cfg) {
@@ -762,9 +808,13 @@ pub struct EnvelopeArgs {
     /// Interval level.
     #[arg(long, default_value_t = 0.95)]
     level: f64,
-    /// Run the analysis for each combination of these columns' values.
+    /// Run the analysis for each combination of these columns' values (groups in the order
+    /// they first appear; a group that fails is reported in its place).
     #[arg(long, value_delimiter = ',')]
     by: Vec<String>,
+    /// Keep only the rows (checkpoints) this filter selects, e.g. "model != 'misfitting_17m'".
+    #[arg(long = "where", value_name = "FILTER")]
+    row_filter: Option<String>,
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
@@ -818,156 +868,150 @@ pub fn cmd_envelope(a: EnvelopeArgs, out: &mut String) -> Result<()> {
         .iter()
         .map(|c| Ok(table.named_column("--run-col", c)?))
         .collect::<Result<_>>()?;
-    let all: Vec<usize> = (0..table.rows.len()).collect();
-    let mut results = Vec::new();
-    for (g, rows) in groups(&table, &a.by, &all)? {
-        let mut curves: Vec<RawCurve> = Vec::new();
-        let mut warnings = Vec::new();
-        for r in rows {
-            let cell = |c: usize| table.positive(r, c);
-            let (n, d, l) = (cell(nc)?, cell(dsrc.0)? * dsrc.1, cell(lc)?);
-            let id = run_idx
-                .iter()
-                .map(|&i| table.rows[r][i].trim())
-                .collect::<Vec<_>>()
-                .join("/");
-            match curves.iter_mut().find(|c| c.0 == id) {
-                Some(c) => {
-                    if c.1 != n {
-                        return Err(usage(format!(
+    let selected = rows_where(&table, &a.row_filter, &ov)?;
+    let mut outcomes: Vec<Outcome> = Vec::new();
+    for g in group_rows(&table, "--by", &a.by, &selected)? {
+        let one = || -> Result<(serde_json::Value, String)> {
+            let mut curves: Vec<RawCurve> = Vec::new();
+            let mut warnings = Vec::new();
+            for &r in &g.rows {
+                let cell = |c: usize| table.positive(r, c);
+                let (n, d, l) = (cell(nc)?, cell(dsrc.0)? * dsrc.1, cell(lc)?);
+                let id = run_idx
+                    .iter()
+                    .map(|&i| table.rows[r][i].trim())
+                    .collect::<Vec<_>>()
+                    .join("/");
+                match curves.iter_mut().find(|c| c.0 == id) {
+                    Some(c) => {
+                        if c.1 != n {
+                            return Err(usage(format!(
                             "{}: run {id:?} has two sizes ({} and {n}): add the column that tells them apart to --run-col",
                             table.location(r),
                             c.1
                         )));
-                    }
-                    if let Some(last) = c.2.last() {
-                        if d <= last.0
-                            && !warnings
-                                .iter()
-                                .any(|w: &String| w.contains(&format!("run {id:?}")))
-                        {
-                            warnings.push(format!(
+                        }
+                        if let Some(last) = c.2.last() {
+                            if d <= last.0
+                                && !warnings
+                                    .iter()
+                                    .any(|w: &String| w.contains(&format!("run {id:?}")))
+                            {
+                                warnings.push(format!(
                                 "run {id:?}: tokens do not increase in file order at row {} ({d} after {}); checkpoints were sorted, but this often means --run-col misses a column",
                                 r + 1,
                                 last.0
                             ));
+                            }
                         }
+                        c.2.push((d, l, r));
                     }
-                    c.2.push((d, l, r));
+                    None => curves.push((id, n, vec![(d, l, r)])),
                 }
-                None => curves.push((id, n, vec![(d, l, r)])),
             }
-        }
-        let curves: Vec<methods::envelope::Curve> = curves
-            .into_iter()
-            .map(|(run, n, mut pts)| {
-                pts.sort_by(|x, y| x.0.total_cmp(&y.0));
-                pts.dedup_by(|x, y| x.0 == y.0);
-                let dmax = pts.last().map(|p| p.0).unwrap_or(0.0);
-                methods::envelope::Curve {
-                    run,
-                    params: n,
-                    points: pts
-                        .into_iter()
-                        .filter(|p| p.0 >= a.min_fraction * dmax)
-                        .map(|p| (p.0, p.1))
-                        .collect(),
-                }
-            })
-            .collect();
-        let r =
-            methods::envelope(&curves, a.grid, 6.0, a.bootstrap, a.seed, a.level).map_err(|e| {
-                anyhow::Error::new(e).context(if g.is_empty() {
-                    a.file.display().to_string()
-                } else {
-                    format!("group {}", group_label(&g))
+            let curves: Vec<methods::envelope::Curve> = curves
+                .into_iter()
+                .map(|(run, n, mut pts)| {
+                    pts.sort_by(|x, y| x.0.total_cmp(&y.0));
+                    pts.dedup_by(|x, y| x.0 == y.0);
+                    let dmax = pts.last().map(|p| p.0).unwrap_or(0.0);
+                    methods::envelope::Curve {
+                        run,
+                        params: n,
+                        points: pts
+                            .into_iter()
+                            .filter(|p| p.0 >= a.min_fraction * dmax)
+                            .map(|p| (p.0, p.1))
+                            .collect(),
+                    }
                 })
-            })?;
-        match a.format {
-            Format::Json => {
-                let mut v = serde_json::to_value(&r)?;
-                if let Some(o) = v.as_object_mut() {
-                    o.insert("warnings".into(), warnings.clone().into());
-                    o.insert("min_fraction".into(), a.min_fraction.into());
-                }
-                results.push((g, v));
+                .collect();
+            let r = methods::envelope(&curves, a.grid, 6.0, a.bootstrap, a.seed, a.level)
+                .map_err(|e| anyhow::Error::new(e).context(a.file.display().to_string()))?;
+            let mut v = serde_json::to_value(&r)?;
+            if let Some(o) = v.as_object_mut() {
+                o.insert("warnings".into(), warnings.clone().into());
+                o.insert("min_fraction".into(), a.min_fraction.into());
             }
-            Format::Text => {
-                let pct = (1e6 * 100.0 * a.level).round() / 1e6;
-                let iv = |v: Option<[f64; 2]>| {
-                    v.map(|[l, h]| format!("[{}, {}]", sig(l, 3), sig(h, 3)))
-                        .unwrap_or_else(|| "n/a".into())
-                };
-                let _ = writeln!(
-                    out,
-                    "Approach 1 (lower envelope of loss curves, Hoffmann et al. 2022) on {}{}",
-                    a.file.display(),
-                    if g.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" [{}]", group_label(&g))
-                    }
-                );
-                let _ = writeln!(out, "  {} runs; {} grid budgets on the envelope (budgets won by the smallest or largest model left out)", r.runs, r.grid_points);
-                let _ = writeln!(
-                    out,
-                    "  N_opt ~ C^a: a = {} ({pct}% interval {}, runs resampled {} times)",
-                    sig(r.params_exponent, 4),
-                    iv(r.params_exponent_interval),
-                    r.replicates
-                );
-                let _ = writeln!(
-                    out,
-                    "  D_opt ~ C^b: b = {} ({pct}% interval {})",
-                    sig(r.tokens_exponent, 4),
-                    iv(r.tokens_exponent_interval)
-                );
-                let _ = writeln!(
+            let out = &mut String::new();
+            {
+                {
+                    let pct = (1e6 * 100.0 * a.level).round() / 1e6;
+                    let iv = |v: Option<[f64; 2]>| {
+                        v.map(|[l, h]| format!("[{}, {}]", sig(l, 3), sig(h, 3)))
+                            .unwrap_or_else(|| "n/a".into())
+                    };
+                    let _ = writeln!(
+                        out,
+                        "Approach 1 (lower envelope of loss curves, Hoffmann et al. 2022) on {}{}",
+                        a.file.display(),
+                        if g.key.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" [{}]", g.label())
+                        }
+                    );
+                    let _ = writeln!(out, "  {} runs; {} grid budgets on the envelope (budgets won by the smallest or largest model left out)", r.runs, r.grid_points);
+                    let _ = writeln!(
+                        out,
+                        "  N_opt ~ C^a: a = {} ({pct}% interval {}, runs resampled {} times)",
+                        sig(r.params_exponent, 4),
+                        iv(r.params_exponent_interval),
+                        r.replicates
+                    );
+                    let _ = writeln!(
+                        out,
+                        "  D_opt ~ C^b: b = {} ({pct}% interval {})",
+                        sig(r.tokens_exponent, 4),
+                        iv(r.tokens_exponent_interval)
+                    );
+                    let _ = writeln!(
                     out,
                     "  envelope by model size, smallest budget first (runs that win part of it):"
                 );
-                let mut merged: Vec<(f64, [f64; 2], Vec<String>)> = Vec::new();
-                for s in &r.segments {
-                    match merged.last_mut() {
-                        Some(m) if m.0 == s.params => {
-                            m.1[1] = s.flops[1];
-                            if !m.2.contains(&s.run) {
-                                m.2.push(s.run.clone());
+                    let mut merged: Vec<(f64, [f64; 2], Vec<String>)> = Vec::new();
+                    for s in &r.segments {
+                        match merged.last_mut() {
+                            Some(m) if m.0 == s.params => {
+                                m.1[1] = s.flops[1];
+                                if !m.2.contains(&s.run) {
+                                    m.2.push(s.run.clone());
+                                }
                             }
+                            _ => merged.push((s.params, s.flops, vec![s.run.clone()])),
                         }
-                        _ => merged.push((s.params, s.flops, vec![s.run.clone()])),
                     }
+                    for (n, c, runs) in &merged {
+                        let _ = writeln!(
+                            out,
+                            "    {:>10.3e} to {:>10.3e} FLOPs: N = {} ({})",
+                            c[0],
+                            c[1],
+                            human(*n),
+                            if runs.len() > 3 {
+                                format!("{} and {} more", runs[..2].join(", "), runs.len() - 2)
+                            } else {
+                                runs.join(", ")
+                            }
+                        );
+                    }
+                    for w in warnings.iter().take(3) {
+                        let _ = writeln!(out, "  WARNING: {w}");
+                    }
+                    if warnings.len() > 3 {
+                        let _ = writeln!(
+                            out,
+                            "  WARNING: ... and {} more runs like these (see --format json)",
+                            warnings.len() - 3
+                        );
+                    }
+                    out.push('\n');
                 }
-                for (n, c, runs) in &merged {
-                    let _ = writeln!(
-                        out,
-                        "    {:>10.3e} to {:>10.3e} FLOPs: N = {} ({})",
-                        c[0],
-                        c[1],
-                        human(*n),
-                        if runs.len() > 3 {
-                            format!("{} and {} more", runs[..2].join(", "), runs.len() - 2)
-                        } else {
-                            runs.join(", ")
-                        }
-                    );
-                }
-                for w in warnings.iter().take(3) {
-                    let _ = writeln!(out, "  WARNING: {w}");
-                }
-                if warnings.len() > 3 {
-                    let _ = writeln!(
-                        out,
-                        "  WARNING: ... and {} more runs like these (see --format json)",
-                        warnings.len() - 3
-                    );
-                }
-                out.push('\n');
             }
-        }
+            Ok((v, std::mem::take(out)))
+        };
+        let r = one();
+        outcomes.push((g, r));
     }
-    if matches!(a.format, Format::Json) {
-        emit(results, !a.by.is_empty(), out)?;
-    }
-    Ok(())
+    finish_groups(outcomes, !a.by.is_empty(), a.format, out)
 }

@@ -191,6 +191,46 @@ fn inline(svg: &str) -> String {
     svg.replacen(r#" xmlns="http://www.w3.org/2000/svg""#, "", 1)
 }
 
+/// The commands that reproduce this report and its fit, rendered from the same arguments that
+/// ran (every data flag included), quoted for a POSIX shell.
+fn reproduce(a: &ReportArgs) -> (String, String) {
+    let file = a.file.display().to_string();
+    let mut report = vec![
+        "scaling".to_string(),
+        "report".into(),
+        file.clone(),
+        "-o".into(),
+        a.out.display().to_string(),
+        "--bootstrap".into(),
+        a.bootstrap.to_string(),
+        "--seed".into(),
+        a.seed.to_string(),
+    ];
+    report.extend(crate::data_flags(&a.data));
+    if !a.budgets.is_empty() {
+        report.push("--budgets".into());
+        report.push(
+            a.budgets
+                .iter()
+                .map(|b| format!("{b:e}"))
+                .collect::<Vec<_>>()
+                .join(","),
+        );
+    }
+    let mut fit = vec!["scaling".to_string(), "fit".into(), file];
+    fit.extend(crate::data_flags(&a.data));
+    if a.bootstrap >= 2 {
+        fit.extend([
+            "--bootstrap".into(),
+            a.bootstrap.to_string(),
+            "--seed".into(),
+            a.seed.to_string(),
+        ]);
+    }
+    fit.extend(["--format".into(), "json".into()]);
+    (crate::command_line(&report), crate::command_line(&fit))
+}
+
 /// `scaling report`.
 pub fn cmd_report(a: ReportArgs, out: &mut String) -> Result<()> {
     let an = analyse(&a.file, &a.data, a.bootstrap, a.seed, &a.budgets, true)?;
@@ -312,33 +352,12 @@ pub fn cmd_report(a: ReportArgs, out: &mut String) -> Result<()> {
             inline(&s)
         );
     }
-    let mut cmd = format!(
-        "scaling report {} -o {} --bootstrap {} --seed {}",
-        a.file.display(),
-        a.out.display(),
-        a.bootstrap,
-        a.seed
-    );
-    if a.data.drop_top_loss > 0 {
-        cmd.push_str(&format!(" --drop-top-loss {}", a.data.drop_top_loss));
-    }
-    if !a.budgets.is_empty() {
-        cmd.push_str(&format!(
-            " --budgets {}",
-            a.budgets
-                .iter()
-                .map(|b| format!("{b:e}"))
-                .collect::<Vec<_>>()
-                .join(",")
-        ));
-    }
+    let (report_cmd, fit_cmd) = reproduce(&a);
     let _ = write!(
         h,
-        "<h2>Reproduce</h2><pre>{}\nscaling fit {} --bootstrap {} --seed {} --format json</pre>",
-        escape(&cmd),
-        escape(&a.file.display().to_string()),
-        a.bootstrap,
-        a.seed
+        "<h2>Reproduce</h2><pre>{}\n{}</pre>",
+        escape(&report_cmd),
+        escape(&fit_cmd)
     );
     h.push_str("</body></html>\n");
     write_new(&a.out, &h, a.force, "--out")?;

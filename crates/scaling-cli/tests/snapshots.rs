@@ -14,85 +14,177 @@ fn root() -> PathBuf {
 /// Name of the snapshot, then the arguments; `DATA/` stands for ../shared/data/ and `TMP/`
 /// for a scratch directory shared by the cases (earlier cases write files later ones read).
 const CASES: &[(&str, &[&str])] = &[
-    ("fit_epoch", &["fit", "DATA/epoch_chinchilla_svg.csv", "--drop-top-loss", "5"]),
+    (
+        "fit_epoch",
+        &[
+            "fit",
+            "DATA/epoch_chinchilla_svg.csv",
+            "--drop-top-loss",
+            "5",
+        ],
+    ),
     (
         "fit_epoch_bootstrap",
         &[
-            "fit", "DATA/epoch_chinchilla_svg.csv", "--drop-top-loss", "5", "--bootstrap", "300",
-            "--seed", "42", "-q", "--out", "TMP/epoch_fit.json",
+            "fit",
+            "DATA/epoch_chinchilla_svg.csv",
+            "--drop-top-loss",
+            "5",
+            "--bootstrap",
+            "300",
+            "--seed",
+            "42",
+            "-q",
+            "--out",
+            "TMP/epoch_fit.json",
         ],
     ),
     (
         "fit_epoch_power_flops",
-        &["fit", "DATA/epoch_chinchilla_svg.csv", "--law", "power", "--x", "flops"],
+        &[
+            "fit",
+            "DATA/epoch_chinchilla_svg.csv",
+            "--law",
+            "power",
+            "--x",
+            "flops",
+        ],
     ),
     (
         "fit_misfitting_mean_squared",
         &[
-            "fit", "DATA/misfitting2025_scaling_results_last_ckpt.csv", "--objective", "squared",
-            "--reduction", "mean",
+            "fit",
+            "DATA/misfitting2025_scaling_results_last_ckpt.csv",
+            "--objective",
+            "squared",
+            "--reduction",
+            "mean",
         ],
     ),
-    ("predict_epoch", &["predict", "TMP/epoch_fit.json", "--params", "70B", "--tokens", "1.4T"]),
-    ("optimal_preset_chinchilla", &["optimal", "--preset", "chinchilla", "--flops", "5.76e23"]),
-    ("optimal_preset_epoch", &["optimal", "--preset", "epoch", "--flops", "1e21,1e23"]),
-    ("optimal_epoch_fit", &["optimal", "TMP/epoch_fit.json", "--flops", "1e19:1e26"]),
+    (
+        "predict_epoch",
+        &[
+            "predict",
+            "TMP/epoch_fit.json",
+            "--params",
+            "70B",
+            "--tokens",
+            "1.4T",
+        ],
+    ),
+    (
+        "optimal_preset_chinchilla",
+        &["optimal", "--preset", "chinchilla", "--flops", "5.76e23"],
+    ),
+    (
+        "optimal_preset_epoch",
+        &["optimal", "--preset", "epoch", "--flops", "1e21,1e23"],
+    ),
+    (
+        "optimal_epoch_fit",
+        &["optimal", "TMP/epoch_fit.json", "--flops", "1e19:1e26"],
+    ),
     (
         "isoflop_epoch",
         &[
-            "isoflop", "DATA/epoch_chinchilla_svg.csv", "--budgets",
+            "isoflop",
+            "DATA/epoch_chinchilla_svg.csv",
+            "--budgets",
             "6e18,1e19,3e19,6e19,1e20,3e20,6e20,1e21,3e21",
         ],
     ),
     (
         "envelope_misfitting",
         &[
-            "envelope", "DATA/misfitting2025_scaling_results_all_ckpts.csv", "--run-col",
+            "envelope",
+            "DATA/misfitting2025_scaling_results_all_ckpts.csv",
+            "--run-col",
             "model,sweep,peak_lr,total_steps",
         ],
     ),
     (
         "compare_epoch",
         &[
-            "compare", "DATA/epoch_chinchilla_svg.csv", "--drop-top-loss", "5", "--budgets",
+            "compare",
+            "DATA/epoch_chinchilla_svg.csv",
+            "--drop-top-loss",
+            "5",
+            "--budgets",
             "6e18,1e19,3e19,6e19,1e20,3e20,6e20,1e21,3e21",
         ],
     ),
     (
         "powerlaw_porian",
         &[
-            "powerlaw", "DATA/porian2024_isoflop_optima.csv", "--x", "flops", "--y", "n_star",
-            "--by", "dataset,param_count", "--skip-invalid",
+            "powerlaw",
+            "DATA/porian2024_isoflop_optima.csv",
+            "--x",
+            "flops",
+            "--y",
+            "n_star",
+            "--by",
+            "dataset,param_count",
+            "--skip-invalid",
         ],
     ),
     (
         "count_llama2_70b",
         &[
-            "count", "--layers", "80", "--d-model", "8192", "--heads", "64", "--kv-size", "128",
-            "--ffw", "32768", "--vocab", "32000",
+            "count",
+            "--layers",
+            "80",
+            "--d-model",
+            "8192",
+            "--heads",
+            "64",
+            "--kv-size",
+            "128",
+            "--ffw",
+            "32768",
+            "--vocab",
+            "32000",
         ],
     ),
     ("shape_7b", &["shape", "--params", "7B"]),
     ("reconcile_epoch", &["reconcile", "--preset", "epoch"]),
     (
         "simulate_near_zero",
-        &["simulate", "data-strategy", "--scenario", "near-zero", "--kappa", "0.25"],
+        &[
+            "simulate",
+            "data-strategy",
+            "--scenario",
+            "near-zero",
+            "--kappa",
+            "0.25",
+        ],
     ),
     (
         "plateau_bnsl",
         &[
-            "plateau", "DATA/bnsl2022_4digit_addition.csv", "--x", "training_dataset_size", "--y",
-            "test_cross_entropy", "--holdout", "3",
+            "plateau",
+            "DATA/bnsl2022_4digit_addition.csv",
+            "--x",
+            "training_dataset_size",
+            "--y",
+            "test_cross_entropy",
+            "--holdout",
+            "3",
         ],
     ),
-    ("test_epoch_law", &["test", "TMP/epoch_fit.json", "--preset", "epoch"]),
+    (
+        "test_epoch_law",
+        &["test", "TMP/epoch_fit.json", "--preset", "epoch"],
+    ),
 ];
 
 #[test]
 fn every_command_json_matches_its_snapshot() {
     let data = root().join("../shared/data");
     if !data.is_dir() {
-        eprintln!("skipped: {} is absent (the real datasets live beside the checkout)", data.display());
+        eprintln!(
+            "skipped: {} is absent (the real datasets live beside the checkout)",
+            data.display()
+        );
         return;
     }
     let data = data.canonicalize().unwrap();

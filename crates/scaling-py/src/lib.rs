@@ -74,7 +74,8 @@ fn fit(data: &Bound<'_, PyAny>, request: &str) -> PyResult<(String, String)> {
     py.detach(|| -> scaling::Result<(String, String)> {
         let fr = req.fit_request()?;
         let needs = scaling::fit::needs(&fr.config.form);
-        let runs = scaling::accounting::load_runs(&mut table, needs, &req.load)?;
+        scaling::accounting::prepare_table(&mut table, &req.load)?;
+        let runs = scaling::accounting::load_runs(&table, needs, &req.load, None)?;
         let fit = scaling::uncertainty::fit_table(&table, &runs, &fr, &|| {})?;
         let json = serde_json::to_string_pretty(&fit).expect("a fit serialises") + "\n";
         Ok((json, scaling::report::fit_text(&fit)))

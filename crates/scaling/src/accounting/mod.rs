@@ -9,7 +9,9 @@ mod reconcile;
 mod shapes;
 mod table;
 
-pub use load::{load_runs, LoadRequest};
+pub use load::{
+    column_overrides, load_runs, prepare_table, row_filter, selected_rows, LoadRequest,
+};
 pub use reconcile::{omega, reconcile, total_from_non_embedding, LocalExponent, Reconciliation};
 pub use shapes::{propose, Proposal};
 pub use table::{add_count_columns, ShapeDefaults, FLOPS_CONVENTIONS, PARAMS_CONVENTIONS};

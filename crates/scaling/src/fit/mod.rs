@@ -189,6 +189,10 @@ pub struct Conventions {
     pub optimizer: String,
     /// Random seed (null: the fit uses no randomness).
     pub seed: Option<u64>,
+    /// How intervals for a new run (`L_opt_new_run@C`, `predict`'s `new_run_interval`) combine
+    /// the bootstrap replicates with the residuals (null without a bootstrap).
+    #[serde(default)]
+    pub new_run_interval: Option<String>,
 }
 
 /// Quantities implied by a Chinchilla-form fit (Hoffmann et al. 2022, Eq. 4).
@@ -639,6 +643,15 @@ pub fn fit(runs: &Runs, config: &FitConfig) -> Result<Fit> {
     let mut at_bound = Vec::new();
     let mut bound_params = Vec::new();
     let mut warnings = Vec::new();
+    // A C column that disagrees with k N D: say which one each number uses.
+    if let Some(w) = runs
+        .sources
+        .flops_check
+        .as_ref()
+        .and_then(|c| c.warning.clone())
+    {
+        warnings.push(w);
+    }
     if problem.e_term == ETerm::Free && e_nat < 1e-6 * min_loss {
         at_bound.push(
             "E is at its lower bound 0: the data prefer no irreducible loss (consider --fix-e 0)"
@@ -913,6 +926,7 @@ pub fn fit(runs: &Runs, config: &FitConfig) -> Result<Fit> {
             starts: config.starts,
             optimizer: "BFGS".into(),
             seed: None,
+            new_run_interval: None,
         },
         identifiability,
         implied,

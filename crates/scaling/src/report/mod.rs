@@ -252,7 +252,7 @@ fn estimate(fit: &Fit, name: &str) -> Option<f64> {
             match what {
                 "N_opt" => Some(o.params),
                 "D_opt" => Some(o.tokens),
-                "L_opt" => Some(o.loss),
+                "L_opt" | "L_opt_new_run" => Some(o.loss),
                 "tokens_per_param" => Some(o.tokens_per_param),
                 _ => None,
             }
@@ -302,7 +302,13 @@ fn intervals_text(
         }
     }
     for &c in &b.budgets {
-        for what in ["N_opt", "D_opt", "L_opt", "tokens_per_param"] {
+        for what in [
+            "N_opt",
+            "D_opt",
+            "L_opt",
+            "L_opt_new_run",
+            "tokens_per_param",
+        ] {
             let key = crate::uncertainty::at_budget(what, c);
             if let Some((k, _)) = iv.get_key_value(&key) {
                 names.push(k);
@@ -320,7 +326,13 @@ fn intervals_text(
             name,
             est,
             format!("[{}, {}]", f(lo), f(hi)),
-            f(se[name])
+            se.get(name).map(|v| f(*v)).unwrap_or_default()
+        );
+    }
+    if iv.keys().any(|k| k.starts_with("L_opt_new_run@")) {
+        s.push_str(
+            "  L_opt: interval on the mean loss at the optimum; L_opt_new_run: where one new run \
+             there should land (adds the fit's run-to-run noise)\n",
         );
     }
     s

@@ -121,6 +121,7 @@ pub fn sample_runs_with(
                     }
                 },
             }),
+            flops_check: None,
         },
         excluded: vec![],
         flops_per_param_token: 6.0,

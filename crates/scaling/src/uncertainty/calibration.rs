@@ -109,8 +109,8 @@ fn wilson(k: usize, n: usize) -> [f64; 2] {
 /// Run a calibration study of `truth` (Chinchilla form) on the design of `design`.
 ///
 /// # Errors
-/// A law that is not of the Chinchilla form, too few datasets or replicates, or an empty noise
-/// pool.
+/// A law that is not of the Chinchilla form, too few datasets or replicates, an empty noise
+/// pool, or no simulated dataset that could be fitted and bootstrapped (no coverage to report).
 pub fn calibrate(
     truth: &Law,
     design: &Runs,
@@ -191,7 +191,14 @@ pub fn calibrate(
             .collect();
         let covered = ivs.iter().filter(|[lo, hi]| *lo <= t && t <= *hi).count();
         let n = ivs.len();
-        let p = covered as f64 / n.max(1) as f64;
+        if n == 0 {
+            return Err(Error::InsufficientData(format!(
+                "none of the {} simulated datasets gave an interval for {name} (every fit or \
+                 bootstrap failed on this design), so there is no coverage to report",
+                cal.datasets
+            )));
+        }
+        let p = covered as f64 / n as f64;
         coverage.insert(
             name.to_string(),
             Coverage {

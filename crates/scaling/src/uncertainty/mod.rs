@@ -20,7 +20,10 @@ use rayon::prelude::*;
 pub use crate::num::special as stats;
 pub use crate::num::{quantile_sorted, summarise};
 pub use calibration::{calibrate, Calibration, CalibrationConfig, Coverage, Noise};
-pub use predict::{locate, predict, Extrapolation, Prediction};
+pub use predict::{
+    locate, new_run_interval, new_run_residuals, predict, Extrapolation, Prediction,
+    NEW_RUN_METHOD, NEW_RUN_METHOD_NO_LEVERAGE,
+};
 pub use request::{cluster_labels, default_budgets, fit_table, BootstrapRequest, FitRequest};
 pub use tests_of_law::{test_law, LawTest};
 
@@ -249,6 +252,7 @@ pub fn attach(fit: &mut Fit, mut boot: Bootstrap, budgets: &[f64], level: f64) {
     fit.intervals = Some(iv);
     fit.std_errors = Some(se);
     fit.conventions.seed = Some(boot.seed);
+    fit.conventions.new_run_interval = Some(new_run_residuals(fit).1.to_string());
     fit.warnings.extend(boot.warnings());
     fit.bootstrap = Some(boot);
 }
@@ -256,6 +260,10 @@ pub fn attach(fit: &mut Fit, mut boot: Bootstrap, budgets: &[f64], level: f64) {
 /// Intervals and standard errors for every parameter the fit identified and, for the
 /// Chinchilla form, for a, b, G and, at each budget in `budgets`, N_opt, D_opt, L_opt and
 /// tokens per parameter (Hoffmann et al. 2022, Eq. 4, under C = k N D).
+///
+/// `L_opt@C` is the interval on the mean loss at the optimum. `L_opt_new_run@C` is the interval
+/// for the loss of one new run trained at the optimum: the replicates' L_opt combined with the
+/// fit's modified residuals by [`new_run_interval`] (no standard error is given for it).
 pub fn intervals(
     fit: &Fit,
     boot: &Bootstrap,
@@ -307,6 +315,17 @@ pub fn intervals(
     }
     let mut iv = BTreeMap::new();
     let mut se = BTreeMap::new();
+    if !budgets.is_empty() && series.contains_key(&at_budget("L_opt", budgets[0])) {
+        let (resid, _) = new_run_residuals(fit);
+        for &c in budgets {
+            if let Some(ci) = series
+                .get(&at_budget("L_opt", c))
+                .and_then(|v| new_run_interval(fit.conventions.space, v, &resid, level))
+            {
+                iv.insert(at_budget("L_opt_new_run", c), ci);
+            }
+        }
+    }
     for (name, v) in series {
         if let Some((ci, s)) = summarise(&v, level) {
             iv.insert(name.clone(), ci);
