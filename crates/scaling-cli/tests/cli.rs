@@ -1409,6 +1409,7 @@ fn powerlaw_constant_x_refused_with_file_and_column() {
     );
     let (_, _, err) = scaling(&["powerlaw", &f, "--x", "width", "--y", "loss"]);
     assert!(!err.contains("error: :"), "{err}");
+}
 
 // ---- issue 11: columns, filters, groups, reproduce commands, counting ----
 
