@@ -246,7 +246,7 @@ pub fn from_rule(rule: &Rule, law: Option<&Law>, flops: f64, k: f64) -> Result<A
     };
     if !(n.is_finite() && d.is_finite() && n >= 1.0 && d >= 1.0) {
         return Err(Error::InvalidSetting(format!(
-            "at {flops:e} FLOPs the rule gives N = {} parameters and D = {} tokens: fewer than one of either",
+            "at {flops:e} FLOPs the rule gives N = {} parameters and D = {} tokens: fewer than one parameter or one token",
             sig(n, 4),
             sig(d, 4)
         )));
@@ -270,7 +270,7 @@ pub fn optimal(law: &Law, flops: f64, k: f64, unique: Option<f64>) -> Result<All
         if let Some(o) = law.optimum(flops, k) {
             if !(o.params >= 1.0 && o.tokens >= 1.0) {
                 return Err(Error::InvalidSetting(format!(
-                    "at {flops:e} FLOPs this law's compute-optimal model has N = {} parameters and D = {} tokens, fewer than one of either: it allocates whole parameters and tokens only from {:.4e} FLOPs",
+                    "at {flops:e} FLOPs this law's compute-optimal model has N = {} parameters and D = {} tokens, fewer than one parameter or one token: it allocates whole parameters and tokens only from {:.4e} FLOPs",
                     sig(o.params, 4),
                     sig(o.tokens, 4),
                     smallest_budget(law, k, unique)
@@ -425,7 +425,7 @@ fn least_flops(law: &Law, target: f64, k: f64, unique: Option<f64>) -> Result<f6
 /// # Errors
 /// A target at or below the law's lowest loss ([`loss_floor`]: E, or the data-constrained
 /// floor with limited unique tokens); one that needs more than [`MAX_FLOPS`]; one already met by
-/// the smallest model the law allocates (every run reaches it).
+/// the smallest model the law allocates (any run reaches it).
 pub fn min_flops_for_loss(
     law: &Law,
     target: f64,
@@ -457,7 +457,7 @@ pub fn min_flops_for_loss(
             None => law.predict_unique(1.0, 1.0, k, unique),
         };
         return Err(Error::InvalidSetting(format!(
-            "target loss {target} is not below {}, the loss of the smallest model this law allocates (at least one parameter and one token, {c_min:.4e} FLOPs): every run reaches it",
+            "target loss {target} is not below {}, the loss of the smallest model this law allocates (at least one parameter and one token, {c_min:.4e} FLOPs): any run reaches it",
             sig(l_min, 6)
         )));
     }
@@ -512,7 +512,7 @@ pub fn constrained(
     };
     if !(n >= 1.0 && d >= 1.0 && n.is_finite() && d.is_finite()) {
         return Err(Error::InvalidSetting(format!(
-            "a budget of {flops:e} FLOPs gives N = {} parameters and D = {} tokens under C = {k} N D: fewer than one of either",
+            "a budget of {flops:e} FLOPs gives N = {} parameters and D = {} tokens under C = {k} N D: fewer than one parameter or one token",
             sig(n, 4),
             sig(d, 4)
         )));
@@ -619,9 +619,8 @@ pub fn with_inference(
     let d = ln_d_of(x).exp();
     let plan = alloc(Some(law), k * n * d, n, d, None);
     let reached = plan.loss.unwrap_or(f64::NAN);
-    if !(n >= 1.0 && d >= 1.0 && plan.flops.is_finite())
-        || !((reached - target).abs() <= 1e-9 * target.abs().max(1.0))
-    {
+    let on_curve = (reached - target).abs() <= 1e-9 * target.abs().max(1.0);
+    if !(n >= 1.0 && d >= 1.0 && plan.flops.is_finite() && on_curve) {
         return Err(Error::Numerical(format!(
             "the plan with inference demand did not land on the iso-loss curve of {target} (N = {n:e}, D = {d:e}, loss {reached})"
         )));
