@@ -278,20 +278,24 @@ pub fn answer(law: Option<&Law>, rule: Option<&Rule>, req: &Request) -> Result<A
             }
         }
     }
-    let base = match (rule, law) {
-        (Some(_), _) => "the published allocation rule",
-        (None, Some(l)) if Frontier::of(l, unique).is_some() => {
-            "closed form (Hoffmann et al. 2022, Eq. 4)"
-        }
-        _ => "numerical minimisation over ln N",
+    let closed = rule.is_none() && law.is_some_and(|l| Frontier::of(l, unique).is_some());
+    let base = match rule {
+        Some(_) => "the published allocation rule",
+        None if closed => "closed form (Hoffmann et al. 2022, Eq. 4)",
+        None => "numerical minimisation over ln N",
+    };
+    let inverse = if closed {
+        "the exact inverse of the closed frontier L*(C) = E + K (C/k)^-gamma"
+    } else {
+        "bisection on ln C of the optimal loss, bracketed a decade at a time from C = k"
     };
     let method = match q {
         Question::Optimal => base.to_string(),
-        Question::TargetLoss => format!(
-            "least C whose optimal loss is the target (exact inverse of the closed form, else bisection on ln C from C = k); optimum by {base}"
-        ),
+        Question::TargetLoss => {
+            format!("least C whose optimal loss is the target, by {inverse}; optimum by {base}")
+        }
         Question::FixedParams | Question::FixedTokens => format!(
-            "the partner is C / (k x fixed); optimum by {base}; equivalent compute by inverting the optimal loss"
+            "the partner is C / (k x fixed); optimum by {base}; equivalent compute by {inverse}"
         ),
         Question::Inference => "least k N D + 2 N T along the iso-loss curve (numerical); the Chinchilla-optimal model of that loss by the inverse of its frontier".to_string(),
     };

@@ -48,7 +48,7 @@ pub fn all() -> Vec<Preset> {
                 0.2849083,
             ])),
             rule: None,
-            notes: "N is total parameters; C = 6 N D; this is Approach 3 (40B at 5.76e23 FLOPs): Approaches 1 and 2 recommend 67B there (preset chinchilla-approach1)",
+            notes: "N is total parameters; C = 6 N D; this is Approach 3 (40B at 5.76e23 FLOPs); Approach 1 projects 67B there (preset chinchilla-approach1)",
         },
         Preset {
             name: "chinchilla-rounded",
