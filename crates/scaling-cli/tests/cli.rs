@@ -1391,7 +1391,7 @@ fn compare_with_curves_includes_approach_one() {
 }
 
 /// `scaling optimal ... --format json`, parsed, or the exit code and stderr.
-fn optimal_json(args: &[&str]) -> Result<serde_json::Value, (i32, String)> {
+fn plan_json(args: &[&str]) -> Result<serde_json::Value, (i32, String)> {
     let mut all = vec!["optimal"];
     all.extend_from_slice(args);
     all.extend_from_slice(&["--format", "json"]);
@@ -1405,7 +1405,7 @@ fn optimal_json(args: &[&str]) -> Result<serde_json::Value, (i32, String)> {
     }
 }
 
-fn num(v: &serde_json::Value, k: &str) -> f64 {
+fn plan_num(v: &serde_json::Value, k: &str) -> f64 {
     v[k].as_f64()
         .unwrap_or_else(|| panic!("{k} is not a number in {v}"))
 }
@@ -1433,41 +1433,53 @@ fn optimal_answers_every_question_for_fits_of_real_data() {
         args.extend(extra);
         let (code, _, err) = scaling(&args);
         assert_eq!(code, 0, "{file}: {err}");
-        let opt = optimal_json(&[&fit, "--flops", "1e22"]).unwrap();
-        let target = num(&opt, "loss");
+        let opt = plan_json(&[&fit, "--flops", "1e22"]).unwrap();
+        let target = plan_num(&opt, "loss");
         let check = |v: &serde_json::Value| {
-            let c = num(v, "flops");
+            let c = plan_num(v, "flops");
             assert!(
-                (6.0 * num(v, "params") * num(v, "tokens") / c - 1.0).abs() < 1e-12,
+                (6.0 * plan_num(v, "params") * plan_num(v, "tokens") / c - 1.0).abs() < 1e-12,
                 "{file}: {v}"
             );
         };
-        let t = optimal_json(&[&fit, "--target-loss", &target.to_string()])
+        let t = plan_json(&[&fit, "--target-loss", &target.to_string()])
             .unwrap_or_else(|e| panic!("{file}: {e:?}"));
         check(&t);
-        assert!((num(&t, "loss") / target - 1.0).abs() < 1e-6, "{file}: {t}");
-        assert!((num(&t, "flops") / 1e22 - 1.0).abs() < 1e-6, "{file}: {t}");
+        assert!(
+            (plan_num(&t, "loss") / target - 1.0).abs() < 1e-6,
+            "{file}: {t}"
+        );
+        assert!(
+            (plan_num(&t, "flops") / 1e22 - 1.0).abs() < 1e-6,
+            "{file}: {t}"
+        );
         for (flag, value, key, expect) in [
             ("--params", "7B", "params", 7e9),
             ("--tokens", "1T", "tokens", 1e12),
         ] {
-            let v = optimal_json(&[&fit, "--flops", "1e22", flag, value])
+            let v = plan_json(&[&fit, "--flops", "1e22", flag, value])
                 .unwrap_or_else(|e| panic!("{file} {flag}: {e:?}"));
             check(&v);
-            assert_eq!(num(&v, key), expect, "{file}: {v}");
-            assert_eq!(num(&v, "flops"), 1e22);
-            assert!(num(&v, "extra_compute") >= 0.0, "{file}: {v}");
-            assert!(num(&v, "equivalent_flops") <= 1e22, "{file}: {v}");
+            assert_eq!(plan_num(&v, key), expect, "{file}: {v}");
+            assert_eq!(plan_num(&v, "flops"), 1e22);
+            assert!(plan_num(&v, "extra_compute") >= 0.0, "{file}: {v}");
+            assert!(plan_num(&v, "equivalent_flops") <= 1e22, "{file}: {v}");
         }
-        let v = optimal_json(&[&fit, "--flops", "1e22", "--inference-tokens", "1T"])
+        let v = plan_json(&[&fit, "--flops", "1e22", "--inference-tokens", "1T"])
             .unwrap_or_else(|e| panic!("{file} inference: {e:?}"));
         check(&v);
-        assert!((num(&v, "loss") / target - 1.0).abs() < 1e-6, "{file}: {v}");
-        assert_eq!(num(&v, "requested_flops"), 1e22);
-        assert!(num(&v, "params") < num(&v["chinchilla_optimal"], "params"));
-        let v = optimal_json(&[&fit, "--target-loss", "2.5", "--inference-tokens", "1T"])
+        assert!(
+            (plan_num(&v, "loss") / target - 1.0).abs() < 1e-6,
+            "{file}: {v}"
+        );
+        assert_eq!(plan_num(&v, "requested_flops"), 1e22);
+        assert!(plan_num(&v, "params") < plan_num(&v["chinchilla_optimal"], "params"));
+        let v = plan_json(&[&fit, "--target-loss", "2.5", "--inference-tokens", "1T"])
             .unwrap_or_else(|e| panic!("{file} inference: {e:?}"));
-        assert!((num(&v, "loss") / 2.5 - 1.0).abs() < 1e-6, "{file}: {v}");
+        assert!(
+            (plan_num(&v, "loss") / 2.5 - 1.0).abs() < 1e-6,
+            "{file}: {v}"
+        );
     }
 }
 
@@ -1510,7 +1522,7 @@ fn optimal_refuses_unanswerable_questions_with_the_reason() {
         &["--unique-tokens", "--inference-tokens"],
     );
     // The data-constrained law answers targets above its floor with limited data.
-    let v = optimal_json(&[
+    let v = plan_json(&[
         "--preset",
         "muennighoff",
         "--target-loss",
@@ -1519,8 +1531,8 @@ fn optimal_refuses_unanswerable_questions_with_the_reason() {
         "25B",
     ])
     .unwrap();
-    assert!((num(&v, "loss") / 2.3 - 1.0).abs() < 1e-6, "{v}");
-    assert!(num(&v, "epochs") > 1.0, "{v}");
+    assert!((plan_num(&v, "loss") / 2.3 - 1.0).abs() < 1e-6, "{v}");
+    assert!(plan_num(&v, "epochs") > 1.0, "{v}");
 }
 
 /// Regression (issue 11): law files with a zero or negative exponent (or B = 0) were planned
@@ -1581,7 +1593,7 @@ fn optimal_inference_table_shows_the_requested_budget() {
             "training FLOPs differ from the budget: {out}"
         );
     }
-    let v = optimal_json(&[
+    let v = plan_json(&[
         "--preset",
         "chinchilla",
         "--flops",
@@ -1591,9 +1603,9 @@ fn optimal_inference_table_shows_the_requested_budget() {
     ])
     .unwrap();
     for (row, c) in v.as_array().unwrap().iter().zip([1e21, 1e23]) {
-        assert_eq!(num(row, "requested_flops"), c);
-        assert_eq!(num(row, "loss_set_by_budget_flops"), c);
-        assert!(num(row, "flops") > c, "{row}");
+        assert_eq!(plan_num(row, "requested_flops"), c);
+        assert_eq!(plan_num(row, "loss_set_by_budget_flops"), c);
+        assert!(plan_num(row, "flops") > c, "{row}");
     }
 }
 
@@ -1601,8 +1613,8 @@ fn optimal_inference_table_shows_the_requested_budget() {
 /// Gopher's 5.76e23 FLOPs, beside Approach 3's 40B from the chinchilla preset.
 #[test]
 fn presets_include_chinchilla_approach1_67b() {
-    let v = optimal_json(&["--preset", "chinchilla-approach1", "--flops", "5.76e23"]).unwrap();
-    assert!((num(&v, "params") / 67e9 - 1.0).abs() < 1e-9, "{v}");
+    let v = plan_json(&["--preset", "chinchilla-approach1", "--flops", "5.76e23"]).unwrap();
+    assert!((plan_num(&v, "params") / 67e9 - 1.0).abs() < 1e-9, "{v}");
     assert!(v["loss"].is_null());
     let (code, out, _) = scaling(&["presets"]);
     assert_eq!(code, 0);
