@@ -1862,6 +1862,7 @@ fn compare_accepts_keep_flagged_it_suggests() {
     let (code, _, err) = scaling(&["compare", &f, "--keep-flagged", "--bootstrap", "0"]);
     assert!(!err.contains("unexpected argument"), "{err}");
     assert!(code == 0 || code == 2, "{err}");
+}
 
 /// `scaling optimal ... --format json`, parsed, or the exit code and stderr.
 fn plan_json(args: &[&str]) -> Result<serde_json::Value, (i32, String)> {
