@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 use clap::Args;
 
-use scaling::allocate::{self, Allocation, Rule};
+use scaling::allocate::{self, plan::Question, Rule};
 use scaling::fit::Fit;
 use scaling::law::{presets, Law};
 use scaling::report::{human, sig};
@@ -123,22 +123,6 @@ pub enum OutFormat {
     Json,
 }
 
-fn alloc_json(a: &Allocation) -> serde_json::Map<String, serde_json::Value> {
-    let mut o = serde_json::Map::new();
-    o.insert("flops".into(), a.flops.into());
-    o.insert("params".into(), a.params.into());
-    o.insert("tokens".into(), a.tokens.into());
-    o.insert(
-        "loss".into(),
-        a.loss.map_or(serde_json::Value::Null, Into::into),
-    );
-    o.insert("tokens_per_param".into(), a.tokens_per_param.into());
-    if let Some(e) = a.epochs {
-        o.insert("epochs".into(), e.into());
-    }
-    o
-}
-
 /// Percentile intervals of an allocation over a fit's bootstrap replicates.
 fn replicate_intervals(
     fit: &Fit,
@@ -229,14 +213,11 @@ pub fn cmd_optimal(a: OptimalArgs, out: &mut String) -> Result<()> {
             "--unique-tokens needs the data-constrained law (--preset muennighoff)",
         ));
     }
-    let need_law = || {
-        src.law.clone().ok_or_else(|| {
-            usage(format!(
-                "{} publishes an allocation rule but no loss law, so it cannot answer this question",
-                src.label
-            ))
-        })
-    };
+    if a.unique_tokens.is_some() && a.inference_tokens.is_some() {
+        return Err(usage(
+            "--inference-tokens plans with every token unique: do not combine it with --unique-tokens",
+        ));
+    }
     let level = a
         .level
         .or(src
@@ -245,104 +226,35 @@ pub fn cmd_optimal(a: OptimalArgs, out: &mut String) -> Result<()> {
             .and_then(|f| f.bootstrap.as_ref())
             .map(|b| b.level))
         .unwrap_or(0.95);
+    let req = allocate::plan::Request {
+        budgets,
+        target_loss: a.target_loss,
+        params: a.params,
+        tokens: a.tokens,
+        inference_tokens: a.inference_tokens,
+        unique_tokens: a.unique_tokens,
+        flops_per_param_token: k,
+    };
+    let ans = allocate::plan::answer(src.law.as_ref(), src.rule.as_ref(), &req)?;
+    let kind = ans.question.describe();
+    let method = ans.method.clone();
     let mut rows: Vec<serde_json::Map<String, serde_json::Value>> = Vec::new();
-    let mut kind = "compute-optimal allocation";
-    if let Some(t) = a.inference_tokens {
-        let law = need_law()?;
-        kind = "allocation with inference demand (Sardana et al. 2024)";
-        let targets: Vec<(Option<f64>, f64)> = match (a.target_loss, budgets.is_empty()) {
-            (Some(l), _) => vec![(None, l)],
-            (None, false) => budgets
-                .iter()
-                .map(|&c| {
-                    Ok((
-                        Some(c),
-                        allocate::optimal(&law, c, k, None)?
-                            .loss
-                            .unwrap_or(f64::NAN),
-                    ))
-                })
-                .collect::<Result<_>>()?,
-            _ => unreachable!(),
+    for row in &ans.rows {
+        let mut o = match serde_json::to_value(row)? {
+            serde_json::Value::Object(o) => o,
+            _ => unreachable!("a row serialises to an object"),
         };
-        for (budget, target) in targets {
-            let p = allocate::with_inference(&law, target, t, k)?;
-            let mut o = alloc_json(&p.plan);
-            o.insert("inference_tokens".into(), t.into());
-            o.insert("inference_flops".into(), p.inference_flops.into());
-            o.insert("total_flops".into(), p.total_flops.into());
-            o.insert(
-                "chinchilla_optimal".into(),
-                alloc_json(&p.chinchilla).into(),
-            );
-            o.insert(
-                "chinchilla_total_flops".into(),
-                p.chinchilla_total_flops.into(),
-            );
-            o.insert("saving".into(), p.saving.into());
-            if let Some(c) = budget {
-                o.insert("loss_set_by_budget_flops".into(), c.into());
-            }
-            rows.push(o);
-        }
-    } else if let Some(target) = a.target_loss {
-        let law = need_law()?;
-        kind = "least compute for a target loss";
-        let r = allocate::min_flops_for_loss(&law, target, k, a.unique_tokens)?;
-        let mut o = alloc_json(&r);
-        o.insert("target_loss".into(), target.into());
-        rows.push(o);
-    } else if a.params.is_some() || a.tokens.is_some() {
-        let law = need_law()?;
-        kind = if a.params.is_some() {
-            "fixed model size"
-        } else {
-            "fixed token count"
-        };
-        for &c in &budgets {
-            let r = allocate::constrained(&law, c, k, a.params, a.tokens, a.unique_tokens)?;
-            let mut o = alloc_json(&r.plan);
-            o.insert("optimum".into(), alloc_json(&r.optimum).into());
-            o.insert("equivalent_flops".into(), r.equivalent_flops.into());
-            o.insert("extra_compute".into(), r.extra_compute.into());
-            rows.push(o);
-        }
-    } else {
-        for &c in &budgets {
-            let r = match (&src.rule, &src.law) {
-                (Some(rule), law) => allocate::from_rule(rule, law.as_ref(), c, k)?,
-                (None, Some(law)) => allocate::optimal(law, c, k, a.unique_tokens)?,
-                (None, None) => unreachable!("a source has a law or a rule"),
-            };
-            let mut o = alloc_json(&r);
-            if let (Some(fit), Some(law)) = (&src.fit, &src.law) {
+        if ans.question == Question::Optimal {
+            if let (Some(fit), Some(law), None) = (&src.fit, &src.law, &src.rule) {
+                let c = row.allocation.flops;
                 if let Some(iv) = replicate_intervals(fit, law, c, k, a.unique_tokens, level) {
                     o.insert("intervals".into(), iv.into());
                     o.insert("level".into(), level.into());
                 }
             }
-            rows.push(o);
         }
+        rows.push(o);
     }
-    let base_method = match (&src.rule, &src.law) {
-        (Some(_), _) => "the published allocation rule",
-        (None, Some(l))
-            if l.form == scaling::law::LawForm::Chinchilla && a.unique_tokens.is_none() =>
-        {
-            "closed form (Hoffmann et al. 2022, Eq. 4)"
-        }
-        _ => "numerical minimisation over ln N",
-    };
-    let method = if a.inference_tokens.is_some() {
-        "least k N D + 2 N T along the iso-loss curve (numerical); the Chinchilla-optimal model of that loss by bisection on C"
-            .to_string()
-    } else if a.target_loss.is_some() {
-        format!("bisection on C of the optimal loss; optimum by {base_method}")
-    } else if a.params.is_some() || a.tokens.is_some() {
-        format!("the partner is C / (k x fixed); optimum by {base_method}; equivalent compute by bisection")
-    } else {
-        base_method.to_string()
-    };
     match a.format {
         OutFormat::Json => {
             for r in rows.iter_mut() {
@@ -379,6 +291,13 @@ pub fn cmd_optimal(a: OptimalArgs, out: &mut String) -> Result<()> {
                      reaching the loss shown, against the Chinchilla-optimal model of that loss",
                     human(t)
                 );
+                if a.target_loss.is_none() {
+                    let _ = writeln!(
+                        out,
+                        "budget FLOPs: the budget asked for, whose compute-optimal model sets the loss; \
+                         training FLOPs: what the plan's smaller, longer-trained model spends"
+                    );
+                }
             }
             let _ = writeln!(out);
             out.push_str(&table(&rows, md));
@@ -401,11 +320,22 @@ fn num(o: &serde_json::Map<String, serde_json::Value>, k: &str) -> Option<f64> {
 
 /// The rows as a text or Markdown table.
 fn table(rows: &[serde_json::Map<String, serde_json::Value>], md: bool) -> String {
-    let mut head = vec!["training FLOPs", "params", "tokens", "tokens/param", "loss"];
     let ivs = rows.iter().any(|r| r.contains_key("intervals"));
     let epochs = rows.iter().any(|r| r.contains_key("epochs"));
     let extra = rows.iter().any(|r| r.contains_key("extra_compute"));
     let inf = rows.iter().any(|r| r.contains_key("saving"));
+    // With inference demand the plan trains with less compute than the budget it answers, so
+    // the requested budget gets its own column.
+    let budget_col = inf
+        && rows
+            .iter()
+            .any(|r| r.contains_key("loss_set_by_budget_flops"));
+    let mut head = if budget_col {
+        vec!["budget FLOPs"]
+    } else {
+        vec![]
+    };
+    head.extend(["training FLOPs", "params", "tokens", "tokens/param", "loss"]);
     if epochs {
         head.push("epochs");
     }
@@ -426,13 +356,20 @@ fn table(rows: &[serde_json::Map<String, serde_json::Value>], md: bool) -> Strin
     let mut body: Vec<Vec<String>> = Vec::new();
     for r in rows {
         let f = |k: &str| num(r, k);
-        let mut row = vec![
+        let mut row = if budget_col {
+            vec![f("loss_set_by_budget_flops")
+                .map(|v| format!("{v:.3e}"))
+                .unwrap_or_default()]
+        } else {
+            vec![]
+        };
+        row.extend([
             format!("{:.3e}", f("flops").unwrap_or(f64::NAN)),
             human(f("params").unwrap_or(f64::NAN)),
             human(f("tokens").unwrap_or(f64::NAN)),
             sig(f("tokens_per_param").unwrap_or(f64::NAN), 3),
             f("loss").map(|v| sig(v, 5)).unwrap_or_else(|| "n/a".into()),
-        ];
+        ]);
         if epochs {
             row.push(f("epochs").map(|v| sig(v, 3)).unwrap_or_default());
         }

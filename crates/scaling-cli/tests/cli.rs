@@ -1863,3 +1863,237 @@ fn compare_accepts_keep_flagged_it_suggests() {
     assert!(!err.contains("unexpected argument"), "{err}");
     assert!(code == 0 || code == 2, "{err}");
 }
+
+/// `scaling optimal ... --format json`, parsed, or the exit code and stderr.
+fn plan_json(args: &[&str]) -> Result<serde_json::Value, (i32, String)> {
+    let mut all = vec!["optimal"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--format", "json"]);
+    let (code, out, err) = scaling(&all);
+    if code == 0 {
+        // serde_json writes NaN and infinity as null, which `num` refuses.
+        assert!(!out.contains("NaN"), "{out}");
+        Ok(serde_json::from_str(&out).unwrap())
+    } else {
+        Err((code, err))
+    }
+}
+
+fn plan_num(v: &serde_json::Value, k: &str) -> f64 {
+    v[k].as_f64()
+        .unwrap_or_else(|| panic!("{k} is not a number in {v}"))
+}
+
+/// Regression (issue 11): `optimal FIT --target-loss`, `--params`, `--tokens` and
+/// `--inference-tokens` exited with "at 5.9999999999999986e1 FLOPs this plan has N = 3.9e-1"
+/// for fits of Epoch's runs, the kyo-takano subset and the demo's runs. Each question now
+/// answers with numbers that satisfy it.
+#[test]
+fn optimal_answers_every_question_for_fits_of_real_data() {
+    let d = tempdir("plan-real");
+    let demo = d.join("demo.csv").display().to_string();
+    let (code, _, err) = scaling(&["demo", "--write-runs", &demo]);
+    assert_eq!(code, 0, "{err}");
+    let mut files = vec![(demo, vec![])];
+    if let Some(f) = shared("epoch_chinchilla_svg.csv") {
+        files.push((f, vec!["--drop-top-loss", "5"]));
+    }
+    if let Some(f) = shared("kyo_takano_chinchilla_subset.csv") {
+        files.push((f, vec![]));
+    }
+    for (i, (file, extra)) in files.iter().enumerate() {
+        let fit = d.join(format!("fit{i}.json")).display().to_string();
+        let mut args = vec!["fit", file.as_str(), "--out", &fit];
+        args.extend(extra);
+        let (code, _, err) = scaling(&args);
+        assert_eq!(code, 0, "{file}: {err}");
+        let opt = plan_json(&[&fit, "--flops", "1e22"]).unwrap();
+        let target = plan_num(&opt, "loss");
+        let check = |v: &serde_json::Value| {
+            let c = plan_num(v, "flops");
+            assert!(
+                (6.0 * plan_num(v, "params") * plan_num(v, "tokens") / c - 1.0).abs() < 1e-12,
+                "{file}: {v}"
+            );
+        };
+        let t = plan_json(&[&fit, "--target-loss", &target.to_string()])
+            .unwrap_or_else(|e| panic!("{file}: {e:?}"));
+        check(&t);
+        assert!(
+            (plan_num(&t, "loss") / target - 1.0).abs() < 1e-6,
+            "{file}: {t}"
+        );
+        assert!(
+            (plan_num(&t, "flops") / 1e22 - 1.0).abs() < 1e-6,
+            "{file}: {t}"
+        );
+        for (flag, value, key, expect) in [
+            ("--params", "7B", "params", 7e9),
+            ("--tokens", "1T", "tokens", 1e12),
+        ] {
+            let v = plan_json(&[&fit, "--flops", "1e22", flag, value])
+                .unwrap_or_else(|e| panic!("{file} {flag}: {e:?}"));
+            check(&v);
+            assert_eq!(plan_num(&v, key), expect, "{file}: {v}");
+            assert_eq!(plan_num(&v, "flops"), 1e22);
+            assert!(plan_num(&v, "extra_compute") >= 0.0, "{file}: {v}");
+            assert!(plan_num(&v, "equivalent_flops") <= 1e22, "{file}: {v}");
+        }
+        let v = plan_json(&[&fit, "--flops", "1e22", "--inference-tokens", "1T"])
+            .unwrap_or_else(|e| panic!("{file} inference: {e:?}"));
+        check(&v);
+        assert!(
+            (plan_num(&v, "loss") / target - 1.0).abs() < 1e-6,
+            "{file}: {v}"
+        );
+        assert_eq!(plan_num(&v, "requested_flops"), 1e22);
+        assert!(plan_num(&v, "params") < plan_num(&v["chinchilla_optimal"], "params"));
+        let v = plan_json(&[&fit, "--target-loss", "2.5", "--inference-tokens", "1T"])
+            .unwrap_or_else(|e| panic!("{file} inference: {e:?}"));
+        assert!(
+            (plan_num(&v, "loss") / 2.5 - 1.0).abs() < 1e-6,
+            "{file}: {v}"
+        );
+    }
+}
+
+/// Regression (issue 11): questions a law cannot answer exit 2 with the reason, never a
+/// message about 60 FLOPs.
+#[test]
+fn optimal_refuses_unanswerable_questions_with_the_reason() {
+    assert_user_error(
+        &["optimal", "--preset", "epoch", "--target-loss", "1.8"],
+        &["target loss 1.8", "irreducible loss E = 1.8169"],
+    );
+    assert_user_error(
+        &[
+            "optimal",
+            "--preset",
+            "muennighoff",
+            "--target-loss",
+            "2.1",
+            "--unique-tokens",
+            "25B",
+        ],
+        &["lowest loss this law reaches with 25.0B unique tokens"],
+    );
+    assert_user_error(
+        &["optimal", "--preset", "epoch", "--flops", "100"],
+        &["fewer than one parameter", "only from 3.7751e2 FLOPs"],
+    );
+    assert_user_error(
+        &[
+            "optimal",
+            "--preset",
+            "muennighoff",
+            "--flops",
+            "1e22",
+            "--unique-tokens",
+            "25B",
+            "--inference-tokens",
+            "1T",
+        ],
+        &["--unique-tokens", "--inference-tokens"],
+    );
+    // The data-constrained law answers targets above its floor with limited data.
+    let v = plan_json(&[
+        "--preset",
+        "muennighoff",
+        "--target-loss",
+        "2.3",
+        "--unique-tokens",
+        "25B",
+    ])
+    .unwrap();
+    assert!((plan_num(&v, "loss") / 2.3 - 1.0).abs() < 1e-6, "{v}");
+    assert!(plan_num(&v, "epochs") > 1.0, "{v}");
+}
+
+/// Regression (issue 11): law files with a zero or negative exponent (or B = 0) were planned
+/// with (one parameter on all the tokens; NaN with --inference-tokens at exit 0).
+#[test]
+fn optimal_refuses_laws_with_nonpositive_exponents() {
+    let d = tempdir("bad-exponents");
+    for (name, params, expect) in [
+        ("a0", r#""alpha": 0, "beta": 0.28, "B": 400"#, "alpha = 0"),
+        (
+            "bn",
+            r#""alpha": 0.34, "beta": -0.1, "B": 400"#,
+            "beta = -0.1",
+        ),
+        ("b0", r#""alpha": 0.34, "beta": 0.28, "B": 0"#, "B = 0"),
+    ] {
+        let f = write(
+            &d,
+            &format!("{name}.json"),
+            &format!(r#"{{"law": "chinchilla", "params": {{"E": 1.7, "A": 400, {params}}}}}"#),
+        );
+        for q in [
+            vec!["--flops", "1e22"],
+            vec!["--flops", "1e22", "--inference-tokens", "1T"],
+        ] {
+            let mut args = vec!["optimal", f.as_str()];
+            args.extend(q);
+            assert_user_error(&args, &[&format!("{name}.json"), expect, "out of range"]);
+        }
+    }
+}
+
+/// Regression (issue 11): the inference table headed its first column "training FLOPs" with
+/// the smaller model's compute, so no row said which budget it answered.
+#[test]
+fn optimal_inference_table_shows_the_requested_budget() {
+    let (code, out, err) = scaling(&[
+        "optimal",
+        "--preset",
+        "chinchilla",
+        "--flops",
+        "1e21,1e23",
+        "--inference-tokens",
+        "10T",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let head = out
+        .lines()
+        .find(|l| l.trim_start().starts_with("budget FLOPs  training FLOPs"))
+        .unwrap_or_else(|| panic!("no budget column: {out}"));
+    let rows: Vec<&str> = out.lines().skip_while(|l| *l != head).skip(1).collect();
+    assert_eq!(rows.len(), 2, "{out}");
+    for (row, budget) in rows.iter().zip(["1.000e21", "1.000e23"]) {
+        let cells: Vec<&str> = row.split_whitespace().collect();
+        assert_eq!(cells[0], budget, "{out}");
+        assert_ne!(
+            cells[1], budget,
+            "training FLOPs differ from the budget: {out}"
+        );
+    }
+    let v = plan_json(&[
+        "--preset",
+        "chinchilla",
+        "--flops",
+        "1e21,1e23",
+        "--inference-tokens",
+        "10T",
+    ])
+    .unwrap();
+    for (row, c) in v.as_array().unwrap().iter().zip([1e21, 1e23]) {
+        assert_eq!(plan_num(row, "requested_flops"), c);
+        assert_eq!(plan_num(row, "loss_set_by_budget_flops"), c);
+        assert!(plan_num(row, "flops") > c, "{row}");
+    }
+}
+
+/// Hoffmann et al. 2022, Table 3 (Approach 1; ../shared/REFERENCE.md): 67B parameters at
+/// Gopher's 5.76e23 FLOPs, beside Approach 3's 40B from the chinchilla preset.
+#[test]
+fn presets_include_chinchilla_approach1_67b() {
+    let v = plan_json(&["--preset", "chinchilla-approach1", "--flops", "5.76e23"]).unwrap();
+    assert!((plan_num(&v, "params") / 67e9 - 1.0).abs() < 1e-9, "{v}");
+    assert!(v["loss"].is_null());
+    let (code, out, _) = scaling(&["presets"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("chinchilla-approach1") && out.contains("Table 3"));
+    let (code, out, _) = scaling(&["optimal", "--preset", "chinchilla", "--flops", "5.76e23"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("chinchilla-approach1"), "{out}");
+}

@@ -184,42 +184,61 @@ pub struct Optimum {
 }
 
 impl Law {
-    /// Build a law, checking the parameters: finite, E >= 0, A and B > 0.
+    /// Build a law, checking the parameters (see [`Law::validate`]).
     ///
     /// # Errors
     /// [`Error::InvalidSetting`] naming the offending parameter.
     pub fn new(form: LawForm, params: Vec<f64>) -> Result<Law> {
-        let names = form.param_names();
-        if params.len() != names.len() {
+        let law = Law { form, params };
+        law.validate()?;
+        Ok(law)
+    }
+
+    /// Check the parameters against the domain of the form: the right number of them, all
+    /// finite, E >= 0, and every coefficient (A, B, N_c, D_c, R_D*, R_N*) and exponent (alpha,
+    /// beta, alpha_N, alpha_D) strictly positive. With a zero or negative exponent or
+    /// coefficient the loss does not fall with scale, so the law's compute-optimal allocation
+    /// is meaningless (the closed form would put one parameter on all the tokens) and its
+    /// terms can be NaN. [`Law::new`] and law files call this; the planning functions call it
+    /// too, because [`Law`]'s fields are public.
+    ///
+    /// # Errors
+    /// [`Error::InvalidSetting`] naming the offending parameter and its value.
+    pub fn validate(&self) -> Result<()> {
+        let names = self.form.param_names();
+        if self.params.len() != names.len() {
             return Err(Error::InvalidSetting(format!(
                 "the {} law has {} parameters ({}), got {}",
-                form.name(),
+                self.form.name(),
                 names.len(),
                 names.join(", "),
-                params.len()
+                self.params.len()
             )));
         }
-        for (n, &v) in names.iter().zip(&params) {
+        for (n, &v) in names.iter().zip(&self.params) {
             if !v.is_finite() {
                 return Err(Error::InvalidSetting(format!(
                     "parameter {n} = {v} is not finite"
                 )));
             }
-            let ok = match *n {
-                "E" => v >= 0.0,
-                "A" | "B" | "N_c" | "D_c" | "alpha_N" | "alpha_D" | "R_D_star" | "R_N_star" => {
-                    v > 0.0
-                }
-                _ => true,
+            let (ok, rule) = match *n {
+                "E" => (v >= 0.0, "E >= 0"),
+                "alpha" | "beta" | "alpha_N" | "alpha_D" => (
+                    v > 0.0,
+                    "an exponent must be > 0: with a zero or negative exponent the loss does not fall with scale",
+                ),
+                _ => (
+                    v > 0.0,
+                    "must be > 0: a zero or negative coefficient removes or inverts its term",
+                ),
             };
             if !ok {
                 return Err(Error::InvalidSetting(format!(
-                    "parameter {n} = {v} is out of range ({})",
-                    if *n == "E" { "E >= 0" } else { "must be > 0" }
+                    "parameter {n} = {v} is out of range ({rule})"
                 )));
             }
         }
-        Ok(Law { form, params })
+        Ok(())
     }
 
     /// A parameter by name.
