@@ -96,7 +96,7 @@ pub fn cluster_labels(table: &RunTable, runs: &Runs, column: &str) -> Result<Vec
 /// let req = FitRequest::default();
 /// let runs = load_runs(&table, scaling::fit::needs(&req.config.form), &LoadRequest::default(), None).unwrap();
 /// let fit = fit_table(&table, &runs, &req, &|| {}).unwrap();
-/// assert!((fit.params["alpha"] - 0.34).abs() < 1e-6);
+/// assert!((fit.params["alpha"].unwrap() - 0.34).abs() < 1e-6);
 /// ```
 ///
 /// # Errors
