@@ -364,6 +364,9 @@ fn strategy(a: StrategyArgs, out: &mut String) -> Result<()> {
 }
 
 fn sweep(a: SweepArgs, out: &mut String) -> Result<()> {
+    if let Some(p) = &a.out {
+        crate::check_new(p, a.force, "--out")?;
+    }
     let src = plan::resolve(a.law.as_deref(), a.preset.as_deref())?;
     let law = src
         .law

@@ -369,6 +369,145 @@ impl Fit {
         }
     }
 
+    /// Read a saved fit (the JSON of `scaling fit --out`) and check it with [`Fit::validate`].
+    ///
+    /// # Errors
+    /// [`Error::LawFile`] naming `path` when the text is not a fit or the fit is inconsistent.
+    pub fn from_json_str(path: &str, text: &str) -> Result<Fit> {
+        let fit: Fit = serde_json::from_str(text).map_err(|e| Error::LawFile {
+            path: path.to_string(),
+            message: format!("not a saved fit ({e})"),
+        })?;
+        fit.validate(path)?;
+        Ok(fit)
+    }
+
+    /// Check a fit read from a file before anything indexes into it: a file edited by hand
+    /// (or cut short) must give an error, not a panic or a NaN. Checks that the parameters
+    /// are finite, the per-run data and residuals have one entry per run, the conventions'
+    /// k is positive, and the bootstrap (when present) has a level in (0, 1), as many samples
+    /// as it declares replicates, one value per parameter name in each sample, and per-replicate
+    /// statuses of the same length.
+    ///
+    /// # Errors
+    /// [`Error::LawFile`] naming `path` and the first inconsistency found.
+    pub fn validate(&self, path: &str) -> Result<()> {
+        let bad = |m: String| {
+            Err(Error::LawFile {
+                path: path.to_string(),
+                message: format!("not a usable saved fit: {m}"),
+            })
+        };
+        for (name, v) in &self.params {
+            if let Some(v) = v {
+                if !v.is_finite() {
+                    return bad(format!("params.{name} is {v}"));
+                }
+            }
+        }
+        let k = self.conventions.flops_per_param_token;
+        if !(k.is_finite() && k > 0.0) {
+            return bad(format!("conventions.flops_per_param_token is {k}"));
+        }
+        let d = &self.data;
+        let n = d.loss.len();
+        if self.residuals.len() != n {
+            return bad(format!(
+                "{} residuals for {n} runs in data.loss",
+                self.residuals.len()
+            ));
+        }
+        for (key, col) in [
+            ("params", &d.params),
+            ("tokens", &d.tokens),
+            ("flops", &d.flops),
+        ] {
+            if !col.is_empty() && col.len() != n {
+                return bad(format!("data.{key} has {} values for {n} runs", col.len()));
+            }
+            if let Some(v) = col.iter().find(|v| !(v.is_finite() && **v > 0.0)) {
+                return bad(format!("data.{key} holds {v}, not a positive number"));
+            }
+        }
+        if let Some(v) = d.loss.iter().find(|v| !(v.is_finite() && **v > 0.0)) {
+            return bad(format!("data.loss holds {v}, not a positive number"));
+        }
+        if !d.rows.is_empty() && d.rows.len() != n {
+            return bad(format!(
+                "data.rows has {} entries for {n} runs",
+                d.rows.len()
+            ));
+        }
+        let form = self.form();
+        for v in form.variables() {
+            let col = match v {
+                Variable::Params => &d.params,
+                Variable::Tokens => &d.tokens,
+                Variable::Flops => &d.flops,
+            };
+            if col.len() != n {
+                return bad(format!(
+                    "the law uses {} but data has {} values of it for {n} runs",
+                    v.symbol(),
+                    col.len()
+                ));
+            }
+        }
+        if let Some(b) = &self.bootstrap {
+            if !(b.level > 0.0 && b.level < 1.0) {
+                return bad(format!(
+                    "bootstrap.level is {}, not between 0 and 1",
+                    b.level
+                ));
+            }
+            if b.samples.len() != b.replicates {
+                return bad(format!(
+                    "bootstrap.samples has {} rows but bootstrap.replicates is {}",
+                    b.samples.len(),
+                    b.replicates
+                ));
+            }
+            let names = form.param_names();
+            if b.param_names.len() != names.len()
+                || b.param_names.iter().zip(names).any(|(a, b)| a != b)
+            {
+                return bad(format!(
+                    "bootstrap.param_names is {:?}, the {} law's are {names:?}",
+                    b.param_names,
+                    form.name()
+                ));
+            }
+            if let Some((i, s)) = b
+                .samples
+                .iter()
+                .enumerate()
+                .find(|(_, s)| s.len() != names.len())
+            {
+                return bad(format!(
+                    "bootstrap sample {} has {} values for {} parameters",
+                    i + 1,
+                    s.len(),
+                    names.len()
+                ));
+            }
+            for (key, len) in [
+                ("replicate_status", b.replicate_status.len()),
+                ("at_bound", b.at_bound.len()),
+            ] {
+                if len != 0 && len != b.samples.len() {
+                    return bad(format!(
+                        "bootstrap.{key} has {len} entries for {} samples",
+                        b.samples.len()
+                    ));
+                }
+            }
+            if let Some(c) = b.budgets.iter().find(|c| !(c.is_finite() && **c > 0.0)) {
+                return bad(format!("bootstrap.budgets holds {c}"));
+            }
+        }
+        Ok(())
+    }
+
     /// The fitted form.
     pub fn form(&self) -> LawForm {
         match self.x {

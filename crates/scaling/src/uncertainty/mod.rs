@@ -316,13 +316,14 @@ fn natural(p: &Problem, theta: &[f64]) -> Vec<f64> {
 }
 
 /// The `q` quantile of `v` by linear interpolation between order statistics (Hyndman & Fan
-/// 1996 type 7, numpy's default). `v` must be sorted.
+/// 1996 type 7, numpy's default). `v` must be sorted; `q` outside [0, 1] is clamped to it
+/// (a NaN `q` gives NaN), so no `q` can index past the ends.
 pub fn quantile_sorted(v: &[f64], q: f64) -> f64 {
     let n = v.len();
-    if n == 0 {
+    if n == 0 || q.is_nan() {
         return f64::NAN;
     }
-    let h = (n - 1) as f64 * q;
+    let h = (n - 1) as f64 * q.clamp(0.0, 1.0);
     let lo = h.floor() as usize;
     let hi = (lo + 1).min(n - 1);
     v[lo] + (h - lo as f64) * (v[hi] - v[lo])
