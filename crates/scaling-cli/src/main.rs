@@ -398,7 +398,7 @@ fn main() -> ExitCode {
                 msg.push(' ');
                 msg.push_str(extra);
             }
-            eprintln!("{msg}");
+            eprintln!("{}", report::escape_control(&msg));
             return ExitCode::from(2);
         }
     };
@@ -423,6 +423,8 @@ fn main() -> ExitCode {
         Command::Report(a) => show::cmd_report(*a, &mut out),
         Command::Simulate(c) => lab::cmd_simulate(c, &mut out),
     };
+    // Names and labels read from the user's files are echoed: no raw control characters.
+    let out = report::escape_control(&out);
     match result {
         Ok(()) => {
             let mut stdout = std::io::stdout().lock();
@@ -441,7 +443,7 @@ fn main() -> ExitCode {
         }
         Err(e) => {
             let chain: Vec<String> = e.chain().map(|c| c.to_string()).collect();
-            eprintln!("error: {}", chain.join(": "));
+            eprintln!("error: {}", report::escape_control(&chain.join(": ")));
             ExitCode::from(exit_code(&e))
         }
     }
@@ -672,6 +674,9 @@ fn cmd_fit(a: FitArgs, out: &mut String) -> Result<()> {
     };
     if let Some(path) = &a.out {
         check_new(path, a.force, "--out")?;
+    }
+    if let Some(r) = a.bootstrap {
+        scaling::limits::check("bootstrap replicates", r, scaling::limits::MAX_REPLICATES)?;
     }
     let (table, runs) = load_runs(&a.file, &form, &a.data)?;
     let mut result = fit::fit(&runs, &config)?;
@@ -987,6 +992,7 @@ fn cmd_calibrate(a: CalibrateArgs, out: &mut String) -> Result<()> {
             a.level
         )));
     }
+    scaling::uncertainty::check_calibration_size(a.datasets, a.bootstrap)?;
     let (_, runs) = load_runs(&a.file, &LawForm::Chinchilla, &a.data)?;
     let config = FitConfig::default();
     let truth_fit = fit::fit(&runs, &config)?;
@@ -1061,6 +1067,17 @@ fn cmd_demo(a: DemoArgs, out: &mut String) -> Result<()> {
     if let Some(path) = &a.write_runs {
         check_new(path, a.force, "--write-runs")?;
     }
+    scaling::limits::check(
+        "synthetic runs",
+        a.per_budget
+            .saturating_mul(scaling::simulate::CHINCHILLA_BUDGETS.len()),
+        scaling::limits::MAX_DESIGN_RUNS,
+    )?;
+    scaling::limits::check(
+        "bootstrap replicates",
+        a.bootstrap,
+        scaling::limits::MAX_REPLICATES,
+    )?;
     let design = scaling::simulate::isoflop_design(
         &truth,
         &scaling::simulate::CHINCHILLA_BUDGETS,

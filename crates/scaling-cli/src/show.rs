@@ -144,6 +144,11 @@ pub fn cmd_plot(a: PlotArgs, out: &mut String) -> Result<()> {
         }
     };
     check_new(&a.out, a.force, "--out")?;
+    scaling::limits::check(
+        "bootstrap replicates",
+        a.bootstrap,
+        scaling::limits::MAX_REPLICATES,
+    )?;
     // Only the kinds that draw them pay for the bootstrap and the IsoFLOP analysis.
     let reps = match a.kind {
         Kind::LossCompute | Kind::Bootstrap => a.bootstrap,
@@ -213,6 +218,11 @@ fn inline(svg: &str) -> String {
 /// `scaling report`.
 pub fn cmd_report(a: ReportArgs, out: &mut String) -> Result<()> {
     check_new(&a.out, a.force, "--out")?;
+    scaling::limits::check(
+        "bootstrap replicates",
+        a.bootstrap,
+        scaling::limits::MAX_REPLICATES,
+    )?;
     let an = analyse(&a.file, &a.data, a.bootstrap, a.seed, &a.budgets, true)?;
     let f = &an.fit;
     let mut h = String::new();

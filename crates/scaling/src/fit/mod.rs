@@ -635,10 +635,18 @@ pub fn fit(runs: &Runs, config: &FitConfig) -> Result<Fit> {
             (s.into_iter().map(|s| s.theta).collect(), pts)
         }
     };
+    // Finite data that still overflow the law's arithmetic everywhere (values near 1e308 or
+    // 1e-320) are the data's problem, not a numerical failure of the tool: exit code 2.
+    let extreme = || {
+        format!(
+            "{}: no finite starting point: the objective overflows for these runs' values (loss {} to {}); check the table for values near the limits of floating point (1e308, 1e-308)",
+            runs.source,
+            crate::report::sig(runs.loss.iter().cloned().fold(f64::INFINITY, f64::min), 4),
+            crate::report::sig(runs.loss.iter().cloned().fold(f64::NEG_INFINITY, f64::max), 4)
+        )
+    };
     if seeds.is_empty() {
-        return Err(Error::Numerical(
-            "no finite starting point was found".into(),
-        ));
+        return Err(Error::InsufficientData(extreme()));
     }
     let full = config.optimizer;
     // The grid screens every start with a relative-progress stop, then polishes the best
@@ -659,9 +667,7 @@ pub fn fit(runs: &Runs, config: &FitConfig) -> Result<Fit> {
         .collect();
     order.sort_by(|&i, &j| outcomes[i].f.total_cmp(&outcomes[j].f).then(i.cmp(&j)));
     if order.is_empty() {
-        return Err(Error::Numerical(
-            "the objective was not finite at any starting point".into(),
-        ));
+        return Err(Error::InsufficientData(extreme()));
     }
     let polished: Vec<bfgs::Outcome> = match config.starts {
         StartStrategy::Chinchilla => order
@@ -934,8 +940,9 @@ pub fn fit(runs: &Runs, config: &FitConfig) -> Result<Fit> {
         meanings.insert(name.to_string(), config.form.meaning(name));
     }
     let kf = runs.flops_per_param_token;
+    // No range when a value is not finite (C = k N D overflows for N = 1e308).
     let range = |v: &[f64]| -> Option<[f64; 2]> {
-        (v.len() == runs.len() && !v.is_empty()).then(|| {
+        (v.len() == runs.len() && !v.is_empty() && v.iter().all(|x| x.is_finite())).then(|| {
             [
                 v.iter().cloned().fold(f64::INFINITY, f64::min),
                 v.iter().cloned().fold(f64::NEG_INFINITY, f64::max),
@@ -963,6 +970,7 @@ pub fn fit(runs: &Runs, config: &FitConfig) -> Result<Fit> {
             let max_c = data_range.flops.map(|r| r[1]).unwrap_or_else(|| {
                 (0..runs.len())
                     .map(|i| kf * runs.params[i] * runs.tokens[i])
+                    .filter(|c| c.is_finite())
                     .fold(0.0, f64::max)
             });
             match (law.optimum(max_c, kf), law.optimum(1e24, kf)) {
