@@ -38,8 +38,12 @@ fn run_flops(fit: &Fit) -> Vec<f64> {
         d.flops.clone()
     } else {
         let k = fit.conventions.flops_per_param_token;
+        // A power law in one variable keeps no N or D: no C either (NaN points are not drawn).
         (0..d.loss.len())
-            .map(|i| k * d.params[i] * d.tokens[i])
+            .map(|i| match (d.params.get(i), d.tokens.get(i)) {
+                (Some(n), Some(t)) => k * n * t,
+                _ => f64::NAN,
+            })
             .collect()
     }
 }
@@ -87,7 +91,7 @@ pub fn loss_compute(fit: &Fit) -> String {
         let k = fit.conventions.flops_per_param_token;
         let cmin = c.iter().cloned().fold(f64::INFINITY, f64::min);
         let cmax = c.iter().cloned().fold(0.0, f64::max);
-        let grid = logspace(cmin, (cmax * 100.0).max(1e24).min(f64::MAX), 60);
+        let grid = logspace(cmin, (cmax * 100.0).clamp(1e24, f64::MAX), 60);
         let frontier = |g: &[f64], l: &Law| -> Vec<(f64, f64)> {
             g.iter()
                 .filter_map(|&x| l.optimum(x, k).map(|o| (x, o.loss)))
