@@ -222,6 +222,9 @@ fn count_table(a: &CountArgs, path: &std::path::Path, out: &mut String) -> Resul
 /// `scaling count`.
 pub fn cmd_count(a: CountArgs, out: &mut String) -> Result<()> {
     if let Some(path) = a.file.clone() {
+        if let Some(p) = &a.out {
+            crate::check_new(p, a.force, "--out")?;
+        }
         return count_table(&a, &path, out);
     }
     let (s, heads_given) = shape_of(&a)?;

@@ -364,24 +364,37 @@ fn strategy(a: StrategyArgs, out: &mut String) -> Result<()> {
 }
 
 fn sweep(a: SweepArgs, out: &mut String) -> Result<()> {
+    if let Some(p) = &a.out {
+        crate::check_new(p, a.force, "--out")?;
+    }
     let src = plan::resolve(a.law.as_deref(), a.preset.as_deref())?;
     let law = src
         .law
         .ok_or_else(|| usage(format!("{} has no loss law to draw runs from", src.label)))?;
+    let cap =
+        |n: usize| scaling::limits::check("synthetic runs", n, scaling::limits::MAX_DESIGN_RUNS);
     let design = match (&a.grid_params, &a.grid_tokens) {
-        (Some(p), Some(t)) => simulate::grid_design(
-            &scaling::allocate::parse_budgets(p)
-                .map_err(|e| usage(e.to_string().replace("--flops", "--grid-params")))?,
-            &scaling::allocate::parse_budgets(t)
-                .map_err(|e| usage(e.to_string().replace("--flops", "--grid-tokens")))?,
-            6.0,
-        ),
+        (Some(p), Some(t)) => {
+            let p = scaling::allocate::parse_budgets(p)
+                .map_err(|e| usage(e.to_string().replace("--flops", "--grid-params")))?;
+            let t = scaling::allocate::parse_budgets(t)
+                .map_err(|e| usage(e.to_string().replace("--flops", "--grid-tokens")))?;
+            cap(p.len().saturating_mul(t.len()))?;
+            simulate::grid_design(&p, &t, 6.0)
+        }
         (None, None) => {
             if a.per_budget < 2 {
                 return Err(usage("--per-budget must be at least 2"));
             }
             let b = scaling::allocate::parse_budgets(&a.budgets)
                 .map_err(|e| usage(e.to_string().replace("--flops", "--budgets")))?;
+            cap(a.per_budget.saturating_mul(b.len()))?;
+            if !(a.span.is_finite() && a.span >= 0.0 && a.span <= 20.0) {
+                return Err(usage(format!(
+                    "--span must be between 0 and 20 decades, got {}",
+                    a.span
+                )));
+            }
             simulate::isoflop_design(&law, &b, a.per_budget, a.span, 6.0)
         }
         _ => {

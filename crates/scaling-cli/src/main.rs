@@ -407,7 +407,7 @@ fn main() -> ExitCode {
                 msg.push(' ');
                 msg.push_str(extra);
             }
-            eprintln!("{msg}");
+            eprintln!("{}", report::escape_control(&msg));
             return ExitCode::from(2);
         }
     };
@@ -432,6 +432,8 @@ fn main() -> ExitCode {
         Command::Report(a) => show::cmd_report(*a, &mut out),
         Command::Simulate(c) => lab::cmd_simulate(c, &mut out),
     };
+    // Names and labels read from the user's files are echoed: no raw control characters.
+    let out = report::escape_control(&out);
     match result {
         Ok(()) => {
             let mut stdout = std::io::stdout().lock();
@@ -450,7 +452,7 @@ fn main() -> ExitCode {
         }
         Err(e) => {
             let chain: Vec<String> = e.chain().map(|c| c.to_string()).collect();
-            eprintln!("error: {}", chain.join(": "));
+            eprintln!("error: {}", report::escape_control(&chain.join(": ")));
             ExitCode::from(exit_code(&e))
         }
     }
@@ -614,15 +616,73 @@ fn progress_bar(len: u64, quiet: bool) -> indicatif::ProgressBar {
     bar
 }
 
-/// Write `text` to `path`, refusing to replace an existing file unless `force`.
-fn write_new(path: &Path, text: impl AsRef<[u8]>, force: bool, flag: &str) -> Result<()> {
-    if path.exists() && !force {
+/// Check, before any work, that `path` may be written: without `force` nothing may exist
+/// there (not even a dangling symlink, which a write would follow), and its directory must
+/// exist. Both are the user's to fix (exit 2).
+fn check_new(path: &Path, force: bool, flag: &str) -> Result<()> {
+    if !force && path.symlink_metadata().is_ok() {
         return Err(usage(format!(
             "{}: the file exists; pass --force to overwrite it (or choose another {flag})",
             path.display()
         )));
     }
-    std::fs::write(path, text).with_context(|| format!("{}: cannot write", path.display()))
+    if path.file_name().is_none() {
+        return Err(usage(format!("{flag} {}: not a file name", path.display())));
+    }
+    let dir = parent_dir(path);
+    if !dir.is_dir() {
+        return Err(usage(format!(
+            "{flag} {}: the directory {} does not exist",
+            path.display(),
+            dir.display()
+        )));
+    }
+    Ok(())
+}
+
+/// The directory a file goes in ("." for a bare name).
+fn parent_dir(path: &Path) -> &Path {
+    path.parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+}
+
+/// Write `text` to `path`, refusing to replace an existing file unless `force`. The text goes
+/// to a temporary file beside the target first and takes its place only once complete, so a
+/// failed write never leaves half a file nor destroys the old one; without `force` the new file
+/// is linked into place, which fails rather than replace a file that appeared meanwhile.
+fn write_new(path: &Path, text: impl AsRef<[u8]>, force: bool, flag: &str) -> Result<()> {
+    check_new(path, force, flag)?;
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let tmp = parent_dir(path).join(format!(".{name}.{}.tmp", std::process::id()));
+    let written = (|| -> std::io::Result<()> {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)?;
+        f.write_all(text.as_ref())?;
+        f.sync_all()
+    })();
+    let placed = written.and_then(|()| {
+        if force {
+            std::fs::rename(&tmp, path)
+        } else {
+            std::fs::hard_link(&tmp, path).or_else(|e| match e.kind() {
+                std::io::ErrorKind::AlreadyExists => Err(e),
+                // A file system without hard links: the check above has to do.
+                _ => std::fs::rename(&tmp, path),
+            })
+        }
+    });
+    let _ = std::fs::remove_file(&tmp);
+    match placed {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(usage(format!(
+            "{}: the file exists; pass --force to overwrite it (or choose another {flag})",
+            path.display()
+        ))),
+        Err(e) => Err(e).with_context(|| format!("{}: cannot write", path.display())),
+    }
 }
 
 /// The name clap gives a value (the library's name for it).
@@ -695,6 +755,12 @@ fn cmd_fit(a: FitArgs, out: &mut String) -> Result<()> {
     }
     let config = names.config().map_err(|e| usage(e.to_string()))?;
     let form = config.form;
+    if let Some(path) = &a.out {
+        check_new(path, a.force, "--out")?;
+    }
+    if let Some(r) = a.bootstrap {
+        scaling::limits::check("bootstrap replicates", r, scaling::limits::MAX_REPLICATES)?;
+    }
     let table = read_table(&a.file, &a.data)?;
     if !a.by.is_empty() {
         if a.out.is_some() {
@@ -927,12 +993,13 @@ fn read_fit(path: &Path) -> Result<fit::Fit> {
         path: path.display().to_string(),
         source,
     })?;
-    serde_json::from_str::<fit::Fit>(&text).map_err(|e| {
-        usage(format!(
-            "{}: not a saved fit ({e}); save one with `scaling fit RUNS --bootstrap R --out FIT`",
-            path.display()
-        ))
-    })
+    let name = path.display().to_string();
+    if let Err(e) = serde_json::from_str::<fit::Fit>(&text) {
+        return Err(usage(format!(
+            "{name}: not a saved fit ({e}); save one with `scaling fit RUNS --bootstrap R --out FIT`"
+        )));
+    }
+    Ok(fit::Fit::from_json_str(&name, &text)?)
 }
 
 fn cmd_test(a: TestArgs, out: &mut String) -> Result<()> {
@@ -977,6 +1044,7 @@ fn cmd_calibrate(a: CalibrateArgs, out: &mut String) -> Result<()> {
             a.level
         )));
     }
+    scaling::uncertainty::check_calibration_size(a.datasets, a.bootstrap)?;
     let (_, runs) = load_runs(&a.file, &LawForm::Chinchilla, &a.data)?;
     let config = FitConfig::default();
     let truth_fit = fit::fit(&runs, &config)?;
@@ -1048,6 +1116,20 @@ fn cmd_demo(a: DemoArgs, out: &mut String) -> Result<()> {
     if a.per_budget < 2 {
         return Err(usage("--per-budget must be at least 2"));
     }
+    if let Some(path) = &a.write_runs {
+        check_new(path, a.force, "--write-runs")?;
+    }
+    scaling::limits::check(
+        "synthetic runs",
+        a.per_budget
+            .saturating_mul(scaling::simulate::CHINCHILLA_BUDGETS.len()),
+        scaling::limits::MAX_DESIGN_RUNS,
+    )?;
+    scaling::limits::check(
+        "bootstrap replicates",
+        a.bootstrap,
+        scaling::limits::MAX_REPLICATES,
+    )?;
     let design = scaling::simulate::isoflop_design(
         &truth,
         &scaling::simulate::CHINCHILLA_BUDGETS,

@@ -823,6 +823,7 @@ pub struct EnvelopeArgs {
 /// `scaling envelope`.
 pub fn cmd_envelope(a: EnvelopeArgs, out: &mut String) -> Result<()> {
     use scaling::data::{find_column, ColumnOverrides, Role};
+    scaling::limits::check("envelope grid points", a.grid, scaling::limits::MAX_GRID)?;
     if !(a.level > 0.0 && a.level < 1.0) {
         return Err(usage(format!(
             "--level must be between 0 and 1, got {}",

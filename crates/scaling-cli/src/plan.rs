@@ -53,8 +53,14 @@ pub fn resolve(path: Option<&Path>, preset: Option<&str>) -> Result<Source> {
                 path: path.display().to_string(),
                 source,
             })?;
-            let fit: Option<Fit> = serde_json::from_str(&text).ok();
-            let law = Law::from_json_str(&path.display().to_string(), &text)?;
+            let name = path.display().to_string();
+            // Anything shaped like a saved fit must be a consistent one: its replicates and
+            // data are indexed later.
+            let fit: Option<Fit> = match serde_json::from_str::<Fit>(&text) {
+                Ok(_) => Some(Fit::from_json_str(&name, &text)?),
+                Err(_) => None,
+            };
+            let law = Law::from_json_str(&name, &text)?;
             Ok(Source {
                 label: path.display().to_string(),
                 k: fit

@@ -12,7 +12,7 @@ use scaling::methods::{self, Grouping, IsoflopConfig};
 use scaling::report::{self, plots, svg::escape};
 use scaling::uncertainty::{self, BootstrapConfig};
 
-use crate::{load_runs, usage, write_new, DataArgs};
+use crate::{check_new, load_runs, usage, write_new, DataArgs};
 
 #[derive(Clone, Copy, ValueEnum, PartialEq)]
 pub enum Kind {
@@ -127,6 +127,28 @@ fn analyse(
 
 /// `scaling plot`.
 pub fn cmd_plot(a: PlotArgs, out: &mut String) -> Result<()> {
+    // Refused before any work: a name ending in .pdf (or anything but .svg and .png) would
+    // otherwise get SVG bytes under a name that promises another format.
+    let ext = a
+        .out
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase());
+    let png = match ext.as_deref() {
+        Some("png") => true,
+        Some("svg") => false,
+        _ => {
+            return Err(usage(format!(
+                "--out {}: plots are written as .svg or .png; name the file with one of those extensions",
+                a.out.display()
+            )))
+        }
+    };
+    check_new(&a.out, a.force, "--out")?;
+    scaling::limits::check(
+        "bootstrap replicates",
+        a.bootstrap,
+        scaling::limits::MAX_REPLICATES,
+    )?;
     // Only the kinds that draw them pay for the bootstrap and the IsoFLOP analysis.
     let reps = match a.kind {
         Kind::LossCompute | Kind::Bootstrap => a.bootstrap,
@@ -146,13 +168,15 @@ pub fn cmd_plot(a: PlotArgs, out: &mut String) -> Result<()> {
             .ok_or_else(|| usage("the fit identifies no compute-optimal frontier"))?,
         Kind::Isoflop => {
             let iso = an.iso.as_ref().ok_or_else(|| usage("no IsoFLOP budgets found: give --budgets (e.g. 6e18,1e19,...) matching the runs' FLOPs"))?;
-            plots::isoflop(iso, &an.runs.params, &an.runs.flops, &an.runs.loss)
+            plots::isoflop(
+                iso,
+                &an.runs.params,
+                &an.runs.flops,
+                &an.runs.loss,
+                &plots::loss_label(&an.runs.sources),
+            )
         }
     };
-    let png = a
-        .out
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("png"));
     let bytes = if png {
         report::png::svg_to_png(&svg, a.scale)?
     } else {
@@ -233,6 +257,12 @@ fn reproduce(a: &ReportArgs) -> (String, String) {
 
 /// `scaling report`.
 pub fn cmd_report(a: ReportArgs, out: &mut String) -> Result<()> {
+    check_new(&a.out, a.force, "--out")?;
+    scaling::limits::check(
+        "bootstrap replicates",
+        a.bootstrap,
+        scaling::limits::MAX_REPLICATES,
+    )?;
     let an = analyse(&a.file, &a.data, a.bootstrap, a.seed, &a.budgets, true)?;
     let f = &an.fit;
     let mut h = String::new();
@@ -334,7 +364,13 @@ pub fn cmd_report(a: ReportArgs, out: &mut String) -> Result<()> {
     if let Some(r) = &an.iso {
         figs.push((
             "IsoFLOP profiles",
-            plots::isoflop(r, &an.runs.params, &an.runs.flops, &an.runs.loss),
+            plots::isoflop(
+                r,
+                &an.runs.params,
+                &an.runs.flops,
+                &an.runs.loss,
+                &plots::loss_label(&an.runs.sources),
+            ),
         ));
     }
     if let Some(s) = plots::curves(f) {

@@ -90,7 +90,10 @@ fn alloc(law: Option<&Law>, flops: f64, n: f64, d: f64, unique: Option<f64>) -> 
         flops,
         params: n,
         tokens: d,
-        loss: law.map(|l| l.predict_unique(n, d, flops, unique)),
+        // A loss past f64's range (E = 1e308) is left out rather than reported as inf.
+        loss: law
+            .map(|l| l.predict_unique(n, d, flops, unique))
+            .filter(|l| l.is_finite()),
         tokens_per_param: d / n,
         epochs: unique.map(|u| d / u),
     }

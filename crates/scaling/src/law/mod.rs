@@ -332,19 +332,25 @@ impl Law {
 
     /// The compute-optimal allocation for budget `flops` under C = k N D, in closed form
     /// (Hoffmann et al. 2022, Eq. 4, with 6 replaced by k): N_opt = G (C/k)^a,
-    /// D_opt = G^-1 (C/k)^b.
+    /// D_opt = G^-1 (C/k)^b. `None` when the law has no optimum, or when any of N_opt, D_opt,
+    /// the loss there and D_opt / N_opt is not a positive finite number.
     pub fn optimum(&self, flops: f64, k: f64) -> Option<Optimum> {
         let (a, b, g) = (self.params_exponent()?, self.tokens_exponent()?, self.g()?);
         let x = flops / k;
         let n = g * x.powf(a);
         let d = x.powf(b) / g;
-        Some(Optimum {
+        let o = Optimum {
             flops,
             params: n,
             tokens: d,
             loss: self.predict(n, d, flops),
             tokens_per_param: d / n,
-        })
+        };
+        // Past the range of f64 (a budget of 1e308 FLOPs) there is no optimum to report.
+        [o.flops, o.params, o.tokens, o.loss, o.tokens_per_param]
+            .iter()
+            .all(|v| v.is_finite() && *v > 0.0)
+            .then_some(o)
     }
 
     /// Read a law from JSON text: `{"law": "chinchilla", "params": {"E":..,"A":..,"B":..,

@@ -95,6 +95,11 @@ pub fn fit_power_law(x: &[f64], y: &[f64], level: f64) -> Result<PowerLawFit> {
     } else {
         (None, None, None, None, None)
     };
+    if !(a.is_finite() && b.is_finite() && b.exp().is_finite() && b.exp() > 0.0) {
+        return Err(Error::InsufficientData(format!(
+            "the power law through these points has exponent {a} and coefficient e^{b}, beyond the range of floating point; check the values"
+        )));
+    }
     Ok(PowerLawFit {
         exponent: a,
         coefficient: b.exp(),

@@ -213,7 +213,8 @@ fn local_exponent(m: Model, p: &[f64], x: f64) -> f64 {
 /// Diagnose a curve y(x): fit on all but the `holdout` points of largest x, hold those out.
 ///
 /// # Errors
-/// Fewer than 6 points to fit, or non-positive values.
+/// Fewer than 6 points to fit, non-positive values, or more replicates than
+/// [`crate::limits::MAX_REPLICATES`].
 pub fn plateau(
     x: &[f64],
     y: &[f64],
@@ -227,6 +228,11 @@ pub fn plateau(
             "plateau needs positive, finite x and y".into(),
         ));
     }
+    crate::limits::check(
+        "bootstrap replicates",
+        replicates,
+        crate::limits::MAX_REPLICATES,
+    )?;
     let mut idx: Vec<usize> = (0..x.len()).collect();
     idx.sort_by(|&i, &j| x[i].total_cmp(&x[j]));
     let m = x.len().saturating_sub(holdout);

@@ -12,6 +12,25 @@ use crate::law::{Law, Optimum};
 
 pub use crate::num::{human, sig};
 
+/// Text safe to print on a terminal: every control character other than newline and tab
+/// (ESC, BEL, carriage return, DEL, the C1 controls such as CSI) is written as a visible
+/// `\u{1b}`-style escape, so a group label or column name read from a CSV cannot set the
+/// terminal's title, colours or cursor. Every text output goes through this one helper.
+pub fn escape_control(s: &str) -> String {
+    if !s.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len() + 16);
+    for c in s.chars() {
+        if c.is_control() && c != '\n' && c != '\t' {
+            let _ = write!(out, "\\u{{{:x}}}", c as u32);
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 fn source_text(role: &str, s: &Option<ValueSource>) -> Option<String> {
     s.as_ref().map(|s| match s {
         ValueSource::Column { column } => format!("{role} from column {column:?}"),
@@ -573,6 +592,18 @@ pub fn truth_table(truth: &Law, fit: &Fit) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn control_characters_are_escaped_for_the_terminal() {
+        // Regression (issue 11): a CSV column named "\x1b]0;pwned\x07" set the terminal title.
+        let s = escape_control("loss \u{1b}]0;pwned\u{7} \u{9b}31m\r\nnext\tcol");
+        assert!(
+            !s.chars().any(|c| c.is_control() && c != '\n' && c != '\t'),
+            "{s:?}"
+        );
+        assert_eq!(s, "loss \\u{1b}]0;pwned\\u{7} \\u{9b}31m\\u{d}\nnext\tcol");
+        assert_eq!(escape_control("plain, ünïcode"), "plain, ünïcode");
+    }
 
     #[test]
     fn number_formats() {

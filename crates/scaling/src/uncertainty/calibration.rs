@@ -106,6 +106,21 @@ fn wilson(k: usize, n: usize) -> [f64; 2] {
     [(centre - half).max(0.0), (centre + half).min(1.0)]
 }
 
+/// Refuse a calibration larger than the caps of [`crate::limits`] (replicates per dataset,
+/// and datasets times replicates), before any work.
+///
+/// # Errors
+/// [`Error::InvalidSetting`] naming the cap exceeded.
+pub fn check_calibration_size(datasets: usize, replicates: usize) -> Result<()> {
+    use crate::limits;
+    limits::check("bootstrap replicates", replicates, limits::MAX_REPLICATES)?;
+    limits::check(
+        "refits (datasets x replicates)",
+        datasets.saturating_mul(replicates),
+        limits::MAX_CALIBRATION_REFITS,
+    )
+}
+
 /// Run a calibration study of `truth` (Chinchilla form) on the design of `design`.
 ///
 /// # Errors
@@ -128,6 +143,7 @@ pub fn calibrate(
             "a calibration needs at least 2 datasets and 2 replicates".into(),
         ));
     }
+    check_calibration_size(cal.datasets, cal.replicates)?;
     let noise_desc = match &cal.noise {
         Noise::Residuals { values } if values.is_empty() => {
             return Err(Error::InvalidSetting("the residual pool is empty".into()))

@@ -19,7 +19,9 @@ use rayon::prelude::*;
 
 pub use crate::num::special as stats;
 pub use crate::num::{quantile_sorted, summarise};
-pub use calibration::{calibrate, Calibration, CalibrationConfig, Coverage, Noise};
+pub use calibration::{
+    calibrate, check_calibration_size, Calibration, CalibrationConfig, Coverage, Noise,
+};
 pub use predict::{
     locate, new_run_interval, new_run_residuals, predict, Extrapolation, Prediction,
     NEW_RUN_METHOD, NEW_RUN_METHOD_NO_LEVERAGE,
@@ -85,7 +87,8 @@ pub fn replicate_weights(
 /// that is lower is polished too. The best result is kept.
 ///
 /// # Errors
-/// Zero replicates, cluster labels of the wrong length, or a single cluster.
+/// Fewer than 2 replicates or more than [`crate::limits::MAX_REPLICATES`], cluster labels of
+/// the wrong length, or a single cluster.
 pub fn bootstrap(
     runs: &Runs,
     config: &FitConfig,
@@ -98,6 +101,11 @@ pub fn bootstrap(
             "--bootstrap needs at least 2 replicates".into(),
         ));
     }
+    crate::limits::check(
+        "bootstrap replicates",
+        bc.replicates,
+        crate::limits::MAX_REPLICATES,
+    )?;
     if !(bc.level > 0.0 && bc.level < 1.0) {
         return Err(Error::InvalidSetting(format!(
             "--level must be between 0 and 1, got {}",
