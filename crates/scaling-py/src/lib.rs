@@ -8,6 +8,8 @@ use pyo3::types::{PyList, PyTuple};
 
 use scaling::data::{Column, RunTable};
 
+mod run;
+
 /// Raise the library's error as the Python exception of its kind: `InputError` (also a
 /// `ValueError`) for the user's input or settings, `NumericalError` otherwise. The message is
 /// the library's, with the file, row, column and value it names.
@@ -64,23 +66,31 @@ fn table(data: &Bound<'_, PyAny>) -> PyResult<RunTable> {
 }
 
 /// Fit a law; returns `(json, text)`: the fit as the command line's JSON and its text report.
+/// `progress(done, total)` is called during a bootstrap that takes more than a second.
 #[pyfunction]
-#[pyo3(signature = (data, request))]
-fn fit(data: &Bound<'_, PyAny>, request: &str) -> PyResult<(String, String)> {
+#[pyo3(signature = (data, request, progress=None))]
+fn fit(
+    data: &Bound<'_, PyAny>,
+    request: &str,
+    progress: Option<&Bound<'_, PyAny>>,
+) -> PyResult<(String, String)> {
     let py = data.py();
     let mut table = table(data)?;
     let req: Request = serde_json::from_str(request)
         .map_err(|e| pyo3::exceptions::PyValueError::new_err(format!("bad request: {e}")))?;
-    py.detach(|| -> scaling::Result<(String, String)> {
-        let fr = req.fit_request()?;
+    let fr = req.fit_request().map_err(|e| to_py(py, e))?;
+    let total = fr.bootstrap.as_ref().map_or(0, |b| b.replicates as u64);
+    run::detached(py, total, progress, move |tick| {
         let needs = scaling::fit::needs(&fr.config.form);
         scaling::accounting::prepare_table(&mut table, &req.load)?;
         let runs = scaling::accounting::load_runs(&table, needs, &req.load, None)?;
-        let fit = scaling::uncertainty::fit_table(&table, &runs, &fr, &|| {})?;
-        let json = serde_json::to_string_pretty(&fit).expect("a fit serialises") + "\n";
+        let fit = scaling::uncertainty::fit_table(&table, &runs, &fr, tick)?;
+        let json = serde_json::to_string_pretty(&fit)
+            .map_err(|e| scaling::Error::Numerical(format!("cannot serialise the fit: {e}")))?
+            + "\n";
         Ok((json, scaling::report::fit_text(&fit)))
-    })
-    .map_err(|e| to_py(py, e))
+    })?
+    .map_err(|e: scaling::Error| to_py(py, e))
 }
 
 /// The request as Python sends it (keyword arguments, JSON-encoded).
