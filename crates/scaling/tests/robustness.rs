@@ -123,7 +123,8 @@ fn check_fit(f: &fit::Fit) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 96, failure_persistence: None, ..ProptestConfig::default() })]
+    // A fixed seed: CI runs the same cases every time (a failure is reproducible, never flaky).
+    #![proptest_config(ProptestConfig { cases: 96, failure_persistence: None, rng_seed: proptest::test_runner::RngSeed::Fixed(11), ..ProptestConfig::default() })]
 
     /// The loaders and the fit: random tables, random objective settings.
     #[test]

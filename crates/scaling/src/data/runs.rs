@@ -321,8 +321,12 @@ fn flops_check(runs: &Runs, column: &str) -> Option<FlopsCheck> {
         return None;
     }
     let k = runs.flops_per_param_token;
+    // In log space, so that N D beyond 1e308 (or below 1e-308) still gives a finite ratio.
     let ratios: Vec<f64> = (0..n)
-        .map(|i| runs.flops[i] / (k * runs.params[i] * runs.tokens[i]))
+        .map(|i| {
+            let lr = runs.flops[i].ln() - k.ln() - runs.params[i].ln() - runs.tokens[i].ln();
+            lr.clamp(-700.0, 700.0).exp()
+        })
         .collect();
     let min_ratio = ratios.iter().copied().fold(f64::INFINITY, f64::min);
     let max_ratio = ratios.iter().copied().fold(f64::NEG_INFINITY, f64::max);
@@ -336,12 +340,23 @@ fn flops_check(runs: &Runs, column: &str) -> Option<FlopsCheck> {
     );
     let worst = (min_ratio - 1.0).abs().max((max_ratio - 1.0).abs());
     let warning = (beyond > 0).then(|| {
+        let ratio = |r: f64| {
+            if (1e-3..1e4).contains(&r) {
+                format!("{r:.3}")
+            } else {
+                format!("{r:.3e}")
+            }
+        };
+        let by = if worst <= 10.0 {
+            format!("{:.0}%", 100.0 * worst)
+        } else {
+            format!("a factor of {}", ratio(max_ratio.max(1.0 / min_ratio)))
+        };
         format!(
-            "column {column:?} differs from C = {kstr} N D by up to {:.0}% ({beyond} of {n} runs beyond {:.0}%; C / ({kstr} N D) from {:.3} to {:.3}): {uses}",
-            100.0 * worst,
+            "column {column:?} differs from C = {kstr} N D by up to {by} ({beyond} of {n} runs beyond {:.0}%; C / ({kstr} N D) from {} to {}): {uses}",
             100.0 * FLOPS_CHECK_TOLERANCE,
-            min_ratio,
-            max_ratio
+            ratio(min_ratio),
+            ratio(max_ratio)
         )
     });
     Some(FlopsCheck {
