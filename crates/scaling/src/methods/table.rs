@@ -593,8 +593,11 @@ pub struct Comparison {
     pub runs: usize,
 }
 
+/// A published (approach, a, interval on a, b, interval on b) row.
+pub type Published = (&'static str, f64, Option<[f64; 2]>, f64, Option<[f64; 2]>);
+
 /// Chinchilla Table 2 (Hoffmann et al. 2022; 10-90% intervals) and Kaplan et al. 2020.
-pub const PUBLISHED: [(&str, f64, Option<[f64; 2]>, f64, Option<[f64; 2]>); 4] = [
+pub const PUBLISHED: [Published; 4] = [
     (
         "Chinchilla Approach 1 (published)",
         0.50,
