@@ -1,6 +1,6 @@
 //! Chinchilla's methods on a run table: the entry points that the command line and Python call
 //! with a plain request (columns named, settings with defaults) and that return the command's
-//! result. The numerics live in [`super::isoflop`], [`super::envelope`] and [`super::powerlaw`];
+//! result. The numerics live in [`mod@super::isoflop`], [`mod@super::envelope`] and [`super::powerlaw`];
 //! this file reads the table, groups rows and puts the three approaches side by side.
 
 use serde::{Deserialize, Serialize};
