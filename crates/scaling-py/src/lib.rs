@@ -8,6 +8,7 @@ use pyo3::types::{PyList, PyTuple};
 
 use scaling::data::{Column, RunTable};
 
+mod methods;
 mod run;
 
 /// Raise the library's error as the Python exception of its kind: `InputError` (also a
@@ -143,6 +144,7 @@ impl Request {
 #[pymodule]
 fn _scaling(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(fit, m)?)?;
+    methods::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -18,11 +18,13 @@ from ._data import table_arg
 from ._errors import InputError, NumericalError, ScalingError
 from ._progress import reporter
 from ._results import Fit, Result
+from ._methods import Comparison, Envelope, Isoflop, PowerLaw, compare, envelope, isoflop, powerlaw
 
 __version__ = _scaling.__version__
 
 __all__ = [
     "fit",
+    "isoflop", "envelope", "compare", "powerlaw", "Isoflop", "Envelope", "Comparison", "PowerLaw",
     "Fit",
     "Result",
     "ScalingError",

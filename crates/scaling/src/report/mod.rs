@@ -2,6 +2,7 @@
 
 use std::fmt::Write;
 
+pub mod methods;
 pub mod plots;
 pub mod png;
 pub mod svg;
