@@ -2,6 +2,7 @@
 
 use std::fmt::Write;
 
+pub mod plan;
 pub mod plots;
 pub mod png;
 pub mod svg;
