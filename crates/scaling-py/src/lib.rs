@@ -8,6 +8,8 @@ use pyo3::types::{PyList, PyTuple};
 
 use scaling::data::{Column, RunTable};
 
+mod plan;
+
 /// Raise the library's error as the Python exception of its kind: `InputError` (also a
 /// `ValueError`) for the user's input or settings, `NumericalError` otherwise. The message is
 /// the library's, with the file, row, column and value it names.
@@ -133,6 +135,7 @@ impl Request {
 #[pymodule]
 fn _scaling(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(fit, m)?)?;
+    plan::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -17,11 +17,16 @@ from . import _scaling
 from ._data import table_arg
 from ._errors import InputError, NumericalError, ScalingError
 from ._results import Fit, Result
+from ._plan import Plan, Presets, optimal, presets
 
 __version__ = _scaling.__version__
 
 __all__ = [
     "fit",
+    "optimal",
+    "presets",
+    "Plan",
+    "Presets",
     "Fit",
     "Result",
     "ScalingError",
