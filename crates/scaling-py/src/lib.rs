@@ -10,6 +10,7 @@ use scaling::data::{Column, RunTable};
 
 mod methods;
 mod run;
+mod plan;
 
 /// Raise the library's error as the Python exception of its kind: `InputError` (also a
 /// `ValueError`) for the user's input or settings, `NumericalError` otherwise. The message is
@@ -145,6 +146,7 @@ impl Request {
 fn _scaling(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(fit, m)?)?;
     methods::register(m)?;
+    plan::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -255,3 +255,46 @@ fn calibrate_zero_of_zero_datasets_is_an_error() {
     let err = calibrate(&truth, &runs, &FitConfig::default(), &cal, &|| {}).unwrap_err();
     assert!(err.to_string().contains("no coverage to report"), "{err}");
 }
+
+/// Regression for issue 12: `scaling optimal FIT` computed its intervals from every bootstrap
+/// replicate, while the fit's own intervals (`fit --flops`) leave out refits that failed, so
+/// the two gave different intervals for the same N_opt, D_opt and L_opt. Both now go through
+/// `uncertainty::derived_intervals`. Here one replicate is marked failed and given a wild
+/// law; the plan's intervals must still equal the fit's.
+#[test]
+fn optimal_intervals_leave_out_failed_refits_like_fit() {
+    let Some(runs) = common::epoch_runs() else {
+        return;
+    };
+    let cfg = FitConfig::default();
+    let mut full = fit::fit(&runs, &cfg).unwrap();
+    let mut boot = uncertainty::bootstrap(&runs, &cfg, &full, &config(60, 7), &|| {}).unwrap();
+    // A refit that stopped at the iteration limit far from the optimum.
+    boot.replicate_status[0] = "max_iterations".into();
+    boot.samples[0] = vec![0.5, 50.0, 5e4, 0.2, 0.6];
+    let c = 1e24;
+    uncertainty::attach(&mut full, boot, &[c], 0.9);
+    let fit_iv = full.intervals.clone().unwrap();
+    let src = scaling::allocate::Source {
+        label: "fit".into(),
+        law: full.law(),
+        rule: None,
+        k: full.conventions.flops_per_param_token,
+        fit: Some(full),
+        notes: None,
+    };
+    let req = scaling::allocate::plan::PlanRequest {
+        budgets: vec![c],
+        level: Some(0.9),
+        ..Default::default()
+    };
+    let p = scaling::allocate::plan::plan(&src, &req).unwrap();
+    let iv = p.rows[0].intervals.unwrap();
+    assert_eq!(iv.params.unwrap(), fit_iv["N_opt@1e24"]);
+    assert_eq!(iv.tokens.unwrap(), fit_iv["D_opt@1e24"]);
+    assert_eq!(iv.loss.unwrap(), fit_iv["L_opt@1e24"]);
+    assert_eq!(
+        iv.tokens_per_param.unwrap(),
+        fit_iv["tokens_per_param@1e24"]
+    );
+}

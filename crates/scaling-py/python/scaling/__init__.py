@@ -19,12 +19,17 @@ from ._errors import InputError, NumericalError, ScalingError
 from ._progress import reporter
 from ._results import Fit, Result
 from ._methods import Comparison, Envelope, Isoflop, PowerLaw, compare, envelope, isoflop, powerlaw
+from ._plan import Plan, Presets, optimal, presets
 
 __version__ = _scaling.__version__
 
 __all__ = [
     "fit",
     "isoflop", "envelope", "compare", "powerlaw", "Isoflop", "Envelope", "Comparison", "PowerLaw",
+    "optimal",
+    "presets",
+    "Plan",
+    "Presets",
     "Fit",
     "Result",
     "ScalingError",

@@ -15,6 +15,8 @@
 //! refused with an error that says why. [`plan::answer`] dispatches a whole request.
 
 pub mod plan;
+mod source;
+pub use source::Source;
 
 use serde::{Deserialize, Serialize};
 

@@ -5,7 +5,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::{
-    constrained, from_rule, min_flops_for_loss, optimal, with_inference, Allocation, Frontier, Rule,
+    constrained, from_rule, min_flops_for_loss, optimal, with_inference, Allocation, Frontier,
+    Rule, Source,
 };
 use crate::error::{Error, Result};
 use crate::law::Law;
@@ -304,5 +305,225 @@ pub fn answer(law: Option<&Law>, rule: Option<&Rule>, req: &Request) -> Result<A
         method,
         flops_per_param_token: k,
         rows,
+    })
+}
+
+/// A planning request against a [`Source`]: the question in plain numbers, plus the FLOP model
+/// and interval level that default to the source's. Every field may be left out when sent as
+/// JSON (from Python, say).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PlanRequest {
+    /// Budgets C to allocate (empty when a target loss is given).
+    pub budgets: Vec<f64>,
+    /// The loss to reach at least compute (instead of budgets).
+    pub target_loss: Option<f64>,
+    /// A fixed model size N, spent against each budget.
+    pub params: Option<f64>,
+    /// A fixed token count D, spent against each budget.
+    pub tokens: Option<f64>,
+    /// Tokens T served at inference (Sardana et al. 2024).
+    pub inference_tokens: Option<f64>,
+    /// Unique tokens U available (data-constrained law only).
+    pub unique_tokens: Option<f64>,
+    /// k in C = k N D (default: the fit's, or 6).
+    pub flops_per_param_token: Option<f64>,
+    /// Interval level for fits with bootstrap replicates (default: the fit's, or 0.95).
+    pub level: Option<f64>,
+}
+
+/// Percentile intervals of a compute-optimal allocation over a fit's usable bootstrap
+/// replicates ([`crate::uncertainty::derived_intervals`]); a quantity without enough finite
+/// replicates is absent.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct AllocationIntervals {
+    /// N_opt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub params: Option<[f64; 2]>,
+    /// D_opt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokens: Option<[f64; 2]>,
+    /// L_opt (mean loss at the optimum).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loss: Option<[f64; 2]>,
+    /// D_opt / N_opt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokens_per_param: Option<[f64; 2]>,
+}
+
+/// The conventions of a plan, recorded in every row of its JSON.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlanConventions {
+    /// The source's label.
+    pub law: String,
+    /// `C = k N D`.
+    pub flops_model: String,
+    /// k.
+    pub flops_per_param_token: f64,
+    /// How the numbers were found.
+    pub method: String,
+    /// The question asked ([`Question::describe`]).
+    pub question: String,
+}
+
+/// One row of a plan: the answer, with intervals when the source is a bootstrapped fit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlanRow {
+    /// The answer for one budget (or the target loss).
+    #[serde(flatten)]
+    pub row: Row,
+    /// Intervals on the compute-optimal allocation (compute-optimal questions of a fit with
+    /// bootstrap replicates).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intervals: Option<AllocationIntervals>,
+    /// The intervals' level.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub level: Option<f64>,
+    /// The conventions.
+    pub conventions: PlanConventions,
+}
+
+/// A plan: `scaling optimal`'s result. Its JSON is one row when there is one, else the list of
+/// rows (the command's JSON).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    /// The rows.
+    pub rows: Vec<PlanRow>,
+    /// The question asked.
+    pub question: Question,
+    /// The source's label.
+    pub label: String,
+    /// A preset's notes.
+    pub notes: Option<String>,
+    /// k in C = k N D.
+    pub flops_per_param_token: f64,
+    /// How the numbers were found.
+    pub method: String,
+    /// The request's inference tokens.
+    pub inference_tokens: Option<f64>,
+    /// The request's target loss.
+    pub target_loss: Option<f64>,
+}
+
+impl Serialize for Plan {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        if self.rows.len() == 1 {
+            self.rows[0].serialize(s)
+        } else {
+            self.rows.serialize(s)
+        }
+    }
+}
+
+/// Answer a planning request against a law source: [`answer`], plus, for the compute-optimal
+/// question of a saved fit with bootstrap replicates, percentile intervals on N_opt, D_opt,
+/// L_opt and D/N at each budget from the same mechanism as the fit's own intervals
+/// ([`crate::uncertainty::derived_intervals`], failed refits left out).
+///
+/// # Examples
+/// ```
+/// use scaling::allocate::{plan, Source};
+///
+/// let src = Source::preset("chinchilla").unwrap();
+/// let req = plan::PlanRequest { budgets: vec![5.76e23], ..Default::default() };
+/// let p = plan::plan(&src, &req).unwrap();
+/// // Approach 3's optimum at Gopher's budget: about 40B parameters (Besiroglu et al. 2024).
+/// let n = p.rows[0].row.allocation.params;
+/// assert!((n / 40.36e9 - 1.0).abs() < 1e-3);
+/// ```
+///
+/// # Errors
+/// [`Error::InvalidSetting`] for a level outside (0, 1), a question the source cannot answer
+/// (a published rule asked anything but the compute-optimal allocation, unique tokens without
+/// the data-constrained law), and the errors of [`answer`].
+pub fn plan(source: &Source, req: &PlanRequest) -> Result<Plan> {
+    if let Some(level) = req.level {
+        if !(level > 0.0 && level < 1.0) {
+            return Err(Error::InvalidSetting(format!(
+                "the interval level must be between 0 and 1, got {level}"
+            )));
+        }
+    }
+    if req.unique_tokens.is_some()
+        && source.law.as_ref().map(|l| l.form) != Some(crate::law::LawForm::DataConstrained)
+    {
+        return Err(Error::InvalidSetting(
+            "a pool of unique tokens needs the data-constrained law (preset muennighoff)".into(),
+        ));
+    }
+    let k = req.flops_per_param_token.unwrap_or(source.k);
+    let level = req
+        .level
+        .or(source
+            .fit
+            .as_ref()
+            .and_then(|f| f.bootstrap.as_ref())
+            .map(|b| b.level))
+        .unwrap_or(0.95);
+    let inner = Request {
+        budgets: req.budgets.clone(),
+        target_loss: req.target_loss,
+        params: req.params,
+        tokens: req.tokens,
+        inference_tokens: req.inference_tokens,
+        unique_tokens: req.unique_tokens,
+        flops_per_param_token: k,
+    };
+    let ans = answer(source.law.as_ref(), source.rule.as_ref(), &inner)?;
+    let conventions = PlanConventions {
+        law: source.label.clone(),
+        flops_model: format!("C = {k} N D"),
+        flops_per_param_token: k,
+        method: ans.method.clone(),
+        question: ans.question.describe().to_string(),
+    };
+    let boot = match (&source.fit, &source.law, &source.rule) {
+        (Some(fit), Some(law), None) if ans.question == Question::Optimal => {
+            fit.bootstrap.as_ref().map(|b| (b, law.form))
+        }
+        _ => None,
+    };
+    let rows = ans
+        .rows
+        .iter()
+        .map(|row| {
+            let intervals = boot.map(|(b, form)| {
+                let c = row.allocation.flops;
+                let iv = crate::uncertainty::derived_intervals(b, form, level, |l| {
+                    match optimal(l, c, k, req.unique_tokens) {
+                        Ok(a) => vec![
+                            Some(a.params),
+                            Some(a.tokens),
+                            a.loss,
+                            Some(a.tokens_per_param),
+                        ],
+                        Err(_) => vec![None; 4],
+                    }
+                });
+                let get = |i: usize| iv.get(i).copied().flatten().map(|(ci, _)| ci);
+                AllocationIntervals {
+                    params: get(0),
+                    tokens: get(1),
+                    loss: get(2),
+                    tokens_per_param: get(3),
+                }
+            });
+            PlanRow {
+                row: *row,
+                level: intervals.map(|_| level),
+                intervals,
+                conventions: conventions.clone(),
+            }
+        })
+        .collect();
+    Ok(Plan {
+        rows,
+        question: ans.question,
+        label: source.label.clone(),
+        notes: source.notes.clone(),
+        flops_per_param_token: k,
+        method: ans.method,
+        inference_tokens: req.inference_tokens,
+        target_loss: req.target_loss,
     })
 }

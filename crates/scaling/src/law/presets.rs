@@ -29,6 +29,33 @@ pub struct Preset {
     pub notes: &'static str,
 }
 
+impl Preset {
+    /// The preset as `scaling presets --format json` writes it: name, description, source and
+    /// notes, the law (`null` without one) and the rule (`null` without one).
+    ///
+    /// # Examples
+    /// ```
+    /// let p = scaling::law::presets::get("chinchilla").unwrap();
+    /// assert_eq!(p.to_json()["law"]["law"], "chinchilla");
+    /// ```
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut o = serde_json::to_value(self).unwrap_or_default();
+        if let Some(m) = o.as_object_mut() {
+            m.insert(
+                "law".into(),
+                self.law
+                    .as_ref()
+                    .map_or(serde_json::Value::Null, |l| l.to_json()),
+            );
+            m.insert(
+                "rule".into(),
+                serde_json::to_value(self.rule).unwrap_or_default(),
+            );
+        }
+        o
+    }
+}
+
 fn chinchilla(params: Vec<f64>) -> Law {
     Law::new(LawForm::Chinchilla, params).expect("published constants are valid")
 }

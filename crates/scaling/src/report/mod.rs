@@ -3,6 +3,7 @@
 use std::fmt::Write;
 
 pub mod methods;
+pub mod plan;
 pub mod plots;
 pub mod png;
 pub mod svg;
