@@ -2,6 +2,7 @@
 
 use std::fmt::Write;
 
+pub mod accounting;
 pub mod plots;
 pub mod png;
 pub mod svg;
