@@ -8,6 +8,8 @@ use pyo3::types::{PyList, PyTuple};
 
 use scaling::data::{Column, RunTable};
 
+mod lab;
+
 /// Raise the library's error as the Python exception of its kind: `InputError` (also a
 /// `ValueError`) for the user's input or settings, `NumericalError` otherwise. The message is
 /// the library's, with the file, row, column and value it names.
@@ -21,6 +23,20 @@ fn to_py(py: Python<'_>, e: scaling::Error) -> PyErr {
     match py.import("scaling._errors").and_then(|m| m.getattr(kind)) {
         Ok(cls) => match cls.cast_into() {
             Ok(cls) => PyErr::from_type(cls, msg),
+            Err(e) => e.into(),
+        },
+        Err(e) => e,
+    }
+}
+
+/// A `scaling.InputError` (a `ValueError`) with `msg`, for inputs refused before the library.
+fn input_error(py: Python<'_>, msg: &str) -> PyErr {
+    match py
+        .import("scaling._errors")
+        .and_then(|m| m.getattr("InputError"))
+    {
+        Ok(cls) => match cls.cast_into() {
+            Ok(cls) => PyErr::from_type(cls, msg.to_string()),
             Err(e) => e.into(),
         },
         Err(e) => e,
@@ -133,6 +149,7 @@ impl Request {
 #[pymodule]
 fn _scaling(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(fit, m)?)?;
+    lab::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -3,6 +3,7 @@
 use std::fmt::Write;
 
 pub mod accounting;
+pub mod lab;
 pub mod plots;
 pub mod png;
 pub mod svg;
