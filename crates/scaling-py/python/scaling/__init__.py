@@ -17,11 +17,18 @@ from . import _scaling
 from ._data import table_arg
 from ._errors import InputError, NumericalError, ScalingError
 from ._results import Fit, Result
+from ._lab import count, shape, reconcile, plateau, simulate_data_strategy, simulate_sweep
 
 __version__ = _scaling.__version__
 
 __all__ = [
     "fit",
+    "count",
+    "shape",
+    "reconcile",
+    "plateau",
+    "simulate_data_strategy",
+    "simulate_sweep",
     "Fit",
     "Result",
     "ScalingError",
