@@ -228,11 +228,12 @@ pub fn count(req: &CountRequest) -> Result<CountResult> {
 /// let mut t = RunTable::from_columns("shapes", vec![
 ///     ("n_layers".into(), Column::Numbers(vec![12.0, 24.0])),
 ///     ("d_model".into(), Column::Numbers(vec![768.0, 1024.0])),
+///     ("n_heads".into(), Column::Numbers(vec![12.0, 16.0])),
 ///     ("tokens".into(), Column::Numbers(vec![1e9, 2e9])),
 /// ]).unwrap();
 /// let added = count_table(&mut t, &CountRequest::default()).unwrap();
 /// assert!(added.iter().any(|c| c.contains("params")));
-/// assert_eq!(t.columns.len(), 3 + added.len());
+/// assert_eq!(t.columns.len(), 4 + added.len());
 /// ```
 ///
 /// # Errors
