@@ -11,6 +11,7 @@ use scaling::data::{Column, RunTable};
 mod methods;
 mod run;
 mod plan;
+mod lab;
 
 /// Raise the library's error as the Python exception of its kind: `InputError` (also a
 /// `ValueError`) for the user's input or settings, `NumericalError` otherwise. The message is
@@ -25,6 +26,20 @@ fn to_py(py: Python<'_>, e: scaling::Error) -> PyErr {
     match py.import("scaling._errors").and_then(|m| m.getattr(kind)) {
         Ok(cls) => match cls.cast_into() {
             Ok(cls) => PyErr::from_type(cls, msg),
+            Err(e) => e.into(),
+        },
+        Err(e) => e,
+    }
+}
+
+/// A `scaling.InputError` (a `ValueError`) with `msg`, for inputs refused before the library.
+fn input_error(py: Python<'_>, msg: &str) -> PyErr {
+    match py
+        .import("scaling._errors")
+        .and_then(|m| m.getattr("InputError"))
+    {
+        Ok(cls) => match cls.cast_into() {
+            Ok(cls) => PyErr::from_type(cls, msg.to_string()),
             Err(e) => e.into(),
         },
         Err(e) => e,
@@ -147,6 +162,7 @@ fn _scaling(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(fit, m)?)?;
     methods::register(m)?;
     plan::register(m)?;
+    lab::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

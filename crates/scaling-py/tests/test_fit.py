@@ -78,7 +78,9 @@ def test_unknown_law_name_is_an_input_error():
 def test_repr_and_html_show_the_report():
     fit = scaling.fit(str(data_file(EPOCH)), drop_top_loss=5)
     assert "Chinchilla law fitted to" in repr(fit)
-    assert fit._repr_html_().startswith("<pre>")
+    # Jupyter shows the parameter table and the loss-against-compute plot inline.
+    h = fit._repr_html_()
+    assert h.startswith("<div><table>") and "<svg" in h
 
 
 def test_progress_is_called_for_a_long_bootstrap_and_silent_for_a_short_one():

@@ -20,6 +20,7 @@ from ._progress import reporter
 from ._results import Fit, Result
 from ._methods import Comparison, Envelope, Isoflop, PowerLaw, compare, envelope, isoflop, powerlaw
 from ._plan import Plan, Presets, optimal, presets
+from ._lab import count, shape, reconcile, plateau, simulate_data_strategy, simulate_sweep
 
 __version__ = _scaling.__version__
 
@@ -30,6 +31,12 @@ __all__ = [
     "presets",
     "Plan",
     "Presets",
+    "count",
+    "shape",
+    "reconcile",
+    "plateau",
+    "simulate_data_strategy",
+    "simulate_sweep",
     "Fit",
     "Result",
     "ScalingError",

@@ -4,6 +4,8 @@ use std::fmt::Write;
 
 pub mod methods;
 pub mod plan;
+pub mod accounting;
+pub mod lab;
 pub mod plots;
 pub mod png;
 pub mod svg;
