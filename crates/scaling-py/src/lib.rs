@@ -8,10 +8,10 @@ use pyo3::types::{PyList, PyTuple};
 
 use scaling::data::{Column, RunTable};
 
-mod methods;
-mod run;
-mod plan;
 mod lab;
+mod methods;
+mod plan;
+mod run;
 
 /// Raise the library's error as the Python exception of its kind: `InputError` (also a
 /// `ValueError`) for the user's input or settings, `NumericalError` otherwise. The message is

@@ -2,10 +2,10 @@
 
 use std::fmt::Write;
 
-pub mod methods;
-pub mod plan;
 pub mod accounting;
 pub mod lab;
+pub mod methods;
+pub mod plan;
 pub mod plots;
 pub mod png;
 pub mod svg;
