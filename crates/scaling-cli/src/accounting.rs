@@ -1,13 +1,12 @@
 //! `scaling count`, `scaling shape` and `scaling reconcile`.
 
-use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::Args;
 
-use scaling::accounting::{self, Shape};
-use scaling::report::{human, sig};
+use scaling::accounting::{self, CountRequest, ReconcileRequest, ShapeRequest};
+use scaling::report::accounting as render;
 
 use crate::{plan, quantity, usage, Format};
 
@@ -24,7 +23,8 @@ pub struct CountArgs {
     /// Model width d_model.
     #[arg(long)]
     d_model: Option<usize>,
-    /// Attention heads.
+    /// Attention heads (default: d_attn = d_model, Kaplan's convention; the counts do not
+    /// depend on the split into heads unless --kv-heads differs).
     #[arg(long)]
     heads: Option<usize>,
     /// Key/value size per head (default: d_model / heads, which must divide).
@@ -68,181 +68,62 @@ pub struct CountArgs {
     format: Format,
 }
 
-fn shape_of(a: &CountArgs) -> Result<Shape> {
-    let need = |v: Option<usize>, flag: &str| {
-        v.ok_or_else(|| usage(format!("count needs {flag} (or a FILE with shape columns)")))
-    };
-    let (layers, d_model, heads) = (
-        need(a.layers, "--layers")?,
-        need(a.d_model, "--d-model")?,
-        need(a.heads, "--heads")?,
-    );
-    let head_dim = match a.kv_size {
-        Some(k) => k,
-        None => {
-            if heads == 0 || !d_model.is_multiple_of(heads) {
-                return Err(usage(format!(
-                    "--d-model {d_model} is not divisible by --heads {heads}: give the head dimension with --kv-size"
-                )));
-            }
-            d_model / heads
+impl CountArgs {
+    fn request(&self) -> CountRequest {
+        CountRequest {
+            layers: self.layers,
+            d_model: self.d_model,
+            heads: self.heads,
+            kv_size: self.kv_size,
+            kv_heads: self.kv_heads,
+            ffw: self.ffw,
+            vocab: self.vocab,
+            seq: self.seq,
+            experts: self.experts,
+            top_k: self.top_k,
+            untied: self.untied,
+            gated: self.gated,
+            tokens_col: self.tokens_col.clone(),
         }
-    };
-    let s = Shape {
-        layers,
-        d_model,
-        heads,
-        head_dim,
-        kv_heads: a.kv_heads.unwrap_or(heads),
-        ffw: a.ffw.unwrap_or(4 * d_model),
-        vocab: a.vocab.unwrap_or(32000),
-        seq: a.seq.unwrap_or(2048),
-        experts: a.experts.unwrap_or(1),
-        top_k: a.top_k.unwrap_or(1),
-        tied: !a.untied,
-        gated: a.gated,
-    };
-    s.validate()?;
-    Ok(s)
-}
-
-/// Quote a CSV field when needed.
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
     }
-}
-
-/// `scaling count FILE`: the table with count columns appended, as CSV.
-fn count_table(a: &CountArgs, path: &std::path::Path, out: &mut String) -> Result<()> {
-    let mut table = scaling::data::RunTable::read(path)?;
-    let overrides = scaling::data::ColumnOverrides {
-        tokens: a.tokens_col.clone(),
-        ..Default::default()
-    };
-    let tokens = scaling::data::find_column(&table, scaling::data::Role::Tokens, &overrides)?;
-    let defaults = accounting::ShapeDefaults {
-        layers: a.layers,
-        d_model: a.d_model,
-        heads: a.heads,
-        head_dim: a.kv_size,
-        kv_heads: a.kv_heads,
-        ffw: a.ffw,
-        vocab: a.vocab,
-        seq: a.seq,
-        experts: a.experts,
-        top_k: a.top_k,
-        tied: !a.untied,
-        gated: a.gated,
-    };
-    accounting::add_count_columns(&mut table, &defaults, tokens)?;
-    let mut csv = String::new();
-    csv.push_str(
-        &table
-            .columns
-            .iter()
-            .map(|c| csv_field(c))
-            .collect::<Vec<_>>()
-            .join(","),
-    );
-    csv.push('\n');
-    for row in &table.rows {
-        csv.push_str(
-            &row.iter()
-                .map(|c| csv_field(c))
-                .collect::<Vec<_>>()
-                .join(","),
-        );
-        csv.push('\n');
-    }
-    match &a.out {
-        Some(p) => {
-            crate::write_new(p, &csv, a.force, "--out")?;
-            out.push_str(&format!(
-                "wrote {} rows with count columns to {}\n",
-                table.rows.len(),
-                p.display()
-            ));
-        }
-        None => out.push_str(&csv),
-    }
-    Ok(())
 }
 
 /// `scaling count`.
 pub fn cmd_count(a: CountArgs, out: &mut String) -> Result<()> {
-    if let Some(path) = a.file.clone() {
-        return count_table(&a, &path, out);
+    let req = a.request();
+    let Some(path) = &a.file else {
+        let r = accounting::count(&req)?;
+        match a.format {
+            Format::Json => {
+                out.push_str(&serde_json::to_string_pretty(&r)?);
+                out.push('\n');
+            }
+            Format::Text => out.push_str(&render::count_text(&r)),
+        }
+        return Ok(());
+    };
+    if let Some(p) = &a.out {
+        crate::check_new(p, a.force, "--out")?;
     }
-    let s = shape_of(&a)?;
-    let c = s.counts();
-    let f = s.flops_per_token();
-    match a.format {
-        Format::Json => {
-            let mut fpt = serde_json::Map::new();
-            let mut ratio = serde_json::Map::new();
-            for (k, v) in f.entries() {
-                fpt.insert(k.into(), v.into());
-                ratio.insert(k.into(), (v / f.six_n).into());
-            }
-            let v = serde_json::json!({
-                "total_params": c.total,
-                "non_embedding_params": c.non_embedding,
-                "embedding_params": c.embedding,
-                "active_params": c.active,
-                "active_non_embedding_params": c.active_non_embedding,
-                "flops_per_token": fpt,
-                "ratio_to_six_n": ratio,
-                "shape": s,
-                "conventions": "weight matrices only (no biases or norm gains); training FLOPs per token; backward = 2 x forward",
-            });
-            out.push_str(&serde_json::to_string_pretty(&v)?);
-            out.push('\n');
+    let mut table = scaling::data::RunTable::read(path)?;
+    accounting::count_table(&mut table, &req)?;
+    let (text, kind) = match a.format {
+        Format::Json => (
+            serde_json::to_string_pretty(&render::table_json_rows(&table))? + "\n",
+            " (JSON)",
+        ),
+        Format::Text => (render::table_csv(&table), ""),
+    };
+    match &a.out {
+        Some(p) => {
+            crate::write_new(p, &text, a.force, "--out")?;
+            out.push_str(&format!(
+                "wrote {} rows with count columns to {}{kind}\n",
+                table.rows.len(),
+                p.display()
+            ));
         }
-        Format::Text => {
-            let _ = writeln!(
-                out,
-                "Shape: {} layers, d_model {}, {} heads x {} (kv heads {}), d_ff {}{}, vocab {}, context {}, {} embeddings{}",
-                s.layers,
-                s.d_model,
-                s.heads,
-                s.head_dim,
-                s.kv_heads,
-                s.ffw,
-                if s.gated { " (gated)" } else { "" },
-                s.vocab,
-                s.seq,
-                if s.tied { "tied" } else { "untied" },
-                if s.experts > 1 { format!(", {} experts (top {})", s.experts, s.top_k) } else { String::new() }
-            );
-            let _ = writeln!(
-                out,
-                "\nparameters (weight matrices; biases and norms left out):"
-            );
-            for (name, v) in [
-                ("total", c.total),
-                ("embedding", c.embedding),
-                ("non-embedding", c.non_embedding),
-                ("active per token", c.active),
-            ] {
-                let _ = writeln!(out, "  {name:<18} {:>10}  ({v:.6e})", human(v));
-            }
-            let _ = writeln!(out, "\ntraining FLOPs per token:");
-            let labels = [
-                ("six_n", "6 N (total)"),
-                ("six_n_non_embedding", "6 N (non-embedding)"),
-                ("six_n_active", "6 N (active)"),
-                ("kaplan", "Kaplan 3(2N + 2 n_layer n_ctx d_attn)"),
-                ("chinchilla", "Chinchilla Appendix F"),
-                ("deepseek", "DeepSeek M = 72 L d^2 + 12 L d n_ctx"),
-            ];
-            for ((key, v), (_, label)) in f.entries().iter().zip(labels) {
-                let _ = writeln!(out, "  {label:<40} {v:>12.4e}  {:>6.3} x 6N", v / f.six_n);
-                let _ = key;
-            }
-        }
+        None => out.push_str(&text),
     }
     Ok(())
 }
@@ -267,7 +148,7 @@ pub struct ShapeArgs {
     /// Largest aspect ratio d_model / n_layer.
     #[arg(long, default_value_t = 160.0)]
     aspect_max: f64,
-    /// How many shapes.
+    /// How many shapes (at least 1).
     #[arg(long, default_value_t = 6)]
     count: usize,
     /// Output format.
@@ -277,48 +158,21 @@ pub struct ShapeArgs {
 
 /// `scaling shape`.
 pub fn cmd_shape(a: ShapeArgs, out: &mut String) -> Result<()> {
-    let p = accounting::propose(
-        a.params,
-        a.vocab,
-        a.seq,
-        !a.untied,
-        (a.aspect_min, a.aspect_max),
-        a.count,
-    )?;
+    let r = accounting::shape(&ShapeRequest {
+        params: a.params,
+        vocab: a.vocab,
+        seq: a.seq,
+        untied: a.untied,
+        aspect_min: a.aspect_min,
+        aspect_max: a.aspect_max,
+        count: a.count,
+    })?;
     match a.format {
         Format::Json => {
-            out.push_str(&serde_json::to_string_pretty(&p)?);
+            out.push_str(&serde_json::to_string_pretty(&r)?);
             out.push('\n');
         }
-        Format::Text => {
-            let _ = writeln!(
-                out,
-                "Shapes near {} parameters (vocab {}, context {}, d_ff = 4 d_model, aspect {}-{}):\n",
-                human(a.params),
-                a.vocab,
-                a.seq,
-                a.aspect_min,
-                a.aspect_max
-            );
-            let _ = writeln!(
-                out,
-                "  {:>7} {:>7} {:>12} {:>7} {:>10} {:>14} {:>8}",
-                "layers", "d_model", "heads x dim", "aspect", "total", "non-embedding", "error"
-            );
-            for q in &p {
-                let _ = writeln!(
-                    out,
-                    "  {:>7} {:>7} {:>12} {:>7.1} {:>10} {:>14} {:>+7.2}%",
-                    q.shape.layers,
-                    q.shape.d_model,
-                    format!("{} x {}", q.shape.heads, q.shape.head_dim),
-                    q.aspect_ratio,
-                    human(q.counts.total),
-                    human(q.counts.non_embedding),
-                    100.0 * q.relative_error
-                );
-            }
-        }
+        Format::Text => out.push_str(&render::shape_text(&r)),
     }
     Ok(())
 }
@@ -330,7 +184,9 @@ pub struct ReconcileArgs {
     /// A published law by name.
     #[arg(long)]
     preset: Option<String>,
-    /// omega in N_T = N_E + omega N_E^(1/3) (default: from --vocab and --aspect).
+    /// omega in N_T = N_E + omega N_E^(1/3) (default: V (aspect/12)^(1/3) from --vocab and
+    /// --aspect, 47481 for 32000 and 39.2; Pearce & Song print 47491, from a rounded
+    /// intermediate value: pass --omega 47491 to use their figure).
     #[arg(long)]
     omega: Option<f64>,
     /// Vocabulary size for omega.
@@ -362,62 +218,20 @@ pub fn cmd_reconcile(a: ReconcileArgs, out: &mut String) -> Result<()> {
             "--min-params must be positive and below --max-params",
         ));
     }
-    let omega = a
-        .omega
-        .unwrap_or_else(|| accounting::omega(a.vocab, a.aspect));
-    let r = accounting::reconcile(&law, omega, [a.min_params, a.max_params])?;
+    let req = ReconcileRequest {
+        omega: a.omega,
+        vocab: a.vocab,
+        aspect: a.aspect,
+        min_params: a.min_params,
+        max_params: a.max_params,
+    };
+    let r = accounting::reconcile_law(&law, &src.label, &req)?;
     match a.format {
         Format::Json => {
-            let mut v = serde_json::to_value(&r)?;
-            if let Some(o) = v.as_object_mut() {
-                o.insert("law".into(), src.label.clone().into());
-            }
-            out.push_str(&serde_json::to_string_pretty(&v)?);
+            out.push_str(&serde_json::to_string_pretty(&r)?);
             out.push('\n');
         }
-        Format::Text => {
-            let _ = writeln!(
-                out,
-                "What Kaplan et al. would have measured in a world following {}",
-                src.label
-            );
-            let _ = writeln!(
-                out,
-                "  total from non-embedding parameters: N_T = N_E + omega N_E^(1/3), omega = {} (Pearce & Song 2024)",
-                sig(omega, 5)
-            );
-            let _ = writeln!(
-                out,
-                "  frontier: for C_E = 6 N_E D, N_E* minimises the law's loss at N_T(N_E*), D\n"
-            );
-            let _ = writeln!(
-                out,
-                "  {:>12} {:>12} {:>14} {:>16}",
-                "N_E*", "N_T", "C_E (FLOPs)", "d ln N_E*/d ln C_E"
-            );
-            for l in &r.local_exponents {
-                let _ = writeln!(
-                    out,
-                    "  {:>12} {:>12} {:>14.3e} {:>16.3}",
-                    human(l.non_embedding_params),
-                    human(l.total_params),
-                    l.non_embedding_flops,
-                    l.exponent
-                );
-            }
-            let _ = writeln!(
-                out,
-                "\n  power-law fit over N_E* in [{}, {}] (Kaplan's range): N_E* ~ C_E^{:.3}",
-                human(r.kaplan_range[0]),
-                human(r.kaplan_range[1]),
-                r.kaplan_range_exponent
-            );
-            let _ = writeln!(
-                out,
-                "  large-scale limit beta/(alpha+beta) = {:.3}; Kaplan et al. reported 0.73, Hoffmann et al. 0.50",
-                r.large_scale_exponent
-            );
-        }
+        Format::Text => out.push_str(&render::reconcile_text(&r)),
     }
     Ok(())
 }

@@ -166,6 +166,11 @@ struct DataArgs {
     /// FLOPs per parameter per token in C = k N D, used to derive D or C.
     #[arg(long, default_value_t = 6.0, value_parser = quantity, value_name = "K")]
     flops_per_param_token: f64,
+    /// Keep only the rows this filter selects, before any other filter, e.g.
+    /// "dataset == 'rpj' and N < 1e9" (==, !=, <, <=, >, >=, and, or, not, parentheses;
+    /// N, D, C and loss name those roles' columns; `odd/name` in backticks).
+    #[arg(long = "where", value_name = "FILTER")]
+    row_filter: Option<String>,
     /// Set by commands that need C for every run (not a flag).
     #[arg(skip)]
     need_flops: bool,
@@ -236,6 +241,10 @@ struct FitArgs {
     /// No progress bar.
     #[arg(long, short = 'q')]
     quiet: bool,
+    /// Fit separately for each combination of these columns' values (groups in the order
+    /// they first appear; a group that fails is reported in its place).
+    #[arg(long, value_delimiter = ',', value_name = "COL")]
+    by: Vec<String>,
     /// Save the fit (JSON) to this file; `scaling predict` reads it.
     #[arg(long, short = 'o', value_name = "FILE")]
     out: Option<PathBuf>,
@@ -396,7 +405,7 @@ fn main() -> ExitCode {
                 msg.push(' ');
                 msg.push_str(extra);
             }
-            eprintln!("{msg}");
+            eprintln!("{}", report::escape_control(&msg));
             return ExitCode::from(2);
         }
     };
@@ -421,6 +430,8 @@ fn main() -> ExitCode {
         Command::Report(a) => show::cmd_report(*a, &mut out),
         Command::Simulate(c) => lab::cmd_simulate(c, &mut out),
     };
+    // Names and labels read from the user's files are echoed: no raw control characters.
+    let out = report::escape_control(&out);
     match result {
         Ok(()) => {
             let mut stdout = std::io::stdout().lock();
@@ -439,7 +450,7 @@ fn main() -> ExitCode {
         }
         Err(e) => {
             let chain: Vec<String> = e.chain().map(|c| c.to_string()).collect();
-            eprintln!("error: {}", chain.join(": "));
+            eprintln!("error: {}", report::escape_control(&chain.join(": ")));
             ExitCode::from(exit_code(&e))
         }
     }
@@ -459,11 +470,49 @@ fn exit_code(e: &anyhow::Error) -> u8 {
 }
 
 fn load_runs(file: &Path, form: &LawForm, data: &DataArgs) -> Result<(RunTable, Runs)> {
+    let table = read_table(file, data)?;
+    let runs = runs_of(&table, form, data, None)?;
+    Ok((table, runs))
+}
+
+/// The run table, with the count columns added when a counting convention is asked for.
+fn read_table(file: &Path, data: &DataArgs) -> Result<RunTable> {
     let mut table = RunTable::read(file)?;
+    scaling::accounting::prepare_table(&mut table, &load_request(data))?;
+    Ok(table)
+}
+
+/// The parsed `--where` filter, if any.
+fn row_filter(data: &DataArgs) -> Result<Option<scaling::data::RowFilter>> {
+    scaling::accounting::row_filter(&load_request(data))
+        .map_err(|e| anyhow::Error::new(e).context("--where"))
+}
+
+/// The 0-based table rows `--where` keeps (all rows without it), for grouping.
+fn selected_rows(table: &RunTable, data: &DataArgs) -> Result<Vec<usize>> {
+    row_filter(data)?;
+    Ok(scaling::accounting::selected_rows(
+        table,
+        &load_request(data),
+    )?)
+}
+
+/// Validated, filtered runs of `table` (only the table rows `rows`, when given: one group).
+fn runs_of(
+    table: &RunTable,
+    form: &LawForm,
+    data: &DataArgs,
+    rows: Option<Vec<usize>>,
+) -> Result<Runs> {
+    row_filter(data)?;
     let mut needs = fit::needs(form);
     needs.flops |= data.need_flops;
-    let runs = scaling::accounting::load_runs(&mut table, needs, &load_request(data))?;
-    Ok((table, runs))
+    Ok(scaling::accounting::load_runs(
+        table,
+        needs,
+        &load_request(data),
+        rows,
+    )?)
 }
 
 /// The library's loading request for the data flags.
@@ -486,7 +535,68 @@ fn filters(data: &DataArgs) -> Filters {
         min_flops: data.min_flops,
         max_flops: data.max_flops,
         drop_top_loss: data.drop_top_loss,
+        row_filter: data.row_filter.clone(),
     }
+}
+
+/// Quote a word for a POSIX shell when it needs it.
+fn shell_word(s: &str) -> String {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./,:=+@%".contains(c))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+/// The flags that reproduce `data`: the one place a data configuration is rendered back to a
+/// command line (the report's "Reproduce" commands use it), so no flag is dropped.
+fn data_flags(data: &DataArgs) -> Vec<String> {
+    let mut f: Vec<String> = Vec::new();
+    let mut opt = |flag: &str, v: &Option<String>| {
+        if let Some(v) = v {
+            f.push(flag.to_string());
+            f.push(v.clone());
+        }
+    };
+    opt("--params-col", &data.params_col);
+    opt("--tokens-col", &data.tokens_col);
+    opt("--flops-col", &data.flops_col);
+    opt("--loss-col", &data.loss_col);
+    opt("--params-convention", &data.params_convention);
+    opt("--flops-convention", &data.flops_convention);
+    opt("--where", &data.row_filter);
+    if data.skip_invalid {
+        f.push("--skip-invalid".into());
+    }
+    if data.drop_top_loss > 0 {
+        f.push("--drop-top-loss".into());
+        f.push(data.drop_top_loss.to_string());
+    }
+    if let Some(v) = data.min_flops {
+        f.push("--min-flops".into());
+        f.push(format!("{v:e}"));
+    }
+    if let Some(v) = data.max_flops {
+        f.push("--max-flops".into());
+        f.push(format!("{v:e}"));
+    }
+    if data.flops_per_param_token != 6.0 {
+        f.push("--flops-per-param-token".into());
+        f.push(format!("{}", data.flops_per_param_token));
+    }
+    f
+}
+
+/// A command line from words, each quoted for the shell as needed.
+fn command_line(words: &[String]) -> String {
+    words
+        .iter()
+        .map(|w| shell_word(w))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// A progress bar on stderr, hidden when stderr is not a terminal or with --quiet.
@@ -504,15 +614,73 @@ fn progress_bar(len: u64, quiet: bool) -> indicatif::ProgressBar {
     bar
 }
 
-/// Write `text` to `path`, refusing to replace an existing file unless `force`.
-fn write_new(path: &Path, text: impl AsRef<[u8]>, force: bool, flag: &str) -> Result<()> {
-    if path.exists() && !force {
+/// Check, before any work, that `path` may be written: without `force` nothing may exist
+/// there (not even a dangling symlink, which a write would follow), and its directory must
+/// exist. Both are the user's to fix (exit 2).
+fn check_new(path: &Path, force: bool, flag: &str) -> Result<()> {
+    if !force && path.symlink_metadata().is_ok() {
         return Err(usage(format!(
             "{}: the file exists; pass --force to overwrite it (or choose another {flag})",
             path.display()
         )));
     }
-    std::fs::write(path, text).with_context(|| format!("{}: cannot write", path.display()))
+    if path.file_name().is_none() {
+        return Err(usage(format!("{flag} {}: not a file name", path.display())));
+    }
+    let dir = parent_dir(path);
+    if !dir.is_dir() {
+        return Err(usage(format!(
+            "{flag} {}: the directory {} does not exist",
+            path.display(),
+            dir.display()
+        )));
+    }
+    Ok(())
+}
+
+/// The directory a file goes in ("." for a bare name).
+fn parent_dir(path: &Path) -> &Path {
+    path.parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+}
+
+/// Write `text` to `path`, refusing to replace an existing file unless `force`. The text goes
+/// to a temporary file beside the target first and takes its place only once complete, so a
+/// failed write never leaves half a file nor destroys the old one; without `force` the new file
+/// is linked into place, which fails rather than replace a file that appeared meanwhile.
+fn write_new(path: &Path, text: impl AsRef<[u8]>, force: bool, flag: &str) -> Result<()> {
+    check_new(path, force, flag)?;
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let tmp = parent_dir(path).join(format!(".{name}.{}.tmp", std::process::id()));
+    let written = (|| -> std::io::Result<()> {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)?;
+        f.write_all(text.as_ref())?;
+        f.sync_all()
+    })();
+    let placed = written.and_then(|()| {
+        if force {
+            std::fs::rename(&tmp, path)
+        } else {
+            std::fs::hard_link(&tmp, path).or_else(|e| match e.kind() {
+                std::io::ErrorKind::AlreadyExists => Err(e),
+                // A file system without hard links: the check above has to do.
+                _ => std::fs::rename(&tmp, path),
+            })
+        }
+    });
+    let _ = std::fs::remove_file(&tmp);
+    match placed {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(usage(format!(
+            "{}: the file exists; pass --force to overwrite it (or choose another {flag})",
+            path.display()
+        ))),
+        Err(e) => Err(e).with_context(|| format!("{}: cannot write", path.display())),
+    }
 }
 
 /// The name clap gives a value (the library's name for it).
@@ -522,36 +690,11 @@ fn name(v: impl ValueEnum) -> String {
         .unwrap_or_default()
 }
 
-fn cmd_fit(a: FitArgs, out: &mut String) -> Result<()> {
-    let names = fit::FitNames {
-        law: a.law.clone(),
-        params: a.param.clone(),
-        x: a.x.map(name),
-        fix_e: a.fix_e,
-        objective: name(a.objective),
-        delta: a.delta,
-        space: name(a.space),
-        reduction: name(a.reduction),
-        starts: name(a.starts),
-        max_iter: a.max_iter,
-    };
-    // Settings are checked before the file, so a bad --law is named even when the file is
-    // missing too; the headers then decide which names of a formula are data.
-    let early = names.config_for(&[]);
-    let mut table = match RunTable::read(&a.file) {
-        Ok(t) => t,
-        Err(e) => {
-            early.map_err(|e| usage(e.to_string()))?;
-            return Err(e.into());
-        }
-    };
-    let headers: Vec<&str> = table.columns.iter().map(|c| c.as_str()).collect();
-    let config = names
-        .config_for(&headers)
-        .map_err(|e| usage(e.to_string()))?;
-    let mut needs = fit::needs(&config.form);
-    needs.flops |= a.data.need_flops;
-    let runs = scaling::accounting::load_runs(&mut table, needs, &load_request(&a.data))?;
+/// One fit of `runs` (rows of `table`) under the arguments, with its bootstrap if asked.
+fn fit_runs(a: &FitArgs, config: &FitConfig, table: &RunTable, runs: &Runs) -> Result<fit::Fit> {
+    if let Some(col) = &a.cluster_col {
+        table.named_column("--cluster-col", col)?;
+    }
     let bootstrap = match a.bootstrap {
         Some(r) => Some(scaling::uncertainty::BootstrapRequest {
             replicates: r,
@@ -567,11 +710,91 @@ fn cmd_fit(a: FitArgs, out: &mut String) -> Result<()> {
         }
         None => None,
     };
+    if !a.flops.is_empty() && config.form != LawForm::Chinchilla {
+        return Err(usage(
+            "--flops gives intervals on the compute-optimal allocation, which only the Chinchilla law has",
+        ));
+    }
     let bar = progress_bar(a.bootstrap.unwrap_or(0) as u64, a.quiet);
     let tick = || bar.inc(1);
-    let request = scaling::uncertainty::FitRequest { config, bootstrap };
-    let result = scaling::uncertainty::fit_table(&table, &runs, &request, &tick)?;
+    let request = scaling::uncertainty::FitRequest {
+        config: config.clone(),
+        bootstrap,
+    };
+    let result = scaling::uncertainty::fit_table(table, runs, &request, &tick)?;
     bar.finish_and_clear();
+    Ok(result)
+}
+
+fn cmd_fit(a: FitArgs, out: &mut String) -> Result<()> {
+    let names = fit::FitNames {
+        law: a.law.clone(),
+        params: a.param.clone(),
+        x: a.x.map(name),
+        fix_e: a.fix_e,
+        objective: name(a.objective),
+        delta: a.delta,
+        space: name(a.space),
+        reduction: name(a.reduction),
+        starts: name(a.starts),
+        max_iter: a.max_iter,
+    };
+    match (a.law.as_str(), a.x) {
+        ("chinchilla", Some(_)) => {
+            return Err(usage(
+                "--x applies to --law power only (the Chinchilla law uses N and D)",
+            ))
+        }
+        ("power", None) => {
+            return Err(usage(
+                "--law power needs --x params, --x tokens or --x flops",
+            ))
+        }
+        _ => {}
+    }
+    // Settings are checked before the file, so a bad --law is named even when the file is
+    // missing too; the headers then decide which names of a formula are data.
+    let early = names.config_for(&[]);
+    let table = match read_table(&a.file, &a.data) {
+        Ok(t) => t,
+        Err(e) => {
+            early.map_err(|e| usage(e.to_string()))?;
+            return Err(e);
+        }
+    };
+    let headers: Vec<&str> = table.columns.iter().map(|c| c.as_str()).collect();
+    let config = names
+        .config_for(&headers)
+        .map_err(|e| usage(e.to_string()))?;
+    let form = config.form.clone();
+    if let Some(path) = &a.out {
+        check_new(path, a.force, "--out")?;
+    }
+    if let Some(r) = a.bootstrap {
+        scaling::limits::check("bootstrap replicates", r, scaling::limits::MAX_REPLICATES)?;
+    }
+    if !a.by.is_empty() {
+        if a.out.is_some() {
+            return Err(usage(
+                "--out saves one fit; with --by, use --format json (an array, one fit per group)",
+            ));
+        }
+        let selected = selected_rows(&table, &a.data)?;
+        let mut outcomes: Vec<methods::Outcome> = Vec::new();
+        for g in scaling::data::group_rows(&table, "--by", &a.by, &selected)? {
+            let one = || -> Result<(serde_json::Value, String)> {
+                let runs = runs_of(&table, &form, &a.data, Some(g.rows.clone()))?;
+                let result = fit_runs(&a, &config, &table, &runs)?;
+                let text = format!("[{}]\n{}\n", g.label(), report::fit_text(&result));
+                Ok((serde_json::to_value(&result)?, text))
+            };
+            let r = one();
+            outcomes.push((g, r));
+        }
+        return methods::finish_groups(outcomes, true, a.format, out);
+    }
+    let runs = runs_of(&table, &form, &a.data, None)?;
+    let result = fit_runs(&a, &config, &table, &runs)?;
     let json = serde_json::to_string_pretty(&result)? + "\n";
     if let Some(path) = &a.out {
         write_new(path, &json, a.force, "--out")?;
@@ -822,15 +1045,15 @@ fn read_fit(path: &Path) -> Result<fit::Fit> {
         path: path.display().to_string(),
         source,
     })?;
-    let fit = serde_json::from_str::<fit::Fit>(&text).map_err(|e| {
-        usage(format!(
-            "{}: not a saved fit ({e}); save one with `scaling fit RUNS --bootstrap R --out FIT`",
-            path.display()
-        ))
-    })?;
+    let name = path.display().to_string();
+    if let Err(e) = serde_json::from_str::<fit::Fit>(&text) {
+        return Err(usage(format!(
+            "{name}: not a saved fit ({e}); save one with `scaling fit RUNS --bootstrap R --out FIT`"
+        )));
+    }
+    let fit = fit::Fit::from_json_str(&name, &text)?;
     // A hand-edited formula or law name is refused here, not when the fit is used.
-    fit.try_form()
-        .map_err(|e| usage(format!("{}: {e}", path.display())))?;
+    fit.try_form().map_err(|e| usage(format!("{name}: {e}")))?;
     Ok(fit)
 }
 
@@ -876,6 +1099,7 @@ fn cmd_calibrate(a: CalibrateArgs, out: &mut String) -> Result<()> {
             a.level
         )));
     }
+    scaling::uncertainty::check_calibration_size(a.datasets, a.bootstrap)?;
     let (_, runs) = load_runs(&a.file, &LawForm::Chinchilla, &a.data)?;
     let config = FitConfig::default();
     let truth_fit = fit::fit(&runs, &config)?;
@@ -947,6 +1171,20 @@ fn cmd_demo(a: DemoArgs, out: &mut String) -> Result<()> {
     if a.per_budget < 2 {
         return Err(usage("--per-budget must be at least 2"));
     }
+    if let Some(path) = &a.write_runs {
+        check_new(path, a.force, "--write-runs")?;
+    }
+    scaling::limits::check(
+        "synthetic runs",
+        a.per_budget
+            .saturating_mul(scaling::simulate::CHINCHILLA_BUDGETS.len()),
+        scaling::limits::MAX_DESIGN_RUNS,
+    )?;
+    scaling::limits::check(
+        "bootstrap replicates",
+        a.bootstrap,
+        scaling::limits::MAX_REPLICATES,
+    )?;
     let design = scaling::simulate::isoflop_design(
         &truth,
         &scaling::simulate::CHINCHILLA_BUDGETS,

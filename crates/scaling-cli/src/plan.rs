@@ -1,72 +1,27 @@
 //! `scaling optimal` and `scaling presets`, and how a law is named on the command line: a file
 //! (a saved fit or a hand-written law) or `--preset NAME`.
 
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use clap::Args;
 
-use scaling::allocate::{self, Allocation, Rule};
-use scaling::fit::Fit;
-use scaling::law::{presets, Law};
-use scaling::report::{human, sig};
+use scaling::allocate::{self, plan};
+use scaling::law::presets;
 
 use crate::{quantity, usage, Format};
 
-/// A law named on the command line.
-pub struct Source {
-    /// How to refer to it in output.
-    pub label: String,
-    /// The loss law, when there is one.
-    pub law: Option<Law>,
-    /// A published allocation rule (presets only).
-    pub rule: Option<Rule>,
-    /// The saved fit, when the file is one (brings replicates and its FLOP model).
-    pub fit: Option<Fit>,
-    /// FLOPs per parameter per token of the fit, or 6.
-    pub k: f64,
-    /// A preset's notes.
-    pub notes: Option<String>,
-}
+pub use scaling::allocate::Source;
 
-/// Resolve a law file or a preset name (exactly one).
+/// Resolve a law file or a preset name (exactly one) with the library's loader.
 pub fn resolve(path: Option<&Path>, preset: Option<&str>) -> Result<Source> {
     match (path, preset) {
         (Some(_), Some(_)) => Err(usage("give a law file or --preset, not both")),
         (None, None) => Err(usage(
             "name a law: a saved fit or law file, or --preset NAME (see `scaling presets`)",
         )),
-        (None, Some(name)) => {
-            let p = presets::get(name)?;
-            Ok(Source {
-                label: format!("preset {} ({})", p.name, p.source),
-                law: p.law,
-                rule: p.rule,
-                fit: None,
-                k: 6.0,
-                notes: Some(p.notes.to_string()),
-            })
-        }
-        (Some(path), None) => {
-            let text = std::fs::read_to_string(path).map_err(|source| scaling::Error::Io {
-                path: path.display().to_string(),
-                source,
-            })?;
-            let fit: Option<Fit> = serde_json::from_str(&text).ok();
-            let law = Law::from_json_str(&path.display().to_string(), &text)?;
-            Ok(Source {
-                label: path.display().to_string(),
-                k: fit
-                    .as_ref()
-                    .map(|f| f.conventions.flops_per_param_token)
-                    .unwrap_or(6.0),
-                law: Some(law),
-                rule: None,
-                fit,
-                notes: None,
-            })
-        }
+        (None, Some(name)) => Ok(Source::preset(name)?),
+        (Some(path), None) => Ok(Source::load(path)?),
     }
 }
 
@@ -123,61 +78,10 @@ pub enum OutFormat {
     Json,
 }
 
-fn alloc_json(a: &Allocation) -> serde_json::Map<String, serde_json::Value> {
-    let mut o = serde_json::Map::new();
-    o.insert("flops".into(), a.flops.into());
-    o.insert("params".into(), a.params.into());
-    o.insert("tokens".into(), a.tokens.into());
-    o.insert(
-        "loss".into(),
-        a.loss.map_or(serde_json::Value::Null, Into::into),
-    );
-    o.insert("tokens_per_param".into(), a.tokens_per_param.into());
-    if let Some(e) = a.epochs {
-        o.insert("epochs".into(), e.into());
-    }
-    o
-}
-
-/// Percentile intervals of an allocation over a fit's bootstrap replicates.
-fn replicate_intervals(
-    fit: &Fit,
-    law: &Law,
-    flops: f64,
-    k: f64,
-    unique: Option<f64>,
-    level: f64,
-) -> Option<serde_json::Map<String, serde_json::Value>> {
-    let boot = fit.bootstrap.as_ref()?;
-    let mut cols: [Vec<f64>; 4] = Default::default();
-    for s in &boot.samples {
-        let l = Law {
-            form: law.form.clone(),
-            params: s.clone(),
-        };
-        if let Ok(a) = allocate::optimal(&l, flops, k, unique) {
-            cols[0].push(a.params);
-            cols[1].push(a.tokens);
-            cols[2].push(a.loss.unwrap_or(f64::NAN));
-            cols[3].push(a.tokens_per_param);
-        }
-    }
-    let mut o = serde_json::Map::new();
-    for (name, v) in ["params", "tokens", "loss", "tokens_per_param"]
-        .iter()
-        .zip(&cols)
-    {
-        if let Some(([lo, hi], _)) = scaling::uncertainty::summarise(v, level) {
-            o.insert(name.to_string(), serde_json::json!([lo, hi]));
-        }
-    }
-    Some(o)
-}
-
-/// `scaling optimal`.
+/// `scaling optimal`: the flags' combinations are checked here (so errors name the flags),
+/// then one library call and one renderer.
 pub fn cmd_optimal(a: OptimalArgs, out: &mut String) -> Result<()> {
     let src = resolve(a.law.as_deref(), a.preset.as_deref())?;
-    let k = a.flops_per_param_token.unwrap_or(src.k);
     if let Some(level) = a.level {
         if !(level > 0.0 && level < 1.0) {
             return Err(usage(format!(
@@ -229,317 +133,33 @@ pub fn cmd_optimal(a: OptimalArgs, out: &mut String) -> Result<()> {
             "--unique-tokens needs the data-constrained law (--preset muennighoff)",
         ));
     }
-    let need_law = || {
-        src.law.clone().ok_or_else(|| {
-            usage(format!(
-                "{} publishes an allocation rule but no loss law, so it cannot answer this question",
-                src.label
-            ))
-        })
-    };
-    let level = a
-        .level
-        .or(src
-            .fit
-            .as_ref()
-            .and_then(|f| f.bootstrap.as_ref())
-            .map(|b| b.level))
-        .unwrap_or(0.95);
-    let mut rows: Vec<serde_json::Map<String, serde_json::Value>> = Vec::new();
-    let mut kind = "compute-optimal allocation";
-    if let Some(t) = a.inference_tokens {
-        let law = need_law()?;
-        kind = "allocation with inference demand (Sardana et al. 2024)";
-        let targets: Vec<(Option<f64>, f64)> = match (a.target_loss, budgets.is_empty()) {
-            (Some(l), _) => vec![(None, l)],
-            (None, false) => budgets
-                .iter()
-                .map(|&c| {
-                    Ok((
-                        Some(c),
-                        allocate::optimal(&law, c, k, None)?
-                            .loss
-                            .unwrap_or(f64::NAN),
-                    ))
-                })
-                .collect::<Result<_>>()?,
-            _ => unreachable!(),
-        };
-        for (budget, target) in targets {
-            let p = allocate::with_inference(&law, target, t, k)?;
-            let mut o = alloc_json(&p.plan);
-            o.insert("inference_tokens".into(), t.into());
-            o.insert("inference_flops".into(), p.inference_flops.into());
-            o.insert("total_flops".into(), p.total_flops.into());
-            o.insert(
-                "chinchilla_optimal".into(),
-                alloc_json(&p.chinchilla).into(),
-            );
-            o.insert(
-                "chinchilla_total_flops".into(),
-                p.chinchilla_total_flops.into(),
-            );
-            o.insert("saving".into(), p.saving.into());
-            if let Some(c) = budget {
-                o.insert("loss_set_by_budget_flops".into(), c.into());
-            }
-            rows.push(o);
-        }
-    } else if let Some(target) = a.target_loss {
-        let law = need_law()?;
-        kind = "least compute for a target loss";
-        let r = allocate::min_flops_for_loss(&law, target, k, a.unique_tokens)?;
-        let mut o = alloc_json(&r);
-        o.insert("target_loss".into(), target.into());
-        rows.push(o);
-    } else if a.params.is_some() || a.tokens.is_some() {
-        let law = need_law()?;
-        kind = if a.params.is_some() {
-            "fixed model size"
-        } else {
-            "fixed token count"
-        };
-        for &c in &budgets {
-            let r = allocate::constrained(&law, c, k, a.params, a.tokens, a.unique_tokens)?;
-            let mut o = alloc_json(&r.plan);
-            o.insert("optimum".into(), alloc_json(&r.optimum).into());
-            o.insert("equivalent_flops".into(), r.equivalent_flops.into());
-            o.insert("extra_compute".into(), r.extra_compute.into());
-            rows.push(o);
-        }
-    } else {
-        for &c in &budgets {
-            let r = match (&src.rule, &src.law) {
-                (Some(rule), law) => allocate::from_rule(rule, law.as_ref(), c, k)?,
-                (None, Some(law)) => allocate::optimal(law, c, k, a.unique_tokens)?,
-                (None, None) => unreachable!("a source has a law or a rule"),
-            };
-            let mut o = alloc_json(&r);
-            if let (Some(fit), Some(law)) = (&src.fit, &src.law) {
-                if let Some(iv) = replicate_intervals(fit, law, c, k, a.unique_tokens, level) {
-                    o.insert("intervals".into(), iv.into());
-                    o.insert("level".into(), level.into());
-                }
-            }
-            rows.push(o);
-        }
-    }
-    let base_method = match (&src.rule, &src.law) {
-        (Some(_), _) => "the published allocation rule",
-        (None, Some(l))
-            if l.form == scaling::law::LawForm::Chinchilla && a.unique_tokens.is_none() =>
-        {
-            "closed form (Hoffmann et al. 2022, Eq. 4)"
-        }
-        _ => "numerical minimisation over ln N",
-    };
-    let method = if a.inference_tokens.is_some() {
-        "least k N D + 2 N T along the iso-loss curve (numerical); the Chinchilla-optimal model of that loss by bisection on C"
-            .to_string()
-    } else if a.target_loss.is_some() {
-        format!("bisection on C of the optimal loss; optimum by {base_method}")
-    } else if a.params.is_some() || a.tokens.is_some() {
-        format!("the partner is C / (k x fixed); optimum by {base_method}; equivalent compute by bisection")
-    } else {
-        base_method.to_string()
-    };
-    match a.format {
-        OutFormat::Json => {
-            for r in rows.iter_mut() {
-                r.insert(
-                    "conventions".into(),
-                    serde_json::json!({
-                        "law": src.label,
-                        "flops_model": format!("C = {k} N D"),
-                        "flops_per_param_token": k,
-                        "method": method,
-                        "question": kind,
-                    }),
-                );
-            }
-            let v = if rows.len() == 1 {
-                serde_json::Value::Object(rows.remove(0))
-            } else {
-                serde_json::Value::Array(rows.into_iter().map(serde_json::Value::Object).collect())
-            };
-            out.push_str(&serde_json::to_string_pretty(&v)?);
-            out.push('\n');
-        }
-        fmt => {
-            let md = fmt == OutFormat::Markdown;
-            let _ = writeln!(out, "{} from {}", capitalise(kind), src.label);
-            let _ = writeln!(out, "FLOP model C = {k} N D; {method}");
-            if let Some(n) = &src.notes {
-                let _ = writeln!(out, "note: {n}");
-            }
-            if let Some(t) = a.inference_tokens {
-                let _ = writeln!(
-                    out,
-                    "each row: the model of least training + inference compute (k N D + 2 N T, T = {}) \
-                     reaching the loss shown, against the Chinchilla-optimal model of that loss",
-                    human(t)
-                );
-            }
-            let _ = writeln!(out);
-            out.push_str(&table(&rows, md));
-        }
-    }
-    Ok(())
-}
-
-fn capitalise(s: &str) -> String {
-    let mut c = s.chars();
-    match c.next() {
-        Some(f) => f.to_uppercase().collect::<String>() + c.as_str(),
-        None => String::new(),
-    }
-}
-
-fn num(o: &serde_json::Map<String, serde_json::Value>, k: &str) -> Option<f64> {
-    o.get(k).and_then(|v| v.as_f64())
-}
-
-/// The rows as a text or Markdown table.
-fn table(rows: &[serde_json::Map<String, serde_json::Value>], md: bool) -> String {
-    let mut head = vec!["training FLOPs", "params", "tokens", "tokens/param", "loss"];
-    let ivs = rows.iter().any(|r| r.contains_key("intervals"));
-    let epochs = rows.iter().any(|r| r.contains_key("epochs"));
-    let extra = rows.iter().any(|r| r.contains_key("extra_compute"));
-    let inf = rows.iter().any(|r| r.contains_key("saving"));
-    if epochs {
-        head.push("epochs");
-    }
-    if ivs {
-        head.extend(["params interval", "tokens interval", "loss interval"]);
-    }
-    if extra {
-        head.extend(["optimal params", "optimal loss", "extra compute"]);
-    }
-    if inf {
-        head.extend([
-            "total FLOPs",
-            "Chinchilla-optimal params",
-            "its total FLOPs",
-            "saving",
-        ]);
-    }
-    let mut body: Vec<Vec<String>> = Vec::new();
-    for r in rows {
-        let f = |k: &str| num(r, k);
-        let mut row = vec![
-            format!("{:.3e}", f("flops").unwrap_or(f64::NAN)),
-            human(f("params").unwrap_or(f64::NAN)),
-            human(f("tokens").unwrap_or(f64::NAN)),
-            sig(f("tokens_per_param").unwrap_or(f64::NAN), 3),
-            f("loss").map(|v| sig(v, 5)).unwrap_or_else(|| "n/a".into()),
-        ];
-        if epochs {
-            row.push(f("epochs").map(|v| sig(v, 3)).unwrap_or_default());
-        }
-        if ivs {
-            let iv = r.get("intervals").and_then(|v| v.as_object());
-            for (key, big) in [("params", true), ("tokens", true), ("loss", false)] {
-                let cell = iv
-                    .and_then(|o| o.get(key))
-                    .and_then(|v| v.as_array())
-                    .map(|a| {
-                        let (lo, hi) = (
-                            a[0].as_f64().unwrap_or(f64::NAN),
-                            a[1].as_f64().unwrap_or(f64::NAN),
-                        );
-                        if big {
-                            format!("[{}, {}]", human(lo), human(hi))
-                        } else {
-                            format!("[{}, {}]", sig(lo, 4), sig(hi, 4))
-                        }
-                    })
-                    .unwrap_or_default();
-                row.push(cell);
-            }
-        }
-        if extra {
-            let o = r.get("optimum").and_then(|v| v.as_object());
-            row.push(
-                o.and_then(|o| num(o, "params"))
-                    .map(human)
-                    .unwrap_or_default(),
-            );
-            row.push(
-                o.and_then(|o| num(o, "loss"))
-                    .map(|v| sig(v, 5))
-                    .unwrap_or_default(),
-            );
-            row.push(
-                f("extra_compute")
-                    .map(|v| format!("{:+.1}%", 100.0 * v))
-                    .unwrap_or_default(),
-            );
-        }
-        if inf {
-            let o = r.get("chinchilla_optimal").and_then(|v| v.as_object());
-            row.push(
-                f("total_flops")
-                    .map(|v| format!("{v:.3e}"))
-                    .unwrap_or_default(),
-            );
-            row.push(
-                o.and_then(|o| num(o, "params"))
-                    .map(human)
-                    .unwrap_or_default(),
-            );
-            row.push(
-                f("chinchilla_total_flops")
-                    .map(|v| format!("{v:.3e}"))
-                    .unwrap_or_default(),
-            );
-            row.push(
-                f("saving")
-                    .map(|v| format!("{:.1}%", 100.0 * v))
-                    .unwrap_or_default(),
-            );
-        }
-        body.push(row);
-    }
-    let widths: Vec<usize> = (0..head.len())
-        .map(|i| {
-            body.iter()
-                .map(|r| r[i].len())
-                .chain([head[i].len()])
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let mut s = String::new();
-    let line = |cells: Vec<String>| -> String {
-        if md {
-            format!("| {} |\n", cells.join(" | "))
-        } else {
-            format!("  {}\n", cells.join("  "))
-        }
-    };
-    let pad = |cells: &[String]| -> Vec<String> {
-        cells
-            .iter()
-            .enumerate()
-            .map(|(i, c)| format!("{:>w$}", c, w = widths[i]))
-            .collect()
-    };
-    s.push_str(&line(pad(&head
-        .iter()
-        .map(|h| h.to_string())
-        .collect::<Vec<_>>())));
-    if md {
-        s.push_str(&line(
-            widths
-                .iter()
-                .map(|w| format!("{}:", "-".repeat(w.saturating_sub(1).max(2))))
-                .collect(),
+    if a.unique_tokens.is_some() && a.inference_tokens.is_some() {
+        return Err(usage(
+            "--inference-tokens plans with every token unique: do not combine it with --unique-tokens",
         ));
     }
-    for r in &body {
-        s.push_str(&line(pad(r)));
+    let req = plan::PlanRequest {
+        budgets,
+        target_loss: a.target_loss,
+        params: a.params,
+        tokens: a.tokens,
+        inference_tokens: a.inference_tokens,
+        unique_tokens: a.unique_tokens,
+        flops_per_param_token: a.flops_per_param_token,
+        level: a.level,
+    };
+    let p = plan::plan(&src, &req)?;
+    match a.format {
+        OutFormat::Json => {
+            out.push_str(&serde_json::to_string_pretty(&p)?);
+            out.push('\n');
+        }
+        fmt => out.push_str(&scaling::report::plan::plan_text(
+            &p,
+            fmt == OutFormat::Markdown,
+        )),
     }
-    s
+    Ok(())
 }
 
 #[derive(Args)]
@@ -554,48 +174,11 @@ pub fn cmd_presets(a: PresetsArgs, out: &mut String) -> Result<()> {
     let all = presets::all();
     match a.format {
         Format::Json => {
-            let v: Vec<serde_json::Value> = all
-                .iter()
-                .map(|p| {
-                    let mut o = serde_json::to_value(p).unwrap_or_default();
-                    if let Some(m) = o.as_object_mut() {
-                        m.insert(
-                            "law".into(),
-                            p.law
-                                .as_ref()
-                                .map_or(serde_json::Value::Null, |l| l.to_json()),
-                        );
-                        m.insert(
-                            "rule".into(),
-                            serde_json::to_value(p.rule).unwrap_or_default(),
-                        );
-                    }
-                    o
-                })
-                .collect();
+            let v: Vec<serde_json::Value> = all.iter().map(|p| p.to_json()).collect();
             out.push_str(&serde_json::to_string_pretty(&v)?);
             out.push('\n');
         }
-        Format::Text => {
-            for p in &all {
-                let _ = writeln!(
-                    out,
-                    "{}\n  {}\n  source: {}\n  note: {}",
-                    p.name, p.description, p.source, p.notes
-                );
-                if let Some(l) = &p.law {
-                    let params: Vec<String> = l
-                        .form
-                        .param_names()
-                        .iter()
-                        .zip(&l.params)
-                        .map(|(n, v)| format!("{n} = {}", sig(*v, 8)))
-                        .collect();
-                    let _ = writeln!(out, "  law: {}; {}", l.form.formula(), params.join(", "));
-                }
-                let _ = writeln!(out);
-            }
-        }
+        Format::Text => out.push_str(&scaling::report::plan::presets_text(&all)),
     }
     Ok(())
 }

@@ -12,7 +12,7 @@ use scaling::methods::{self, Grouping, IsoflopConfig};
 use scaling::report::{self, plots, svg::escape};
 use scaling::uncertainty::{self, BootstrapConfig};
 
-use crate::{load_runs, usage, write_new, DataArgs};
+use crate::{check_new, load_runs, usage, write_new, DataArgs};
 
 #[derive(Clone, Copy, ValueEnum, PartialEq)]
 pub enum Kind {
@@ -127,6 +127,28 @@ fn analyse(
 
 /// `scaling plot`.
 pub fn cmd_plot(a: PlotArgs, out: &mut String) -> Result<()> {
+    // Refused before any work: a name ending in .pdf (or anything but .svg and .png) would
+    // otherwise get SVG bytes under a name that promises another format.
+    let ext = a
+        .out
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase());
+    let png = match ext.as_deref() {
+        Some("png") => true,
+        Some("svg") => false,
+        _ => {
+            return Err(usage(format!(
+                "--out {}: plots are written as .svg or .png; name the file with one of those extensions",
+                a.out.display()
+            )))
+        }
+    };
+    check_new(&a.out, a.force, "--out")?;
+    scaling::limits::check(
+        "bootstrap replicates",
+        a.bootstrap,
+        scaling::limits::MAX_REPLICATES,
+    )?;
     // Only the kinds that draw them pay for the bootstrap and the IsoFLOP analysis.
     let reps = match a.kind {
         Kind::LossCompute | Kind::Bootstrap => a.bootstrap,
@@ -146,13 +168,15 @@ pub fn cmd_plot(a: PlotArgs, out: &mut String) -> Result<()> {
             .ok_or_else(|| usage("the fit identifies no compute-optimal frontier"))?,
         Kind::Isoflop => {
             let iso = an.iso.as_ref().ok_or_else(|| usage("no IsoFLOP budgets found: give --budgets (e.g. 6e18,1e19,...) matching the runs' FLOPs"))?;
-            plots::isoflop(iso, &an.runs.params, &an.runs.flops, &an.runs.loss)
+            plots::isoflop(
+                iso,
+                &an.runs.params,
+                &an.runs.flops,
+                &an.runs.loss,
+                &plots::loss_label(&an.runs.sources),
+            )
         }
     };
-    let png = a
-        .out
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("png"));
     let bytes = if png {
         report::png::svg_to_png(&svg, a.scale)?
     } else {
@@ -191,8 +215,54 @@ fn inline(svg: &str) -> String {
     svg.replacen(r#" xmlns="http://www.w3.org/2000/svg""#, "", 1)
 }
 
+/// The commands that reproduce this report and its fit, rendered from the same arguments that
+/// ran (every data flag included), quoted for a POSIX shell.
+fn reproduce(a: &ReportArgs) -> (String, String) {
+    let file = a.file.display().to_string();
+    let mut report = vec![
+        "scaling".to_string(),
+        "report".into(),
+        file.clone(),
+        "-o".into(),
+        a.out.display().to_string(),
+        "--bootstrap".into(),
+        a.bootstrap.to_string(),
+        "--seed".into(),
+        a.seed.to_string(),
+    ];
+    report.extend(crate::data_flags(&a.data));
+    if !a.budgets.is_empty() {
+        report.push("--budgets".into());
+        report.push(
+            a.budgets
+                .iter()
+                .map(|b| format!("{b:e}"))
+                .collect::<Vec<_>>()
+                .join(","),
+        );
+    }
+    let mut fit = vec!["scaling".to_string(), "fit".into(), file];
+    fit.extend(crate::data_flags(&a.data));
+    if a.bootstrap >= 2 {
+        fit.extend([
+            "--bootstrap".into(),
+            a.bootstrap.to_string(),
+            "--seed".into(),
+            a.seed.to_string(),
+        ]);
+    }
+    fit.extend(["--format".into(), "json".into()]);
+    (crate::command_line(&report), crate::command_line(&fit))
+}
+
 /// `scaling report`.
 pub fn cmd_report(a: ReportArgs, out: &mut String) -> Result<()> {
+    check_new(&a.out, a.force, "--out")?;
+    scaling::limits::check(
+        "bootstrap replicates",
+        a.bootstrap,
+        scaling::limits::MAX_REPLICATES,
+    )?;
     let an = analyse(&a.file, &a.data, a.bootstrap, a.seed, &a.budgets, true)?;
     let f = &an.fit;
     let mut h = String::new();
@@ -294,7 +364,13 @@ pub fn cmd_report(a: ReportArgs, out: &mut String) -> Result<()> {
     if let Some(r) = &an.iso {
         figs.push((
             "IsoFLOP profiles",
-            plots::isoflop(r, &an.runs.params, &an.runs.flops, &an.runs.loss),
+            plots::isoflop(
+                r,
+                &an.runs.params,
+                &an.runs.flops,
+                &an.runs.loss,
+                &plots::loss_label(&an.runs.sources),
+            ),
         ));
     }
     if let Some(s) = plots::curves(f) {
@@ -312,33 +388,12 @@ pub fn cmd_report(a: ReportArgs, out: &mut String) -> Result<()> {
             inline(&s)
         );
     }
-    let mut cmd = format!(
-        "scaling report {} -o {} --bootstrap {} --seed {}",
-        a.file.display(),
-        a.out.display(),
-        a.bootstrap,
-        a.seed
-    );
-    if a.data.drop_top_loss > 0 {
-        cmd.push_str(&format!(" --drop-top-loss {}", a.data.drop_top_loss));
-    }
-    if !a.budgets.is_empty() {
-        cmd.push_str(&format!(
-            " --budgets {}",
-            a.budgets
-                .iter()
-                .map(|b| format!("{b:e}"))
-                .collect::<Vec<_>>()
-                .join(",")
-        ));
-    }
+    let (report_cmd, fit_cmd) = reproduce(&a);
     let _ = write!(
         h,
-        "<h2>Reproduce</h2><pre>{}\nscaling fit {} --bootstrap {} --seed {} --format json</pre>",
-        escape(&cmd),
-        escape(&a.file.display().to_string()),
-        a.bootstrap,
-        a.seed
+        "<h2>Reproduce</h2><pre>{}\n{}</pre>",
+        escape(&report_cmd),
+        escape(&fit_cmd)
     );
     h.push_str("</body></html>\n");
     write_new(&a.out, &h, a.force, "--out")?;

@@ -501,6 +501,9 @@ fn predict_with_intervals_and_extrapolation() {
         ];
         assert!(ci[0] <= loss && loss <= ci[1], "{ci:?} {loss}");
         assert!(pi[0] < ci[0] && ci[1] < pi[1], "{pi:?} {ci:?}");
+        // The new-run interval under its own name, with its method (issue 11 item 4).
+        assert_eq!(v["new_run_interval"], v["prediction_interval"]);
+        assert!(v["new_run_method"].as_str().unwrap().contains("leverage"));
         assert_eq!(v["extrapolation"]["inside"], inside);
     }
 }
@@ -1463,4 +1466,709 @@ fn formula_parse_error_points_at_the_character() {
         &["fit", &f, "--law", "chinchilla", "--param", "gamma=1"],
         &["gamma", "not a parameter"],
     );
+}
+
+/// `powerlaw` on a constant x used to print a slope with a standard error of 5.5e14 (exit 0),
+/// and its errors read "error: : ..." with no file name.
+#[test]
+fn powerlaw_constant_x_refused_with_file_and_column() {
+    let d = tempdir("powerlaw-const");
+    let mut text = String::from("width,loss\n");
+    for i in 1..=10 {
+        text.push_str(&format!("0.1,{i}\n"));
+    }
+    let f = write(&d, "const.csv", &text);
+    assert_user_error(
+        &["powerlaw", &f, "--x", "width", "--y", "loss"],
+        &["const.csv", "\"width\"", "all x values are equal"],
+    );
+    let (_, _, err) = scaling(&["powerlaw", &f, "--x", "width", "--y", "loss"]);
+    assert!(!err.contains("error: :"), "{err}");
+}
+
+// ---- issue 11: columns, filters, groups, reproduce commands, counting ----
+
+/// Like [`good_csv`] with a `dataset` column and the given C = ratio x 6ND column.
+fn csv_with_c(ratio: f64) -> String {
+    let mut s = String::from("dataset,params,tokens,C,loss\n");
+    for (k, ds) in ["rpj", "c4"].iter().enumerate() {
+        for i in 0..5 {
+            for j in 0..4 {
+                let n = 1e8 * 3f64.powi(i);
+                let d = 2e9 * 4f64.powi(j);
+                let l = 1.8 + k as f64 * 0.1 + 480.0 * n.powf(-0.35) + 2100.0 * d.powf(-0.37);
+                s.push_str(&format!("{ds},{n},{d},{},{l}\n", ratio * 6.0 * n * d));
+            }
+        }
+    }
+    s
+}
+
+fn json(out: &str) -> serde_json::Value {
+    serde_json::from_str(out).unwrap_or_else(|e| panic!("{e}: {out}"))
+}
+
+#[test]
+fn fit_uses_flops_column_without_flops_filter() {
+    let d = tempdir("fit-flops-col");
+    let f = write(&d, "r.csv", &csv_with_c(1.3));
+    let (code, out, err) = scaling(&["fit", &f, "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let v = json(&out);
+    // The largest budget is the C column's, as in `report` (not 6 N D).
+    let max_c = 1.3 * 6.0 * 1e8 * 81.0 * 2e9 * 64.0;
+    let got = v["data_range"]["flops"][1].as_f64().unwrap();
+    assert!((got / max_c - 1.0).abs() < 1e-12, "{got} vs {max_c}");
+    let check = &v["conventions"]["columns"]["flops_check"];
+    assert!(
+        (check["max_ratio"].as_f64().unwrap() - 1.3).abs() < 1e-9,
+        "{check}"
+    );
+    assert!(check["uses"]
+        .as_str()
+        .unwrap()
+        .contains("law is fitted on N and D"));
+    let w = v["warnings"].as_array().unwrap();
+    assert!(
+        w.iter().any(|w| w
+            .as_str()
+            .unwrap()
+            .contains("differs from C = 6 N D by up to 30%")),
+        "{w:?}"
+    );
+    // Marin's W&B export: fit and report now see the same largest budget, 3.00e20 FLOPs.
+    if let Some(marin) = shared("marin_202603_isoflop_comma.csv") {
+        let (code, out, err) = scaling(&[
+            "fit",
+            &marin,
+            "--loss-col",
+            "eval/paloma/macro_loss",
+            "--format",
+            "json",
+        ]);
+        assert_eq!(code, 0, "{err}");
+        let v = json(&out);
+        let top = v["data_range"]["flops"][1].as_f64().unwrap();
+        assert!((top / 3.0e20 - 1.0).abs() < 1e-3, "{top}");
+        assert!(v["warnings"]
+            .to_string()
+            .contains("throughput/total_gflops"));
+    }
+}
+
+/// Split a POSIX shell line made by the report (words, single quotes, '\'' escapes).
+fn shell_split(line: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut cur = String::new();
+    let mut in_word = false;
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' => {
+                in_word = true;
+                for q in chars.by_ref() {
+                    if q == '\'' {
+                        break;
+                    }
+                    cur.push(q);
+                }
+            }
+            '\\' => {
+                in_word = true;
+                if let Some(q) = chars.next() {
+                    cur.push(q);
+                }
+            }
+            ' ' => {
+                if in_word {
+                    words.push(std::mem::take(&mut cur));
+                    in_word = false;
+                }
+            }
+            _ => {
+                in_word = true;
+                cur.push(c);
+            }
+        }
+    }
+    if in_word {
+        words.push(cur);
+    }
+    words
+}
+
+fn html_unescape(s: &str) -> String {
+    s.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&#x27;", "'")
+        .replace("&amp;", "&")
+}
+
+#[test]
+fn report_reproduce_commands_keep_every_flag() {
+    let d = tempdir("reproduce");
+    let text = csv_with_c(1.0).replace(",loss\n", ",val loss\n");
+    let f = write(&d, "runs.csv", &text);
+    let html = d.join("page.html");
+    let args = [
+        "report",
+        &f,
+        "-o",
+        html.to_str().unwrap(),
+        "--bootstrap",
+        "20",
+        "--seed",
+        "3",
+        "--loss-col",
+        "val loss",
+        "--drop-top-loss",
+        "2",
+        "--where",
+        "dataset == 'rpj' and N < 5e9",
+        "--flops-col",
+        "C",
+    ];
+    let (code, _, err) = scaling(&args);
+    assert_eq!(code, 0, "{err}");
+    let page = std::fs::read_to_string(&html).unwrap();
+    let block = page
+        .split("<h2>Reproduce</h2><pre>")
+        .nth(1)
+        .and_then(|s| s.split("</pre>").next())
+        .unwrap();
+    let lines: Vec<String> = html_unescape(block).lines().map(String::from).collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    // The report command, run again, makes the same page.
+    let report = shell_split(&lines[0]);
+    assert_eq!(report[0], "scaling");
+    std::fs::remove_file(&html).unwrap();
+    let words: Vec<&str> = report[1..].iter().map(String::as_str).collect();
+    let (code, _, err) = scaling(&words);
+    assert_eq!(code, 0, "{}: {err}", lines[0]);
+    assert_eq!(std::fs::read_to_string(&html).unwrap(), page);
+    // The fit command gives the fit the page shows.
+    let fit = shell_split(&lines[1]);
+    let words: Vec<&str> = fit[1..].iter().map(String::as_str).collect();
+    let (code, out, err) = scaling(&words);
+    assert_eq!(code, 0, "{}: {err}", lines[1]);
+    let v = json(&out);
+    assert_eq!(v["conventions"]["filters"]["drop_top_loss"], 2);
+    assert_eq!(
+        v["conventions"]["filters"]["where"],
+        "dataset == 'rpj' and N < 5e9"
+    );
+    let used = v["runs"]["used"].as_u64().unwrap();
+    // rpj rows with N < 5e9: 4 sizes x 4 token counts, minus the 2 highest losses.
+    assert_eq!(used, 14);
+    assert!(page.contains(&format!("runs: {used} used of")), "{page}");
+    let e = v["params"]["E"].as_f64().unwrap();
+    assert!(
+        page.contains(&format!("E      {}", scaling::report::sig(e, 5))),
+        "E {e} not on the page"
+    );
+}
+
+#[test]
+fn where_filter_on_every_command_that_reads_runs() {
+    let d = tempdir("where-all");
+    let f = write(&d, "runs.csv", &csv_with_c(1.0));
+    let w = "dataset == 'c4'";
+    let (code, out, err) = scaling(&["fit", &f, "--where", w, "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let v = json(&out);
+    assert_eq!(v["runs"]["used"], 20);
+    assert_eq!(v["runs"]["excluded_count"], 20);
+    for cmd in [
+        vec!["compare", &f, "--where", w, "--bootstrap", "0"],
+        vec!["isoflop", &f, "--where", w, "--bootstrap", "0"],
+        vec![
+            "calibrate",
+            &f,
+            "--where",
+            w,
+            "--datasets",
+            "2",
+            "--bootstrap",
+            "2",
+        ],
+    ] {
+        let (code, _, err) = scaling(&cmd);
+        // isoflop may find no budget on this grid; what matters is that --where is accepted
+        // and the error, if any, is about the data, not the flag.
+        assert!(!err.contains("unexpected argument"), "{cmd:?}: {err}");
+        assert!(code == 0 || code == 2, "{cmd:?}: {err}");
+    }
+    let svg = d.join("p.svg");
+    let (code, _, err) = scaling(&[
+        "plot",
+        "residuals",
+        &f,
+        "--where",
+        w,
+        "-o",
+        svg.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = scaling(&[
+        "powerlaw",
+        &f,
+        "--x",
+        "params",
+        "--y",
+        "loss",
+        "--where",
+        "dataset == 'rpj' and tokens == 2e9",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(json(&out)["points"], 5);
+    // A bad filter: exit 2, the character named and marked.
+    let (code, out, err) = scaling(&["fit", &f, "--where", "dataset == 'rpj' and N << 1e9"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(out.is_empty());
+    assert!(
+        err.starts_with("error: --where: filter, character 25:"),
+        "{err}"
+    );
+    assert!(err.contains(&format!("\n  {}^", " ".repeat(24))), "{err}");
+    let (code, _, err) = scaling(&["fit", &f, "--where", "model == 'x'"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("\"model\" is not a column") && err.contains("\n  ^"),
+        "{err}"
+    );
+}
+
+#[test]
+fn by_reports_each_group_in_first_appearance_order_and_failed_groups_in_place() {
+    let d = tempdir("by-order");
+    // Groups appear as z, a, m; group a has one point, which no power law fits.
+    let f = write(
+        &d,
+        "t.csv",
+        "g,x,y\nz,1,2\nz,2,4.1\nz,4,7.9\na,1,3\nm,1,1\nm,10,10.5\nm,100,99\n",
+    );
+    let (code, out, err) = scaling(&["powerlaw", &f, "--x", "x", "--y", "y", "--by", "g"]);
+    assert_eq!(code, 0, "{err}");
+    let (pz, pa, pm) = (
+        out.find("g=z:").unwrap(),
+        out.find("g=a:").unwrap(),
+        out.find("g=m:").unwrap(),
+    );
+    assert!(pz < pa && pa < pm, "{out}");
+    assert!(out[pa..pm].contains("error:"), "{out}");
+    assert!(err.contains("1 of 3 groups failed"), "{err}");
+    let (code, out, _) = scaling(&[
+        "powerlaw", &f, "--x", "x", "--y", "y", "--by", "g", "--format", "json",
+    ]);
+    assert_eq!(code, 0);
+    let v = json(&out);
+    let groups: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["group"]["g"].as_str().unwrap())
+        .collect();
+    assert_eq!(groups, ["z", "a", "m"]);
+    assert!(v[1]["error"].as_str().is_some() && v[1].get("exponent").is_none());
+    assert!(v[2]["exponent"].as_f64().is_some());
+    // Every group failing is the command failing.
+    let (code, _, err) = scaling(&[
+        "powerlaw", &f, "--x", "x", "--y", "y", "--by", "g", "--where", "g == 'a'",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("group g=a"), "{err}");
+}
+
+#[test]
+fn fit_by_fits_each_group() {
+    let d = tempdir("fit-by");
+    let f = write(&d, "runs.csv", &csv_with_c(1.0));
+    let (code, out, err) = scaling(&["fit", &f, "--by", "dataset", "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let v = json(&out);
+    let arr = v.as_array().unwrap();
+    assert_eq!(arr.len(), 2);
+    assert_eq!(arr[0]["group"]["dataset"], "rpj");
+    assert_eq!(arr[1]["group"]["dataset"], "c4");
+    // The c4 rows were drawn with E 0.1 higher.
+    let e0 = arr[0]["params"]["E"].as_f64().unwrap();
+    let e1 = arr[1]["params"]["E"].as_f64().unwrap();
+    assert!(
+        (e0 - 1.8).abs() < 1e-3 && (e1 - 1.9).abs() < 1e-3,
+        "{e0} {e1}"
+    );
+    assert_user_error(
+        &["fit", &f, "--by", "dataset", "--out", "x.json"],
+        &["--out"],
+    );
+}
+
+#[test]
+fn dash_reads_runs_from_stdin() {
+    use std::io::Write as _;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_scaling"))
+        .args(["fit", "-", "--format", "json"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(good_csv().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = json(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(v["runs"]["used"], 24);
+    assert_eq!(v["runs"]["source"], "-");
+}
+
+#[test]
+fn device_input_is_refused_not_read() {
+    // /dev/zero never ends: reading it would eat memory. It is refused before reading.
+    assert_user_error(&["fit", "/dev/zero"], &["/dev/zero", "not a regular file"]);
+}
+
+#[test]
+fn count_without_heads_uses_d_attn_equal_d_model() {
+    let (code, no_heads, err) = scaling(&[
+        "count",
+        "--layers",
+        "12",
+        "--d-model",
+        "768",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let (code, heads, err) = scaling(&[
+        "count",
+        "--layers",
+        "12",
+        "--d-model",
+        "768",
+        "--heads",
+        "12",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let (a, b) = (json(&no_heads), json(&heads));
+    assert_eq!(a["total_params"], b["total_params"]);
+    // Kaplan's count and 6N need only n_layer and d_model; Chinchilla's softmax term counts
+    // heads, so it is marked as assuming one.
+    for k in ["six_n", "six_n_non_embedding", "kaplan", "deepseek"] {
+        assert_eq!(a["flops_per_token"][k], b["flops_per_token"][k], "{k}");
+    }
+    assert!(a["notes"].to_string().contains("one head"), "{a}");
+    assert_eq!(a["d_attn"], 768.0);
+    assert_eq!(a["heads_given"], false);
+    let (_, text, _) = scaling(&["count", "--layers", "12", "--d-model", "768"]);
+    assert!(
+        text.contains("d_attn = d_model = 768 (heads not given"),
+        "{text}"
+    );
+}
+
+#[test]
+fn count_file_format_json_is_honoured() {
+    let d = tempdir("count-json");
+    let f = write(
+        &d,
+        "s.csv",
+        "n_layers,d_model,n_heads,tokens\n12,768,12,1e10\n",
+    );
+    let (code, out, err) = scaling(&["count", &f, "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let v = json(&out);
+    assert_eq!(v[0]["d_model"], 768.0);
+    assert!(v[0]["params_total"].as_f64().unwrap() > 1e8, "{v}");
+    let (_, csv, _) = scaling(&["count", &f]);
+    assert!(csv.starts_with("n_layers,d_model,n_heads,tokens,"), "{csv}");
+}
+
+#[test]
+fn shape_count_zero_is_an_error_not_an_empty_table() {
+    assert_user_error(&["shape", "--params", "7B", "--count", "0"], &["0 shapes"]);
+}
+
+#[test]
+fn reconcile_says_omega_is_47481_by_the_formula() {
+    let (code, out, err) = scaling(&["reconcile", "--preset", "epoch"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("omega = 47481"), "{out}");
+    assert!(out.contains("Pearce & Song print 47491"), "{out}");
+}
+
+/// Llama 3 (arXiv:2407.21783, Sec. 3.2.1) fit the compute-optimal tokens as
+/// D*(C) = A C^alpha with (A, alpha) = (0.299, 0.537): `isoflop` on the digitised Figure 2
+/// prints that coefficient, so it can be read off.
+#[test]
+fn isoflop_text_prints_the_coefficient_of_d_star() {
+    let Some(llama) = shared("llama3_isoflops_digitized.csv") else {
+        return;
+    };
+    let (code, out, err) = scaling(&[
+        "isoflop",
+        &llama,
+        "--budget-col",
+        "compute_budget",
+        "--keep-flagged",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("D* = 0.2994 C^0.5368"), "{out}");
+}
+
+#[test]
+fn compare_accepts_keep_flagged_it_suggests() {
+    let d = tempdir("compare-keep");
+    let f = write(&d, "r.csv", &good_csv());
+    let (code, _, err) = scaling(&["compare", &f, "--keep-flagged", "--bootstrap", "0"]);
+    assert!(!err.contains("unexpected argument"), "{err}");
+    assert!(code == 0 || code == 2, "{err}");
+}
+
+/// `scaling optimal ... --format json`, parsed, or the exit code and stderr.
+fn plan_json(args: &[&str]) -> Result<serde_json::Value, (i32, String)> {
+    let mut all = vec!["optimal"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--format", "json"]);
+    let (code, out, err) = scaling(&all);
+    if code == 0 {
+        // serde_json writes NaN and infinity as null, which `num` refuses.
+        assert!(!out.contains("NaN"), "{out}");
+        Ok(serde_json::from_str(&out).unwrap())
+    } else {
+        Err((code, err))
+    }
+}
+
+fn plan_num(v: &serde_json::Value, k: &str) -> f64 {
+    v[k].as_f64()
+        .unwrap_or_else(|| panic!("{k} is not a number in {v}"))
+}
+
+/// Regression (issue 11): `optimal FIT --target-loss`, `--params`, `--tokens` and
+/// `--inference-tokens` exited with "at 5.9999999999999986e1 FLOPs this plan has N = 3.9e-1"
+/// for fits of Epoch's runs, the kyo-takano subset and the demo's runs. Each question now
+/// answers with numbers that satisfy it.
+#[test]
+fn optimal_answers_every_question_for_fits_of_real_data() {
+    let d = tempdir("plan-real");
+    let demo = d.join("demo.csv").display().to_string();
+    let (code, _, err) = scaling(&["demo", "--write-runs", &demo]);
+    assert_eq!(code, 0, "{err}");
+    let mut files = vec![(demo, vec![])];
+    if let Some(f) = shared("epoch_chinchilla_svg.csv") {
+        files.push((f, vec!["--drop-top-loss", "5"]));
+    }
+    if let Some(f) = shared("kyo_takano_chinchilla_subset.csv") {
+        files.push((f, vec![]));
+    }
+    for (i, (file, extra)) in files.iter().enumerate() {
+        let fit = d.join(format!("fit{i}.json")).display().to_string();
+        let mut args = vec!["fit", file.as_str(), "--out", &fit];
+        args.extend(extra);
+        let (code, _, err) = scaling(&args);
+        assert_eq!(code, 0, "{file}: {err}");
+        let opt = plan_json(&[&fit, "--flops", "1e22"]).unwrap();
+        let target = plan_num(&opt, "loss");
+        let check = |v: &serde_json::Value| {
+            let c = plan_num(v, "flops");
+            assert!(
+                (6.0 * plan_num(v, "params") * plan_num(v, "tokens") / c - 1.0).abs() < 1e-12,
+                "{file}: {v}"
+            );
+        };
+        let t = plan_json(&[&fit, "--target-loss", &target.to_string()])
+            .unwrap_or_else(|e| panic!("{file}: {e:?}"));
+        check(&t);
+        assert!(
+            (plan_num(&t, "loss") / target - 1.0).abs() < 1e-6,
+            "{file}: {t}"
+        );
+        assert!(
+            (plan_num(&t, "flops") / 1e22 - 1.0).abs() < 1e-6,
+            "{file}: {t}"
+        );
+        for (flag, value, key, expect) in [
+            ("--params", "7B", "params", 7e9),
+            ("--tokens", "1T", "tokens", 1e12),
+        ] {
+            let v = plan_json(&[&fit, "--flops", "1e22", flag, value])
+                .unwrap_or_else(|e| panic!("{file} {flag}: {e:?}"));
+            check(&v);
+            assert_eq!(plan_num(&v, key), expect, "{file}: {v}");
+            assert_eq!(plan_num(&v, "flops"), 1e22);
+            assert!(plan_num(&v, "extra_compute") >= 0.0, "{file}: {v}");
+            assert!(plan_num(&v, "equivalent_flops") <= 1e22, "{file}: {v}");
+        }
+        let v = plan_json(&[&fit, "--flops", "1e22", "--inference-tokens", "1T"])
+            .unwrap_or_else(|e| panic!("{file} inference: {e:?}"));
+        check(&v);
+        assert!(
+            (plan_num(&v, "loss") / target - 1.0).abs() < 1e-6,
+            "{file}: {v}"
+        );
+        assert_eq!(plan_num(&v, "requested_flops"), 1e22);
+        assert!(plan_num(&v, "params") < plan_num(&v["chinchilla_optimal"], "params"));
+        let v = plan_json(&[&fit, "--target-loss", "2.5", "--inference-tokens", "1T"])
+            .unwrap_or_else(|e| panic!("{file} inference: {e:?}"));
+        assert!(
+            (plan_num(&v, "loss") / 2.5 - 1.0).abs() < 1e-6,
+            "{file}: {v}"
+        );
+    }
+}
+
+/// Regression (issue 11): questions a law cannot answer exit 2 with the reason, never a
+/// message about 60 FLOPs.
+#[test]
+fn optimal_refuses_unanswerable_questions_with_the_reason() {
+    assert_user_error(
+        &["optimal", "--preset", "epoch", "--target-loss", "1.8"],
+        &["target loss 1.8", "irreducible loss E = 1.8169"],
+    );
+    assert_user_error(
+        &[
+            "optimal",
+            "--preset",
+            "muennighoff",
+            "--target-loss",
+            "2.1",
+            "--unique-tokens",
+            "25B",
+        ],
+        &["lowest loss this law reaches with 25.0B unique tokens"],
+    );
+    assert_user_error(
+        &["optimal", "--preset", "epoch", "--flops", "100"],
+        &["fewer than one parameter", "only from 3.7751e2 FLOPs"],
+    );
+    assert_user_error(
+        &[
+            "optimal",
+            "--preset",
+            "muennighoff",
+            "--flops",
+            "1e22",
+            "--unique-tokens",
+            "25B",
+            "--inference-tokens",
+            "1T",
+        ],
+        &["--unique-tokens", "--inference-tokens"],
+    );
+    // The data-constrained law answers targets above its floor with limited data.
+    let v = plan_json(&[
+        "--preset",
+        "muennighoff",
+        "--target-loss",
+        "2.3",
+        "--unique-tokens",
+        "25B",
+    ])
+    .unwrap();
+    assert!((plan_num(&v, "loss") / 2.3 - 1.0).abs() < 1e-6, "{v}");
+    assert!(plan_num(&v, "epochs") > 1.0, "{v}");
+}
+
+/// Regression (issue 11): law files with a zero or negative exponent (or B = 0) were planned
+/// with (one parameter on all the tokens; NaN with --inference-tokens at exit 0).
+#[test]
+fn optimal_refuses_laws_with_nonpositive_exponents() {
+    let d = tempdir("bad-exponents");
+    for (name, params, expect) in [
+        ("a0", r#""alpha": 0, "beta": 0.28, "B": 400"#, "alpha = 0"),
+        (
+            "bn",
+            r#""alpha": 0.34, "beta": -0.1, "B": 400"#,
+            "beta = -0.1",
+        ),
+        ("b0", r#""alpha": 0.34, "beta": 0.28, "B": 0"#, "B = 0"),
+    ] {
+        let f = write(
+            &d,
+            &format!("{name}.json"),
+            &format!(r#"{{"law": "chinchilla", "params": {{"E": 1.7, "A": 400, {params}}}}}"#),
+        );
+        for q in [
+            vec!["--flops", "1e22"],
+            vec!["--flops", "1e22", "--inference-tokens", "1T"],
+        ] {
+            let mut args = vec!["optimal", f.as_str()];
+            args.extend(q);
+            assert_user_error(&args, &[&format!("{name}.json"), expect, "out of range"]);
+        }
+    }
+}
+
+/// Regression (issue 11): the inference table headed its first column "training FLOPs" with
+/// the smaller model's compute, so no row said which budget it answered.
+#[test]
+fn optimal_inference_table_shows_the_requested_budget() {
+    let (code, out, err) = scaling(&[
+        "optimal",
+        "--preset",
+        "chinchilla",
+        "--flops",
+        "1e21,1e23",
+        "--inference-tokens",
+        "10T",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let head = out
+        .lines()
+        .find(|l| l.trim_start().starts_with("budget FLOPs  training FLOPs"))
+        .unwrap_or_else(|| panic!("no budget column: {out}"));
+    let rows: Vec<&str> = out.lines().skip_while(|l| *l != head).skip(1).collect();
+    assert_eq!(rows.len(), 2, "{out}");
+    for (row, budget) in rows.iter().zip(["1.000e21", "1.000e23"]) {
+        let cells: Vec<&str> = row.split_whitespace().collect();
+        assert_eq!(cells[0], budget, "{out}");
+        assert_ne!(
+            cells[1], budget,
+            "training FLOPs differ from the budget: {out}"
+        );
+    }
+    let v = plan_json(&[
+        "--preset",
+        "chinchilla",
+        "--flops",
+        "1e21,1e23",
+        "--inference-tokens",
+        "10T",
+    ])
+    .unwrap();
+    for (row, c) in v.as_array().unwrap().iter().zip([1e21, 1e23]) {
+        assert_eq!(plan_num(row, "requested_flops"), c);
+        assert_eq!(plan_num(row, "loss_set_by_budget_flops"), c);
+        assert!(plan_num(row, "flops") > c, "{row}");
+    }
+}
+
+/// Hoffmann et al. 2022, Table 3 (Approach 1; ../shared/REFERENCE.md): 67B parameters at
+/// Gopher's 5.76e23 FLOPs, beside Approach 3's 40B from the chinchilla preset.
+#[test]
+fn presets_include_chinchilla_approach1_67b() {
+    let v = plan_json(&["--preset", "chinchilla-approach1", "--flops", "5.76e23"]).unwrap();
+    assert!((plan_num(&v, "params") / 67e9 - 1.0).abs() < 1e-9, "{v}");
+    assert!(v["loss"].is_null());
+    let (code, out, _) = scaling(&["presets"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("chinchilla-approach1") && out.contains("Table 3"));
+    let (code, out, _) = scaling(&["optimal", "--preset", "chinchilla", "--flops", "5.76e23"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("chinchilla-approach1"), "{out}");
 }

@@ -8,6 +8,11 @@ use pyo3::types::{PyList, PyTuple};
 
 use scaling::data::{Column, RunTable};
 
+mod lab;
+mod methods;
+mod plan;
+mod run;
+
 /// Raise the library's error as the Python exception of its kind: `InputError` (also a
 /// `ValueError`) for the user's input or settings, `NumericalError` otherwise. The message is
 /// the library's, with the file, row, column and value it names.
@@ -21,6 +26,20 @@ fn to_py(py: Python<'_>, e: scaling::Error) -> PyErr {
     match py.import("scaling._errors").and_then(|m| m.getattr(kind)) {
         Ok(cls) => match cls.cast_into() {
             Ok(cls) => PyErr::from_type(cls, msg),
+            Err(e) => e.into(),
+        },
+        Err(e) => e,
+    }
+}
+
+/// A `scaling.InputError` (a `ValueError`) with `msg`, for inputs refused before the library.
+fn input_error(py: Python<'_>, msg: &str) -> PyErr {
+    match py
+        .import("scaling._errors")
+        .and_then(|m| m.getattr("InputError"))
+    {
+        Ok(cls) => match cls.cast_into() {
+            Ok(cls) => PyErr::from_type(cls, msg.to_string()),
             Err(e) => e.into(),
         },
         Err(e) => e,
@@ -64,22 +83,31 @@ fn table(data: &Bound<'_, PyAny>) -> PyResult<RunTable> {
 }
 
 /// Fit a law; returns `(json, text)`: the fit as the command line's JSON and its text report.
+/// `progress(done, total)` is called during a bootstrap that takes more than a second.
 #[pyfunction]
-#[pyo3(signature = (data, request))]
-fn fit(data: &Bound<'_, PyAny>, request: &str) -> PyResult<(String, String)> {
+#[pyo3(signature = (data, request, progress=None))]
+fn fit(
+    data: &Bound<'_, PyAny>,
+    request: &str,
+    progress: Option<&Bound<'_, PyAny>>,
+) -> PyResult<(String, String)> {
     let py = data.py();
     let mut table = table(data)?;
     let req: Request = serde_json::from_str(request)
         .map_err(|e| pyo3::exceptions::PyValueError::new_err(format!("bad request: {e}")))?;
-    py.detach(|| -> scaling::Result<(String, String)> {
-        let fr = req.fit_request()?;
+    let fr = req.fit_request().map_err(|e| to_py(py, e))?;
+    let total = fr.bootstrap.as_ref().map_or(0, |b| b.replicates as u64);
+    run::detached(py, total, progress, move |tick| {
         let needs = scaling::fit::needs(&fr.config.form);
-        let runs = scaling::accounting::load_runs(&mut table, needs, &req.load)?;
-        let fit = scaling::uncertainty::fit_table(&table, &runs, &fr, &|| {})?;
-        let json = serde_json::to_string_pretty(&fit).expect("a fit serialises") + "\n";
+        scaling::accounting::prepare_table(&mut table, &req.load)?;
+        let runs = scaling::accounting::load_runs(&table, needs, &req.load, None)?;
+        let fit = scaling::uncertainty::fit_table(&table, &runs, &fr, tick)?;
+        let json = serde_json::to_string_pretty(&fit)
+            .map_err(|e| scaling::Error::Numerical(format!("cannot serialise the fit: {e}")))?
+            + "\n";
         Ok((json, scaling::report::fit_text(&fit)))
-    })
-    .map_err(|e| to_py(py, e))
+    })?
+    .map_err(|e: scaling::Error| to_py(py, e))
 }
 
 /// The request as Python sends it (keyword arguments, JSON-encoded).
@@ -132,6 +160,9 @@ impl Request {
 #[pymodule]
 fn _scaling(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(fit, m)?)?;
+    methods::register(m)?;
+    plan::register(m)?;
+    lab::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

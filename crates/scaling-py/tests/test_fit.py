@@ -78,4 +78,40 @@ def test_unknown_law_name_is_an_input_error():
 def test_repr_and_html_show_the_report():
     fit = scaling.fit(str(data_file(EPOCH)), drop_top_loss=5)
     assert "Chinchilla law fitted to" in repr(fit)
-    assert fit._repr_html_().startswith("<pre>")
+    # Jupyter shows the parameter table and the loss-against-compute plot inline.
+    h = fit._repr_html_()
+    assert h.startswith("<div><table>") and "<svg" in h
+
+
+def test_progress_is_called_for_a_long_bootstrap_and_silent_for_a_short_one():
+    calls = []
+    path = str(data_file(EPOCH))
+    # Through the core directly: the reporter is called only after a second of work.
+    import json as _json
+    from scaling import _scaling
+
+    req = {"load": {"filters": {"drop_top_loss": 5, "min_flops": None, "max_flops": None},
+                    "flops_per_param_token": 6.0, "skip_invalid": False},
+           "bootstrap": {"replicates": 20}}
+    _scaling.fit(path, _json.dumps(req), lambda d, t: calls.append((d, t)))
+    assert calls == [] or calls[-1] == (20, 20)
+    req["bootstrap"]["replicates"] = 4000
+    calls.clear()
+    _scaling.fit(path, _json.dumps(req), lambda d, t: calls.append((d, t)))
+    if calls:  # only when the machine took more than a second
+        assert calls[-1] == (4000, 4000)
+        assert all(0 <= d <= t == 4000 for d, t in calls)
+
+
+def test_ctrl_c_interrupts_a_long_bootstrap_promptly():
+    import _thread
+    import threading
+    import time
+
+    path = str(data_file(EPOCH))
+    timer = threading.Timer(0.5, _thread.interrupt_main)
+    timer.start()
+    start = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        scaling.fit(path, drop_top_loss=5, bootstrap=100000, progress=False)
+    assert time.monotonic() - start < 5.0

@@ -76,6 +76,19 @@ pub enum Error {
         /// What is wrong with it.
         problem: String,
     },
+    /// A row filter that does not parse, or names no column: the message, then the filter
+    /// with a caret under the character at fault.
+    #[error("filter, character {character}: {message}\n  {filter}\n  {caret}")]
+    Filter {
+        /// The filter as written.
+        filter: String,
+        /// 1-based character of the filter where the problem is.
+        character: usize,
+        /// What is wrong.
+        message: String,
+        /// Spaces and a `^` under that character.
+        caret: String,
+    },
     /// A setting (a flag value, a law parameter) is out of its domain.
     #[error("{0}")]
     InvalidSetting(String),

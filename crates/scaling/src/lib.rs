@@ -19,6 +19,7 @@ pub mod error;
 mod fastmath;
 pub mod fit;
 pub mod law;
+pub mod limits;
 pub mod linalg;
 pub mod methods;
 pub mod num;

@@ -176,3 +176,125 @@ fn small_calibration_study() {
         assert!(v.mean_width > 0.0);
     }
 }
+
+/// Issue 11 item 4: fit Epoch's runs with C <= 1e21 (as `scaling fit ... --drop-top-loss 5
+/// --max-flops 1e21 --bootstrap`) and predict the 23 larger runs of the same file. The interval
+/// on the mean loss is not meant for single runs; the new-run interval adds the run-to-run
+/// noise and must cover more of them. Measured (1000 replicates, seed 42): the mean interval
+/// covers 3 of 23, the new-run interval 16 of 23 (70%), short of the nominal 95%: the larger
+/// runs miss the law by up to 2.7% in ln L, about three times the residual scale, a systematic
+/// extrapolation error that neither the bootstrap nor the residuals see (README, "Prediction
+/// intervals"). The bound below guards that measured coverage; it is not the 90-98% target.
+#[test]
+fn prediction_interval_too_narrow_when_extrapolating_epoch() {
+    use scaling::data::{Filters, LoadOptions, RunTable, Runs};
+    let Some(path) = common::shared_data("epoch_chinchilla_svg.csv") else {
+        return;
+    };
+    let table = RunTable::read(&path).unwrap();
+    let all = Runs::from_table(
+        &table,
+        fit::needs(&scaling::law::LawForm::Chinchilla),
+        &LoadOptions::default(),
+    )
+    .unwrap();
+    let mut train = all.clone();
+    train
+        .apply_filters(&Filters {
+            max_flops: Some(1e21),
+            drop_top_loss: 5,
+            ..Default::default()
+        })
+        .unwrap();
+    let cfg = FitConfig::default();
+    let mut full = fit::fit(&train, &cfg).unwrap();
+    let boot = uncertainty::bootstrap(&train, &cfg, &full, &config(1000, 42), &|| {}).unwrap();
+    uncertainty::attach(&mut full, boot, &[1e24], 0.95);
+    let law = full.law().unwrap();
+    let (mut held, mut mean_cov, mut new_cov) = (0, 0, 0);
+    for i in (0..all.len()).filter(|&i| all.flops[i] > 1e21) {
+        let (n, d, c, l) = (all.params[i], all.tokens[i], all.flops[i], all.loss[i]);
+        let p = uncertainty::predict(&law, Some(&full), n, d, c, None);
+        let [ml, mh] = p.interval.unwrap();
+        let [nl, nh] = p.new_run_interval.unwrap();
+        assert!(
+            nl <= ml && mh <= nh,
+            "the new-run interval holds the mean one"
+        );
+        assert_eq!(p.prediction_interval, p.new_run_interval);
+        held += 1;
+        mean_cov += usize::from(ml <= l && l <= mh);
+        new_cov += usize::from(nl <= l && l <= nh);
+    }
+    eprintln!("Epoch, fit C <= 1e21, {held} held-out runs: mean interval covers {mean_cov}, new-run interval {new_cov}");
+    assert_eq!(held, 23);
+    assert!(new_cov > mean_cov);
+    assert!(new_cov >= 15, "new-run coverage {new_cov} of 23");
+    assert_eq!(
+        full.conventions.new_run_interval.as_deref(),
+        Some(uncertainty::NEW_RUN_METHOD)
+    );
+}
+
+/// A calibration in which no simulated dataset can be fitted used to report "0 of 0
+/// datasets" as coverage 0.000; it is an error now.
+#[test]
+fn calibrate_zero_of_zero_datasets_is_an_error() {
+    use scaling::uncertainty::{calibrate, CalibrationConfig, Noise};
+    let truth = scaling::law::presets::get("epoch").unwrap().law.unwrap();
+    // Three runs cannot determine five parameters: every simulated fit fails.
+    let design = scaling::simulate::isoflop_design(&truth, &[1e19], 3, 1.5, 6.0);
+    let runs = scaling::simulate::sample_runs(&truth, &design, 0.0, 0, "design").unwrap();
+    let cal = CalibrationConfig {
+        datasets: 4,
+        replicates: 10,
+        seed: 1,
+        level: 0.95,
+        noise: Noise::Gaussian { sd: 0.01 },
+    };
+    let err = calibrate(&truth, &runs, &FitConfig::default(), &cal, &|| {}).unwrap_err();
+    assert!(err.to_string().contains("no coverage to report"), "{err}");
+}
+
+/// Regression for issue 12: `scaling optimal FIT` computed its intervals from every bootstrap
+/// replicate, while the fit's own intervals (`fit --flops`) leave out refits that failed, so
+/// the two gave different intervals for the same N_opt, D_opt and L_opt. Both now go through
+/// `uncertainty::derived_intervals`. Here one replicate is marked failed and given a wild
+/// law; the plan's intervals must still equal the fit's.
+#[test]
+fn optimal_intervals_leave_out_failed_refits_like_fit() {
+    let Some(runs) = common::epoch_runs() else {
+        return;
+    };
+    let cfg = FitConfig::default();
+    let mut full = fit::fit(&runs, &cfg).unwrap();
+    let mut boot = uncertainty::bootstrap(&runs, &cfg, &full, &config(60, 7), &|| {}).unwrap();
+    // A refit that stopped at the iteration limit far from the optimum.
+    boot.replicate_status[0] = "max_iterations".into();
+    boot.samples[0] = vec![0.5, 50.0, 5e4, 0.2, 0.6];
+    let c = 1e24;
+    uncertainty::attach(&mut full, boot, &[c], 0.9);
+    let fit_iv = full.intervals.clone().unwrap();
+    let src = scaling::allocate::Source {
+        label: "fit".into(),
+        law: full.law(),
+        rule: None,
+        k: full.conventions.flops_per_param_token,
+        fit: Some(full),
+        notes: None,
+    };
+    let req = scaling::allocate::plan::PlanRequest {
+        budgets: vec![c],
+        level: Some(0.9),
+        ..Default::default()
+    };
+    let p = scaling::allocate::plan::plan(&src, &req).unwrap();
+    let iv = p.rows[0].intervals.unwrap();
+    assert_eq!(iv.params.unwrap(), fit_iv["N_opt@1e24"]);
+    assert_eq!(iv.tokens.unwrap(), fit_iv["D_opt@1e24"]);
+    assert_eq!(iv.loss.unwrap(), fit_iv["L_opt@1e24"]);
+    assert_eq!(
+        iv.tokens_per_param.unwrap(),
+        fit_iv["tokens_per_param@1e24"]
+    );
+}

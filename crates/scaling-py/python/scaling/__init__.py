@@ -16,12 +16,27 @@ from typing import Any, Optional, Sequence
 from . import _scaling
 from ._data import table_arg
 from ._errors import InputError, NumericalError, ScalingError
+from ._progress import reporter
 from ._results import Fit, Result
+from ._methods import Comparison, Envelope, Isoflop, PowerLaw, compare, envelope, isoflop, powerlaw
+from ._plan import Plan, Presets, optimal, presets
+from ._lab import count, shape, reconcile, plateau, simulate_data_strategy, simulate_sweep
 
 __version__ = _scaling.__version__
 
 __all__ = [
     "fit",
+    "isoflop", "envelope", "compare", "powerlaw", "Isoflop", "Envelope", "Comparison", "PowerLaw",
+    "optimal",
+    "presets",
+    "Plan",
+    "Presets",
+    "count",
+    "shape",
+    "reconcile",
+    "plateau",
+    "simulate_data_strategy",
+    "simulate_sweep",
     "Fit",
     "Result",
     "ScalingError",
@@ -84,6 +99,7 @@ def fit(
     cluster: Optional[str] = None,
     level: float = 0.95,
     budgets: Sequence[float] = (),
+    progress: bool = True,
 ) -> Fit:
     """Fit a scaling law to training runs (`scaling fit`).
 
@@ -97,6 +113,8 @@ def fit(
     bootstrap: replicates for percentile intervals (Efron and Tibshirani 1993), resampling runs
     or, with `cluster=COLUMN`, whole groups; `seed` gives the same bits as `scaling fit --seed`.
     budgets: FLOPs at which to give intervals on N_opt, D_opt and the loss (Chinchilla law).
+    progress: show a bar when the bootstrap takes more than a second. Ctrl-C interrupts the
+    call at once (KeyboardInterrupt); the GIL is released while the core works.
 
     Raises InputError (a ValueError) naming the file, row, column and value for bad input.
     """
@@ -114,4 +132,4 @@ def fit(
             "level": float(level), "flops": [float(b) for b in budgets],
         },
     }
-    return Fit(*_scaling.fit(table_arg(data), json.dumps(request)))
+    return Fit(*_scaling.fit(table_arg(data), json.dumps(request), reporter("bootstrap", progress)))

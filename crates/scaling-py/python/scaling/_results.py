@@ -75,6 +75,22 @@ class Fit(Result):
         """Every convention that changes a number (objective, FLOP model, filters, seed)."""
         return dict(self._dict["conventions"])
 
+    def _repr_html_(self) -> str:
+        """The parameter table and the loss-against-compute plot (SVG drawn by the library)."""
+        from . import _scaling
+
+        rows = "".join(
+            f"<tr><td>{html.escape(k)}</td><td>{'' if v is None else f'{v:.6g}'}</td>"
+            f"<td>{html.escape(str((self.intervals or {}).get(k, '')))}</td></tr>"
+            for k, v in self.params.items()
+        )
+        table = f"<table><tr><th>param</th><th>value</th><th>interval</th></tr>{rows}</table>"
+        try:
+            svg = _scaling.fit_svg(self._json)
+        except Exception:  # a fit the plot cannot draw still shows its table
+            svg = ""
+        return f"<div>{table}<p>status: {html.escape(self.status)}</p>{svg}</div>"
+
     def to_frame(self):
         """The parameters as a pandas DataFrame (value, and interval and standard error when
         bootstrapped), one row per parameter."""

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::data::{
-    find_column, ColumnOverrides, Filters, LoadOptions, Needs, Role, RunTable, Runs,
+    find_column, ColumnOverrides, Filters, LoadOptions, Needs, Role, RowFilter, RunTable, Runs,
 };
 use crate::error::{Error, Result};
 
@@ -67,10 +67,84 @@ fn pick(given: &Option<String>, table: &[(&str, &str)], what: &str) -> Result<Op
     }
 }
 
-/// Validated runs from `table`: counting columns are added first when a convention is asked
-/// for (and the table has shape columns), then roles are resolved, values validated, and the
-/// filters applied. `needs` says which of N, D and C the analysis uses; C is also needed
-/// whenever a FLOP filter is set.
+/// Add the count columns to `table` when a counting convention is asked for (idempotent: a
+/// table that already has them, say from `scaling count`, keeps its own).
+///
+/// # Errors
+/// A FLOP-count convention without a tokens column; the errors of [`add_count_columns`].
+pub fn prepare_table(table: &mut RunTable, req: &LoadRequest) -> Result<()> {
+    if req.params_convention.is_none() && req.flops_convention.is_none() {
+        return Ok(());
+    }
+    let overrides = ColumnOverrides {
+        tokens: req.tokens_col.clone(),
+        ..Default::default()
+    };
+    let tokens = find_column(table, Role::Tokens, &overrides)?;
+    if req.flops_convention.is_some() && tokens.is_none() {
+        return Err(Error::MissingColumn {
+            path: table.path.clone(),
+            role: Role::Tokens.describe().to_string(),
+            message: "a FLOP-count convention needs a tokens column (name it)".into(),
+        });
+    }
+    if table.column_index("params_total").is_none() {
+        add_count_columns(table, &Default::default(), tokens)?;
+    }
+    Ok(())
+}
+
+/// The columns the request names for each role, with counting conventions resolved to the
+/// count columns of [`prepare_table`].
+///
+/// # Errors
+/// [`Error::InvalidSetting`] for an unknown convention.
+pub fn column_overrides(req: &LoadRequest) -> Result<ColumnOverrides> {
+    let pc = pick(
+        &req.params_convention,
+        &PARAMS_CONVENTIONS,
+        "parameter-count",
+    )?;
+    let fc = pick(&req.flops_convention, &FLOPS_CONVENTIONS, "FLOP-count")?;
+    Ok(ColumnOverrides {
+        params: pc.or(req.params_col.clone()),
+        tokens: req.tokens_col.clone(),
+        flops: fc.or(req.flops_col.clone()),
+        loss: req.loss_col.clone(),
+    })
+}
+
+/// The row filter of the request (`where`), parsed.
+///
+/// # Errors
+/// [`Error::Filter`] pointing at the character where the text stops making sense.
+pub fn row_filter(req: &LoadRequest) -> Result<Option<RowFilter>> {
+    req.filters
+        .row_filter
+        .as_deref()
+        .map(RowFilter::parse)
+        .transpose()
+}
+
+/// The 0-based rows of `table` the request's row filter keeps (every row without one): the
+/// rows that grouping then splits.
+///
+/// # Errors
+/// The errors of [`row_filter`] and of evaluating it on the table.
+pub fn selected_rows(table: &RunTable, req: &LoadRequest) -> Result<Vec<usize>> {
+    match row_filter(req)? {
+        None => Ok((0..table.rows.len()).collect()),
+        Some(f) => {
+            let keep = f.matches(table, &column_overrides(req)?)?;
+            Ok((0..table.rows.len()).filter(|&r| keep[r]).collect())
+        }
+    }
+}
+
+/// Validated runs from `table` (only its 0-based rows `rows` when given: one group): roles are
+/// resolved, values validated, and the filters applied. Call [`prepare_table`] first when the
+/// request names a counting convention (it adds the count columns the convention reads). `needs` says which of N, D and C the analysis uses; C
+/// is also needed whenever a FLOP filter is set.
 ///
 /// # Examples
 /// ```
@@ -82,51 +156,28 @@ fn pick(given: &Option<String>, table: &[(&str, &str)], what: &str) -> Result<Op
 ///     ("loss".into(), Column::Numbers(vec![3.3, 3.0, 2.8])),
 /// ]).unwrap();
 /// let needs = Needs { params: true, tokens: true, flops: false };
-/// let runs = load_runs(&mut t, needs, &LoadRequest::default()).unwrap();
+/// let req = LoadRequest::default();
+/// scaling::accounting::prepare_table(&mut t, &req).unwrap();
+/// let runs = load_runs(&t, needs, &req, None).unwrap();
 /// assert_eq!(runs.len(), 3);
 /// ```
 ///
 /// # Errors
 /// Unknown conventions ([`Error::InvalidSetting`]), a FLOP convention without a tokens
-/// column, and every error of [`Runs::from_table`] and [`Runs::apply_filters`].
-pub fn load_runs(table: &mut RunTable, needs: Needs, req: &LoadRequest) -> Result<Runs> {
-    let mut params_col = req.params_col.clone();
-    let mut flops_col = req.flops_col.clone();
-    if req.params_convention.is_some() || req.flops_convention.is_some() {
-        let pc = pick(
-            &req.params_convention,
-            &PARAMS_CONVENTIONS,
-            "parameter-count",
-        )?;
-        let fc = pick(&req.flops_convention, &FLOPS_CONVENTIONS, "FLOP-count")?;
-        let overrides = ColumnOverrides {
-            tokens: req.tokens_col.clone(),
-            ..Default::default()
-        };
-        let tokens = find_column(table, Role::Tokens, &overrides)?;
-        if fc.is_some() && tokens.is_none() {
-            return Err(Error::MissingColumn {
-                path: table.path.clone(),
-                role: Role::Tokens.describe().to_string(),
-                message: "a FLOP-count convention needs a tokens column (name it)".into(),
-            });
-        }
-        // A table already processed by `scaling count` keeps its columns.
-        if table.column_index("params_total").is_none() {
-            add_count_columns(table, &Default::default(), tokens)?;
-        }
-        params_col = pc.or(params_col);
-        flops_col = fc.or(flops_col);
-    }
+/// column, a bad row filter, and every error of [`Runs::from_table`] and
+/// [`Runs::apply_filters`].
+pub fn load_runs(
+    table: &RunTable,
+    needs: Needs,
+    req: &LoadRequest,
+    rows: Option<Vec<usize>>,
+) -> Result<Runs> {
     let opts = LoadOptions {
-        columns: ColumnOverrides {
-            params: params_col,
-            tokens: req.tokens_col.clone(),
-            flops: flops_col,
-            loss: req.loss_col.clone(),
-        },
+        columns: column_overrides(req)?,
         skip_invalid: req.skip_invalid,
         flops_per_param_token: req.flops_per_param_token,
+        filter: row_filter(req)?,
+        rows,
     };
     let mut needs = needs;
     if req.filters.min_flops.is_some() || req.filters.max_flops.is_some() {

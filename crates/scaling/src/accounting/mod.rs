@@ -4,12 +4,19 @@
 //! Counts cover weight matrices (attention, feed-forward, router, embeddings); biases and
 //! normalisation gains are left out, as Kaplan et al. (2020) and Hoffmann et al. (2022) do.
 
+mod commands;
 mod load;
 mod reconcile;
 mod shapes;
 mod table;
 
-pub use load::{load_runs, LoadRequest};
+pub use commands::{
+    count, count_table, reconcile_law, shape, CountRequest, CountResult, ReconcileRequest,
+    ReconcileResult, ShapeRequest, ShapeResult, CHINCHILLA_ONE_HEAD,
+};
+pub use load::{
+    column_overrides, load_runs, prepare_table, row_filter, selected_rows, LoadRequest,
+};
 pub use reconcile::{omega, reconcile, total_from_non_embedding, LocalExponent, Reconciliation};
 pub use shapes::{propose, Proposal};
 pub use table::{add_count_columns, ShapeDefaults, FLOPS_CONVENTIONS, PARAMS_CONVENTIONS};

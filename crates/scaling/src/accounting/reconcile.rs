@@ -14,7 +14,9 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::law::{Law, LawForm};
 
-/// omega = V (rho / 12)^(1/3) (Pearce & Song 2024): 47491 for V = 32000 and rho = 39.2.
+/// omega = V (rho / 12)^(1/3) (Pearce & Song 2024): 47481 for V = 32000 and rho = 39.2.
+/// Pearce & Song print 47491 for these values; the formula gives 47481 (47491 would need
+/// rho = 39.23, so their figure comes from a rounded intermediate value).
 pub fn omega(vocab: f64, aspect: f64) -> f64 {
     vocab * (aspect / 12.0).powf(1.0 / 3.0)
 }
@@ -149,6 +151,12 @@ mod tests {
     /// Pearce & Song 2024: omega = 47491 for V = 32000, rho = 39.2; simulating Chinchilla's
     /// world in Kaplan's regime gives an exponent well above 0.5, near Kaplan's 0.73, tending to
     /// beta / (alpha + beta) at large scale.
+    #[test]
+    fn omega_is_47481_by_the_formula_not_the_printed_47491() {
+        // 32000 * (39.2 / 12)^(1/3) = 47480.82; Pearce & Song print 47491.
+        assert_eq!(omega(32000.0, 39.2).round(), 47481.0);
+    }
+
     #[test]
     fn pearce_song() {
         assert!((omega(32000.0, 39.2) / 47491.0 - 1.0).abs() < 1e-3);

@@ -24,7 +24,7 @@ pub struct Proposal {
 /// Chinchilla's shapes sit between about 40 and 130), at most two per width.
 ///
 /// # Errors
-/// A non-positive target or an empty aspect band.
+/// A non-positive target, an empty aspect band, or `n` = 0.
 pub fn propose(
     target: f64,
     vocab: usize,
@@ -37,6 +37,11 @@ pub fn propose(
         return Err(Error::InvalidSetting(format!(
             "--params must be positive, got {target}"
         )));
+    }
+    if n == 0 {
+        return Err(Error::InvalidSetting(
+            "asked for 0 shapes: ask for at least one".into(),
+        ));
     }
     if !(aspect.0 > 0.0 && aspect.1 >= aspect.0) {
         return Err(Error::InvalidSetting(format!(

@@ -7,12 +7,23 @@
 //! Chinchilla form it is closed (Hoffmann et al. 2022, Eq. 4): N_opt = G (C/k)^a,
 //! D_opt = G^-1 (C/k)^b. Every other law is minimised numerically over ln N (a scan, then
 //! golden-section search), so any form the tool knows can be planned with.
+//!
+//! Searches are bracketed from the law and the question, never from a fixed budget: the least
+//! compute for a target loss inverts the closed frontier exactly, or grows a bracket a decade
+//! at a time from C = k (one parameter on one token); a question the law cannot answer (a
+//! target at or below its lowest loss, a budget whose optimum has less than one parameter) is
+//! refused with an error that says why. [`plan::answer`] dispatches a whole request.
+
+pub mod plan;
+mod source;
+pub use source::Source;
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 pub use crate::law::Rule;
 use crate::law::{Law, LawForm};
+use crate::num::sig;
 
 /// An allocation of a budget.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -27,7 +38,8 @@ pub struct Allocation {
     pub loss: Option<f64>,
     /// D / N.
     pub tokens_per_param: f64,
-    /// D / U when a unique-token pool U was given.
+    /// D / U when a unique-token pool U was given (absent from JSON otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub epochs: Option<f64>,
 }
 
@@ -46,13 +58,23 @@ fn check_k(k: f64) -> Result<()> {
         Ok(())
     } else {
         Err(Error::InvalidSetting(format!(
-            "--flops-per-param-token must be positive, got {k}"
+            "the FLOPs per parameter per token k in C = k N D must be positive, got {k}"
         )))
     }
 }
 
-/// A law that splits compute between N and D (not a single-variable power law).
+fn check_unique(unique: Option<f64>) -> Result<()> {
+    match unique {
+        Some(u) if !(u.is_finite() && u > 0.0) => Err(Error::InvalidSetting(format!(
+            "the number of unique tokens must be positive, got {u}"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// A valid law that splits compute between N and D (not a single-variable power law).
 fn check_two_variables(law: &Law) -> Result<()> {
+    law.validate()?;
     match law.form {
         LawForm::Power { x } => Err(Error::InvalidSetting(format!(
             "a law of {} alone cannot say how to split compute between N and D; plan with a law of N and D (chinchilla, kaplan, data-constrained)",
@@ -62,33 +84,110 @@ fn check_two_variables(law: &Law) -> Result<()> {
     }
 }
 
-/// Both N and D at least 1 and finite.
-fn check_plan(flops: f64, n: f64, d: f64) -> Result<()> {
-    if n.is_finite() && d.is_finite() && n >= 1.0 && d >= 1.0 {
-        Ok(())
-    } else {
-        Err(Error::InvalidSetting(format!(
-            "at {flops:e} FLOPs this plan has N = {n:e} and D = {d:e}: fewer than one parameter or one token"
-        )))
-    }
-}
+/// The largest budget (FLOPs) the planner searches: beyond it N, D or C = k N D overflow.
+pub const MAX_FLOPS: f64 = 1e300;
 
 fn alloc(law: Option<&Law>, flops: f64, n: f64, d: f64, unique: Option<f64>) -> Allocation {
     Allocation {
         flops,
         params: n,
         tokens: d,
-        loss: law.map(|l| l.predict_unique(n, d, flops, unique)),
+        // A loss past f64's range (E = 1e308) is left out rather than reported as inf.
+        loss: law
+            .map(|l| l.predict_unique(n, d, flops, unique))
+            .filter(|l| l.is_finite()),
         tokens_per_param: d / n,
         epochs: unique.map(|u| d / u),
     }
 }
 
+/// The compute-optimal frontier of the Chinchilla form in closed form (Hoffmann et al. 2022,
+/// Eq. 4): with x = C/k, N_opt = G x^a and D_opt = G^-1 x^b, so the loss along it is
+/// L*(C) = E + K x^-gamma with K = A G^-alpha + B G^beta and gamma = alpha beta / (alpha + beta).
+/// Kept in logs so that no step forms a huge or tiny power.
+struct Frontier {
+    e: f64,
+    ln_kcoef: f64,
+    gamma: f64,
+    a: f64,
+    b: f64,
+    ln_g: f64,
+}
+
+impl Frontier {
+    /// The closed frontier when the law has one: the Chinchilla form, and the data-constrained
+    /// form when every token is unique (its optimum is then Chinchilla's, as the excess-parameter
+    /// discount only applies beyond N_opt(D)).
+    fn of(law: &Law, unique: Option<f64>) -> Option<Frontier> {
+        let closed = law.form == LawForm::Chinchilla
+            || (law.form == LawForm::DataConstrained && unique.is_none());
+        if !closed {
+            return None;
+        }
+        let p = &law.params;
+        let (e, a, b, alpha, beta) = (p[0], p[1], p[2], p[3], p[4]);
+        let ln_g = (alpha.ln() + a.ln() - beta.ln() - b.ln()) / (alpha + beta);
+        let (t1, t2) = (a.ln() - alpha * ln_g, b.ln() + beta * ln_g);
+        let m = t1.max(t2);
+        Some(Frontier {
+            e,
+            ln_kcoef: m + ((t1 - m).exp() + (t2 - m).exp()).ln(),
+            gamma: alpha * beta / (alpha + beta),
+            a: beta / (alpha + beta),
+            b: alpha / (alpha + beta),
+            ln_g,
+        })
+    }
+
+    /// ln(C/k) of the budget whose optimum has loss `target` (> E).
+    fn ln_x_for_loss(&self, target: f64) -> f64 {
+        (self.ln_kcoef - (target - self.e).ln()) / self.gamma
+    }
+
+    /// The least ln(C/k) at which N_opt >= 1 and D_opt >= 1 (G x^a >= 1 and x^b / G >= 1).
+    fn ln_x_min(&self) -> f64 {
+        (-self.ln_g / self.a).max(self.ln_g / self.b)
+    }
+}
+
+/// The smallest budget (FLOPs) whose compute-optimal allocation has at least one parameter and
+/// one token: k for a numerically planned law (N = D = 1), and
+/// k max(G^(-1/a), G^(1/b)) on the closed Chinchilla frontier.
+pub fn smallest_budget(law: &Law, k: f64, unique: Option<f64>) -> f64 {
+    match Frontier::of(law, unique) {
+        Some(f) => k * f.ln_x_min().exp(),
+        None => k,
+    }
+}
+
+/// The lowest loss the law approaches at unlimited compute: [`irreducible`] in general, and for
+/// the data-constrained law with U unique tokens (Muennighoff et al. 2023) the limit of
+/// infinitely repeated data and parameters,
+/// E + A (N_opt(U) (1 + R_N*))^-alpha + B (U (1 + R_D*))^-beta.
+pub fn loss_floor(law: &Law, unique: Option<f64>) -> f64 {
+    match (law.form.clone(), unique) {
+        (LawForm::DataConstrained, Some(u)) => {
+            let p = &law.params;
+            let (e, a, b, alpha, beta, rd, rn) = (p[0], p[1], p[2], p[3], p[4], p[5], p[6]);
+            let n_opt = law.params_for_optimal_tokens(u).unwrap_or(f64::INFINITY);
+            e + a * (n_opt * (1.0 + rn)).powf(-alpha) + b * (u * (1.0 + rd)).powf(-beta)
+        }
+        _ => irreducible(law),
+    }
+}
+
 /// The allocation a published rule gives for budget `flops` (with `law`, when known, for the
 /// loss there).
+///
+/// # Errors
+/// A non-positive budget or k, or a budget so small that the rule gives fewer than one
+/// parameter or token.
 pub fn from_rule(rule: &Rule, law: Option<&Law>, flops: f64, k: f64) -> Result<Allocation> {
     check_budget(flops)?;
     check_k(k)?;
+    if let Some(l) = law {
+        l.validate()?;
+    }
     let (n, d) = match *rule {
         Rule::ParamsPower {
             coef,
@@ -113,6 +212,13 @@ pub fn from_rule(rule: &Rule, law: Option<&Law>, flops: f64, k: f64) -> Result<A
             (m / 6.0, d_coef * flops.powf(d_exponent))
         }
     };
+    if !(n.is_finite() && d.is_finite() && n >= 1.0 && d >= 1.0) {
+        return Err(Error::InvalidSetting(format!(
+            "at {flops:e} FLOPs the rule gives N = {} parameters and D = {} tokens: fewer than one parameter or one token",
+            sig(n, 4),
+            sig(d, 4)
+        )));
+    }
     Ok(alloc(law, flops, n, d, None))
 }
 
@@ -120,29 +226,28 @@ pub fn from_rule(rule: &Rule, law: Option<&Law>, flops: f64, k: f64) -> Result<A
 /// form (and the data-constrained form without a unique-token limit), numerical otherwise.
 ///
 /// # Errors
-/// A non-positive budget or k, or a law whose loss does not depend on N and D.
+/// A non-positive budget, k or unique-token count; an invalid law or one whose loss does not
+/// depend on N and D; a budget below [`smallest_budget`], whose optimum has fewer than one
+/// parameter or token.
 pub fn optimal(law: &Law, flops: f64, k: f64, unique: Option<f64>) -> Result<Allocation> {
     check_budget(flops)?;
     check_k(k)?;
-    if let Some(u) = unique {
-        if !(u.is_finite() && u > 0.0) {
-            return Err(Error::InvalidSetting(format!(
-                "--unique-tokens must be positive, got {u}"
-            )));
-        }
-    }
+    check_unique(unique)?;
     check_two_variables(law)?;
-    let closed = law.form == LawForm::Chinchilla
-        || (law.form == LawForm::DataConstrained && unique.is_none());
-    if closed {
+    if Frontier::of(law, unique).is_some() {
         if let Some(o) = law.optimum(flops, k) {
-            check_plan(flops, o.params, o.tokens)?;
+            if !(o.params >= 1.0 && o.tokens >= 1.0) {
+                return Err(Error::InvalidSetting(format!(
+                    "at {flops:e} FLOPs this law's compute-optimal model has N = {} parameters and D = {} tokens, fewer than one parameter or one token: it allocates whole parameters and tokens only from {:.4e} FLOPs",
+                    sig(o.params, 4),
+                    sig(o.tokens, 4),
+                    smallest_budget(law, k, unique)
+                )));
+            }
             return Ok(alloc(Some(law), flops, o.params, o.tokens, unique));
         }
     }
-    let a = optimal_numeric(law, flops, k, unique)?;
-    check_plan(flops, a.params, a.tokens)?;
-    Ok(a)
+    optimal_numeric(law, flops, k, unique)
 }
 
 /// Minimise f over [lo, hi] by a scan of `n` points and golden-section refinement around the
@@ -185,14 +290,18 @@ pub(crate) fn minimise_1d(f: impl Fn(f64) -> f64, lo: f64, hi: f64, n: usize) ->
 
 /// The compute-optimal allocation found numerically: minimise L(N, C/(k N), U) over ln N
 /// between N = 1 and D = 1.
+///
+/// # Errors
+/// As [`optimal`]; a budget below k (one parameter on one token).
 pub fn optimal_numeric(law: &Law, flops: f64, k: f64, unique: Option<f64>) -> Result<Allocation> {
     check_budget(flops)?;
     check_k(k)?;
+    check_unique(unique)?;
     check_two_variables(law)?;
     let hi = (flops / k).ln();
     if !(hi > 0.0) {
         return Err(Error::InvalidSetting(format!(
-            "a budget of {flops:e} FLOPs cannot train one parameter on one token"
+            "a budget of {flops:e} FLOPs cannot train one parameter on one token (C = {k} N D)"
         )));
     }
     let loss = |x: f64| {
@@ -204,14 +313,15 @@ pub fn optimal_numeric(law: &Law, flops: f64, k: f64, unique: Option<f64>) -> Re
             f64::INFINITY
         }
     };
-    let x = minimise_1d(loss, 0.0, hi, 400);
+    let x = minimise_1d(loss, 0.0, hi, 400).clamp(0.0, hi);
     let n = x.exp();
-    Ok(alloc(Some(law), flops, n, flops / (k * n), unique))
-}
-
-/// The loss at the compute optimum for budget `flops`.
-fn optimal_loss(law: &Law, flops: f64, k: f64, unique: Option<f64>) -> Result<f64> {
-    optimal(law, flops, k, unique).map(|a| a.loss.unwrap_or(f64::NAN))
+    let a = alloc(Some(law), flops, n, flops / (k * n), unique);
+    if !a.loss.is_some_and(f64::is_finite) {
+        return Err(Error::Numerical(format!(
+            "the law's loss is not finite anywhere on the budget {flops:e} FLOPs"
+        )));
+    }
+    Ok(a)
 }
 
 /// The irreducible loss the law approaches with unlimited compute (E, or 0 for Kaplan's law).
@@ -222,10 +332,68 @@ pub fn irreducible(law: &Law) -> f64 {
     }
 }
 
+/// The least budget whose compute-optimal loss is at most `target` (which must lie above
+/// [`loss_floor`]): exact on the closed Chinchilla frontier, otherwise a bracket grown a decade
+/// at a time from C = k (N = D = 1) until it holds the target, then bisection on ln C. Below
+/// C = k it returns k: one parameter on one token already reaches the target.
+fn least_flops(law: &Law, target: f64, k: f64, unique: Option<f64>) -> Result<f64> {
+    let too_far = || {
+        Error::InvalidSetting(format!(
+            "target loss {target} is so close to the law's lowest loss {} that no budget up to {MAX_FLOPS:e} FLOPs reaches it",
+            sig(loss_floor(law, unique), 6)
+        ))
+    };
+    let max = MAX_FLOPS.ln();
+    if let Some(f) = Frontier::of(law, unique) {
+        let ln_c = k.ln() + f.ln_x_for_loss(target);
+        return if ln_c <= max {
+            Ok(ln_c.exp())
+        } else {
+            Err(too_far())
+        };
+    }
+    if law.predict_unique(1.0, 1.0, k, unique) <= target {
+        return Ok(k);
+    }
+    let opt_loss = |ln_c: f64| -> Result<f64> {
+        let a = optimal_numeric(law, ln_c.exp(), k, unique)?;
+        Ok(a.loss.unwrap_or(f64::NAN))
+    };
+    let mut lo = k.ln();
+    let mut hi = lo;
+    loop {
+        if hi >= max {
+            return Err(too_far());
+        }
+        hi = (hi + std::f64::consts::LN_10).min(max);
+        if opt_loss(hi)? <= target {
+            break;
+        }
+        lo = hi;
+    }
+    for _ in 0..200 {
+        if hi - lo <= 1e-13 * hi.abs().max(1.0) {
+            break;
+        }
+        let mid = 0.5 * (lo + hi);
+        if opt_loss(mid)? > target {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    Ok(hi.exp())
+}
+
 /// The least compute that reaches `target` loss, with its optimal N and D.
 ///
+/// The search is bracketed from the law and the target (see [`smallest_budget`] and
+/// [`loss_floor`]), so it works at any scale of N, D and C.
+///
 /// # Errors
-/// A target at or below the irreducible loss, or one not reached below 1e40 FLOPs.
+/// A target at or below the law's lowest loss ([`loss_floor`]: E, or the data-constrained
+/// floor with limited unique tokens); one that needs more than [`MAX_FLOPS`]; one already met by
+/// the smallest model the law allocates (any run reaches it).
 pub fn min_flops_for_loss(
     law: &Law,
     target: f64,
@@ -233,38 +401,35 @@ pub fn min_flops_for_loss(
     unique: Option<f64>,
 ) -> Result<Allocation> {
     check_k(k)?;
+    check_unique(unique)?;
     check_two_variables(law)?;
-    let floor = irreducible(law);
+    let floor = loss_floor(law, unique);
     if !(target.is_finite() && target > floor) {
+        return Err(Error::InvalidSetting(match unique {
+            Some(u) if law.form == LawForm::DataConstrained => format!(
+                "target loss {target} is not above {}, the lowest loss this law reaches with {} unique tokens at any budget: no budget reaches it",
+                sig(floor, 6),
+                crate::num::human(u)
+            ),
+            _ => format!(
+                "target loss {target} is not above the law's irreducible loss E = {}: no budget reaches it",
+                sig(floor, 6)
+            ),
+        }));
+    }
+    let c = least_flops(law, target, k, unique)?;
+    let c_min = smallest_budget(law, k, unique);
+    if c <= c_min {
+        let l_min = match Frontier::of(law, unique) {
+            Some(_) => law.optimum(c_min, k).map_or(f64::NAN, |o| o.loss),
+            None => law.predict_unique(1.0, 1.0, k, unique),
+        };
         return Err(Error::InvalidSetting(format!(
-            "target loss {target} is not above the law's irreducible loss E = {}: no budget reaches it",
-            crate::num::sig(floor, 5)
+            "target loss {target} is not below {}, the loss of the smallest model this law allocates (at least one parameter and one token, {c_min:.4e} FLOPs): any run reaches it",
+            sig(l_min, 6)
         )));
     }
-    let (mut lo, mut hi) = ((10.0 * k).ln(), 1e40f64.ln());
-    if optimal_loss(law, hi.exp(), k, unique)? > target {
-        return Err(Error::InvalidSetting(format!(
-            "target loss {target} is not reached below 1e40 FLOPs under this law"
-        )));
-    }
-    if optimal_loss(law, lo.exp(), k, unique)? <= target {
-        return Err(Error::InvalidSetting(format!(
-            "target loss {target} is above the loss of the smallest budget considered ({:e} FLOPs): any run reaches it",
-            lo.exp()
-        )));
-    }
-    for _ in 0..200 {
-        let mid = 0.5 * (lo + hi);
-        if optimal_loss(law, mid.exp(), k, unique)? > target {
-            lo = mid;
-        } else {
-            hi = mid;
-        }
-        if hi - lo < 1e-13 {
-            break;
-        }
-    }
-    optimal(law, hi.exp(), k, unique)
+    optimal(law, c, k, unique)
 }
 
 /// A plan with one of N or D fixed, against the optimum.
@@ -284,7 +449,8 @@ pub struct Constrained {
 /// remainder, D = C / (k N) or N = C / (k D).
 ///
 /// # Errors
-/// Neither or both of N and D given, or non-positive values.
+/// Neither or both of N and D given, non-positive values, a partner below one, or the errors
+/// of [`optimal`].
 pub fn constrained(
     law: &Law,
     flops: f64,
@@ -295,32 +461,41 @@ pub fn constrained(
 ) -> Result<Constrained> {
     check_budget(flops)?;
     check_k(k)?;
+    check_unique(unique)?;
     check_two_variables(law)?;
     let (n, d) = match (params, tokens) {
         (Some(n), None) if n > 0.0 && n.is_finite() => (n, flops / (k * n)),
         (None, Some(d)) if d > 0.0 && d.is_finite() => (flops / (k * d), d),
         (Some(_), Some(_)) => {
             return Err(Error::InvalidSetting(
-                "give --params or --tokens with --flops, not both (the budget fixes the other)"
+                "fix the model size or the token count, not both (the budget fixes the other)"
                     .into(),
             ))
         }
         _ => {
             return Err(Error::InvalidSetting(
-                "--params and --tokens must be positive".into(),
+                "the fixed model size or token count must be a positive number".into(),
             ))
         }
     };
-    check_plan(flops, n, d)?;
+    if !(n >= 1.0 && d >= 1.0 && n.is_finite() && d.is_finite()) {
+        return Err(Error::InvalidSetting(format!(
+            "a budget of {flops:e} FLOPs gives N = {} parameters and D = {} tokens under C = {k} N D: fewer than one parameter or one token",
+            sig(n, 4),
+            sig(d, 4)
+        )));
+    }
     let plan = alloc(Some(law), flops, n, d, unique);
     let optimum = optimal(law, flops, k, unique)?;
     let target = plan.loss.unwrap_or(f64::NAN);
-    let eq = min_flops_for_loss(law, target, k, unique)?;
+    // The optimum of this budget reaches the plan's loss, so the equivalent compute is at most
+    // the budget (up to rounding, which the min removes).
+    let eq = least_flops(law, target, k, unique)?.min(flops);
     Ok(Constrained {
         plan,
         optimum,
-        equivalent_flops: eq.flops,
-        extra_compute: flops / eq.flops - 1.0,
+        equivalent_flops: eq,
+        extra_compute: flops / eq - 1.0,
     })
 }
 
@@ -349,10 +524,18 @@ pub struct InferencePlan {
     pub saving: f64,
 }
 
-/// Minimise k N D + 2 N T subject to L(N, D) = `target` (Chinchilla form).
+/// Minimise k N D + 2 N T subject to L(N, D) = `target` (Chinchilla form, or the
+/// data-constrained form with every token unique, which equals it wherever N <= N_opt(D), the
+/// region where inference demand moves the plan).
+///
+/// # Formula
+/// Along the iso-loss curve D(N) = (B / (target - E - A N^-alpha))^(1/beta), defined for
+/// N > N_min = (A / (target - E))^(1/alpha); the plan minimises k N D(N) + 2 N T over
+/// N in (max(N_min, 1), N_chin], N_chin being the Chinchilla-optimal size for the target.
 ///
 /// # Errors
-/// A law other than the Chinchilla form, a target at or below E, negative T.
+/// Another form, an invalid law, negative or non-finite T, and the errors of
+/// [`min_flops_for_loss`] (a target at or below E, or one every run reaches).
 pub fn with_inference(
     law: &Law,
     target: f64,
@@ -360,42 +543,59 @@ pub fn with_inference(
     k: f64,
 ) -> Result<InferencePlan> {
     check_k(k)?;
-    if law.form != LawForm::Chinchilla {
+    law.validate()?;
+    if !matches!(law.form, LawForm::Chinchilla | LawForm::DataConstrained) {
         return Err(Error::InvalidSetting(format!(
-            "--inference-tokens needs a law of the Chinchilla form (L = E + A/N^alpha + B/D^beta), not the {} law",
+            "planning with inference demand needs a law of the Chinchilla form (L = E + A/N^alpha + B/D^beta), not the {} law",
             law.form.name()
         )));
     }
     if !(inference_tokens.is_finite() && inference_tokens >= 0.0) {
         return Err(Error::InvalidSetting(format!(
-            "--inference-tokens must be >= 0, got {inference_tokens}"
+            "the number of inference tokens must be a finite number >= 0, got {inference_tokens}"
         )));
     }
     let chin = min_flops_for_loss(law, target, k, None)?;
     let p = &law.params;
     let (e, a, b, alpha, beta) = (p[0], p[1], p[2], p[3], p[4]);
-    // On the iso-loss curve D(N) = (B / (target - E - A N^-alpha))^(1/beta), defined for
-    // N > N_min = (A / (target - E))^(1/alpha).
-    let n_min = (a / (target - e)).powf(1.0 / alpha);
-    let d_of = |n: f64| (b / (target - e - a * n.powf(-alpha))).powf(1.0 / beta);
+    let ln_n_min = (a.ln() - (target - e).ln()) / alpha;
+    let ln_d_of = |x: f64| {
+        let r = target - e - a * (-alpha * x).exp();
+        if r > 0.0 {
+            (b.ln() - r.ln()) / beta
+        } else {
+            f64::NAN
+        }
+    };
     let total = |x: f64| {
+        let ln_d = ln_d_of(x);
+        if !(ln_d >= 0.0) {
+            return f64::INFINITY;
+        }
         let n = x.exp();
-        let d = d_of(n);
-        let t = k * n * d + 2.0 * n * inference_tokens;
-        if t.is_finite() && d > 0.0 {
+        let t = k * n * ln_d.exp() + 2.0 * n * inference_tokens;
+        if t.is_finite() {
             t
         } else {
             f64::INFINITY
         }
     };
-    let lo = n_min.ln() + 1e-9;
-    let x = minimise_1d(total, lo, chin.params.ln() + 5.0, 400);
+    let lo = ln_n_min.max(0.0) + 1e-12 * (1.0 + ln_n_min.abs());
+    let hi = chin.params.ln() + 1.0;
+    let x = minimise_1d(total, lo, hi, 400);
     let n = x.exp();
-    let d = d_of(n);
+    let d = ln_d_of(x).exp();
     let plan = alloc(Some(law), k * n * d, n, d, None);
+    let reached = plan.loss.unwrap_or(f64::NAN);
+    let on_curve = (reached - target).abs() <= 1e-9 * target.abs().max(1.0);
+    if !(n >= 1.0 && d >= 1.0 && plan.flops.is_finite() && on_curve) {
+        return Err(Error::Numerical(format!(
+            "the plan with inference demand did not land on the iso-loss curve of {target} (N = {n:e}, D = {d:e}, loss {reached})"
+        )));
+    }
     let inf = 2.0 * n * inference_tokens;
     let chin_inf = 2.0 * chin.params * inference_tokens;
-    let tot = k * n * d + inf;
+    let tot = plan.flops + inf;
     let chin_tot = chin.flops + chin_inf;
     Ok(InferencePlan {
         loss: target,

@@ -110,7 +110,7 @@ mod tests {
 
     #[test]
     fn numbers_round_trip_through_text() {
-        let xs = vec![0.1 + 0.2, 1e22, 5.7e-320, 123456789.123456789, -0.0];
+        let xs = vec![0.1 + 0.2, 1e22, 5.7e-320, 123_456_789.123_456_78, -0.0];
         let t =
             RunTable::from_columns("<t>", vec![("x".into(), Column::Numbers(xs.clone()))]).unwrap();
         for (row, x) in t.rows.iter().zip(&xs) {

@@ -2,14 +2,16 @@
 //! values and filtering rows.
 
 mod columns;
+mod filter;
 mod quantity;
 mod runs;
 mod table;
 
 pub use columns::Column;
+pub use filter::{group_rows, Group, GroupKey, RowFilter};
 pub use quantity::{parse_positive, parse_quantity, QuantityProblem};
 pub use runs::{
-    find_column, ColumnOverrides, Exclusion, Filters, LoadOptions, Needs, Role, RoleSources, Runs,
-    ValueSource,
+    find_column, ColumnOverrides, Exclusion, Filters, FlopsCheck, LoadOptions, Needs, Role,
+    RoleSources, Runs, ValueSource, FLOPS_CHECK_TOLERANCE,
 };
 pub use table::RunTable;

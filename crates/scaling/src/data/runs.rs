@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::filter::RowFilter;
 use super::quantity::parse_positive;
 use super::table::RunTable;
 use crate::error::{Error, Result};
@@ -28,6 +29,8 @@ impl Role {
 
     /// Column names recognised for this role, in order of preference. Matching ignores case
     /// and treats spaces and hyphens as underscores ("Model Size" matches `model_size`).
+    /// The plain names come first, then the names Weights & Biases logging commonly uses
+    /// (`model/params`, `train/tokens`, `eval/loss`, ...).
     pub fn aliases(self) -> &'static [&'static str] {
         match self {
             Role::Params => &[
@@ -40,8 +43,31 @@ impl Role {
                 "n_parameters",
                 "param_count",
                 "parameter_count",
+                "num_parameters",
+                "model/params",
+                "model/num_params",
+                "model/n_params",
+                "model/parameters",
+                "model/num_parameters",
+                "model/param_count",
+                "config/num_params",
+                "parameters/total",
             ],
-            Role::Tokens => &["tokens", "n_tokens", "training_tokens", "num_tokens", "d"],
+            Role::Tokens => &[
+                "tokens",
+                "n_tokens",
+                "training_tokens",
+                "num_tokens",
+                "d",
+                "tokens_seen",
+                "total_tokens",
+                "train/tokens",
+                "train/num_tokens",
+                "train/tokens_seen",
+                "train/total_tokens",
+                "throughput/total_tokens",
+                "data/tokens",
+            ],
             Role::Flops => &[
                 "flops",
                 "compute",
@@ -50,8 +76,23 @@ impl Role {
                 "c",
                 "total_flops",
                 "compute_budget",
+                "train/flops",
+                "train/total_flops",
+                "throughput/total_flops",
+                "total_gflops",
+                "throughput/total_gflops",
             ],
-            Role::Loss => &["loss", "val_loss", "eval_loss", "validation_loss"],
+            Role::Loss => &[
+                "loss",
+                "val_loss",
+                "eval_loss",
+                "validation_loss",
+                "eval/loss",
+                "val/loss",
+                "valid/loss",
+                "validation/loss",
+                "eval/val_loss",
+            ],
         }
     }
 
@@ -76,7 +117,18 @@ impl Role {
     }
 }
 
-fn normalise(name: &str) -> String {
+/// `normalise(header) == alias` for an ASCII alias, without allocating.
+fn same_name(header: &str, alias: &str) -> bool {
+    let h = header.trim();
+    h.len() == alias.len()
+        && h.bytes().zip(alias.bytes()).all(|(a, b)| {
+            let a = a.to_ascii_lowercase();
+            (if a == b' ' || a == b'-' { b'_' } else { a }) == b
+        })
+}
+
+/// A header as matched against aliases: trimmed, lower case, spaces and hyphens as `_`.
+pub(crate) fn normalise(name: &str) -> String {
     name.trim()
         .to_ascii_lowercase()
         .chars()
@@ -145,6 +197,11 @@ pub struct LoadOptions {
     /// FLOPs per parameter per token in C = k N D (6 by default: Kaplan et al. 2020, forward
     /// 2ND plus backward 4ND).
     pub flops_per_param_token: f64,
+    /// Keep only rows this filter selects (the others are listed as excluded, unvalidated).
+    pub filter: Option<RowFilter>,
+    /// Consider only these 0-based table rows (one group of a grouped analysis); the other
+    /// rows are neither validated nor listed.
+    pub rows: Option<Vec<usize>>,
 }
 
 impl Default for LoadOptions {
@@ -153,6 +210,8 @@ impl Default for LoadOptions {
             columns: ColumnOverrides::default(),
             skip_invalid: false,
             flops_per_param_token: 6.0,
+            filter: None,
+            rows: None,
         }
     }
 }
@@ -177,6 +236,10 @@ pub struct Filters {
     /// Drop the K runs with the highest loss (Besiroglu et al. 2024 drop 5 of Chinchilla's
     /// 245 points); ties are broken by row order.
     pub drop_top_loss: usize,
+    /// The row filter the runs were selected with (`dataset == 'rpj' and N < 1e9`), applied
+    /// before the others.
+    #[serde(default, rename = "where")]
+    pub row_filter: Option<String>,
 }
 
 /// Validated runs ready for fitting. Vectors of roles that were neither needed nor derivable
@@ -218,9 +281,100 @@ pub struct RoleSources {
     pub flops: Option<ValueSource>,
     /// Source of the loss.
     pub loss: Option<ValueSource>,
+    /// When N, D and C were all read from columns: how far C is from k N D, and which
+    /// quantity each result uses.
+    #[serde(default)]
+    pub flops_check: Option<FlopsCheck>,
+}
+
+/// How a table's own C compares with the FLOP model C = k N D, when it has all three.
+///
+/// The law is fitted on N and D, and an allocation spends C = k N D; a C column is used as
+/// given for everything measured in compute (the range of budgets, the largest budget,
+/// loss-against-compute plots, IsoFLOP budgets). Tables often count C their own way
+/// (embeddings, attention), so the two can differ: Marin's runs differ by up to 35%.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FlopsCheck {
+    /// The k of C = k N D compared against.
+    pub flops_per_param_token: f64,
+    /// Smallest C / (k N D) over the runs read.
+    pub min_ratio: f64,
+    /// Largest C / (k N D).
+    pub max_ratio: f64,
+    /// Relative difference above which a warning is given ([`FLOPS_CHECK_TOLERANCE`]).
+    pub tolerance: f64,
+    /// Runs whose |C / (k N D) - 1| exceeds the tolerance.
+    pub runs_beyond_tolerance: usize,
+    /// Which quantity each number uses.
+    pub uses: String,
+    /// The warning, when some run is beyond the tolerance.
+    pub warning: Option<String>,
+}
+
+/// Relative difference between a C column and k N D above which loading warns (5%).
+pub const FLOPS_CHECK_TOLERANCE: f64 = 0.05;
+
+/// Compare C with k N D over the runs, or `None` unless all three are present.
+fn flops_check(runs: &Runs, column: &str) -> Option<FlopsCheck> {
+    let n = runs.len();
+    if n == 0 || runs.params.len() != n || runs.tokens.len() != n || runs.flops.len() != n {
+        return None;
+    }
+    let k = runs.flops_per_param_token;
+    // In log space, so that N D beyond 1e308 (or below 1e-308) still gives a finite ratio.
+    let ratios: Vec<f64> = (0..n)
+        .map(|i| {
+            let lr = runs.flops[i].ln() - k.ln() - runs.params[i].ln() - runs.tokens[i].ln();
+            lr.clamp(-700.0, 700.0).exp()
+        })
+        .collect();
+    let min_ratio = ratios.iter().copied().fold(f64::INFINITY, f64::min);
+    let max_ratio = ratios.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let beyond = ratios
+        .iter()
+        .filter(|r| (*r - 1.0).abs() > FLOPS_CHECK_TOLERANCE)
+        .count();
+    let kstr = fmt_k(k);
+    let uses = format!(
+        "C from column {column:?} for budgets, compute ranges and plots; the law is fitted on N and D, and allocations spend C = {kstr} N D"
+    );
+    let worst = (min_ratio - 1.0).abs().max((max_ratio - 1.0).abs());
+    let warning = (beyond > 0).then(|| {
+        let ratio = |r: f64| {
+            if (1e-3..1e4).contains(&r) {
+                format!("{r:.3}")
+            } else {
+                format!("{r:.3e}")
+            }
+        };
+        let by = if worst <= 10.0 {
+            format!("{:.0}%", 100.0 * worst)
+        } else {
+            format!("a factor of {}", ratio(max_ratio.max(1.0 / min_ratio)))
+        };
+        format!(
+            "column {column:?} differs from C = {kstr} N D by up to {by} ({beyond} of {n} runs beyond {:.0}%; C / ({kstr} N D) from {} to {}): {uses}",
+            100.0 * FLOPS_CHECK_TOLERANCE,
+            ratio(min_ratio),
+            ratio(max_ratio)
+        )
+    });
+    Some(FlopsCheck {
+        flops_per_param_token: k,
+        min_ratio,
+        max_ratio,
+        tolerance: FLOPS_CHECK_TOLERANCE,
+        runs_beyond_tolerance: beyond,
+        uses,
+        warning,
+    })
 }
 
 /// Find the column for a role: the user's override (which must exist) or the best alias.
+///
+/// # Errors
+/// [`Error::MissingColumn`] when the override names no column, or when two columns match
+/// the same alias (`Loss` and `loss`): taking one silently could fit the wrong numbers.
 pub fn find_column(
     table: &RunTable,
     role: Role,
@@ -240,10 +394,38 @@ pub fn find_column(
             }),
         };
     }
-    let normalised: Vec<String> = table.columns.iter().map(|c| normalise(c)).collect();
-    for alias in role.aliases() {
-        if let Some(i) = normalised.iter().position(|c| c == alias) {
-            return Ok(Some(i));
+    // One pass over the headers, comparing without allocating (linear in the columns: a
+    // 200,000-column header costs milliseconds), keeping the most preferred alias matched.
+    let aliases = role.aliases();
+    let mut best: Option<(usize, Vec<usize>)> = None;
+    for (i, c) in table.columns.iter().enumerate() {
+        let Some(rank) = aliases.iter().position(|a| same_name(c, a)) else {
+            continue;
+        };
+        match &mut best {
+            Some((r, cols)) if *r == rank => cols.push(i),
+            Some((r, _)) if *r < rank => {}
+            _ => best = Some((rank, vec![i])),
+        }
+    }
+    match best {
+        None => {}
+        Some((_, cols)) if cols.len() == 1 => return Ok(Some(cols[0])),
+        Some((rank, several)) => {
+            let names: Vec<String> = several
+                .iter()
+                .map(|&i| format!("{:?}", table.columns[i]))
+                .collect();
+            return Err(Error::Format {
+                path: table.path.clone(),
+                message: format!(
+                    "columns {} both read as {:?} (case, spaces and hyphens are ignored), so which one holds the {} is unclear; name one with {}",
+                    names.join(" and "),
+                    aliases[rank],
+                    role.describe(),
+                    role.flag()
+                ),
+            });
         }
     }
     Ok(None)
@@ -274,6 +456,7 @@ fn parse_row(
     cl: usize,
     derive: &[Option<String>; 3],
     k: f64,
+    c_scale: f64,
 ) -> Result<([f64; 3], f64)> {
     let cell = |c: usize| -> Result<f64> {
         parse_positive(&row[c]).map_err(|p| Error::BadValue {
@@ -290,6 +473,9 @@ fn parse_row(
         }
     }
     let loss = cell(cl)?;
+    if read[2] {
+        vals[2] *= c_scale;
+    }
     if derive[0].is_some() {
         vals[0] = vals[2] / (k * vals[1]);
     }
@@ -376,10 +562,15 @@ impl Runs {
                 return Err(missing(table, role, extra));
             }
         }
-        // C for reporting when N and D are read but C is not needed: derive it silently
-        // only if it needs no extra column.
-        if !read[2] && derive[2].is_none() && read[0] && read[1] && cc.is_none() {
-            derive[2] = Some(format!("C = {kstr} N D"));
+        // C for reporting when N and D are read but C is not needed: a C column the table
+        // has is used as given (so every command reports the same compute), otherwise C is
+        // derived from N and D.
+        if !read[2] && derive[2].is_none() && read[0] && read[1] {
+            if cc.is_some() {
+                read[2] = true;
+            } else {
+                derive[2] = Some(format!("C = {kstr} N D"));
+            }
         }
         let idx = [cn, cd, cc];
         let mut runs = Runs {
@@ -395,7 +586,20 @@ impl Runs {
             flops_per_param_token: k,
             filters: Filters::default(),
         };
+        // A C column named in GFLOPs (Marin's `throughput/total_gflops`) is read as FLOPs.
+        let c_scale = match cc {
+            Some(i) if read[2] && normalise(&table.columns[i]).contains("gflop") => 1e9,
+            _ => 1.0,
+        };
         let src = |i: usize| -> Option<ValueSource> {
+            if i == 2 && read[2] && c_scale != 1.0 {
+                return Some(ValueSource::Derived {
+                    formula: format!(
+                        "C = 1e9 x column {:?} (GFLOPs, by its name)",
+                        table.columns[idx[2].unwrap()]
+                    ),
+                });
+            }
             if read[i] {
                 Some(ValueSource::Column {
                     column: table.columns[idx[i].unwrap()].clone(),
@@ -413,9 +617,35 @@ impl Runs {
             loss: Some(ValueSource::Column {
                 column: table.columns[cl].clone(),
             }),
+            flops_check: None,
         };
+        let mut in_scope = vec![opts.rows.is_none(); table.rows.len()];
+        for &r in opts.rows.iter().flatten() {
+            if let Some(s) = in_scope.get_mut(r) {
+                *s = true;
+            }
+        }
+        let selected = match &opts.filter {
+            Some(f) => f.matches(table, &opts.columns)?,
+            None => vec![true; table.rows.len()],
+        };
+        let mut filtered_out = 0;
         for (r, row) in table.rows.iter().enumerate() {
-            match parse_row(table, r, row, &read, &idx, cl, &derive, k) {
+            if !in_scope[r] {
+                continue;
+            }
+            if !selected[r] {
+                filtered_out += 1;
+                runs.excluded.push(Exclusion {
+                    row: r + 1,
+                    reason: format!(
+                        "not selected by the filter {:?}",
+                        opts.filter.as_ref().map_or("", |f| f.text())
+                    ),
+                });
+                continue;
+            }
+            match parse_row(table, r, row, &read, &idx, cl, &derive, k, c_scale) {
                 Ok((vals, loss)) => {
                     if runs.sources.params.is_some() {
                         runs.params.push(vals[0]);
@@ -436,15 +666,29 @@ impl Runs {
                 Err(err) => return Err(err),
             }
         }
+        if runs.loss.is_empty() && filtered_out > 0 && filtered_out == runs.excluded.len() {
+            return Err(Error::Empty {
+                path: table.path.clone(),
+                message: format!(
+                    "the filter {:?} selects none of the {} rows",
+                    opts.filter.as_ref().map_or("", |f| f.text()),
+                    filtered_out
+                ),
+            });
+        }
         if runs.loss.is_empty() {
             return Err(Error::Empty {
                 path: table.path.clone(),
                 message: format!(
                     "no valid runs: all {} rows have invalid values ({} skipped)",
-                    table.rows.len(),
-                    runs.excluded.len()
+                    runs.excluded.len() - filtered_out,
+                    runs.excluded.len() - filtered_out
                 ),
             });
+        }
+        runs.filters.row_filter = opts.filter.as_ref().map(|f| f.text().to_string());
+        if read == [true; 3] {
+            runs.sources.flops_check = flops_check(&runs, &table.columns[cc.expect("read")]);
         }
         Ok(runs)
     }
@@ -537,7 +781,11 @@ impl Runs {
                 message: "no runs left after the FLOP filters".into(),
             });
         }
+        let row_filter = self.filters.row_filter.take();
         self.filters = f.clone();
+        if self.filters.row_filter.is_none() {
+            self.filters.row_filter = row_filter;
+        }
         Ok(())
     }
 
@@ -625,10 +873,97 @@ mod tests {
 
     #[test]
     fn unused_columns_are_not_checked() {
-        let t = table("N,D,C,loss\n1e9,2e10,oops,2.5\n");
+        let t = table("N,D,note,loss\n1e9,2e10,oops,2.5\n");
         let r = Runs::from_table(&t, nd(), &LoadOptions::default()).unwrap();
         assert_eq!(r.len(), 1);
-        assert!(r.flops.is_empty());
+        assert_eq!(r.flops, [1.2e20]);
+    }
+
+    #[test]
+    fn fit_reads_flops_column_without_flops_filter() {
+        // Marin's tables carry N, D and their own C; C is used as given (not 6ND) even when
+        // the command only needs N and D, so `fit` and `report` agree on the budgets.
+        let t = table("N,D,C,loss\n1e9,2e10,1.5e20,2.5\n2e9,2e10,2.4e20,2.4\n");
+        let r = Runs::from_table(&t, nd(), &LoadOptions::default()).unwrap();
+        assert_eq!(r.flops, [1.5e20, 2.4e20]);
+        assert_eq!(
+            r.sources.flops,
+            Some(ValueSource::Column { column: "C".into() })
+        );
+        let check = r.sources.flops_check.as_ref().unwrap();
+        // 1.5e20 / (6 * 1e9 * 2e10) = 1.25; 2.4e20 / 2.4e20 = 1.
+        assert!((check.max_ratio - 1.25).abs() < 1e-12);
+        assert_eq!(check.runs_beyond_tolerance, 1);
+        let w = check.warning.as_ref().unwrap();
+        assert!(w.contains("up to 25%") && w.contains("\"C\""), "{w}");
+    }
+
+    #[test]
+    fn flops_column_matching_6nd_gives_no_warning() {
+        let t = table("N,D,C,loss\n1e9,2e10,1.22e20,2.5\n");
+        let r = Runs::from_table(&t, nd(), &LoadOptions::default()).unwrap();
+        let check = r.sources.flops_check.unwrap();
+        assert!(check.warning.is_none());
+        assert!(check.uses.contains("allocations spend C = 6 N D"));
+    }
+
+    #[test]
+    fn loss_and_loss_in_other_case_is_an_error_naming_both() {
+        let t = table("N,D,Loss,loss\n1e9,2e10,2.5,2.6\n");
+        let e = Runs::from_table(&t, nd(), &LoadOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("\"Loss\" and \"loss\""), "{e}");
+        assert!(e.contains("--loss-col"), "{e}");
+        // Naming one settles it.
+        let opts = LoadOptions {
+            columns: ColumnOverrides {
+                loss: Some("loss".into()),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let r = Runs::from_table(&t, nd(), &opts).unwrap();
+        assert_eq!(r.loss, [2.6]);
+    }
+
+    #[test]
+    fn gflops_column_is_read_as_flops() {
+        // Marin's W&B export: `throughput/total_gflops` is in GFLOPs (PROVENANCE.md).
+        let t = table("parameter_count,throughput/total_tokens,throughput/total_gflops,loss\n1e9,2e10,1.2e11,2.5\n");
+        let r = Runs::from_table(&t, nd(), &LoadOptions::default()).unwrap();
+        assert_eq!(r.flops, [1.2e20]);
+        assert!(r.sources.flops_check.unwrap().warning.is_none());
+    }
+
+    #[test]
+    fn wandb_style_names_are_recognised() {
+        let t = table("model/params,train/tokens,train/loss,eval/loss\n1e9,2e10,2.4,2.5\n");
+        let r = Runs::from_table(&t, nd(), &LoadOptions::default()).unwrap();
+        assert_eq!(r.params, [1e9]);
+        assert_eq!(r.tokens, [2e10]);
+        // The evaluation loss, not the training loss.
+        assert_eq!(r.loss, [2.5]);
+    }
+
+    #[test]
+    fn where_filter_excludes_rows_unvalidated_and_records_them() {
+        let t = table("dataset,N,D,loss\nrpj,1e9,2e10,2.5\nc4,bad,2e10,2.5\nrpj,3e9,2e10,2.3\n");
+        let opts = LoadOptions {
+            filter: Some(RowFilter::parse("dataset == 'rpj'").unwrap()),
+            ..Default::default()
+        };
+        let r = Runs::from_table(&t, nd(), &opts).unwrap();
+        assert_eq!(r.rows, [1, 3]);
+        assert_eq!(r.excluded.len(), 1);
+        assert!(r.excluded[0].reason.contains("dataset == 'rpj'"));
+        assert_eq!(r.filters.row_filter.as_deref(), Some("dataset == 'rpj'"));
+        let opts = LoadOptions {
+            filter: Some(RowFilter::parse("dataset == 'x'").unwrap()),
+            ..Default::default()
+        };
+        let e = Runs::from_table(&t, nd(), &opts).unwrap_err().to_string();
+        assert!(e.contains("selects none of the 3 rows"), "{e}");
     }
 
     #[test]
@@ -676,6 +1011,7 @@ mod tests {
             min_flops: Some(7.0),
             max_flops: None,
             drop_top_loss: 1,
+            row_filter: None,
         })
         .unwrap();
         // C = 6, 12, 18, 24, 30: row 1 below the floor, then row 2 has the top loss left.

@@ -215,6 +215,10 @@ pub struct Conventions {
     /// Parameter domains other than the real line (name -> [low, high], null for none).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub bounds: BTreeMap<String, [Option<f64>; 2]>,
+    /// How intervals for a new run (`L_opt_new_run@C`, `predict`'s `new_run_interval`) combine
+    /// the bootstrap replicates with the residuals (null without a bootstrap).
+    #[serde(default)]
+    pub new_run_interval: Option<String>,
 }
 
 /// Quantities implied by a Chinchilla-form fit (Hoffmann et al. 2022, Eq. 4).
@@ -443,6 +447,145 @@ impl Fit {
         }
     }
 
+    /// Read a saved fit (the JSON of `scaling fit --out`) and check it with [`Fit::validate`].
+    ///
+    /// # Errors
+    /// [`Error::LawFile`] naming `path` when the text is not a fit or the fit is inconsistent.
+    pub fn from_json_str(path: &str, text: &str) -> Result<Fit> {
+        let fit: Fit = serde_json::from_str(text).map_err(|e| Error::LawFile {
+            path: path.to_string(),
+            message: format!("not a saved fit ({e})"),
+        })?;
+        fit.validate(path)?;
+        Ok(fit)
+    }
+
+    /// Check a fit read from a file before anything indexes into it: a file edited by hand
+    /// (or cut short) must give an error, not a panic or a NaN. Checks that the parameters
+    /// are finite, the per-run data and residuals have one entry per run, the conventions'
+    /// k is positive, and the bootstrap (when present) has a level in (0, 1), as many samples
+    /// as it declares replicates, one value per parameter name in each sample, and per-replicate
+    /// statuses of the same length.
+    ///
+    /// # Errors
+    /// [`Error::LawFile`] naming `path` and the first inconsistency found.
+    pub fn validate(&self, path: &str) -> Result<()> {
+        let bad = |m: String| {
+            Err(Error::LawFile {
+                path: path.to_string(),
+                message: format!("not a usable saved fit: {m}"),
+            })
+        };
+        for (name, v) in &self.params {
+            if let Some(v) = v {
+                if !v.is_finite() {
+                    return bad(format!("params.{name} is {v}"));
+                }
+            }
+        }
+        let k = self.conventions.flops_per_param_token;
+        if !(k.is_finite() && k > 0.0) {
+            return bad(format!("conventions.flops_per_param_token is {k}"));
+        }
+        let d = &self.data;
+        let n = d.loss.len();
+        if self.residuals.len() != n {
+            return bad(format!(
+                "{} residuals for {n} runs in data.loss",
+                self.residuals.len()
+            ));
+        }
+        for (key, col) in [
+            ("params", &d.params),
+            ("tokens", &d.tokens),
+            ("flops", &d.flops),
+        ] {
+            if !col.is_empty() && col.len() != n {
+                return bad(format!("data.{key} has {} values for {n} runs", col.len()));
+            }
+            if let Some(v) = col.iter().find(|v| !(v.is_finite() && **v > 0.0)) {
+                return bad(format!("data.{key} holds {v}, not a positive number"));
+            }
+        }
+        if let Some(v) = d.loss.iter().find(|v| !(v.is_finite() && **v > 0.0)) {
+            return bad(format!("data.loss holds {v}, not a positive number"));
+        }
+        if !d.rows.is_empty() && d.rows.len() != n {
+            return bad(format!(
+                "data.rows has {} entries for {n} runs",
+                d.rows.len()
+            ));
+        }
+        let form = self.form();
+        for v in form.variables() {
+            let col = match v {
+                Variable::Params => &d.params,
+                Variable::Tokens => &d.tokens,
+                Variable::Flops => &d.flops,
+            };
+            if col.len() != n {
+                return bad(format!(
+                    "the law uses {} but data has {} values of it for {n} runs",
+                    v.symbol(),
+                    col.len()
+                ));
+            }
+        }
+        if let Some(b) = &self.bootstrap {
+            if !(b.level > 0.0 && b.level < 1.0) {
+                return bad(format!(
+                    "bootstrap.level is {}, not between 0 and 1",
+                    b.level
+                ));
+            }
+            if b.samples.len() != b.replicates {
+                return bad(format!(
+                    "bootstrap.samples has {} rows but bootstrap.replicates is {}",
+                    b.samples.len(),
+                    b.replicates
+                ));
+            }
+            let names = form.param_names();
+            if b.param_names.len() != names.len()
+                || b.param_names.iter().zip(&names).any(|(a, b)| a != b)
+            {
+                return bad(format!(
+                    "bootstrap.param_names is {:?}, the {} law's are {names:?}",
+                    b.param_names,
+                    form.name()
+                ));
+            }
+            if let Some((i, s)) = b
+                .samples
+                .iter()
+                .enumerate()
+                .find(|(_, s)| s.len() != names.len())
+            {
+                return bad(format!(
+                    "bootstrap sample {} has {} values for {} parameters",
+                    i + 1,
+                    s.len(),
+                    names.len()
+                ));
+            }
+            for (key, len) in [
+                ("replicate_status", b.replicate_status.len()),
+                ("at_bound", b.at_bound.len()),
+            ] {
+                if len != 0 && len != b.samples.len() {
+                    return bad(format!(
+                        "bootstrap.{key} has {len} entries for {} samples",
+                        b.samples.len()
+                    ));
+                }
+            }
+            if let Some(c) = b.budgets.iter().find(|c| !(c.is_finite() && **c > 0.0)) {
+                return bad(format!("bootstrap.budgets holds {c}"));
+            }
+        }
+        Ok(())
+    }
+
     /// The fitted form.
     ///
     /// # Panics
@@ -610,10 +753,18 @@ fn fit_kernel(runs: &Runs, config: &FitConfig) -> Result<Fit> {
             (s.into_iter().map(|s| s.theta).collect(), pts)
         }
     };
+    // Finite data that still overflow the law's arithmetic everywhere (values near 1e308 or
+    // 1e-320) are the data's problem, not a numerical failure of the tool: exit code 2.
+    let extreme = || {
+        format!(
+            "{}: no finite starting point: the objective overflows for these runs' values (loss {} to {}); check the table for values near the limits of floating point (1e308, 1e-308)",
+            runs.source,
+            crate::num::sig(runs.loss.iter().cloned().fold(f64::INFINITY, f64::min), 4),
+            crate::num::sig(runs.loss.iter().cloned().fold(f64::NEG_INFINITY, f64::max), 4)
+        )
+    };
     if seeds.is_empty() {
-        return Err(Error::Numerical(
-            "no finite starting point was found".into(),
-        ));
+        return Err(Error::InsufficientData(extreme()));
     }
     let full = config.optimizer;
     // The grid screens every start with a relative-progress stop, then polishes the best
@@ -634,9 +785,7 @@ fn fit_kernel(runs: &Runs, config: &FitConfig) -> Result<Fit> {
         .collect();
     order.sort_by(|&i, &j| outcomes[i].f.total_cmp(&outcomes[j].f).then(i.cmp(&j)));
     if order.is_empty() {
-        return Err(Error::Numerical(
-            "the objective was not finite at any starting point".into(),
-        ));
+        return Err(Error::InsufficientData(extreme()));
     }
     let polished: Vec<bfgs::Outcome> = match config.starts {
         StartStrategy::Chinchilla => order
@@ -749,6 +898,15 @@ fn fit_kernel(runs: &Runs, config: &FitConfig) -> Result<Fit> {
     let mut at_bound = Vec::new();
     let mut bound_params = Vec::new();
     let mut warnings = Vec::new();
+    // A C column that disagrees with k N D: say which one each number uses.
+    if let Some(w) = runs
+        .sources
+        .flops_check
+        .as_ref()
+        .and_then(|c| c.warning.clone())
+    {
+        warnings.push(w);
+    }
     if problem.e_term == ETerm::Free && e_nat < 1e-6 * min_loss {
         at_bound.push(
             "E is at its lower bound 0: the data prefer no irreducible loss (consider --fix-e 0)"
@@ -909,8 +1067,9 @@ fn fit_kernel(runs: &Runs, config: &FitConfig) -> Result<Fit> {
         meanings.insert(name.to_string(), config.form.meaning(name));
     }
     let kf = runs.flops_per_param_token;
+    // No range when a value is not finite (C = k N D overflows for N = 1e308).
     let range = |v: &[f64]| -> Option<[f64; 2]> {
-        (v.len() == runs.len() && !v.is_empty()).then(|| {
+        (v.len() == runs.len() && !v.is_empty() && v.iter().all(|x| x.is_finite())).then(|| {
             [
                 v.iter().cloned().fold(f64::INFINITY, f64::min),
                 v.iter().cloned().fold(f64::NEG_INFINITY, f64::max),
@@ -938,6 +1097,7 @@ fn fit_kernel(runs: &Runs, config: &FitConfig) -> Result<Fit> {
             let max_c = data_range.flops.map(|r| r[1]).unwrap_or_else(|| {
                 (0..runs.len())
                     .map(|i| kf * runs.params[i] * runs.tokens[i])
+                    .filter(|c| c.is_finite())
                     .fold(0.0, f64::max)
             });
             match (law.optimum(max_c, kf), law.optimum(1e24, kf)) {
@@ -1026,6 +1186,7 @@ fn fit_kernel(runs: &Runs, config: &FitConfig) -> Result<Fit> {
             parametrisation: None,
             variables: BTreeMap::new(),
             bounds: BTreeMap::new(),
+            new_run_interval: None,
         },
         identifiability,
         implied,
@@ -1137,6 +1298,7 @@ fn kernel_free_report(runs: &Runs, config: &FitConfig, form: &LawForm) -> Fit {
             parametrisation: None,
             variables: BTreeMap::new(),
             bounds: BTreeMap::new(),
+            new_run_interval: None,
         },
         identifiability: Identifiability {
             identified: true,

@@ -268,37 +268,59 @@ pub struct Optimum {
 }
 
 impl Law {
-    /// Build a law, checking the parameters: finite, E >= 0, A and B > 0.
+    /// Build a law, checking the parameters (see [`Law::validate`]).
     ///
     /// # Errors
     /// [`Error::InvalidSetting`] naming the offending parameter.
     pub fn new(form: LawForm, params: Vec<f64>) -> Result<Law> {
-        let names = form.param_names();
-        if params.len() != names.len() {
+        let law = Law { form, params };
+        law.validate()?;
+        Ok(law)
+    }
+
+    /// Check the parameters against the domain of the form: the right number of them, all
+    /// finite, E >= 0, and every coefficient (A, B, N_c, D_c, R_D*, R_N*) and exponent (alpha,
+    /// beta, alpha_N, alpha_D) strictly positive. With a zero or negative exponent or
+    /// coefficient the loss does not fall with scale, so the law's compute-optimal allocation
+    /// is meaningless (the closed form would put one parameter on all the tokens) and its
+    /// terms can be NaN. [`Law::new`] and law files call this; the planning functions call it
+    /// too, because [`Law`]'s fields are public.
+    ///
+    /// # Errors
+    /// [`Error::InvalidSetting`] naming the offending parameter and its value.
+    pub fn validate(&self) -> Result<()> {
+        let names = self.form.param_names();
+        if self.params.len() != names.len() {
             return Err(Error::InvalidSetting(format!(
                 "the {} law has {} parameters ({}), got {}",
-                form.name(),
+                self.form.name(),
                 names.len(),
                 names.join(", "),
-                params.len()
+                self.params.len()
             )));
         }
+        let form = &self.form;
         let specs = form.form().params();
-        for ((n, &v), spec) in names.iter().zip(&params).zip(&specs) {
+        for ((n, &v), spec) in names.iter().zip(&self.params).zip(&specs) {
+            let n: &str = n.as_ref();
             if !v.is_finite() {
                 return Err(Error::InvalidSetting(format!(
                     "parameter {n} = {v} is not finite"
                 )));
             }
-            let (ok, rule) = if form.has_kernel()
+            let (ok, rule): (bool, String) = if form.has_kernel()
                 || matches!(form, LawForm::Kaplan | LawForm::DataConstrained)
             {
-                match n.as_str() {
-                    "E" => (v >= 0.0, "E >= 0".to_string()),
-                    "A" | "B" | "N_c" | "D_c" | "alpha_N" | "alpha_D" | "R_D_star" | "R_N_star" => {
-                        (v > 0.0, "must be > 0".to_string())
-                    }
-                    _ => (true, String::new()),
+                match n {
+                    "E" => (v >= 0.0, "E >= 0".into()),
+                    "alpha" | "beta" | "alpha_N" | "alpha_D" => (
+                        v > 0.0,
+                        "an exponent must be > 0: with a zero or negative exponent the loss does not fall with scale".into(),
+                    ),
+                    _ => (
+                        v > 0.0,
+                        "must be > 0: a zero or negative coefficient removes or inverts its term".into(),
+                    ),
                 }
             } else {
                 (
@@ -312,7 +334,7 @@ impl Law {
                 )));
             }
         }
-        Ok(Law { form, params })
+        Ok(())
     }
 
     /// A parameter by name.
@@ -412,19 +434,25 @@ impl Law {
 
     /// The compute-optimal allocation for budget `flops` under C = k N D, in closed form
     /// (Hoffmann et al. 2022, Eq. 4, with 6 replaced by k): N_opt = G (C/k)^a,
-    /// D_opt = G^-1 (C/k)^b.
+    /// D_opt = G^-1 (C/k)^b. `None` when the law has no optimum, or when any of N_opt, D_opt,
+    /// the loss there and D_opt / N_opt is not a positive finite number.
     pub fn optimum(&self, flops: f64, k: f64) -> Option<Optimum> {
         let (a, b, g) = (self.params_exponent()?, self.tokens_exponent()?, self.g()?);
         let x = flops / k;
         let n = g * x.powf(a);
         let d = x.powf(b) / g;
-        Some(Optimum {
+        let o = Optimum {
             flops,
             params: n,
             tokens: d,
             loss: self.predict(n, d, flops),
             tokens_per_param: d / n,
-        })
+        };
+        // Past the range of f64 (a budget of 1e308 FLOPs) there is no optimum to report.
+        [o.flops, o.params, o.tokens, o.loss, o.tokens_per_param]
+            .iter()
+            .all(|v| v.is_finite() && *v > 0.0)
+            .then_some(o)
     }
 
     /// Read a law from JSON text: `{"law": "chinchilla", "params": {"E":..,"A":..,"B":..,

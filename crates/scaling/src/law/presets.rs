@@ -29,6 +29,33 @@ pub struct Preset {
     pub notes: &'static str,
 }
 
+impl Preset {
+    /// The preset as `scaling presets --format json` writes it: name, description, source and
+    /// notes, the law (`null` without one) and the rule (`null` without one).
+    ///
+    /// # Examples
+    /// ```
+    /// let p = scaling::law::presets::get("chinchilla").unwrap();
+    /// assert_eq!(p.to_json()["law"]["law"], "chinchilla");
+    /// ```
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut o = serde_json::to_value(self).unwrap_or_default();
+        if let Some(m) = o.as_object_mut() {
+            m.insert(
+                "law".into(),
+                self.law
+                    .as_ref()
+                    .map_or(serde_json::Value::Null, |l| l.to_json()),
+            );
+            m.insert(
+                "rule".into(),
+                serde_json::to_value(self.rule).unwrap_or_default(),
+            );
+        }
+        o
+    }
+}
+
 fn chinchilla(params: Vec<f64>) -> Law {
     Law::new(LawForm::Chinchilla, params).expect("published constants are valid")
 }
@@ -48,7 +75,7 @@ pub fn all() -> Vec<Preset> {
                 0.2849083,
             ])),
             rule: None,
-            notes: "N is total parameters; C = 6 N D",
+            notes: "N is total parameters; C = 6 N D; this is Approach 3 (40B at 5.76e23 FLOPs); Approach 1 projects 67B there (preset chinchilla-approach1)",
         },
         Preset {
             name: "chinchilla-rounded",
@@ -57,6 +84,19 @@ pub fn all() -> Vec<Preset> {
             law: Some(chinchilla(vec![1.69, 406.4, 410.7, 0.34, 0.28])),
             rule: None,
             notes: "rounding moves the optimum: 32B instead of 40B parameters at 5.76e23 FLOPs",
+        },
+        Preset {
+            name: "chinchilla-approach1",
+            description: "Chinchilla's Approaches 1 and 2 frontier: N_opt grows as C^0.50, anchored at Table 3's 67B parameters for Gopher's 5.76e23 FLOPs (N_opt = 67e9 (C / 5.76e23)^0.50, D = C / (6 N))",
+            source: "Hoffmann et al. 2022, arXiv:2203.15556, Table 2 (Approach 1: a = 0.50; Approach 2: a = 0.49) and Table 3 (Approach 1 projections: 67B on 1.5T tokens at 5.76e23 FLOPs)",
+            law: None,
+            rule: Some(Rule::ParamsPower {
+                coef: 67e9,
+                exponent: 0.50,
+                unit_flops: 5.76e23,
+                compute_factor: 1.0,
+            }),
+            notes: "an allocation rule only (Approaches 1 and 2 publish no loss law); D = C / (6 N) gives 1.43T tokens at 5.76e23 FLOPs, where Table 3 prints 1.5T (its rows are not exactly C = 6 N D); the `chinchilla` preset is Approach 3 (40B at the same budget)",
         },
         Preset {
             name: "epoch",

@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 #[serde(tag = "rule", rename_all = "snake_case")]
 pub enum Rule {
     /// N_opt = coef (C_min / unit)^exponent with C_min = C / compute_factor (Kaplan et al.
-    /// 2020: coef 1.3e9, exponent 0.73, unit a PF-day, C = 2 C_min); D = C / (k N).
+    /// 2020: coef 1.3e9, exponent 0.73, unit a PF-day, C = 2 C_min; Hoffmann et al. 2022,
+    /// Approach 1: coef 67e9, exponent 0.50, unit 5.76e23 FLOPs, C = C_min); D = C / (k N).
     ParamsPower {
         /// Coefficient.
         coef: f64,

@@ -148,7 +148,7 @@ fn fits(
 ///
 /// # Errors
 /// Fewer than two runs with at least two checkpoints, or an envelope won by a single size (no
-/// slope to fit).
+/// slope to fit); a grid or replicate count above the caps of [`crate::limits`].
 pub fn envelope(
     curves: &[Curve],
     grid: usize,
@@ -157,6 +157,12 @@ pub fn envelope(
     seed: u64,
     level: f64,
 ) -> Result<EnvelopeResult> {
+    crate::limits::check("envelope grid points", grid, crate::limits::MAX_GRID)?;
+    crate::limits::check(
+        "bootstrap replicates",
+        replicates,
+        crate::limits::MAX_REPLICATES,
+    )?;
     let usable: Vec<&Curve> = curves.iter().filter(|c| c.points.len() >= 2).collect();
     if usable.len() < 2 {
         return Err(Error::InsufficientData(format!(

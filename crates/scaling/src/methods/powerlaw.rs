@@ -40,7 +40,8 @@ pub struct PowerLawFit {
 /// Fit y = k x^a to positive (x, y) pairs.
 ///
 /// # Errors
-/// Fewer than two points, non-positive or non-finite values, or all x equal.
+/// Fewer than two points, non-positive or non-finite values, or all x equal (to within
+/// rounding: a spread of ln x below 1e-12 of its size).
 pub fn fit_power_law(x: &[f64], y: &[f64], level: f64) -> Result<PowerLawFit> {
     if x.len() != y.len() || x.len() < 2 {
         return Err(Error::InsufficientData(format!(
@@ -58,10 +59,16 @@ pub fn fit_power_law(x: &[f64], y: &[f64], level: f64) -> Result<PowerLawFit> {
     let ly: Vec<f64> = y.iter().map(|v| v.ln()).collect();
     let (mx, my) = (lx.iter().sum::<f64>() / n, ly.iter().sum::<f64>() / n);
     let sxx: f64 = lx.iter().map(|v| (v - mx) * (v - mx)).sum();
-    if !(sxx > 0.0) {
-        return Err(Error::InsufficientData(
-            "all x values are equal: no slope to fit".into(),
-        ));
+    // Equal x values can leave sxx a rounding error above 0 (ln x summed in floating point),
+    // which would give a slope with an astronomical standard error: compare the spread of
+    // ln x with the rounding of its values.
+    let spread = lx.iter().cloned().fold(f64::NEG_INFINITY, f64::max)
+        - lx.iter().cloned().fold(f64::INFINITY, f64::min);
+    if !(sxx > 0.0) || spread <= 1e-12 * mx.abs().max(1.0) {
+        return Err(Error::InsufficientData(format!(
+            "all x values are equal ({}): no slope to fit",
+            x[0]
+        )));
     }
     let sxy: f64 = lx.iter().zip(&ly).map(|(a, b)| (a - mx) * (b - my)).sum();
     let syy: f64 = ly.iter().map(|v| (v - my) * (v - my)).sum();
@@ -88,6 +95,11 @@ pub fn fit_power_law(x: &[f64], y: &[f64], level: f64) -> Result<PowerLawFit> {
     } else {
         (None, None, None, None, None)
     };
+    if !(a.is_finite() && b.is_finite() && b.exp().is_finite() && b.exp() > 0.0) {
+        return Err(Error::InsufficientData(format!(
+            "the power law through these points has exponent {a} and coefficient e^{b}, beyond the range of floating point; check the values"
+        )));
+    }
     Ok(PowerLawFit {
         exponent: a,
         coefficient: b.exp(),
@@ -106,6 +118,19 @@ pub fn fit_power_law(x: &[f64], y: &[f64], level: f64) -> Result<PowerLawFit> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Equal x values whose logarithms do not average back exactly (ln 0.1 ten times: the sum
+    /// of squared deviations is 2e-30, not 0) used to give a slope with a standard error of
+    /// about 1e13 instead of an error.
+    #[test]
+    fn powerlaw_constant_x_is_refused_not_fitted() {
+        let x = [0.1; 10];
+        let y = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0];
+        let e = fit_power_law(&x, &y, 0.95).unwrap_err();
+        assert!(e.to_string().contains("all x values are equal"), "{e}");
+        assert!(e.is_user_error());
+        assert!(fit_power_law(&[1.0, 2.0], &[1.0, 2.0], 0.95).is_ok());
+    }
 
     #[test]
     fn exact_power_law() {

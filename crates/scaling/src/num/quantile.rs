@@ -1,20 +1,22 @@
 //! Quantiles and percentile summaries of samples (bootstrap replicates, simulations).
 
 /// The `q` quantile of `v` by linear interpolation between order statistics (Hyndman & Fan
-/// 1996 type 7, numpy's default). `v` must be sorted.
+/// 1996 type 7, numpy's default). `v` must be sorted; `q` outside [0, 1] is clamped to it
+/// (a NaN `q` gives NaN), so no `q` can index past the ends.
 pub fn quantile_sorted(v: &[f64], q: f64) -> f64 {
     let n = v.len();
-    if n == 0 {
+    if n == 0 || q.is_nan() {
         return f64::NAN;
     }
-    let h = (n - 1) as f64 * q;
+    let h = (n - 1) as f64 * q.clamp(0.0, 1.0);
     let lo = h.floor() as usize;
     let hi = (lo + 1).min(n - 1);
     v[lo] + (h - lo as f64) * (v[hi] - v[lo])
 }
 
 /// Percentile interval at `level` and standard error (n - 1 denominator) of `values`;
-/// non-finite values are ignored. `None` when fewer than two are finite.
+/// non-finite values are ignored. `None` when fewer than two are finite, or when the result
+/// itself is not finite.
 pub fn summarise(values: &[f64], level: f64) -> Option<([f64; 2], f64)> {
     if !(level > 0.0 && level < 1.0) {
         return None;
@@ -27,7 +29,11 @@ pub fn summarise(values: &[f64], level: f64) -> Option<([f64; 2], f64)> {
     let a = (1.0 - level) / 2.0;
     let lo = quantile_sorted(&v, a);
     let hi = quantile_sorted(&v, 1.0 - a);
-    let mean = v.iter().sum::<f64>() / v.len() as f64;
-    let var = v.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / (v.len() - 1) as f64;
-    Some(([lo, hi], var.sqrt()))
+    // Scaled by the largest magnitude, so that values near 1e300 do not overflow the squares.
+    let m = v.iter().fold(0.0f64, |a, x| a.max(x.abs()));
+    let s = if m > 0.0 { m } else { 1.0 };
+    let mean = v.iter().map(|x| x / s).sum::<f64>() / v.len() as f64;
+    let var = v.iter().map(|x| (x / s - mean).powi(2)).sum::<f64>() / (v.len() - 1) as f64;
+    let se = var.sqrt() * s;
+    (lo.is_finite() && hi.is_finite() && se.is_finite()).then_some(([lo, hi], se))
 }

@@ -213,7 +213,8 @@ fn local_exponent(m: Model, p: &[f64], x: f64) -> f64 {
 /// Diagnose a curve y(x): fit on all but the `holdout` points of largest x, hold those out.
 ///
 /// # Errors
-/// Fewer than 6 points to fit, or non-positive values.
+/// Fewer than 6 points to fit, non-positive values, or more replicates than
+/// [`crate::limits::MAX_REPLICATES`].
 pub fn plateau(
     x: &[f64],
     y: &[f64],
@@ -227,6 +228,11 @@ pub fn plateau(
             "plateau needs positive, finite x and y".into(),
         ));
     }
+    crate::limits::check(
+        "bootstrap replicates",
+        replicates,
+        crate::limits::MAX_REPLICATES,
+    )?;
     let mut idx: Vec<usize> = (0..x.len()).collect();
     idx.sort_by(|&i, &j| x[i].total_cmp(&x[j]));
     let m = x.len().saturating_sub(holdout);
@@ -473,6 +479,97 @@ pub fn plateau(
         fit_points: m,
         heldout_points: x.len() - m,
     })
+}
+
+fn default_bootstrap() -> usize {
+    200
+}
+fn default_level() -> f64 {
+    0.95
+}
+
+/// A curve in a table, as `scaling plateau` takes it.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct PlateauRequest {
+    /// Column of x (N, D, C or examples).
+    pub x: String,
+    /// Column of y (loss or error).
+    pub y: String,
+    /// Points with the largest x held out to test extrapolation (default: a fifth of them when
+    /// there are 10 or more, else none).
+    #[serde(default)]
+    pub holdout: Option<usize>,
+    /// Bootstrap replicates for the interval on E (default 200).
+    #[serde(default = "default_bootstrap")]
+    pub bootstrap: usize,
+    /// Seed (default 0).
+    #[serde(default)]
+    pub seed: u64,
+    /// Interval level (default 0.95).
+    #[serde(default = "default_level")]
+    pub level: f64,
+}
+
+impl PlateauRequest {
+    /// The request for columns `x` and `y` with every other setting at its default.
+    pub fn new(x: &str, y: &str) -> Self {
+        PlateauRequest {
+            x: x.into(),
+            y: y.into(),
+            holdout: None,
+            bootstrap: default_bootstrap(),
+            seed: 0,
+            level: default_level(),
+        }
+    }
+}
+
+/// [`plateau`] on two columns of a table: every cell must be a positive number (a bad one is
+/// named by file, row, column and value); the held-out count defaults to a fifth of the points
+/// when there are 10 or more.
+///
+/// # Examples
+/// ```
+/// use scaling::data::{Column, RunTable};
+/// use scaling::plateau::{plateau_table, PlateauRequest};
+/// let x: Vec<f64> = (0..12).map(|i| 10f64.powf(2.0 + 0.3 * i as f64)).collect();
+/// // y = 1.5 + 20 x^-0.5: a curve flattening towards its floor 1.5.
+/// let y: Vec<f64> = x.iter().map(|x| 1.5 + 20.0 * x.powf(-0.5)).collect();
+/// let t = RunTable::from_columns("curve", vec![
+///     ("x".into(), Column::Numbers(x)),
+///     ("y".into(), Column::Numbers(y)),
+/// ]).unwrap();
+/// let mut req = PlateauRequest::new("x", "y");
+/// req.bootstrap = 20;
+/// let r = plateau_table(&t, &req).unwrap();
+/// assert_eq!(r.heldout_points, 2);
+/// assert!((r.asymptote - 1.5).abs() < 0.05);
+/// ```
+///
+/// # Errors
+/// A column that is not a header, a cell that is not a positive number, a level outside
+/// (0, 1), and the errors of [`plateau`].
+pub fn plateau_table(table: &crate::data::RunTable, req: &PlateauRequest) -> Result<PlateauResult> {
+    if !(req.level > 0.0 && req.level < 1.0) {
+        return Err(Error::InvalidSetting(format!(
+            "the interval level must be between 0 and 1, got {}",
+            req.level
+        )));
+    }
+    let (xi, yi) = (
+        table.named_column("x", &req.x)?,
+        table.named_column("y", &req.y)?,
+    );
+    let mut xs = Vec::with_capacity(table.rows.len());
+    let mut ys = Vec::with_capacity(table.rows.len());
+    for r in 0..table.rows.len() {
+        xs.push(table.positive(r, xi)?);
+        ys.push(table.positive(r, yi)?);
+    }
+    let holdout = req
+        .holdout
+        .unwrap_or(if xs.len() >= 10 { xs.len() / 5 } else { 0 });
+    plateau(&xs, &ys, holdout, req.bootstrap, req.seed, req.level)
 }
 
 #[cfg(test)]

@@ -2,6 +2,10 @@
 
 use std::fmt::Write;
 
+pub mod accounting;
+pub mod lab;
+pub mod methods;
+pub mod plan;
 pub mod plots;
 pub mod png;
 pub mod svg;
@@ -11,6 +15,25 @@ use crate::fit::{DataRange, Fit};
 use crate::law::{Law, Optimum};
 
 pub use crate::num::{human, sig};
+
+/// Text safe to print on a terminal: every control character other than newline and tab
+/// (ESC, BEL, carriage return, DEL, the C1 controls such as CSI) is written as a visible
+/// `\u{1b}`-style escape, so a group label or column name read from a CSV cannot set the
+/// terminal's title, colours or cursor. Every text output goes through this one helper.
+pub fn escape_control(s: &str) -> String {
+    if !s.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len() + 16);
+    for c in s.chars() {
+        if c.is_control() && c != '\n' && c != '\t' {
+            let _ = write!(out, "\\u{{{:x}}}", c as u32);
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
 
 fn source_text(role: &str, s: &Option<ValueSource>) -> Option<String> {
     s.as_ref().map(|s| match s {
@@ -261,7 +284,7 @@ fn estimate(fit: &Fit, name: &str) -> Option<f64> {
             match what {
                 "N_opt" => Some(o.params),
                 "D_opt" => Some(o.tokens),
-                "L_opt" => Some(o.loss),
+                "L_opt" | "L_opt_new_run" => Some(o.loss),
                 "tokens_per_param" => Some(o.tokens_per_param),
                 _ => None,
             }
@@ -311,7 +334,13 @@ fn intervals_text(
         }
     }
     for &c in &b.budgets {
-        for what in ["N_opt", "D_opt", "L_opt", "tokens_per_param"] {
+        for what in [
+            "N_opt",
+            "D_opt",
+            "L_opt",
+            "L_opt_new_run",
+            "tokens_per_param",
+        ] {
             let key = crate::uncertainty::at_budget(what, c);
             if let Some((k, _)) = iv.get_key_value(&key) {
                 names.push(k);
@@ -329,7 +358,13 @@ fn intervals_text(
             name,
             est,
             format!("[{}, {}]", f(lo), f(hi)),
-            f(se[name])
+            se.get(name).map(|v| f(*v)).unwrap_or_default()
+        );
+    }
+    if iv.keys().any(|k| k.starts_with("L_opt_new_run@")) {
+        s.push_str(
+            "  L_opt: interval on the mean loss at the optimum; L_opt_new_run: where one new run \
+             there should land (adds the fit's run-to-run noise)\n",
         );
     }
     s
@@ -570,6 +605,18 @@ pub fn truth_table(truth: &Law, fit: &Fit) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn control_characters_are_escaped_for_the_terminal() {
+        // Regression (issue 11): a CSV column named "\x1b]0;pwned\x07" set the terminal title.
+        let s = escape_control("loss \u{1b}]0;pwned\u{7} \u{9b}31m\r\nnext\tcol");
+        assert!(
+            !s.chars().any(|c| c.is_control() && c != '\n' && c != '\t'),
+            "{s:?}"
+        );
+        assert_eq!(s, "loss \\u{1b}]0;pwned\\u{7} \\u{9b}31m\\u{d}\nnext\tcol");
+        assert_eq!(escape_control("plain, ünïcode"), "plain, ünïcode");
+    }
 
     #[test]
     fn number_formats() {

@@ -1,6 +1,7 @@
 //! The plot kinds, built from library results; each returns an SVG string.
 
 use super::svg::{render, Axis, Mark, Panel, Series, TickStyle};
+use crate::data::{RoleSources, ValueSource};
 use crate::fit::Fit;
 use crate::law::{presets, Law};
 use crate::methods::IsoflopResult;
@@ -12,6 +13,15 @@ fn axis(label: &str, log: bool, ticks: TickStyle) -> Axis {
         log,
         ticks,
         range: None,
+    }
+}
+
+/// The label of a loss axis: the loss column's name as the table spells it ("loss" when the
+/// loss was derived). The tool does not know the column's unit, so it claims none.
+pub fn loss_label(sources: &RoleSources) -> String {
+    match &sources.loss {
+        Some(ValueSource::Column { column }) => column.clone(),
+        _ => "loss".into(),
     }
 }
 
@@ -28,8 +38,12 @@ fn run_flops(fit: &Fit) -> Vec<f64> {
         d.flops.clone()
     } else {
         let k = fit.conventions.flops_per_param_token;
+        // A power law in one variable keeps no N or D: no C either (NaN points are not drawn).
         (0..d.loss.len())
-            .map(|i| k * d.params[i] * d.tokens[i])
+            .map(|i| match (d.params.get(i), d.tokens.get(i)) {
+                (Some(n), Some(t)) => k * n * t,
+                _ => f64::NAN,
+            })
             .collect()
     }
 }
@@ -47,10 +61,9 @@ pub fn loss_compute(fit: &Fit) -> String {
             .fold((f64::INFINITY, 0.0f64), |(a, b), v| (a.min(*v), b.max(*v)));
         let bins = 5usize;
         for b in 0..bins {
-            let (blo, bhi) = (
-                lo * (hi / lo).powf(b as f64 / bins as f64),
-                lo * (hi / lo).powf((b + 1) as f64 / bins as f64),
-            );
+            // In ln N, so that 1e-320 to 1e308 (a ratio beyond f64) still gives finite edges.
+            let edge = |k: usize| (lo.ln() + (hi.ln() - lo.ln()) * k as f64 / bins as f64).exp();
+            let (blo, bhi) = (edge(b), edge(b + 1));
             let pts: Vec<(f64, f64)> = (0..d.loss.len())
                 .filter(|&i| {
                     d.params[i] >= blo * (1.0 - 1e-12) && (d.params[i] < bhi || b == bins - 1)
@@ -78,7 +91,7 @@ pub fn loss_compute(fit: &Fit) -> String {
         let k = fit.conventions.flops_per_param_token;
         let cmin = c.iter().cloned().fold(f64::INFINITY, f64::min);
         let cmax = c.iter().cloned().fold(0.0, f64::max);
-        let grid = logspace(cmin, (cmax * 100.0).max(1e24), 60);
+        let grid = logspace(cmin, (cmax * 100.0).clamp(1e24, f64::MAX), 60);
         let frontier = |g: &[f64], l: &Law| -> Vec<(f64, f64)> {
             g.iter()
                 .filter_map(|&x| l.optimum(x, k).map(|o| (x, o.loss)))
@@ -132,13 +145,24 @@ pub fn loss_compute(fit: &Fit) -> String {
     render(&[Panel {
         title: "Loss against compute".into(),
         x: axis("training compute C (FLOPs)", true, TickStyle::Scientific),
-        y: axis("loss (nats)", true, TickStyle::Plain),
+        y: axis(
+            &loss_label(&fit.conventions.columns),
+            true,
+            TickStyle::Plain,
+        ),
         series,
     }])
 }
 
-/// IsoFLOP profiles: each budget's runs, fitted parabola and vertex with its interval.
-pub fn isoflop(r: &IsoflopResult, params: &[f64], flops: &[f64], loss: &[f64]) -> String {
+/// IsoFLOP profiles: each budget's runs, fitted parabola and vertex with its interval;
+/// `loss_axis` labels the loss axis (see [`loss_label`]).
+pub fn isoflop(
+    r: &IsoflopResult,
+    params: &[f64],
+    flops: &[f64],
+    loss: &[f64],
+    loss_axis: &str,
+) -> String {
     let mut series = Vec::new();
     let many = r.budgets.len() > 10;
     for (i, b) in r.budgets.iter().enumerate() {
@@ -219,7 +243,7 @@ pub fn isoflop(r: &IsoflopResult, params: &[f64], flops: &[f64], loss: &[f64]) -
             "IsoFLOP profiles (Approach 2)".into()
         },
         x: axis("parameters N", true, TickStyle::Count),
-        y: axis("loss (nats)", false, TickStyle::Plain),
+        y: axis(loss_axis, false, TickStyle::Plain),
         series,
     }])
 }
@@ -232,7 +256,11 @@ pub fn residuals(fit: &Fit) -> String {
     let label = "residual ln L_hat - ln L";
     let mut panels = vec![Panel {
         title: "Residuals against prediction".into(),
-        x: axis("predicted loss (nats)", false, TickStyle::Plain),
+        x: axis(
+            &format!("predicted {}", loss_label(&fit.conventions.columns)),
+            false,
+            TickStyle::Plain,
+        ),
         y: axis(label, false, TickStyle::Plain),
         series: vec![Series {
             name: String::new(),
@@ -324,7 +352,7 @@ pub fn bootstrap(fit: &Fit) -> Option<String> {
         panels.push(Panel {
             title: format!("Bootstrap distribution of {name}"),
             x: axis(name, false, TickStyle::Plain),
-            y: axis("replicates", false, TickStyle::Plain),
+            y: axis("replicates", false, TickStyle::Integer),
             series,
         });
     }
@@ -474,7 +502,11 @@ pub fn curves(fit: &Fit) -> Option<String> {
     Some(render(&[Panel {
         title: "Learning curves: loss against tokens, with the fitted law".into(),
         x: axis("training tokens D", true, TickStyle::Count),
-        y: axis("loss (nats)", true, TickStyle::Plain),
+        y: axis(
+            &loss_label(&fit.conventions.columns),
+            true,
+            TickStyle::Plain,
+        ),
         series,
     }]))
 }

@@ -27,6 +27,9 @@ pub enum TickStyle {
     Count,
     /// Plain numbers.
     Plain,
+    /// Whole numbers only (counts of replicates): no tick between two integers, none written
+    /// with a decimal point.
+    Integer,
 }
 
 /// An axis.
@@ -89,6 +92,14 @@ const ML: f64 = 72.0;
 const MR: f64 = 20.0;
 const MT: f64 = 36.0;
 const MB: f64 = 56.0;
+/// Width of the legend box.
+const LW: f64 = 190.0;
+/// The most ticks an axis gets: bounds every tick loop whatever the range.
+const MAX_TICKS: usize = 40;
+/// log10 of the largest and smallest positive values an axis may reach (f64::MAX is
+/// 1.797e308; the smallest subnormal is 4.9e-324).
+const LOG10_MAX: f64 = 308.25;
+const LOG10_MIN: f64 = -323.0;
 
 fn fmt_tick(v: f64, style: TickStyle) -> String {
     match style {
@@ -113,55 +124,146 @@ fn fmt_tick(v: f64, style: TickStyle) -> String {
             }
         }
         TickStyle::Plain => super::sig(v, 3),
+        TickStyle::Integer => format!("{:.0}", v.round()),
     }
 }
 
-/// Tick positions: decades (with 2 and 5 when the range is under two decades) on a log axis,
-/// 1-2-5 steps on a linear one.
+/// The labels of an axis's ticks. Plain ticks share the fewest decimals that write every tick
+/// exactly (2, 3, 4 rather than 2.00, 3.00, 4.00; 2.0, 2.5, 3.0 where halves are needed), in
+/// fixed notation between 1e-3 and 1e6 and scientific outside (1e200, not 1.00e200).
+fn fmt_ticks(ticks: &[f64], style: TickStyle) -> Vec<String> {
+    if style != TickStyle::Plain {
+        return ticks.iter().map(|&t| fmt_tick(t, style)).collect();
+    }
+    let fixed = ticks
+        .iter()
+        .all(|t| *t == 0.0 || (1e-3..1e6).contains(&t.abs()));
+    let write = |t: f64, d: usize| {
+        if fixed {
+            format!("{t:.d$}")
+        } else {
+            format!("{t:.d$e}")
+        }
+    };
+    for d in 0..=6 {
+        let labels: Vec<String> = ticks.iter().map(|&t| write(t, d)).collect();
+        let exact = ticks.iter().zip(&labels).all(|(t, l)| {
+            l.parse::<f64>()
+                .is_ok_and(|v| (v - t).abs() <= 1e-9 * t.abs().max(1e-300))
+        });
+        if exact {
+            return labels;
+        }
+    }
+    ticks.iter().map(|&t| fmt_tick(t, style)).collect()
+}
+
+/// Tick positions for `style`: [`ticks`], keeping only whole numbers for
+/// [`TickStyle::Integer`].
+fn ticks_for(lo: f64, hi: f64, log: bool, style: TickStyle) -> Vec<f64> {
+    let mut t = ticks(lo, hi, log);
+    if style == TickStyle::Integer {
+        t.retain(|v| (v - v.round()).abs() < 1e-9 * v.abs().max(1.0));
+        if t.is_empty() {
+            // A range narrower than one unit: the whole numbers inside it, if any.
+            t = (lo.ceil() as i64..=hi.floor() as i64)
+                .take(MAX_TICKS)
+                .map(|v| v as f64)
+                .collect();
+        }
+    }
+    t
+}
+
+/// Tick positions. On a log axis, the coarsest of decades (every few decades over more than
+/// ten), 1-2-5 and every digit that gives four ticks; a range too narrow even for that (a loss
+/// from 2.1 to 3.3) gets the linear axis's 1-2-5 steps. Empty for a range that is not finite,
+/// empty, or (log) not positive; never more than `MAX_TICKS` ticks, whatever the range.
 fn ticks(lo: f64, hi: f64, log: bool) -> Vec<f64> {
-    if log {
-        let (a, b) = (lo.log10().floor() as i32, hi.log10().ceil() as i32);
-        let mult: &[f64] = if hi / lo < 12.0 {
-            &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0]
-        } else if b - a <= 2 {
-            &[1.0, 2.0, 5.0]
-        } else {
-            &[1.0]
-        };
-        let step = if b - a > 10 {
-            ((b - a) as f64 / 8.0).ceil() as i32
-        } else {
-            1
-        };
+    if !(lo.is_finite() && hi.is_finite() && hi > lo) || (log && lo <= 0.0) {
+        return Vec::new();
+    }
+    if !log {
+        return linear_ticks(lo, hi);
+    }
+    // Both exponents lie in [-324, 309]: lo and hi are finite and positive.
+    let (a, b) = (lo.log10().floor() as i32, hi.log10().ceil() as i32);
+    let step = if b - a > 10 {
+        ((b - a) as f64 / 8.0).ceil() as i32
+    } else {
+        1
+    };
+    let decade_ticks = |mult: &[f64]| {
         let mut t = Vec::new();
-        let mut e = a;
-        while e <= b {
+        for e in (a..=b).step_by(step.max(1) as usize) {
             for m in mult {
                 let v = m * 10f64.powi(e);
-                if v >= lo * (1.0 - 1e-9) && v <= hi * (1.0 + 1e-9) {
+                if v.is_finite() && v >= lo * (1.0 - 1e-9) && v <= hi * (1.0 + 1e-9) {
                     t.push(v);
                 }
             }
-            e += step;
         }
         t
-    } else {
-        let span = (hi - lo).max(1e-300);
-        let raw = span / 6.0;
-        let mag = 10f64.powf(raw.log10().floor());
-        let step = [1.0, 2.0, 5.0, 10.0]
-            .iter()
-            .map(|m| m * mag)
-            .find(|s| span / s <= 7.0)
-            .unwrap_or(10.0 * mag);
-        let mut v = (lo / step).ceil() * step;
-        let mut t = Vec::new();
-        while v <= hi + 1e-9 * span {
-            t.push(if v.abs() < 1e-12 * span { 0.0 } else { v });
-            v += step;
+    };
+    // The coarsest of decades, 1-2-5 and every digit that gives four ticks.
+    let mut t = Vec::new();
+    for mult in [
+        &[1.0][..],
+        &[1.0, 2.0, 5.0],
+        &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0],
+    ] {
+        t = decade_ticks(mult);
+        if t.len() >= 4 {
+            break;
         }
-        t
     }
+    if t.len() < 4 {
+        let lin = linear_ticks(lo, hi);
+        if lin.len() > t.len() {
+            return lin;
+        }
+    }
+    t.truncate(MAX_TICKS);
+    t
+}
+
+/// 1-2-5 steps over [lo, hi] (finite, lo < hi). The range is first scaled by a power of ten so
+/// that neither its span overflows (-1e308 to 1e308) nor its step underflows (1e-320).
+fn linear_ticks(lo: f64, hi: f64) -> Vec<f64> {
+    let m = lo.abs().max(hi.abs());
+    let p = m.log10().floor().clamp(-300.0, 300.0) as i32;
+    let scale = 10f64.powi(p);
+    let (l, h) = (lo / scale, hi / scale);
+    let span = h - l;
+    if !(span.is_finite() && span > 0.0) {
+        return Vec::new();
+    }
+    let mag = 10f64.powf((span / 6.0).log10().floor());
+    let step = [1.0, 2.0, 5.0, 10.0]
+        .iter()
+        .map(|m| m * mag)
+        .find(|s| span / s <= 7.0)
+        .unwrap_or(10.0 * mag);
+    if !(step.is_finite() && step > 0.0) {
+        return Vec::new();
+    }
+    let first = (l / step).ceil();
+    let last = (h / step + 1e-9).floor();
+    if !(last >= first) {
+        return Vec::new();
+    }
+    let n = ((last - first) as usize).saturating_add(1).min(MAX_TICKS);
+    (0..n)
+        .map(|i| {
+            let v = (first + i as f64) * step;
+            if v.abs() < 1e-9 * step {
+                0.0
+            } else {
+                v * scale
+            }
+        })
+        .filter(|v| v.is_finite())
+        .collect()
 }
 
 /// Colour `style % 8`, shape `(style + style / 8) % 4`: sixteen or more distinct pairs.
@@ -189,10 +291,16 @@ fn marker(style: usize, x: f64, y: f64, colour: &str) -> String {
     }
 }
 
+/// The range an axis shows: its given range when usable, else the data's, padded. Always
+/// finite with lo < hi (and lo > 0 on a log axis), so that one distinct value, 1e308 or 1e-320
+/// still give a drawable axis and no NaN coordinate.
 fn extent(panel: &Panel, axis_x: bool) -> (f64, f64) {
     let ax = if axis_x { &panel.x } else { &panel.y };
-    if let Some(r) = ax.range {
-        return r;
+    let usable = |v: f64| v.is_finite() && (!ax.log || v > 0.0);
+    if let Some((lo, hi)) = ax.range {
+        if usable(lo) && usable(hi) && hi > lo {
+            return (lo, hi);
+        }
     }
     let mut lo = f64::INFINITY;
     let mut hi = f64::NEG_INFINITY;
@@ -201,59 +309,204 @@ fn extent(panel: &Panel, axis_x: bool) -> (f64, f64) {
             let mut vals = vec![if axis_x { p.0 } else { p.1 }];
             if !axis_x {
                 match &s.mark {
-                    Mark::Band(up) => vals.push(up[i]),
-                    Mark::ErrorBars(e) => vals.extend([e[i].0, e[i].1]),
+                    Mark::Band(up) => vals.extend(up.get(i).copied()),
+                    Mark::ErrorBars(e) => vals.extend(e.get(i).iter().flat_map(|e| [e.0, e.1])),
                     _ => {}
                 }
             }
             for v in vals {
-                if v.is_finite() && (!ax.log || v > 0.0) {
+                if usable(v) {
                     lo = lo.min(v);
                     hi = hi.max(v);
                 }
             }
         }
     }
+    let fallback = if ax.log { (1.0, 10.0) } else { (0.0, 1.0) };
     if !(lo.is_finite() && hi.is_finite()) {
-        return (1.0, 10.0);
+        return fallback;
     }
-    if ax.log {
-        let pad = (hi / lo).powf(0.04);
-        (lo / pad, hi * pad)
+    let (l, h) = if ax.log {
+        // In decades: 4% of the span each side, or a twentieth of a decade for one value.
+        let (a, b) = (lo.log10(), hi.log10());
+        let pad = if b - a > 1e-9 { 0.04 * (b - a) } else { 0.05 };
+        (
+            10f64.powf((a - pad).max(LOG10_MIN)),
+            10f64.powf((b + pad).min(LOG10_MAX)),
+        )
     } else {
-        let pad = 0.05 * (hi - lo).max(1e-9 * hi.abs().max(1.0));
-        (lo - pad, hi + pad)
+        // Halves, so that hi - lo cannot overflow (-1e308 to 1e308).
+        let half = hi / 2.0 - lo / 2.0;
+        let pad = if half > 1e-9 * hi.abs().max(lo.abs()) {
+            0.1 * half
+        } else if hi != 0.0 {
+            0.1 * hi.abs()
+        } else {
+            1.0
+        };
+        ((lo - pad).max(-f64::MAX), (hi + pad).min(f64::MAX))
+    };
+    if l.is_finite() && h.is_finite() && h > l && (!ax.log || l > 0.0) {
+        (l, h)
+    } else {
+        fallback
+    }
+}
+
+/// Where `v` falls between `a` and `b` (0 at a, 1 at b), on a log or linear scale, without
+/// overflow; clamped to +-1000 spans so that a wild point gives a long line, not a huge number.
+fn unit(v: f64, a: f64, b: f64, log: bool) -> f64 {
+    let t = if log {
+        (v.ln() - a.ln()) / (b.ln() - a.ln())
+    } else {
+        (v / 2.0 - a / 2.0) / (b / 2.0 - a / 2.0)
+    };
+    t.clamp(-1000.0, 1000.0)
+}
+
+/// Where a panel's legend goes: a corner of the plot area free of data, or, when every corner
+/// holds some, outside the plot area on its right (the panel is then wider by the legend).
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum LegendPlace {
+    /// No legend entries.
+    None,
+    /// Inside the plot area at this top-left corner (relative to the panel's origin).
+    Inside(f64, f64),
+    /// To the right of the plot area.
+    Outside,
+}
+
+/// Width, ranges and legend place of a panel.
+struct Layout {
+    x: (f64, f64),
+    y: (f64, f64),
+    legend: LegendPlace,
+    width: f64,
+    legend_height: f64,
+}
+
+/// Everything a panel draws, as points in panel coordinates (lines sampled along their
+/// segments), to find a corner free of data.
+fn drawn_points(
+    panel: &Panel,
+    px: &dyn Fn(f64) -> f64,
+    py: &dyn Fn(f64) -> f64,
+) -> Vec<(f64, f64)> {
+    let ok = |x: f64, y: f64| {
+        x.is_finite() && y.is_finite() && (!panel.x.log || x > 0.0) && (!panel.y.log || y > 0.0)
+    };
+    let mut out = Vec::new();
+    let line = |pts: &[(f64, f64)], out: &mut Vec<(f64, f64)>| {
+        let q: Vec<(f64, f64)> = pts
+            .iter()
+            .filter(|p| ok(p.0, p.1))
+            .map(|p| (px(p.0), py(p.1)))
+            .collect();
+        for w in q.windows(2) {
+            for k in 0..8 {
+                let f = k as f64 / 8.0;
+                out.push((
+                    w[0].0 + f * (w[1].0 - w[0].0),
+                    w[0].1 + f * (w[1].1 - w[0].1),
+                ));
+            }
+        }
+        out.extend(q.last().copied());
+    };
+    for se in &panel.series {
+        match &se.mark {
+            Mark::Points => out.extend(
+                se.points
+                    .iter()
+                    .filter(|p| ok(p.0, p.1))
+                    .map(|p| (px(p.0), py(p.1))),
+            ),
+            Mark::Line | Mark::Dashed => line(&se.points, &mut out),
+            Mark::Band(up) => {
+                line(&se.points, &mut out);
+                let upper: Vec<(f64, f64)> =
+                    se.points.iter().zip(up).map(|(p, u)| (p.0, *u)).collect();
+                line(&upper, &mut out);
+            }
+            Mark::ErrorBars(e) => {
+                for (p, (lo, hi)) in se.points.iter().zip(e) {
+                    line(&[(p.0, *lo), (p.0, *hi)], &mut out);
+                    if ok(p.0, p.1) {
+                        out.push((px(p.0), py(p.1)));
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+fn layout(panel: &Panel) -> Layout {
+    let x = extent(panel, true);
+    let y = extent(panel, false);
+    let px = |v: f64| ML + unit(v, x.0, x.1, panel.x.log) * (W - ML - MR);
+    let py = |v: f64| H - MB - unit(v, y.0, y.1, panel.y.log) * (H - MT - MB);
+    let entries = panel.series.iter().filter(|s| !s.name.is_empty()).count();
+    let lh = 16.0 * entries as f64 + 6.0;
+    let mut legend = LegendPlace::None;
+    if entries > 0 {
+        let drawn = drawn_points(panel, &px, &py);
+        // A few pixels of margin: a marker's edge next to the box counts as under it.
+        let crowd = |(cx, cy): (f64, f64)| {
+            drawn
+                .iter()
+                .filter(|(x, y)| {
+                    *x >= cx - 4.0 && *x <= cx + LW + 4.0 && *y >= cy - 4.0 && *y <= cy + lh + 4.0
+                })
+                .count()
+        };
+        let corners = [
+            (W - MR - LW, MT + 2.0),
+            (ML + 6.0, MT + 2.0),
+            (W - MR - LW, H - MB - lh - 2.0),
+            (ML + 6.0, H - MB - lh - 2.0),
+        ];
+        // A legend taller than the plot area cannot sit inside it.
+        legend = match corners.iter().copied().find(|c| crowd(*c) == 0) {
+            Some((cx, cy)) if lh < H - MT - MB - 4.0 => LegendPlace::Inside(cx, cy),
+            _ => LegendPlace::Outside,
+        };
+    }
+    Layout {
+        x,
+        y,
+        legend,
+        width: if legend == LegendPlace::Outside {
+            W + LW + 8.0
+        } else {
+            W
+        },
+        legend_height: lh,
     }
 }
 
 /// Render panels side by side as one SVG document.
 pub fn render(panels: &[Panel]) -> String {
-    let total_w = W * panels.len() as f64;
+    let layouts: Vec<Layout> = panels.iter().map(layout).collect();
+    let total_w: f64 = layouts.iter().map(|l| l.width).sum();
+    let total_h = layouts
+        .iter()
+        .map(|l| match l.legend {
+            // An outside legend taller than the panel makes the picture taller.
+            LegendPlace::Outside => (MT + 2.0 + l.legend_height + 8.0).max(H),
+            _ => H,
+        })
+        .fold(H, f64::max);
     let mut s = String::new();
     let _ = write!(
         s,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {total_w} {H}" width="{total_w}" height="{H}" font-family="DejaVu Sans, Helvetica, Arial, sans-serif" font-size="12"><rect width="100%" height="100%" fill="white"/>"#
+        r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {total_w} {total_h}" width="{total_w}" height="{total_h}" font-family="DejaVu Sans, Helvetica, Arial, sans-serif" font-size="12"><rect width="100%" height="100%" fill="white"/>"#
     );
-    for (pi, panel) in panels.iter().enumerate() {
-        let ox = W * pi as f64;
-        let (x0, x1) = extent(panel, true);
-        let (y0, y1) = extent(panel, false);
-        let tx = |v: f64| {
-            let t = if panel.x.log {
-                (v.ln() - x0.ln()) / (x1.ln() - x0.ln())
-            } else {
-                (v - x0) / (x1 - x0)
-            };
-            ox + ML + t * (W - ML - MR)
-        };
-        let ty = |v: f64| {
-            let t = if panel.y.log {
-                (v.ln() - y0.ln()) / (y1.ln() - y0.ln())
-            } else {
-                (v - y0) / (y1 - y0)
-            };
-            H - MB - t * (H - MT - MB)
-        };
+    let mut ox = 0.0;
+    for (pi, (panel, lay)) in panels.iter().zip(&layouts).enumerate() {
+        let ((x0, x1), (y0, y1)) = (lay.x, lay.y);
+        let tx = |v: f64| ox + ML + unit(v, x0, x1, panel.x.log) * (W - ML - MR);
+        let ty = |v: f64| H - MB - unit(v, y0, y1, panel.y.log) * (H - MT - MB);
         let ok = |x: f64, y: f64| {
             x.is_finite() && y.is_finite() && (!panel.x.log || x > 0.0) && (!panel.y.log || y > 0.0)
         };
@@ -270,18 +523,26 @@ pub fn render(panels: &[Panel]) -> String {
             W - ML - MR,
             H - MT - MB
         );
-        for t in ticks(x0, x1, panel.x.log) {
-            let x = tx(t);
+        let xt: Vec<f64> = ticks_for(x0, x1, panel.x.log, panel.x.ticks)
+            .into_iter()
+            .filter(|t| ok(*t, 1.0))
+            .collect();
+        for (t, label) in xt.iter().zip(fmt_ticks(&xt, panel.x.ticks)) {
+            let x = tx(*t);
             let _ = write!(
                 s,
                 r##"<line x1="{x:.1}" y1="{MT}" x2="{x:.1}" y2="{:.1}" stroke="#e5e5e5"/><text x="{x:.1}" y="{:.1}" text-anchor="middle">{}</text>"##,
                 H - MB,
                 H - MB + 16.0,
-                escape(&fmt_tick(t, panel.x.ticks))
+                escape(&label)
             );
         }
-        for t in ticks(y0, y1, panel.y.log) {
-            let y = ty(t);
+        let yt: Vec<f64> = ticks_for(y0, y1, panel.y.log, panel.y.ticks)
+            .into_iter()
+            .filter(|t| ok(1.0, *t))
+            .collect();
+        for (t, label) in yt.iter().zip(fmt_ticks(&yt, panel.y.ticks)) {
+            let y = ty(*t);
             let _ = write!(
                 s,
                 r##"<line x1="{:.1}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="#e5e5e5"/><text x="{:.1}" y="{:.1}" text-anchor="end">{}</text>"##,
@@ -289,7 +550,7 @@ pub fn render(panels: &[Panel]) -> String {
                 ox + W - MR,
                 ox + ML - 6.0,
                 y + 4.0,
-                escape(&fmt_tick(t, panel.y.ticks))
+                escape(&label)
             );
         }
         let _ = write!(
@@ -382,36 +643,17 @@ pub fn render(panels: &[Panel]) -> String {
             }
         }
         s.push_str("</g>");
-        // The legend goes in the corner with the fewest data points.
-        let entries = panel.series.iter().filter(|s| !s.name.is_empty()).count();
-        let (lw, lh) = (190.0, 16.0 * entries as f64 + 6.0);
-        let corners = [
-            (ox + W - MR - lw, MT + 2.0),
-            (ox + ML + 6.0, MT + 2.0),
-            (ox + W - MR - lw, H - MB - lh - 2.0),
-            (ox + ML + 6.0, H - MB - lh - 2.0),
-        ];
-        let crowd = |(cx, cy): (f64, f64)| {
-            panel
-                .series
-                .iter()
-                .flat_map(|s| s.points.iter())
-                .filter(|p| ok(p.0, p.1))
-                .filter(|p| {
-                    let (x, y) = (tx(p.0), ty(p.1));
-                    x >= cx && x <= cx + lw && y >= cy && y <= cy + lh
-                })
-                .count()
+        // The legend: in a corner free of data, or to the right of the plot area.
+        let (lx0, ly0) = match lay.legend {
+            LegendPlace::Inside(cx, cy) => (ox + cx, cy),
+            LegendPlace::Outside => (ox + W - MR + 8.0, MT),
+            LegendPlace::None => (ox, MT),
         };
-        let (lx0, ly0) = corners
-            .iter()
-            .copied()
-            .min_by_key(|c| crowd(*c))
-            .unwrap_or(corners[0]);
-        if entries > 0 {
+        if lay.legend != LegendPlace::None {
             let _ = write!(
                 s,
-                r#"<rect x="{lx0:.1}" y="{ly0:.1}" width="{lw}" height="{lh:.1}" fill="white" fill-opacity="0.85" stroke="none"/>"#
+                r#"<rect x="{lx0:.1}" y="{ly0:.1}" width="{LW}" height="{:.1}" fill="white" fill-opacity="0.85" stroke="none"/>"#,
+                lay.legend_height
             );
         }
         let mut ly = ly0 + 16.0;
@@ -454,6 +696,7 @@ pub fn render(panels: &[Panel]) -> String {
             ly += 16.0;
         }
         s.push_str("</g>");
+        ox += lay.width;
     }
     s.push_str("</svg>\n");
     s
@@ -473,6 +716,155 @@ mod tests {
         let t = ticks(2.0, 3.4, false);
         assert!(t.len() >= 3 && t.len() <= 8, "{t:?}");
         assert!(ticks(3e8, 9e8, true).len() >= 2);
+    }
+
+    fn panel(points: Vec<(f64, f64)>, log: bool, name: &str) -> Panel {
+        let axis = |label: &str| Axis {
+            label: label.into(),
+            log,
+            ticks: TickStyle::Plain,
+            range: None,
+        };
+        Panel {
+            title: "t".into(),
+            x: axis("x"),
+            y: axis("y"),
+            series: vec![Series {
+                name: name.into(),
+                points,
+                mark: Mark::Points,
+                style: 0,
+            }],
+        }
+    }
+
+    /// Every number written into an SVG attribute or text is finite.
+    fn assert_no_poison(svg: &str) {
+        for bad in ["NaN", "inf"] {
+            assert!(!svg.contains(bad), "{bad} in {svg}");
+        }
+    }
+
+    #[test]
+    fn axis_ticks_terminate_on_1e308_and_subnormal_values() {
+        // Regression (issue 11): one value of 1e308 or 1e-320 in a column sent the tick loop
+        // round for ever while memory grew.
+        for (lo, hi) in [
+            (1.0, 1e308),
+            (1e-320, 3.0),
+            (1e-320, 1e308),
+            (f64::MIN_POSITIVE, f64::MAX),
+            (4.9e-324, 1e-323),
+            (2.0, 2.0 + 1e-15),
+        ] {
+            let t = ticks(lo, hi, true);
+            assert!(t.len() <= MAX_TICKS && t.iter().all(|v| v.is_finite() && *v > 0.0));
+        }
+        for (lo, hi) in [
+            (-1e308, 1e308),
+            (-f64::MAX, f64::MAX),
+            (0.0, 1e-320),
+            (1.0, 1.0 + 1e-15),
+            (1e300, 1e300 * (1.0 + 1e-15)),
+        ] {
+            let t = ticks(lo, hi, false);
+            assert!(t.len() <= MAX_TICKS && t.iter().all(|v| v.is_finite()));
+        }
+        assert!(ticks(f64::NAN, 1.0, false).is_empty());
+        assert!(ticks(0.0, f64::INFINITY, true).is_empty());
+        for pts in [
+            vec![(1.0, 2.0), (1e308, 3.0)],
+            vec![(1e-320, 2.0), (5.0, 3.0)],
+            vec![(-1e308, 1e308), (1e308, -1e308)],
+            vec![(f64::MAX, f64::MAX), (f64::MAX, f64::MAX)],
+        ] {
+            for log in [true, false] {
+                assert_no_poison(&render(&[panel(pts.clone(), log, "runs")]));
+            }
+        }
+    }
+
+    #[test]
+    fn one_distinct_value_plots_without_nan() {
+        // Regression (issue 11): `plot residuals` with one distinct N wrote x="NaN".
+        for log in [true, false] {
+            let s = render(&[panel(vec![(1e9, 0.1), (1e9, -0.1)], log, "")]);
+            assert_no_poison(&s);
+            let s = render(&[panel(vec![(0.0, 0.0)], false, "")]);
+            assert_no_poison(&s);
+        }
+    }
+
+    #[test]
+    fn narrow_log_ranges_get_readable_ticks() {
+        // Regression (issue 11): a log loss axis from 2.1 to 3.3 got one or two ticks.
+        for (lo, hi) in [
+            (2.1, 3.3),
+            (2.0, 2.2),
+            (1.8, 4.5),
+            (2e8, 1.5e10),
+            (3e8, 9e8),
+        ] {
+            let t = ticks(lo, hi, true);
+            assert!(t.len() >= 3 && t.len() <= 12, "{lo}..{hi}: {t:?}");
+        }
+        // Written without needless zeros.
+        assert_eq!(
+            fmt_ticks(&[2.0, 3.0, 4.0], TickStyle::Plain),
+            ["2", "3", "4"]
+        );
+        assert_eq!(
+            fmt_ticks(&[2.0, 2.5, 3.0], TickStyle::Plain),
+            ["2.0", "2.5", "3.0"]
+        );
+        assert_eq!(
+            fmt_ticks(&[1e100, 1e200], TickStyle::Plain),
+            ["1e100", "1e200"]
+        );
+    }
+
+    #[test]
+    fn histogram_counts_print_as_integers() {
+        // Regression (issue 11): replicate counts printed as "30.0".
+        let t = ticks_for(0.0, 31.5, false, TickStyle::Integer);
+        let labels = fmt_ticks(&t, TickStyle::Integer);
+        assert!(labels.contains(&"30".to_string()), "{labels:?}");
+        assert!(labels.iter().all(|l| !l.contains('.')), "{labels:?}");
+        // A count axis from 0 to 2 gets no tick at 0.5.
+        let t = ticks_for(0.0, 2.0, false, TickStyle::Integer);
+        assert!(t.iter().all(|v| v.fract() == 0.0) && t.len() >= 2, "{t:?}");
+    }
+
+    #[test]
+    fn legend_leaves_the_data_on_dense_plots() {
+        // Regression (issue 11): on dense IsoFLOP plots the legend covered runs. With data in
+        // every corner it goes outside the plot area; with a free corner it goes there.
+        let dense: Vec<(f64, f64)> = (0..40)
+            .flat_map(|i| (0..40).map(move |j| (i as f64, j as f64)))
+            .collect();
+        let lay = layout(&panel(dense.clone(), false, "runs"));
+        assert_eq!(lay.legend, LegendPlace::Outside);
+        assert!(
+            render(&[panel(dense, false, "runs")]).contains(&format!("width=\"{}\"", W + LW + 8.0))
+        );
+        // Data only along the diagonal: the top-left corner is free.
+        let diag: Vec<(f64, f64)> = (0..50).map(|i| (i as f64, i as f64)).collect();
+        let p = panel(diag, false, "runs");
+        let lay = layout(&p);
+        match lay.legend {
+            LegendPlace::Inside(cx, cy) => {
+                let px = |v: f64| ML + unit(v, lay.x.0, lay.x.1, false) * (W - ML - MR);
+                let py = |v: f64| H - MB - unit(v, lay.y.0, lay.y.1, false) * (H - MT - MB);
+                for (x, y) in &p.series[0].points {
+                    let (x, y) = (px(*x), py(*y));
+                    assert!(
+                        !(x >= cx && x <= cx + LW && y >= cy && y <= cy + lay.legend_height),
+                        "a point under the legend"
+                    );
+                }
+            }
+            other => panic!("expected a free corner, got {other:?}"),
+        }
     }
 
     #[test]

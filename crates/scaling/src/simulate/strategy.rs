@@ -213,7 +213,8 @@ fn fit_rate(n: &[f64], y: &[f64], w: &[f64]) -> (f64, f64, f64) {
 /// Run a data-strategy experiment.
 ///
 /// # Errors
-/// Fewer than three sizes, sizes below 2, or parameters outside their domains.
+/// Fewer than three sizes, sizes below 2, parameters outside their domains, or more samples in
+/// all than [`crate::limits::MAX_DRAWS`].
 pub fn simulate_strategy(cfg: &StrategyConfig) -> Result<StrategyResult> {
     if cfg.sizes.len() < 3 || cfg.sizes.iter().any(|&n| n < 2) {
         return Err(Error::InvalidSetting(
@@ -248,6 +249,23 @@ pub fn simulate_strategy(cfg: &StrategyConfig) -> Result<StrategyResult> {
                 largest / keep_fraction
             )));
         }
+    }
+    let draws: f64 = cfg
+        .sizes
+        .iter()
+        .map(|&n| match cfg.scenario {
+            Scenario::Prune { keep_fraction, .. } if keep_fraction > 0.0 => {
+                (n as f64 / keep_fraction).max(n as f64)
+            }
+            _ => n as f64,
+        })
+        .sum::<f64>()
+        * cfg.reps as f64;
+    if !(draws <= crate::limits::MAX_DRAWS) {
+        return Err(Error::InvalidSetting(format!(
+            "the sizes and repetitions ask for {draws:.2e} samples in all, more than the {:.0e} allowed (a cap that keeps time bounded); use smaller sizes or fewer repetitions",
+            crate::limits::MAX_DRAWS
+        )));
     }
     if cfg.reps < 10 {
         return Err(Error::InvalidSetting(format!(

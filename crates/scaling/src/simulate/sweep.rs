@@ -76,7 +76,9 @@ pub fn sample_runs(
 /// As [`sample_runs`] with a choice of noise distribution (`noise_sd` is its scale).
 ///
 /// # Errors
-/// A negative or non-finite noise scale.
+/// A negative or non-finite noise scale; a design larger than
+/// [`crate::limits::MAX_DESIGN_RUNS`] or with a point that is not positive and finite (a NaN
+/// span); noise so large that a loss overflows or vanishes.
 pub fn sample_runs_with(
     law: &Law,
     design: &[(f64, f64, f64)],
@@ -88,6 +90,25 @@ pub fn sample_runs_with(
     if !(noise_sd.is_finite() && noise_sd >= 0.0) {
         return Err(Error::InvalidSetting(format!(
             "noise must be >= 0, got {noise_sd}"
+        )));
+    }
+    crate::limits::check(
+        "synthetic runs",
+        design.len(),
+        crate::limits::MAX_DESIGN_RUNS,
+    )?;
+    let positive = |v: f64| v.is_finite() && v > 0.0;
+    if let Some((i, p)) = design
+        .iter()
+        .enumerate()
+        .find(|(_, p)| !(positive(p.0) && positive(p.1) && positive(p.2)))
+    {
+        return Err(Error::InvalidSetting(format!(
+            "design point {} has N = {}, D = {}, C = {}: each must be a positive finite number",
+            i + 1,
+            p.0,
+            p.1,
+            p.2
         )));
     }
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -121,6 +142,7 @@ pub fn sample_runs_with(
                     }
                 },
             }),
+            flops_check: None,
         },
         excluded: vec![],
         flops_per_param_token: 6.0,
@@ -137,6 +159,19 @@ pub fn sample_runs_with(
         runs.loss
             .push(law.predict(n, d, c) * (noise_sd * eps).exp());
         runs.rows.push(i + 1);
+    }
+    if let Some((i, l)) = runs
+        .loss
+        .iter()
+        .enumerate()
+        .find(|(_, l)| !(l.is_finite() && **l > 0.0))
+    {
+        return Err(Error::InvalidSetting(format!(
+            "noise {noise_sd} in ln L gives run {} a loss of {l} (N = {:e}, D = {:e}); use a smaller noise",
+            i + 1,
+            runs.params[i],
+            runs.tokens[i]
+        )));
     }
     Ok(runs)
 }

@@ -106,11 +106,26 @@ fn wilson(k: usize, n: usize) -> [f64; 2] {
     [(centre - half).max(0.0), (centre + half).min(1.0)]
 }
 
+/// Refuse a calibration larger than the caps of [`crate::limits`] (replicates per dataset,
+/// and datasets times replicates), before any work.
+///
+/// # Errors
+/// [`Error::InvalidSetting`] naming the cap exceeded.
+pub fn check_calibration_size(datasets: usize, replicates: usize) -> Result<()> {
+    use crate::limits;
+    limits::check("bootstrap replicates", replicates, limits::MAX_REPLICATES)?;
+    limits::check(
+        "refits (datasets x replicates)",
+        datasets.saturating_mul(replicates),
+        limits::MAX_CALIBRATION_REFITS,
+    )
+}
+
 /// Run a calibration study of `truth` (Chinchilla form) on the design of `design`.
 ///
 /// # Errors
-/// A law that is not of the Chinchilla form, too few datasets or replicates, or an empty noise
-/// pool.
+/// A law that is not of the Chinchilla form, too few datasets or replicates, an empty noise
+/// pool, or no simulated dataset that could be fitted and bootstrapped (no coverage to report).
 pub fn calibrate(
     truth: &Law,
     design: &Runs,
@@ -128,6 +143,7 @@ pub fn calibrate(
             "a calibration needs at least 2 datasets and 2 replicates".into(),
         ));
     }
+    check_calibration_size(cal.datasets, cal.replicates)?;
     let noise_desc = match &cal.noise {
         Noise::Residuals { values } if values.is_empty() => {
             return Err(Error::InvalidSetting("the residual pool is empty".into()))
@@ -191,7 +207,14 @@ pub fn calibrate(
             .collect();
         let covered = ivs.iter().filter(|[lo, hi]| *lo <= t && t <= *hi).count();
         let n = ivs.len();
-        let p = covered as f64 / n.max(1) as f64;
+        if n == 0 {
+            return Err(Error::InsufficientData(format!(
+                "none of the {} simulated datasets gave an interval for {name} (every fit or \
+                 bootstrap failed on this design), so there is no coverage to report",
+                cal.datasets
+            )));
+        }
+        let p = covered as f64 / n as f64;
         coverage.insert(
             name.to_string(),
             Coverage {

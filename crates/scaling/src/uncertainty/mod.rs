@@ -19,8 +19,13 @@ use rayon::prelude::*;
 
 pub use crate::num::special as stats;
 pub use crate::num::{quantile_sorted, summarise};
-pub use calibration::{calibrate, Calibration, CalibrationConfig, Coverage, Noise};
-pub use predict::{locate, predict, Extrapolation, Prediction};
+pub use calibration::{
+    calibrate, check_calibration_size, Calibration, CalibrationConfig, Coverage, Noise,
+};
+pub use predict::{
+    locate, new_run_interval, new_run_residuals, predict, Extrapolation, Prediction,
+    NEW_RUN_METHOD, NEW_RUN_METHOD_NO_LEVERAGE,
+};
 pub use request::{
     cluster_labels, default_budgets, fit_table, law_columns, BootstrapRequest, FitRequest,
 };
@@ -84,7 +89,8 @@ pub fn replicate_weights(
 /// that is lower is polished too. The best result is kept.
 ///
 /// # Errors
-/// Zero replicates, cluster labels of the wrong length, or a single cluster.
+/// Fewer than 2 replicates or more than [`crate::limits::MAX_REPLICATES`], cluster labels of
+/// the wrong length, or a single cluster.
 pub fn bootstrap(
     runs: &Runs,
     config: &FitConfig,
@@ -97,6 +103,11 @@ pub fn bootstrap(
             "--bootstrap needs at least 2 replicates".into(),
         ));
     }
+    crate::limits::check(
+        "bootstrap replicates",
+        bc.replicates,
+        crate::limits::MAX_REPLICATES,
+    )?;
     if !(bc.level > 0.0 && bc.level < 1.0) {
         return Err(Error::InvalidSetting(format!(
             "--level must be between 0 and 1, got {}",
@@ -288,13 +299,98 @@ pub fn attach(fit: &mut Fit, mut boot: Bootstrap, budgets: &[f64], level: f64) {
     fit.intervals = Some(iv);
     fit.std_errors = Some(se);
     fit.conventions.seed = Some(boot.seed);
+    fit.conventions.new_run_interval = Some(new_run_residuals(fit).1.to_string());
     fit.warnings.extend(boot.warnings());
     fit.bootstrap = Some(boot);
+}
+
+/// The replicates that enter every interval: the bootstrap's parameter vectors whose refit
+/// converged (or stopped at a bound). Refits that failed (iteration limit, line-search failure)
+/// are left out here, once, for every quantity derived from the replicates; the fit's warnings
+/// say how many (see [`Bootstrap::warnings`]).
+pub fn usable_samples(boot: &Bootstrap) -> Vec<&Vec<f64>> {
+    boot.samples
+        .iter()
+        .zip(boot.usable())
+        .filter(|(_, u)| *u)
+        .map(|(s, _)| s)
+        .collect()
+}
+
+/// The one interval mechanism, first half: replicates -> any derived quantity. For each usable
+/// replicate (see [`usable_samples`]) the law of form `form` with its parameters is handed to
+/// `derive`, which returns the quantities of interest in a fixed order (`None` where the law
+/// does not define one); the result holds one column per quantity, one entry per usable
+/// replicate, with `NaN` for `None` (which [`summarise`] leaves out).
+///
+/// # Examples
+/// ```
+/// use scaling::fit::Bootstrap;
+/// use scaling::law::LawForm;
+/// use scaling::uncertainty::{replicate_series, summarise};
+///
+/// let boot = Bootstrap {
+///     samples: vec![
+///         vec![1.7, 400.0, 410.0, 0.34, 0.28],
+///         vec![1.6, 380.0, 420.0, 0.33, 0.29],
+///         vec![0.1, 9.0, 9e6, 0.9, 0.1],
+///     ],
+///     replicate_status: vec!["converged".into(), "converged".into(), "max_iterations".into()],
+///     ..Bootstrap::default()
+/// };
+/// // Loss of a 70B model trained on 1.4T tokens, from the two converged replicates.
+/// let cols = replicate_series(&boot, LawForm::Chinchilla, |law| {
+///     vec![Some(law.predict(70e9, 1.4e12, 6.0 * 70e9 * 1.4e12))]
+/// });
+/// assert_eq!(cols[0].len(), 2);
+/// let ([lo, hi], _se) = summarise(&cols[0], 0.95).unwrap();
+/// assert!(lo > 1.8 && hi < 2.0);
+/// ```
+pub fn replicate_series(
+    boot: &Bootstrap,
+    form: LawForm,
+    derive: impl Fn(&Law) -> Vec<Option<f64>>,
+) -> Vec<Vec<f64>> {
+    let mut cols: Vec<Vec<f64>> = Vec::new();
+    for s in usable_samples(boot) {
+        let law = Law {
+            form: form.clone(),
+            params: s.clone(),
+        };
+        let v = derive(&law);
+        if cols.len() < v.len() {
+            cols.resize_with(v.len(), Vec::new);
+        }
+        for (c, x) in cols.iter_mut().zip(v) {
+            c.push(x.unwrap_or(f64::NAN));
+        }
+    }
+    cols
+}
+
+/// The one interval mechanism, both halves: the percentile interval at `level` (and the
+/// standard error) of each quantity `derive` gives, over the usable replicates; `None` for a
+/// quantity with too few finite values. Use this for any quantity derived from a fit (a
+/// prediction, an allocation, an exponent), so that every front end reports the same interval.
+pub fn derived_intervals(
+    boot: &Bootstrap,
+    form: LawForm,
+    level: f64,
+    derive: impl Fn(&Law) -> Vec<Option<f64>>,
+) -> Vec<Option<([f64; 2], f64)>> {
+    replicate_series(boot, form, derive)
+        .iter()
+        .map(|c| summarise(c, level))
+        .collect()
 }
 
 /// Intervals and standard errors for every parameter the fit identified and, for the
 /// Chinchilla form, for a, b, G and, at each budget in `budgets`, N_opt, D_opt, L_opt and
 /// tokens per parameter (Hoffmann et al. 2022, Eq. 4, under C = k N D).
+///
+/// `L_opt@C` is the interval on the mean loss at the optimum. `L_opt_new_run@C` is the interval
+/// for the loss of one new run trained at the optimum: the replicates' L_opt combined with the
+/// fit's modified residuals by [`new_run_interval`] (no standard error is given for it).
 pub fn intervals(
     fit: &Fit,
     boot: &Bootstrap,
@@ -304,14 +400,7 @@ pub fn intervals(
     let mut series: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     let form = fit.form();
     let fixed: Vec<&String> = fit.conventions.fixed.keys().collect();
-    let usable = boot.usable();
-    let samples: Vec<&Vec<f64>> = boot
-        .samples
-        .iter()
-        .zip(&usable)
-        .filter(|(_, u)| **u)
-        .map(|(s, _)| s)
-        .collect();
+    let samples = usable_samples(boot);
     for (i, name) in boot.param_names.iter().enumerate() {
         if fit.params.get(name).copied().flatten().is_none() || fixed.contains(&name) {
             continue;
@@ -320,32 +409,42 @@ pub fn intervals(
     }
     if form == LawForm::Chinchilla && fit.implied.is_some() {
         let k = fit.conventions.flops_per_param_token;
-        for s in &samples {
-            let law = Law {
-                form: form.clone(),
-                params: (*s).clone(),
-            };
-            let push = |series: &mut BTreeMap<String, Vec<f64>>, key: String, v: Option<f64>| {
-                series.entry(key).or_default().push(v.unwrap_or(f64::NAN));
-            };
-            push(&mut series, "a".into(), law.params_exponent());
-            push(&mut series, "b".into(), law.tokens_exponent());
-            push(&mut series, "G".into(), law.g());
+        let mut names: Vec<String> = vec!["a".into(), "b".into(), "G".into()];
+        for &c in budgets {
+            for q in ["N_opt", "D_opt", "L_opt", "tokens_per_param"] {
+                names.push(at_budget(q, c));
+            }
+        }
+        let columns = replicate_series(boot, form, |law| {
+            let mut v = vec![law.params_exponent(), law.tokens_exponent(), law.g()];
             for &c in budgets {
                 let o = law.optimum(c, k);
-                push(&mut series, at_budget("N_opt", c), o.map(|o| o.params));
-                push(&mut series, at_budget("D_opt", c), o.map(|o| o.tokens));
-                push(&mut series, at_budget("L_opt", c), o.map(|o| o.loss));
-                push(
-                    &mut series,
-                    at_budget("tokens_per_param", c),
+                v.extend([
+                    o.map(|o| o.params),
+                    o.map(|o| o.tokens),
+                    o.map(|o| o.loss),
                     o.map(|o| o.tokens_per_param),
-                );
+                ]);
             }
+            v
+        });
+        for (name, col) in names.into_iter().zip(columns) {
+            series.insert(name, col);
         }
     }
     let mut iv = BTreeMap::new();
     let mut se = BTreeMap::new();
+    if !budgets.is_empty() && series.contains_key(&at_budget("L_opt", budgets[0])) {
+        let (resid, _) = new_run_residuals(fit);
+        for &c in budgets {
+            if let Some(ci) = series
+                .get(&at_budget("L_opt", c))
+                .and_then(|v| new_run_interval(fit.conventions.space, v, &resid, level))
+            {
+                iv.insert(at_budget("L_opt_new_run", c), ci);
+            }
+        }
+    }
     for (name, v) in series {
         if let Some((ci, s)) = summarise(&v, level) {
             iv.insert(name.clone(), ci);

@@ -3,16 +3,41 @@
 //!
 //! # Formula
 //! With replicate laws L_r (r = 1..R) and the full fit's residuals r_j (j = 1..m, log space:
-//! r_j = ln L_hat_j - ln L_j), the interval on the mean loss is the percentile interval of
-//! `L_r(N, D)`, and the prediction interval is the percentile interval of all
-//! `L_r(N, D) exp(-r_j)` (linear space: `L_r(N, D) - r_j`): parameter uncertainty plus
-//! residual noise, with no random draws.
+//! r_j = ln L_hat_j - ln L_j), two intervals answer two questions:
+//! - **mean**: where the law's expected loss at (N, D) lies, the percentile interval of
+//!   `L_r(N, D)` (parameter uncertainty only; JSON `interval`);
+//! - **new run**: where the loss of one new training run at (N, D) should fall, the percentile
+//!   interval of all `L_r(N, D) exp(-e_j)` (linear space: `L_r(N, D) - e_j`), where e_j are the
+//!   residuals modified as in Davison & Hinkley (1997, Sec. 6.3.3, Algorithm 6.4): divided by
+//!   sqrt(1 - h_j), h_j the leverage of run j (the hat matrix J (J'J)^-1 J' of the Jacobian of the
+//!   predictions at the optimum; fitted residuals are smaller than a new run's error by that
+//!   factor), then centred so that the fit's own location estimate of them is 0 (their mean for
+//!   squared error, their Huber M-estimate of location for Huber). Every replicate is paired with
+//!   every modified residual, so no random draw is made and the interval does not depend on the
+//!   number of threads (JSON `new_run_interval`, also under its older name `prediction_interval`).
+//!
+//! ## Reference
+//! Davison, A. C. and Hinkley, D. V. (1997), *Bootstrap Methods and their Application*,
+//! Cambridge University Press, Sec. 6.2.3 (modified residuals) and Sec. 6.3.3 (prediction error).
 
 use serde::{Deserialize, Serialize};
 
-use crate::fit::{Fit, Space};
+use crate::fit::{self, Fit, Penalty, Space};
 use crate::law::Law;
+use crate::linalg::symmetric_eigen;
 use crate::num::{quantile_sorted, summarise};
+
+/// How new-run intervals are computed, as recorded in JSON (`new_run_method`).
+pub const NEW_RUN_METHOD: &str = "percentile interval of every bootstrap replicate's prediction \
+    combined with every residual of the fit (log space: L_r exp(-e_j)), the residuals divided by \
+    sqrt(1 - leverage) and centred at the objective's location estimate (Davison & Hinkley 1997, \
+    Algorithm 6.4); no random draws";
+
+/// The same, when the leverages could not be computed (a fit without its data): the residuals
+/// are centred but not divided by sqrt(1 - leverage).
+pub const NEW_RUN_METHOD_NO_LEVERAGE: &str = "percentile interval of every bootstrap replicate's \
+    prediction combined with every residual of the fit (log space: L_r exp(-e_j)), the residuals \
+    centred at the objective's location estimate; leverages unavailable; no random draws";
 
 /// Where a point lies relative to the runs a fit used.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -36,8 +61,16 @@ pub struct Prediction {
     pub interval: Option<[f64; 2]>,
     /// Its standard error.
     pub std_error: Option<f64>,
-    /// Parameter uncertainty plus the fit's residual noise: where a new run's loss should fall.
+    /// Parameter uncertainty plus the fit's residual noise: where a new run's loss should fall
+    /// (the same as `new_run_interval`; kept under this name for scripts that read it).
     pub prediction_interval: Option<[f64; 2]>,
+    /// The interval for one new run: parameter uncertainty plus run-to-run noise (see the
+    /// module documentation). `interval` is the one on the mean loss.
+    #[serde(default)]
+    pub new_run_interval: Option<[f64; 2]>,
+    /// How `new_run_interval` was computed.
+    #[serde(default)]
+    pub new_run_method: Option<String>,
     /// Where the point is relative to the data.
     pub extrapolation: Option<Extrapolation>,
 }
@@ -106,6 +139,8 @@ pub fn predict(
         interval: None,
         std_error: None,
         prediction_interval: None,
+        new_run_interval: None,
+        new_run_method: None,
         extrapolation: fit.map(|f| locate(f, n, d, c)),
     };
     let Some(fit) = fit else { return p };
@@ -129,23 +164,157 @@ pub fn predict(
         p.interval = Some(ci);
         p.std_error = Some(se);
     }
-    // Every replicate with every residual; thin the residuals evenly when that is large.
-    let m = fit.residuals.len().max(1);
-    let stride = ((preds.len() * m) / 2_000_000).max(1);
-    let mut all = Vec::with_capacity(preds.len() * m / stride + 1);
-    for &pr in preds.iter().filter(|v| v.is_finite()) {
-        for r in fit.residuals.iter().step_by(stride) {
-            all.push(match fit.conventions.space {
+    let (resid, method) = new_run_residuals(fit);
+    p.new_run_interval = new_run_interval(fit.conventions.space, &preds, &resid, level);
+    p.prediction_interval = p.new_run_interval;
+    p.new_run_method = p.new_run_interval.map(|_| method.to_string());
+    p.level = Some(level);
+    p
+}
+
+/// The residuals a new run's error is drawn from, and which method produced them
+/// ([`NEW_RUN_METHOD`] or [`NEW_RUN_METHOD_NO_LEVERAGE`]).
+///
+/// # Formula
+/// e_j = r_j / sqrt(1 - h_j) - c, with h_j the diagonal of the hat matrix J (J'J)^+ J' of the
+/// Jacobian J of the predictions (ln L_hat in log space, L_hat in linear space) with respect to
+/// the free parameters at the optimum, and c the location estimate of the objective (mean for
+/// squared error, Huber M-estimate with the fit's delta) of the r_j / sqrt(1 - h_j).
+/// Davison & Hinkley (1997), Sec. 6.2.3.
+pub fn new_run_residuals(fit: &Fit) -> (Vec<f64>, &'static str) {
+    let raw = &fit.residuals;
+    let (mut e, method) = match leverages(fit) {
+        Some(h) if h.len() == raw.len() => (
+            raw.iter()
+                .zip(&h)
+                .map(|(r, h)| r / (1.0 - h.min(0.99)).sqrt())
+                .collect::<Vec<f64>>(),
+            NEW_RUN_METHOD,
+        ),
+        _ => (raw.clone(), NEW_RUN_METHOD_NO_LEVERAGE),
+    };
+    e.retain(|v| v.is_finite());
+    let c = location(&e, fit.config().objective.penalty);
+    e.iter_mut().for_each(|v| *v -= c);
+    (e, method)
+}
+
+/// The leverage of each run: the diagonal of J (J'J)^+ J' at the fit's optimum, with the columns
+/// of J scaled to unit length (which leaves the hat matrix unchanged) and directions whose
+/// eigenvalue is below 1e-12 of the largest dropped. `None` when the fitting problem cannot be
+/// rebuilt from the fit.
+fn leverages(fit: &Fit) -> Option<Vec<f64>> {
+    let config = fit.config();
+    let p = fit::problem(&fit.runs(), &config).ok()?;
+    let q = p.dim();
+    if fit.theta.len() != q || p.runs() != fit.residuals.len() {
+        return None;
+    }
+    let linear = fit.conventions.space == Space::Linear;
+    let mut jac = vec![vec![0.0; q]; p.runs()];
+    for (i, row) in jac.iter_mut().enumerate() {
+        let lp = p.ln_predict_grad(&fit.theta, i, row);
+        if linear {
+            row.iter_mut().for_each(|g| *g *= lp.exp());
+        }
+    }
+    let norms: Vec<f64> = (0..q)
+        .map(|k| jac.iter().map(|r| r[k] * r[k]).sum::<f64>().sqrt())
+        .collect();
+    if norms.iter().any(|n| !n.is_finite()) {
+        return None;
+    }
+    for row in &mut jac {
+        for (v, n) in row.iter_mut().zip(&norms) {
+            *v = if *n > 0.0 { *v / n } else { 0.0 };
+        }
+    }
+    let mut jtj = vec![0.0; q * q];
+    for r in &jac {
+        for a in 0..q {
+            for b in 0..q {
+                jtj[a * q + b] += r[a] * r[b];
+            }
+        }
+    }
+    let (vals, vecs) = symmetric_eigen(&jtj, q);
+    let lmax = vals.iter().cloned().fold(0.0, f64::max);
+    if !(lmax > 0.0) {
+        return None;
+    }
+    Some(
+        jac.iter()
+            .map(|r| {
+                vals.iter()
+                    .zip(&vecs)
+                    .filter(|(l, _)| **l > 1e-12 * lmax)
+                    .map(|(l, v)| {
+                        let proj: f64 = r.iter().zip(v).map(|(a, b)| a * b).sum();
+                        proj * proj / l
+                    })
+                    .sum()
+            })
+            .collect(),
+    )
+}
+
+/// The location the objective estimates from a sample: the mean for squared error, and for
+/// Huber's penalty the M-estimate, the root of sum_j psi_delta(e_j - c) = 0 (found by bisection;
+/// psi is monotone).
+fn location(e: &[f64], penalty: Penalty) -> f64 {
+    if e.is_empty() {
+        return 0.0;
+    }
+    match penalty {
+        Penalty::Squared => e.iter().sum::<f64>() / e.len() as f64,
+        Penalty::Huber { delta } => {
+            let psi_sum =
+                |c: f64| -> f64 { e.iter().map(|v| (v - c).clamp(-delta, delta)).sum::<f64>() };
+            let mut lo = e.iter().cloned().fold(f64::INFINITY, f64::min);
+            let mut hi = e.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+            for _ in 0..200 {
+                let mid = 0.5 * (lo + hi);
+                if psi_sum(mid) > 0.0 {
+                    lo = mid;
+                } else {
+                    hi = mid;
+                }
+            }
+            0.5 * (lo + hi)
+        }
+    }
+}
+
+/// The new-run interval at `level` from replicate predictions `preds` (of the mean loss at one
+/// point) and modified residuals `resid` (from [`new_run_residuals`]): the percentile interval
+/// of every `pred exp(-e)` (log space) or `pred - e` (linear space). When the products exceed
+/// two million, the residuals are thinned evenly. `None` with fewer than two finite values.
+pub fn new_run_interval(
+    space: Space,
+    preds: &[f64],
+    resid: &[f64],
+    level: f64,
+) -> Option<[f64; 2]> {
+    if !(level > 0.0 && level < 1.0) {
+        return None;
+    }
+    let finite: Vec<f64> = preds.iter().copied().filter(|v| v.is_finite()).collect();
+    let m = resid.len().max(1);
+    let stride = ((finite.len() * m) / 2_000_000).max(1);
+    let mut all = Vec::with_capacity(finite.len() * m / stride + 1);
+    for &pr in &finite {
+        for r in resid.iter().step_by(stride) {
+            all.push(match space {
                 Space::Log => pr * (-r).exp(),
                 Space::Linear => pr - r,
             });
         }
     }
-    if all.len() >= 2 {
-        all.sort_by(|a, b| a.total_cmp(b));
-        let a = (1.0 - level) / 2.0;
-        p.prediction_interval = Some([quantile_sorted(&all, a), quantile_sorted(&all, 1.0 - a)]);
+    all.retain(|v| v.is_finite());
+    if all.len() < 2 {
+        return None;
     }
-    p.level = Some(level);
-    p
+    all.sort_by(|a, b| a.total_cmp(b));
+    let a = (1.0 - level) / 2.0;
+    Some([quantile_sorted(&all, a), quantile_sorted(&all, 1.0 - a)])
 }

@@ -88,13 +88,13 @@ pub fn cluster_labels(table: &RunTable, runs: &Runs, column: &str) -> Result<Vec
 ///         l.push(1.7 + 400.0 / p.powf(0.34) + 410.0 / t.powf(0.28));
 ///     }
 /// }
-/// let mut table = RunTable::from_columns("<arrays>", vec![
+/// let table = RunTable::from_columns("<arrays>", vec![
 ///     ("params".into(), Column::Numbers(n)),
 ///     ("tokens".into(), Column::Numbers(d)),
 ///     ("loss".into(), Column::Numbers(l)),
 /// ]).unwrap();
 /// let req = FitRequest::default();
-/// let runs = load_runs(&mut table, scaling::fit::needs(&req.config.form), &LoadRequest::default()).unwrap();
+/// let runs = load_runs(&table, scaling::fit::needs(&req.config.form), &LoadRequest::default(), None).unwrap();
 /// let fit = fit_table(&table, &runs, &req, &|| {}).unwrap();
 /// assert!((fit.params["alpha"].unwrap() - 0.34).abs() < 1e-6);
 /// ```
