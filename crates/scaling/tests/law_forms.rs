@@ -23,11 +23,11 @@ fn table(cols: Vec<(&str, Vec<f64>)>) -> RunTable {
     .unwrap()
 }
 
-fn fit_names(mut t: RunTable, names: &FitNames) -> Fit {
+fn fit_names(t: RunTable, names: &FitNames) -> Fit {
     let headers: Vec<String> = t.columns.clone();
     let h: Vec<&str> = headers.iter().map(|s| s.as_str()).collect();
     let config = names.config_for(&h).unwrap();
-    let runs = load_runs(&mut t, fit::needs(&config.form), &LoadRequest::default()).unwrap();
+    let runs = load_runs(&t, fit::needs(&config.form), &LoadRequest::default(), None).unwrap();
     fit_table(
         &t,
         &runs,
@@ -554,7 +554,7 @@ fn bootstrap_runs_through_the_generic_path() {
     }
     .config()
     .unwrap();
-    let runs = load_runs(&mut t, fit::needs(&config.form), &LoadRequest::default()).unwrap();
+    let runs = load_runs(&t, fit::needs(&config.form), &LoadRequest::default(), None).unwrap();
     let f = fit_table(
         &t,
         &runs,

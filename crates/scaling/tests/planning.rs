@@ -484,7 +484,7 @@ fn laws_with_nonpositive_exponents_or_coefficients_are_refused() {
         let mut p = base.to_vec();
         p[i] = bad;
         let e = Law::new(LawForm::Chinchilla, p.clone()).unwrap_err();
-        let name = LawForm::Chinchilla.param_names()[i];
+        let name = LawForm::Chinchilla.param_names()[i].clone();
         assert!(
             e.to_string().contains(&format!("{name} = {bad}")),
             "{name}: {e}"

@@ -142,7 +142,8 @@ proptest! {
             LawForm::Chinchilla,
             LawForm::Power { x: Variable::Params },
             LawForm::Power { x: Variable::Flops },
-        ][form_pick];
+        ][form_pick]
+        .clone();
         let Ok(table) = RunTable::from_csv_str("t.csv", &csv) else { return Ok(()) };
         let opts = LoadOptions { flops_per_param_token: k, skip_invalid, ..LoadOptions::default() };
         let Ok(runs) = Runs::from_table(&table, fit::needs(&form), &opts) else { return Ok(()) };
