@@ -7,6 +7,8 @@ import html
 import json
 from typing import Any, Dict
 
+from ._errors import InputError
+
 
 class Result:
     """A result of the library: `to_dict()` is its JSON, `str()`/`repr()` its text report."""
@@ -90,6 +92,22 @@ class Fit(Result):
         except Exception:  # a fit the plot cannot draw still shows its table
             svg = ""
         return f"<div>{table}<p>status: {html.escape(self.status)}</p>{svg}</div>"
+
+    def svg(self) -> str:
+        """The loss-against-compute plot of the runs and the fitted law, as SVG text (the same
+        drawing as `scaling plot loss-compute`)."""
+        from . import _scaling
+
+        return _scaling.fit_svg(self._json)
+
+    def save_plot(self, path, force: bool = False) -> None:
+        """Write `svg()` to `path`; an existing file is kept unless `force=True`."""
+        import os
+
+        if os.path.lexists(path) and not force:
+            raise InputError(f"{path}: the file exists; pass force=True to overwrite it")
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(self.svg())
 
     def to_frame(self):
         """The parameters as a pandas DataFrame (value, and interval and standard error when
