@@ -13,7 +13,18 @@ fn spec(name: &str, meaning: &str, domain: Domain, linear: bool, grid: Option<Gr
 }
 
 fn build(name: &str, body: &str, display: &str, specs: Vec<ParamSpec>) -> Formula {
-    Formula::parse(body, &[])
+    build_on(name, body, display, specs, &[])
+}
+
+/// [`build`] for a formula that reads the named data `columns`.
+fn build_on(
+    name: &str,
+    body: &str,
+    display: &str,
+    specs: Vec<ParamSpec>,
+    columns: &[&str],
+) -> Formula {
+    Formula::parse(body, columns)
         .unwrap_or_else(|e| panic!("built-in form {name}: {e}"))
         .with_specs(name, specs)
         .with_text(display)
@@ -209,56 +220,62 @@ pub fn broken_power(x: Variable) -> &'static Formula {
         Variable::Flops => 2,
     };
     F[slot].get_or_init(|| {
-        let s = x.symbol();
         let (lo, hi) = match x {
             Variable::Params => (1e6, 1e12),
             Variable::Tokens => (1e7, 1e13),
             Variable::Flops => (1e15, 1e25),
         };
-        build(
-            "broken-power",
-            &format!("E + b*{s}^-c0*(1 + ({s}/d1)^(1/f1))^(-c1*f1)"),
-            &format!("E + b {s}^-c0 (1 + ({s}/d1)^(1/f1))^(-c1 f1)"),
-            vec![
-                spec("E", "irreducible loss (nats)", POS, true, None),
-                spec(
-                    "b",
-                    &format!("coefficient (nats x {s}^c0)"),
-                    POS,
-                    true,
-                    None,
-                ),
-                spec(
-                    "c0",
-                    &format!("slope before the break (loss falls as {s}^-c0)"),
-                    REAL,
-                    false,
-                    Some(Grid::Linear { lo: 0.0, hi: 1.0 }),
-                ),
-                spec(
-                    "c1",
-                    "change of slope at the break (c0 + c1 after it)",
-                    REAL,
-                    false,
-                    Some(Grid::Linear { lo: -0.5, hi: 1.0 }),
-                ),
-                spec(
-                    "d1",
-                    &format!("where the break is ({s})"),
-                    POS,
-                    false,
-                    Some(Grid::Geometric { lo, hi }),
-                ),
-                spec(
-                    "f1",
-                    "sharpness of the break (smaller is sharper)",
-                    POS,
-                    false,
-                    Some(Grid::Geometric { lo: 0.05, hi: 2.0 }),
-                ),
-            ],
-        )
+        broken_power_on(x.symbol(), None, lo, hi)
     })
+}
+
+/// [`broken_power`] in the variable `s` (a law variable's symbol, or the data column `s` when
+/// `column` is given), with the break's start grid geometric from `lo` to `hi`.
+pub(crate) fn broken_power_on(s: &str, column: Option<&str>, lo: f64, hi: f64) -> Formula {
+    build_on(
+        "broken-power",
+        &format!("E + b*{s}^-c0*(1 + ({s}/d1)^(1/f1))^(-c1*f1)"),
+        &format!("E + b {s}^-c0 (1 + ({s}/d1)^(1/f1))^(-c1 f1)"),
+        vec![
+            spec("E", "irreducible loss (nats)", POS, true, None),
+            spec(
+                "b",
+                &format!("coefficient (nats x {s}^c0)"),
+                POS,
+                true,
+                None,
+            ),
+            spec(
+                "c0",
+                &format!("slope before the break (loss falls as {s}^-c0)"),
+                REAL,
+                false,
+                Some(Grid::Linear { lo: 0.0, hi: 1.0 }),
+            ),
+            spec(
+                "c1",
+                "change of slope at the break (c0 + c1 after it)",
+                REAL,
+                false,
+                Some(Grid::Linear { lo: -0.5, hi: 1.0 }),
+            ),
+            spec(
+                "d1",
+                &format!("where the break is ({s})"),
+                POS,
+                false,
+                Some(Grid::Geometric { lo, hi }),
+            ),
+            spec(
+                "f1",
+                "sharpness of the break (smaller is sharper)",
+                POS,
+                false,
+                Some(Grid::Geometric { lo: 0.05, hi: 2.0 }),
+            ),
+        ],
+        column.as_slice(),
+    )
 }
 
 /// Chinchilla's form as a formula (Hoffmann et al. 2022, Eq. 2), for the generic paths; fits
@@ -319,35 +336,44 @@ pub fn power(x: Variable) -> &'static Formula {
         Variable::Tokens => 1,
         Variable::Flops => 2,
     };
-    F[slot].get_or_init(|| {
-        let s = x.symbol();
-        build(
-            "power",
-            &format!("E + A*{s}^-alpha"),
-            &format!("E + A * {s}^-alpha"),
-            vec![
-                spec(
-                    "E",
-                    "irreducible loss: the limit at infinite scale (nats)",
-                    POS,
-                    true,
-                    None,
-                ),
-                spec(
-                    "A",
-                    &format!("coefficient of the {s} term (nats x {s}^alpha)"),
-                    POS,
-                    true,
-                    None,
-                ),
-                spec(
-                    "alpha",
-                    &format!("exponent of {s}: loss falls as {s}^-alpha"),
-                    REAL,
-                    false,
-                    None,
-                ),
-            ],
+    F[slot].get_or_init(|| power_on(x.symbol(), None, true))
+}
+
+/// [`power`] in the variable `s` (a law variable's symbol, or the data column `s` when
+/// `column` is given); without the floor (`floor` false) it is the pure power law
+/// `A x^-alpha`.
+pub(crate) fn power_on(s: &str, column: Option<&str>, floor: bool) -> Formula {
+    let e = spec(
+        "E",
+        "irreducible loss: the limit at infinite scale (nats)",
+        POS,
+        true,
+        None,
+    );
+    let rest = vec![
+        spec(
+            "A",
+            &format!("coefficient of the {s} term (nats x {s}^alpha)"),
+            POS,
+            true,
+            None,
+        ),
+        spec(
+            "alpha",
+            &format!("exponent of {s}: loss falls as {s}^-alpha"),
+            REAL,
+            false,
+            None,
+        ),
+    ];
+    let (body, display, specs) = if floor {
+        (
+            format!("E + A*{s}^-alpha"),
+            format!("E + A * {s}^-alpha"),
+            std::iter::once(e).chain(rest).collect(),
         )
-    })
+    } else {
+        (format!("A*{s}^-alpha"), format!("A * {s}^-alpha"), rest)
+    };
+    build_on("power", &body, &display, specs, column.as_slice())
 }

@@ -2,7 +2,10 @@
 //! law on a curve, and say plainly what the data support.
 //!
 //! # Formula
-//! Forms, fitted by least squares on ln y (BFGS with central-difference gradients):
+//! Forms, each a law form of [`crate::law::forms`] fitted by least squares on ln y through the
+//! library's generic fit (variable projection over the linear parameters, a start grid over
+//! the others with the break's location spanning the data, BFGS with exact gradients), and
+//! bootstrapped by [`crate::uncertainty::bootstrap`]:
 //! - power: `y = A x^-alpha`;
 //! - saturating: `y = E + A x^-alpha`;
 //! - broken (Caballero et al. 2022, one break):
@@ -15,14 +18,16 @@
 
 use std::collections::BTreeMap;
 
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
-use rayon::prelude::*;
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
+use crate::data::{Filters, RoleSources, Runs};
 use crate::error::{Error, Result};
-use crate::fit::bfgs;
+use crate::fit::{self, Bootstrap, Columns, Fit, FitConfig, Objective, Penalty, Reduction, Space};
+use crate::law::{forms, Form, Formula, LawForm};
 use crate::num::summarise;
+use crate::uncertainty::{self, usable_samples, BootstrapConfig};
 
 /// One form fitted to the curve.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -45,6 +50,9 @@ pub struct FormFit {
     pub heldout_rmse: Option<f64>,
     /// -d ln y / d ln x at the last fitted point.
     pub local_exponent_at_end: f64,
+    /// How the fit ended (`converged`, `at_bound`, ...).
+    #[serde(default)]
+    pub status: String,
 }
 
 /// Amari et al.'s learning-curve type nearest the data.
@@ -90,124 +98,128 @@ pub struct PlateauResult {
     pub heldout_points: usize,
 }
 
-type Model = fn(&[f64], f64) -> f64;
+/// The column a curve's x is read from when its forms are fitted.
+const X: &str = "x";
 
-fn power(p: &[f64], x: f64) -> f64 {
-    (p[0] - p[1] * x.ln()).exp()
+/// One form fitted to a curve through the generic fit path: the form, its natural-scale
+/// parameters (in the form's order, including those the data cannot identify) and the fit.
+struct CurveFit {
+    form: Formula,
+    p: Vec<f64>,
+    fit: Fit,
 }
 
-fn saturating(p: &[f64], x: f64) -> f64 {
-    p[0].exp() + (p[1] - p[2] * x.ln()).exp()
-}
-
-fn broken(p: &[f64], x: f64) -> f64 {
-    let (a, b, c0, c1, d, f) = (p[0].exp(), p[1].exp(), p[2], p[3], p[4].exp(), p[5].exp());
-    a + b * x.powf(-c0) * (1.0 + (x / d).powf(1.0 / f)).powf(-c1 * f)
-}
-
-fn sse(m: Model, p: &[f64], x: &[f64], ly: &[f64]) -> f64 {
-    let mut s = 0.0;
-    for (xi, yi) in x.iter().zip(ly) {
-        let v = m(p, *xi);
-        if !(v > 0.0 && v.is_finite()) {
-            return f64::INFINITY;
-        }
-        s += (v.ln() - yi).powi(2);
+impl CurveFit {
+    fn y(&self, x: f64) -> f64 {
+        self.form.predict(&[x], &self.p)
     }
-    s
+
+    fn param(&self, name: &str) -> f64 {
+        self.p[self
+            .form
+            .param_names()
+            .iter()
+            .position(|n| n == name)
+            .expect("parameter")]
+    }
+
+    /// Sum of squared log residuals at points `x`, `ly` (infinite when the law leaves the
+    /// positive reals).
+    fn sse(&self, x: &[f64], ly: &[f64]) -> f64 {
+        x.iter()
+            .zip(ly)
+            .map(|(&x, &l)| {
+                let v = self.y(x);
+                if v > 0.0 && v.is_finite() {
+                    (v.ln() - l).powi(2)
+                } else {
+                    f64::INFINITY
+                }
+            })
+            .sum()
+    }
 }
 
-fn minimise(m: Model, x0: &[f64], x: &[f64], ly: &[f64]) -> (Vec<f64>, f64) {
-    let f = |p: &[f64], g: &mut [f64]| {
-        let v = sse(m, p, x, ly);
-        let mut q = p.to_vec();
-        for i in 0..p.len() {
-            let h = 1e-6 * (1.0 + p[i].abs());
-            q[i] = p[i] + h;
-            let up = sse(m, &q, x, ly);
-            q[i] = p[i] - h;
-            let dn = sse(m, &q, x, ly);
-            q[i] = p[i];
-            g[i] = if up.is_finite() && dn.is_finite() {
-                (up - dn) / (2.0 * h)
-            } else {
-                0.0
-            };
-        }
-        v
+/// The curve's points as runs: y is the loss, x the column [`X`].
+fn curve_runs(x: &[f64], ly: &[f64]) -> (Runs, Columns) {
+    let m = x.len();
+    let runs = Runs {
+        source: "curve".into(),
+        total_rows: m,
+        params: Vec::new(),
+        tokens: Vec::new(),
+        flops: Vec::new(),
+        loss: ly.iter().map(|l| l.exp()).collect(),
+        rows: (1..=m).collect(),
+        sources: RoleSources::default(),
+        excluded: Vec::new(),
+        flops_per_param_token: 6.0,
+        filters: Filters::default(),
     };
-    let opts = bfgs::Options {
-        max_iter: 3000,
-        gtol: 1e-10,
-        ..Default::default()
-    };
-    let o = bfgs::minimize(f, x0, &opts);
-    (o.x, o.f)
+    (runs, Columns::from([(X.to_string(), x.to_vec())]))
 }
 
-fn fit_power(x: &[f64], ly: &[f64]) -> Vec<f64> {
-    let lx: Vec<f64> = x.iter().map(|v| v.ln()).collect();
-    let n = lx.len() as f64;
-    let (mx, my) = (lx.iter().sum::<f64>() / n, ly.iter().sum::<f64>() / n);
-    let sxx: f64 = lx.iter().map(|v| (v - mx).powi(2)).sum();
-    let sxy: f64 = lx.iter().zip(ly).map(|(a, b)| (a - mx) * (b - my)).sum();
-    let slope = sxy / sxx;
-    vec![my - slope * mx, -slope]
+/// The plateau objective: least squares on ln y, summed.
+fn config(form: &Formula) -> FitConfig {
+    FitConfig {
+        form: LawForm::Formula(Arc::new(form.clone())),
+        objective: Objective {
+            penalty: Penalty::Squared,
+            space: Space::Log,
+            reduction: Reduction::Sum,
+        },
+        ..FitConfig::default()
+    }
 }
 
-fn fit_saturating(x: &[f64], ly: &[f64], from: Option<&[f64]>) -> (Vec<f64>, f64) {
-    let ymin = ly.iter().cloned().fold(f64::INFINITY, f64::min).exp();
-    let starts: Vec<Vec<f64>> = match from {
-        Some(p) => vec![p.to_vec()],
-        None => {
-            let pw = fit_power(x, ly);
-            [1e-3, 0.3, 0.6, 0.9]
-                .iter()
-                .flat_map(|&fr| {
-                    let e = fr * ymin;
-                    [0.3, 1.0].into_iter().map(move |al: f64| {
-                        let a = ((ly[0].exp() - e).max(1e-9 * ymin) * x[0].powf(al)).ln();
-                        vec![e.ln(), a, al]
-                    })
-                })
-                .chain(std::iter::once(vec![(1e-6 * ymin).ln(), pw[0], pw[1]]))
-                .collect()
-        }
-    };
-    starts
+/// Fit `form` to the curve with the library's generic fit (variable projection over the
+/// linear parameters, a grid over the others, BFGS with exact gradients).
+fn fit_form(form: Formula, x: &[f64], ly: &[f64]) -> Result<CurveFit> {
+    let (runs, cols) = curve_runs(x, ly);
+    let fit = fit::fit_with_columns(&runs, &cols, &config(&form))?;
+    let p = natural(&form, &fit);
+    Ok(CurveFit { form, p, fit })
+}
+
+/// A fit's natural-scale parameters in the form's order, from the optimiser's coordinates
+/// (so a parameter the data cannot identify still has its value at the optimum).
+fn natural(form: &Formula, fit: &Fit) -> Vec<f64> {
+    form.params()
         .iter()
-        .map(|s| minimise(saturating, s, x, ly))
-        .min_by(|a, b| a.1.total_cmp(&b.1))
-        .expect("starts")
+        .map(|s| s.domain.from_internal(fit.internal[&s.name]).0)
+        .collect()
 }
 
-fn fit_broken(x: &[f64], ly: &[f64], sat: &[f64]) -> (Vec<f64>, f64) {
-    let (lo, hi) = (x[0].ln(), x[x.len() - 1].ln());
-    let mut starts = Vec::new();
-    for q in [0.2, 0.4, 0.6, 0.8] {
-        for (c0, c1) in [(sat[2], 0.5), (sat[2] * 0.5, 2.0), (0.1, 1.0)] {
-            for lf in [-1.0f64, 0.0] {
-                starts.push(vec![sat[0], sat[1], c0, c1, lo + q * (hi - lo), lf]);
-            }
-        }
-    }
-    starts
-        .par_iter()
-        .map(|s| minimise(broken, s, x, ly))
-        .min_by(|a, b| a.1.total_cmp(&b.1))
-        .expect("starts")
-}
-
-fn local_exponent(m: Model, p: &[f64], x: f64) -> f64 {
+fn local_exponent(f: &CurveFit, x: f64) -> f64 {
     for h in [1e-4, 1e-2, 0.1] {
-        let v = -((m(p, x * (1.0 + h))).ln() - (m(p, x * (1.0 - h))).ln())
+        let v = -(f.y(x * (1.0 + h)).ln() - f.y(x * (1.0 - h)).ln())
             / ((1.0 + h).ln() - (1.0 - h).ln());
         if v.is_finite() {
             return v;
         }
     }
-    let h = 1e-4;
-    -((m(p, x * (1.0 + h))).ln() - (m(p, x * (1.0 - h))).ln()) / ((1.0 + h).ln() - (1.0 - h).ln())
+    f64::NAN
+}
+
+/// Bootstrap a curve fit (resampling points, each refit warm-started from the fit of all
+/// points) with the library's one bootstrap.
+fn resample(
+    f: &CurveFit,
+    x: &[f64],
+    ly: &[f64],
+    replicates: usize,
+    seed: u64,
+    level: f64,
+) -> Result<Bootstrap> {
+    let (runs, _) = curve_runs(x, ly);
+    let bc = BootstrapConfig {
+        replicates,
+        seed,
+        clusters: None,
+        cluster_column: None,
+        level,
+    };
+    uncertainty::bootstrap(&runs, &config(&f.form), &f.fit, &bc, &|| {})
 }
 
 /// Diagnose a curve y(x): fit on all but the `holdout` points of largest x, hold those out.
@@ -252,32 +264,28 @@ pub fn plateau(
     let ly: Vec<f64> = idx.iter().map(|&i| y[i].ln()).collect();
     let (xf, lyf) = (&xs[..m], &ly[..m]);
     let (xh, lyh) = (&xs[m..], &ly[m..]);
-    let pw = fit_power(xf, lyf);
-    let (sat, _) = fit_saturating(xf, lyf, None);
-    let (brk, _) = fit_broken(xf, lyf, &sat);
+    let (lo, hi) = (xf[0], xf[m - 1]);
+    let pw = fit_form(forms::power_on(X, Some(X), false), xf, lyf)?;
+    let sat = fit_form(forms::power_on(X, Some(X), true), xf, lyf)?;
+    let brk = fit_form(forms::broken_power_on(X, Some(X), lo, hi), xf, lyf)?;
     let end = xf[m - 1];
     let mf = m as f64;
-    let make = |name: &str,
-                formula: &str,
-                model: Model,
-                p: &[f64],
-                names: &[&str],
-                tr: &dyn Fn(usize, f64) -> f64| {
-        let rss = sse(model, p, xf, lyf).max(1e-300);
-        let heldout_rmse =
-            (!xh.is_empty()).then(|| (sse(model, p, xh, lyh) / xh.len() as f64).sqrt());
+    let make = |name: &str, formula: &str, f: &CurveFit, names: &[&str]| {
+        let rss = f.sse(xf, lyf).max(1e-300);
+        let heldout_rmse = (!xh.is_empty()).then(|| (f.sse(xh, lyh) / xh.len() as f64).sqrt());
+        let k = f.p.len();
         FormFit {
             name: name.into(),
             formula: formula.into(),
             params: names
                 .iter()
-                .enumerate()
-                .map(|(i, n)| (n.to_string(), tr(i, p[i])))
+                .zip(&f.form.param_names())
+                .map(|(shown, own)| (shown.to_string(), f.param(own)))
                 .collect(),
-            k: p.len(),
+            k,
             rss,
             aic: {
-                let kf = p.len() as f64;
+                let kf = k as f64;
                 let corr = if mf - kf - 1.0 > 0.0 {
                     2.0 * kf * (kf + 1.0) / (mf - kf - 1.0)
                 } else {
@@ -285,41 +293,25 @@ pub fn plateau(
                 };
                 mf * (rss / mf).ln() + 2.0 * kf + corr
             },
-            bic: mf * (rss / mf).ln() + p.len() as f64 * mf.ln(),
+            bic: mf * (rss / mf).ln() + k as f64 * mf.ln(),
             heldout_rmse,
-            local_exponent_at_end: local_exponent(model, p, end),
+            local_exponent_at_end: local_exponent(f, end),
+            status: f.fit.status.as_str().into(),
         }
     };
     let forms = vec![
-        make(
-            "power",
-            "y = A x^-alpha",
-            power,
-            &pw,
-            &["A", "alpha"],
-            &|i, v| if i == 0 { v.exp() } else { v },
-        ),
+        make("power", "y = A x^-alpha", &pw, &["A", "alpha"]),
         make(
             "saturating",
             "y = E + A x^-alpha",
-            saturating,
             &sat,
             &["E", "A", "alpha"],
-            &|i, v| if i < 2 { v.exp() } else { v },
         ),
         make(
             "broken",
             "y = a + b x^-c0 (1 + (x/d)^(1/f))^(-c1 f)",
-            broken,
             &brk,
             &["a", "b", "c0", "c1", "d", "f"],
-            &|i, v| {
-                if matches!(i, 0 | 1 | 4 | 5) {
-                    v.exp()
-                } else {
-                    v
-                }
-            },
         ),
     ];
     let best = |key: &dyn Fn(&FormFit) -> f64| {
@@ -332,43 +324,34 @@ pub fn plateau(
     let best_aic = best(&|f| f.aic);
     let best_bic = best(&|f| f.bic);
     // Bootstrap the saturating form (pairs) for E and alpha; the power form for its exponent.
-    let boot: Vec<(f64, f64, f64)> = (0..replicates)
-        .into_par_iter()
-        .map(|r| {
-            let mut rng = ChaCha8Rng::seed_from_u64(seed);
-            rng.set_stream(r as u64);
-            let mut pick: Vec<usize> = (0..m).map(|_| rng.random_range(0..m)).collect();
-            pick.sort_unstable();
-            let bx: Vec<f64> = pick.iter().map(|&i| xf[i]).collect();
-            let by: Vec<f64> = pick.iter().map(|&i| lyf[i]).collect();
-            let (p, _) = fit_saturating(&bx, &by, Some(&sat));
-            let distinct = bx.windows(2).any(|w| w[0] != w[1]);
-            let pa = if distinct {
-                fit_power(&bx, &by)[1]
-            } else {
-                f64::NAN
-            };
-            (p[0].exp(), p[2], pa)
-        })
-        .collect();
-    let e_iv = summarise(&boot.iter().map(|t| t.0).collect::<Vec<_>>(), level)
-        .map(|(i, _)| i)
-        .filter(|[lo, hi]| hi > lo);
-    let sat_alpha_iv =
-        summarise(&boot.iter().map(|t| t.1).collect::<Vec<_>>(), level).map(|(i, _)| i);
-    let pow_alpha_iv =
-        summarise(&boot.iter().map(|t| t.2).collect::<Vec<_>>(), level).map(|(i, _)| i);
-    let e = sat[0].exp();
-    let y_end = saturating(&sat, end);
+    let (sat_boot, pow_boot) = if replicates >= 2 {
+        (
+            Some(resample(&sat, xf, lyf, replicates, seed, level)?),
+            Some(resample(&pw, xf, lyf, replicates, seed, level)?),
+        )
+    } else {
+        (None, None)
+    };
+    let interval = |b: &Option<Bootstrap>, name: &str| {
+        let b = b.as_ref()?;
+        let j = b.param_names.iter().position(|n| n == name)?;
+        let v: Vec<f64> = usable_samples(b).iter().map(|s| s[j]).collect();
+        summarise(&v, level).map(|(i, _)| i)
+    };
+    let e_iv = interval(&sat_boot, "E");
+    let sat_alpha_iv = interval(&sat_boot, "alpha");
+    let pow_alpha_iv = interval(&pow_boot, "alpha");
+    let e = sat.param("E");
+    let y_end = sat.y(end);
     let frac = (y_end - e) / y_end;
     let f_of = |n: &str| forms.iter().find(|f| f.name == n).expect("form");
     let (fp, fs, fb) = (f_of("power"), f_of("saturating"), f_of("broken"));
-    let d = brk[4].exp();
+    let d = brk.param("d1");
     let break_supported = fb.aic < fs.aic - 2.0 && fb.aic < fp.aic - 2.0 && d > xf[0] && d < end;
     let floor_real = e_iv.is_some_and(|[lo, _]| lo > 1e-3 * y_end);
     let too_wide = e_iv.is_none_or(|[lo, hi]| hi - lo > 0.5 * y_end);
     let e_collapsed = e < 1e-6 * y_end;
-    let steepens = brk[3] > 0.0;
+    let steepens = brk.param("c1") > 0.0;
     let (verdict, explanation) = if break_supported
         && !steepens
         && fb.local_exponent_at_end.abs() < 0.05
@@ -448,11 +431,11 @@ pub fn plateau(
     let lct = if floor_real {
         LearningCurveType {
             closest: "c + t^-1".into(),
-            exponent: sat[2],
+            exponent: sat.param("alpha"),
             exponent_interval: sat_alpha_iv,
         }
     } else {
-        let a = pw[1];
+        let a = pw.param("alpha");
         let closest = [("t^-1", 1.0), ("t^-2", 2.0), ("t^-1/2", 0.5)]
             .iter()
             .min_by(|p, q| (a - p.1).abs().total_cmp(&(a - q.1).abs()))
@@ -591,5 +574,34 @@ mod tests {
         assert_eq!(r.learning_curve_type.closest, "c + t^-1");
         assert_eq!(r.heldout_points, 3);
         assert!(r.forms.iter().all(|f| f.heldout_rmse.is_some()));
+    }
+
+    /// The pure power law fitted through the generic path equals ordinary least squares of
+    /// ln y on ln x (reference computation: the closed-form slope and intercept).
+    #[test]
+    fn power_form_is_least_squares_on_logs() {
+        let x: Vec<f64> = (0..15).map(|i| 10f64.powf(1.0 + 0.3 * i as f64)).collect();
+        let y: Vec<f64> = x
+            .iter()
+            .enumerate()
+            .map(|(i, v)| 3.0 * v.powf(-0.4) * (1.0 + 0.03 * ((i * 7 % 5) as f64 - 2.0)))
+            .collect();
+        let (lx, ly): (Vec<f64>, Vec<f64>) =
+            x.iter().zip(&y).map(|(a, b)| (a.ln(), b.ln())).unzip();
+        let n = lx.len() as f64;
+        let (mx, my) = (lx.iter().sum::<f64>() / n, ly.iter().sum::<f64>() / n);
+        let sxy: f64 = lx.iter().zip(&ly).map(|(a, b)| (a - mx) * (b - my)).sum();
+        let sxx: f64 = lx.iter().map(|a| (a - mx).powi(2)).sum();
+        let slope = sxy / sxx;
+        let r = plateau(&x, &y, 0, 0, 0, 0.95).unwrap();
+        let p = &r.forms[0];
+        assert_eq!(p.name, "power");
+        assert!(
+            (p.params["alpha"] + slope).abs() < 1e-7,
+            "{:?} vs {}",
+            p.params,
+            -slope
+        );
+        assert!((p.params["A"].ln() - (my - slope * mx)).abs() < 1e-7);
     }
 }

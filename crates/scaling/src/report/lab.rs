@@ -50,11 +50,20 @@ pub fn plateau_text(r: &PlateauResult, req: &PlateauRequest, source: &str) -> St
         .asymptote_interval
         .map(|[l, h]| format!("[{}, {}]", sig(l, 4), sig(h, 4)))
         .unwrap_or_else(|| "n/a".into());
+    let at_zero = r
+        .forms
+        .iter()
+        .any(|f| f.name == "saturating" && f.status == "at_bound");
     let _ = writeln!(
         out,
-        "  floor E (saturating form) = {} ({}% interval {iv})",
+        "  floor E (saturating form) = {} ({}% interval {iv}){}",
         sig(r.asymptote, 4),
-        (1e6 * 100.0 * req.level).round() / 1e6
+        (1e6 * 100.0 * req.level).round() / 1e6,
+        if at_zero {
+            ": at its bound 0, so the data show no floor"
+        } else {
+            ""
+        }
     );
     let _ = writeln!(out, "  best by AIC: {}; by BIC: {}", r.best_aic, r.best_bic);
     let lct = &r.learning_curve_type;
