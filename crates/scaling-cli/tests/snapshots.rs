@@ -204,11 +204,21 @@ const CASES: &[(&str, &[&str])] = &[
     ),
     (
         "predict_preset_kaplan",
-        &["predict", "--preset", "kaplan", "--params", "1B", "--flops", "1e21"],
+        &[
+            "predict", "--preset", "kaplan", "--params", "1B", "--flops", "1e21",
+        ],
     ),
     (
         "demo_small",
-        &["demo", "--bootstrap", "40", "--per-budget", "5", "--seed", "3"],
+        &[
+            "demo",
+            "--bootstrap",
+            "40",
+            "--per-budget",
+            "5",
+            "--seed",
+            "3",
+        ],
     ),
     (
         "calibrate_epoch_small",
