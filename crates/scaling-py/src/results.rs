@@ -116,15 +116,18 @@ struct Request<R> {
     request: R,
 }
 
+/// The runs of `data` for the Chinchilla law (with C for every run when `flops`), loaded as
+/// the command line loads them.
 fn runs_of(
     data: &Bound<'_, PyAny>,
     load: &LoadRequest,
+    flops: bool,
 ) -> PyResult<scaling::Result<scaling::data::Runs>> {
     let mut t = table(data)?;
     Ok((|| {
         prepare_table(&mut t, load)?;
         let mut needs = scaling::fit::needs(&LawForm::Chinchilla);
-        needs.flops = true;
+        needs.flops |= flops;
         load_runs(&t, needs, load, None)
     })())
 }
@@ -142,7 +145,7 @@ fn calibrate(
     let py = data.py();
     let req: Request<scaling::uncertainty::CalibrateRequest> =
         serde_json::from_str(request).map_err(bad_request)?;
-    let runs = runs_of(data, &req.load)?.map_err(|e| to_py(py, e))?;
+    let runs = runs_of(data, &req.load, false)?.map_err(|e| to_py(py, e))?;
     let total = req.request.datasets as u64;
     run::detached(py, total, progress, move |tick| {
         let c = scaling::uncertainty::calibrate_runs(&runs, &design, &req.request, tick)?;
@@ -152,19 +155,26 @@ fn calibrate(
     .map_err(|e: scaling::Error| to_py(py, e))
 }
 
-/// The demo: `(json, text, runs_csv)` of `scaling demo --format json`.
+/// The demo: `(json, text, runs_csv, fit_json, fit_text)`, the first the JSON of `scaling demo
+/// --format json`, the last two its fit as `scaling fit` prints it.
 #[pyfunction]
 #[pyo3(signature = (request, progress=None))]
 fn demo(
     py: Python<'_>,
     request: &str,
     progress: Option<&Bound<'_, PyAny>>,
-) -> PyResult<(String, String, String)> {
+) -> PyResult<(String, String, String, String, String)> {
     let req: scaling::simulate::DemoRequest = serde_json::from_str(request).map_err(bad_request)?;
     let total = req.bootstrap as u64;
     run::detached(py, total, progress, move |tick| {
         let d = scaling::simulate::demo(&req, tick)?;
-        Ok((pretty(&d)?, report::results::demo_text(&d), d.runs_csv()))
+        Ok((
+            pretty(&d)?,
+            report::results::demo_text(&d),
+            d.runs_csv(),
+            pretty(&d.fit)?,
+            report::fit_text(&d.fit),
+        ))
     })?
     .map_err(|e: scaling::Error| to_py(py, e))
 }
@@ -182,7 +192,7 @@ fn overview(
         .transpose()
         .map_err(|e| to_py(py, e))?;
     let runs = match (data, &saved) {
-        (Some(d), _) => runs_of(d, load)?.map_err(|e| to_py(py, e))?,
+        (Some(d), _) => runs_of(d, load, true)?.map_err(|e| to_py(py, e))?,
         (None, Some(f)) => f.runs(),
         (None, None) => {
             return Err(crate::input_error(py, "give data (runs) or a saved fit"));

@@ -241,14 +241,15 @@ class Demo(Result):
     """The demo (`scaling demo`): synthetic runs from Epoch AI's estimate of Chinchilla's law,
     fitted. `fit` is the Fit; `runs_csv()` the runs as CSV; `to_dict()` the command's JSON."""
 
-    def __init__(self, json_text: str, text: str, csv: str):
+    def __init__(self, json_text: str, text: str, csv: str, fit_json: str, fit_text: str):
         super().__init__(json_text, text)
         self._csv = csv
+        self._fit = Fit(fit_json, fit_text)
 
     @property
     def fit(self) -> Fit:
-        d = self._dict["fit"]
-        return Fit(json.dumps(d, indent=2) + "\n", "")
+        """The fit of the synthetic runs, as `scaling fit` gives it."""
+        return self._fit
 
     def runs_csv(self) -> str:
         """The synthetic runs: params,tokens,flops,loss."""

@@ -229,6 +229,21 @@ pub fn predict_point(source: &Source, req: &PointRequest) -> Result<PointPredict
             ));
         }
     }
+    for (name, v) in [
+        ("params", req.params),
+        ("tokens", req.tokens),
+        ("flops", req.flops),
+        ("unique_tokens", req.unique_tokens),
+    ] {
+        if let Some(v) = v {
+            if !(v.is_finite() && v > 0.0) {
+                return Err(Error::setting(
+                    format!("{{}} must be a positive finite number, got {v}"),
+                    &[name],
+                ));
+            }
+        }
+    }
     let (n, d, c, mut notes) = complete(&law.form, &reads, source.k, req)?;
     let nan = f64::NAN;
     let (nv, dv, cv) = (n.unwrap_or(nan), d.unwrap_or(nan), c.unwrap_or(nan));

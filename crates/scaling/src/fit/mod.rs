@@ -741,14 +741,17 @@ fn fit_kernel(runs: &Runs, config: &FitConfig) -> Result<Fit> {
         }
     }
     if runs.len() < dim {
-        return Err(Error::InsufficientData(format!(
-            "{}: {} run(s) cannot determine the {dim} free parameters of the {} law ({}); \
-             add runs or fix E with --fix-e",
-            runs.source,
-            runs.len(),
-            config.form.name(),
-            free_names(&config.form, &problem.e_term).join(", ")
-        )));
+        return Err(Error::setting(
+            format!(
+                "{}: {} run(s) cannot determine the {dim} free parameters of the {} law ({}); \
+                 add runs or fix E with {{}}",
+                runs.source,
+                runs.len(),
+                config.form.name(),
+                free_names(&config.form, &problem.e_term).join(", ")
+            ),
+            &["fix_e"],
+        ));
     }
     let (seeds, profile_points): (Vec<Vec<f64>>, usize) = match config.starts {
         StartStrategy::Chinchilla => (starts::chinchilla_grid(&problem), 0),
@@ -1013,7 +1016,7 @@ fn fit_kernel(runs: &Runs, config: &FitConfig) -> Result<Fit> {
             StartStrategy::VarPro => format!(
                 "only 1 of {} polished seeds reached the best objective and {other_basins} \
                  converged elsewhere: the objective has several basins here; confirm with \
-                 --starts chinchilla",
+                 the paper's grid of starts (starts = chinchilla)",
                 outcomes.len()
             ),
             StartStrategy::Chinchilla => format!(

@@ -337,12 +337,15 @@ pub fn isoflop(
     }
     let used: Vec<&BudgetFit> = budgets.iter().filter(|b| b.used).collect();
     if used.len() < 2 {
-        return Err(Error::InsufficientData(format!(
-            "only {} of {} budgets have a clean IsoFLOP minimum: at least 2 are needed to fit N* ~ C^a \
-             (see the flags; --keep-flagged uses flagged budgets too)",
-            used.len(),
-            budgets.len()
-        )));
+        return Err(Error::setting(
+            format!(
+                "only {} of {} budgets have a clean IsoFLOP minimum: at least 2 are needed to fit N* ~ C^a \
+                 (see the flags; {{}} uses flagged budgets too)",
+                used.len(),
+                budgets.len()
+            ),
+            &["keep_flagged"],
+        ));
     }
     let cs: Vec<f64> = used.iter().map(|b| b.flops).collect();
     let nfit = fit_power_law(
