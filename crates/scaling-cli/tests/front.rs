@@ -58,7 +58,14 @@ fn compare_by_reports_groups_in_order_with_the_failed_one_in_place() {
     let d = tempdir("compare-by");
     let f = write(&d, "r.csv", &grouped_csv());
     let (code, out, err) = scaling(&[
-        "compare", &f, "--by", "dataset", "--bootstrap", "0", "--format", "json",
+        "compare",
+        &f,
+        "--by",
+        "dataset",
+        "--bootstrap",
+        "0",
+        "--format",
+        "json",
     ]);
     assert_eq!(code, 0, "{err}");
     let v = json(&out);
@@ -93,8 +100,17 @@ fn calibrate_by_runs_each_group() {
     let d = tempdir("calibrate-by");
     let f = write(&d, "r.csv", &grouped_csv());
     let (code, out, err) = scaling(&[
-        "calibrate", &f, "--by", "dataset", "--datasets", "2", "--bootstrap", "5", "-q",
-        "--format", "json",
+        "calibrate",
+        &f,
+        "--by",
+        "dataset",
+        "--datasets",
+        "2",
+        "--bootstrap",
+        "5",
+        "-q",
+        "--format",
+        "json",
     ]);
     assert_eq!(code, 0, "{err}");
     let v = json(&out);
@@ -111,7 +127,14 @@ fn report_and_plot_by_group() {
     let f = write(&d, "r.csv", &grouped_csv());
     let page = d.join("page.html");
     let (code, out, err) = scaling(&[
-        "report", &f, "--by", "dataset", "--bootstrap", "0", "-o", page.to_str().unwrap(),
+        "report",
+        &f,
+        "--by",
+        "dataset",
+        "--bootstrap",
+        "0",
+        "-o",
+        page.to_str().unwrap(),
     ]);
     assert_eq!(code, 0, "{err}");
     assert!(out.starts_with("wrote "), "{out}");
@@ -120,10 +143,19 @@ fn report_and_plot_by_group() {
     let rpj = html.find("<h2>Group dataset=rpj</h2>").unwrap();
     let tiny = html.find("<h2>Group dataset=tiny</h2>").unwrap();
     assert!(c4 < rpj && rpj < tiny);
-    assert!(html[tiny..].contains("error: "), "the failed group says why");
+    assert!(
+        html[tiny..].contains("error: "),
+        "the failed group says why"
+    );
     let svg = d.join("res.svg");
     let (code, out, err) = scaling(&[
-        "plot", "residuals", &f, "--by", "dataset", "-o", svg.to_str().unwrap(),
+        "plot",
+        "residuals",
+        &f,
+        "--by",
+        "dataset",
+        "-o",
+        svg.to_str().unwrap(),
     ]);
     assert_eq!(code, 0, "{err}");
     assert!(d.join("res.c4.svg").is_file() && d.join("res.rpj.svg").is_file());
@@ -137,14 +169,28 @@ fn report_and_plot_take_a_saved_fit_without_refitting() {
     let f = write(&d, "r.csv", &grouped_csv());
     let fit = d.join("fit.json");
     let (code, _, err) = scaling(&[
-        "fit", &f, "--where", "dataset == 'c4'", "--bootstrap", "30", "--seed", "5", "-q",
-        "-o", fit.to_str().unwrap(),
+        "fit",
+        &f,
+        "--where",
+        "dataset == 'c4'",
+        "--bootstrap",
+        "30",
+        "--seed",
+        "5",
+        "-q",
+        "-o",
+        fit.to_str().unwrap(),
     ]);
     assert_eq!(code, 0, "{err}");
     let saved = json(&std::fs::read_to_string(&fit).unwrap());
     let page = d.join("page.html");
     let (code, _, err) = scaling(&[
-        "report", "--fit", fit.to_str().unwrap(), "--bootstrap", "7", "-o",
+        "report",
+        "--fit",
+        fit.to_str().unwrap(),
+        "--bootstrap",
+        "7",
+        "-o",
         page.to_str().unwrap(),
     ]);
     assert_eq!(code, 0, "{err}");
@@ -156,11 +202,22 @@ fn report_and_plot_take_a_saved_fit_without_refitting() {
     assert!(html.contains(&format!("E      {}", scaling::report::sig(e, 5))));
     let svg = d.join("boot.svg");
     let (code, _, err) = scaling(&[
-        "plot", "bootstrap", "--fit", fit.to_str().unwrap(), "-o", svg.to_str().unwrap(),
+        "plot",
+        "bootstrap",
+        "--fit",
+        fit.to_str().unwrap(),
+        "-o",
+        svg.to_str().unwrap(),
     ]);
     assert_eq!(code, 0, "{err}");
     let (code, _, err) = scaling(&[
-        "report", &f, "--by", "dataset", "--fit", fit.to_str().unwrap(), "-o",
+        "report",
+        &f,
+        "--by",
+        "dataset",
+        "--fit",
+        fit.to_str().unwrap(),
+        "-o",
         d.join("x.html").to_str().unwrap(),
     ]);
     assert_eq!(code, 2, "{err}");
@@ -173,7 +230,9 @@ fn plots_and_reports_of_many_runs_stay_small_and_say_they_are_thinned() {
     let mut x = 1u64;
     for i in 0..20_000 {
         // A deterministic scatter of sizes and token counts.
-        x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         let u = (x >> 11) as f64 / (1u64 << 53) as f64;
         let n = 1e8 * 100f64.powf(u);
         let t = 2e9 * 50f64.powf((i % 97) as f64 / 97.0);
@@ -183,7 +242,12 @@ fn plots_and_reports_of_many_runs_stay_small_and_say_they_are_thinned() {
     let f = write(&d, "many.csv", &s);
     let page = d.join("page.html");
     let (code, _, err) = scaling(&[
-        "report", &f, "--bootstrap", "0", "-o", page.to_str().unwrap(),
+        "report",
+        &f,
+        "--bootstrap",
+        "0",
+        "-o",
+        page.to_str().unwrap(),
     ]);
     assert_eq!(code, 0, "{err}");
     let html = std::fs::read_to_string(&page).unwrap();
@@ -197,7 +261,10 @@ fn library_errors_name_flags_on_the_command_line() {
     let f = write(&d, "r.csv", &grouped_csv());
     let (code, _, err) = scaling(&["fit", &f, "--min-flops", "1e22", "--max-flops", "1e21"]);
     assert_eq!(code, 2);
-    assert!(err.contains("--min-flops 1e22 is above --max-flops 1e21"), "{err}");
+    assert!(
+        err.contains("--min-flops 1e22 is above --max-flops 1e21"),
+        "{err}"
+    );
     let (code, _, err) = scaling(&["fit", &f, "--loss-col", "nope"]);
     assert_eq!(code, 2);
     assert!(err.contains("--loss-col \"nope\" names no column"), "{err}");

@@ -73,18 +73,16 @@ pub struct PointPrediction {
     pub form: String,
 }
 
+/// N, D and C (each when known) and a note per derived value.
+type Completed = (Option<f64>, Option<f64>, Option<f64>, Vec<String>);
+
 /// The point (N, D, C) the law needs, completed from the request under C = k N D, with a
 /// note for each derived value.
 ///
 /// # Errors
 /// [`Error::Setting`] when a value the law reads is missing, when N, D and C are all given
 /// and disagree, or when a derived value is not a positive finite number.
-fn complete(
-    form: &LawForm,
-    reads: &[Var],
-    k: f64,
-    r: &PointRequest,
-) -> Result<(Option<f64>, Option<f64>, Option<f64>, Vec<String>)> {
+fn complete(form: &LawForm, reads: &[Var], k: f64, r: &PointRequest) -> Result<Completed> {
     let (mut n, mut d, mut c) = (r.params, r.tokens, r.flops);
     let mut notes = Vec::new();
     match form {
