@@ -16,7 +16,7 @@ use super::{human, sig};
 /// let src = Source::preset("chinchilla").unwrap();
 /// let req = PointRequest { params: Some(70e9), tokens: Some(1.4e12), ..Default::default() };
 /// let text = scaling::report::results::predict_text(&predict_point(&src, &req).unwrap());
-/// assert!(text.starts_with("loss 1.93"));
+/// assert!(text.starts_with("loss 1.9") && text.contains("N = 70.0B, D = 1.40T"));
 /// ```
 pub fn predict_text(p: &PointPrediction) -> String {
     let mut out = String::new();
