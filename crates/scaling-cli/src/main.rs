@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use scaling::data::{Filters, RunTable, Runs};
 use scaling::fit::{self, FitConfig};
-use scaling::law::{LawForm, Var, Variable};
+use scaling::law::LawForm;
 use scaling::report;
 
 mod accounting;
@@ -318,6 +318,10 @@ struct CalibrateArgs {
     /// No progress bar.
     #[arg(long, short = 'q')]
     quiet: bool,
+    /// Calibrate separately for each combination of these columns' values (groups in the
+    /// order they first appear; a group that fails is reported in its place).
+    #[arg(long, value_delimiter = ',', value_name = "COL")]
+    by: Vec<String>,
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
@@ -449,11 +453,30 @@ fn main() -> ExitCode {
             }
         }
         Err(e) => {
-            let chain: Vec<String> = e.chain().map(|c| c.to_string()).collect();
-            eprintln!("error: {}", report::escape_control(&chain.join(": ")));
+            eprintln!("error: {}", report::escape_control(&chain(&e)));
             ExitCode::from(exit_code(&e))
         }
     }
+}
+
+/// The command-line name of a library request field: its flag.
+fn flag(field: &str) -> String {
+    match field {
+        "row_filter" => "--where".into(),
+        "cluster_column" => "--cluster-col".into(),
+        _ => format!("--{}", field.replace('_', "-")),
+    }
+}
+
+/// An error and its causes on one line, library settings named by their flags.
+pub(crate) fn chain(e: &anyhow::Error) -> String {
+    e.chain()
+        .map(|c| match c.downcast_ref::<scaling::Error>() {
+            Some(se) => se.render(&flag),
+            None => c.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(": ")
 }
 
 /// 2 for bad input or usage, 1 for anything else.
@@ -467,12 +490,6 @@ fn exit_code(e: &anyhow::Error) -> u8 {
         }
     }
     1
-}
-
-fn load_runs(file: &Path, form: &LawForm, data: &DataArgs) -> Result<(RunTable, Runs)> {
-    let table = read_table(file, data)?;
-    let runs = runs_of(&table, form, data, None)?;
-    Ok((table, runs))
 }
 
 /// The run table, with the count columns added when a counting convention is asked for.
@@ -814,233 +831,23 @@ fn cmd_fit(a: FitArgs, out: &mut String) -> Result<()> {
 fn cmd_predict(a: PredictArgs, out: &mut String) -> Result<()> {
     // A saved fit brings intervals and its data range; a law file or preset brings neither.
     let src = plan::resolve(a.law.as_deref(), a.preset.as_deref())?;
-    let law = src.law.clone().ok_or_else(|| {
-        usage(format!(
-            "{} publishes an allocation rule but no loss law, so it cannot predict a loss",
-            src.label
-        ))
-    })?;
-    let saved = src.fit.clone();
-    let k = src.k;
-    let reads = law.form.form().variables();
-    if a.unique_tokens.is_some() && !reads.contains(&Var::U) {
-        return Err(usage(
-            "--unique-tokens needs a law that reads unique tokens U (the data-constrained law, --preset muennighoff)",
-        ));
-    }
-    if let Some(level) = a.level {
-        if !(level > 0.0 && level < 1.0) {
-            return Err(usage(format!(
-                "--level must be between 0 and 1, got {level}"
-            )));
-        }
-    }
-    let (mut n, mut d, mut c) = (a.params, a.tokens, a.flops);
-    let mut notes = Vec::new();
-    match law.form {
-        LawForm::Chinchilla | LawForm::Kaplan | LawForm::DataConstrained => {
-            let nn = n.ok_or_else(|| usage("this law needs --params"))?;
-            if d.is_none() {
-                let cc = c.ok_or_else(|| {
-                    usage("this law needs --tokens (or --flops, to derive D = C / (6 N))")
-                })?;
-                d = Some(cc / (k * nn));
-                notes.push(format!("D = C / ({k} N) (derived)"));
-            }
-            if c.is_none() {
-                c = Some(k * nn * d.unwrap());
-                notes.push(format!("C = {k} N D (derived)"));
-            }
-        }
-        LawForm::Power { x } => {
-            let given = match x {
-                Variable::Params => n,
-                Variable::Tokens => d,
-                Variable::Flops => c,
-            };
-            if given.is_none() {
-                let flag = match x {
-                    Variable::Params => "--params",
-                    Variable::Tokens => "--tokens",
-                    Variable::Flops => "--flops",
-                };
-                return Err(usage(format!(
-                    "this power law in {} needs {flag}",
-                    x.symbol()
-                )));
-            }
-        }
-        _ => {
-            // Any two of N, D and C give the third under C = k N D.
-            match (n, d, c) {
-                (Some(nn), None, Some(cc)) => {
-                    d = Some(cc / (k * nn));
-                    notes.push(format!("D = C / ({k} N) (derived)"));
-                }
-                (None, Some(dd), Some(cc)) => {
-                    n = Some(cc / (k * dd));
-                    notes.push(format!("N = C / ({k} D) (derived)"));
-                }
-                (Some(nn), Some(dd), None) => {
-                    c = Some(k * nn * dd);
-                    notes.push(format!("C = {k} N D (derived)"));
-                }
-                _ => {}
-            }
-            for v in &reads {
-                let (ok, flag) = match v {
-                    Var::N => (n.is_some(), "--params"),
-                    Var::D => (d.is_some(), "--tokens"),
-                    Var::C => (c.is_some(), "--flops"),
-                    Var::M => (n.is_some() && d.is_some(), "--params and --tokens"),
-                    Var::U => (true, ""),
-                    _ => (false, ""),
-                };
-                if !ok && flag.is_empty() {
-                    return Err(usage(format!(
-                        "this law reads {}, which predict cannot be given",
-                        v.symbol()
-                    )));
-                }
-                if !ok {
-                    return Err(usage(format!(
-                        "this law reads {} (give {flag})",
-                        v.symbol()
-                    )));
-                }
-            }
-        }
-    }
-    if let (Some(nn), Some(dd), Some(cc)) = (a.params, a.tokens, a.flops) {
-        if ((k * nn * dd) / cc - 1.0).abs() > 1e-6 {
-            return Err(usage(format!(
-                "--params, --tokens and --flops disagree: {k} N D = {:.4e} but --flops is {cc:.4e}; give two of them",
-                k * nn * dd
-            )));
-        }
-    }
-    for (name, v) in [("D", d), ("C", c)] {
-        if let Some(v) = v {
-            if !(v.is_finite() && v > 0.0) {
-                return Err(usage(format!(
-                    "the derived {name} = {v} is not a positive finite number; check --params, --tokens and --flops"
-                )));
-            }
-        }
-    }
-    let nan = f64::NAN;
-    let (nv, dv, cv) = (n.unwrap_or(nan), d.unwrap_or(nan), c.unwrap_or(nan));
-    let mut p = scaling::uncertainty::predict(&law, saved.as_ref(), nv, dv, cv, a.level);
-    if a.unique_tokens.is_some() {
-        p.loss = law.predict_unique(nv, dv, cv, a.unique_tokens);
-        if let Some(u) = a.unique_tokens {
-            notes.push(format!(
-                "{} unique tokens: {} epochs",
-                report::human(u),
-                report::sig(dv / u, 4)
-            ));
-        }
-    }
-    if !p.loss.is_finite() {
-        return Err(anyhow::anyhow!("the prediction is not finite ({})", p.loss));
-    }
+    let req = scaling::allocate::PointRequest {
+        params: a.params,
+        tokens: a.tokens,
+        flops: a.flops,
+        unique_tokens: a.unique_tokens,
+        level: a.level,
+    };
+    let p = scaling::allocate::predict_point(&src, &req)?;
     match a.format {
-        Format::Json => {
-            let mut obj = serde_json::Map::new();
-            obj.insert("loss".into(), p.loss.into());
-            obj.insert(
-                "params".into(),
-                n.map_or(serde_json::Value::Null, Into::into),
-            );
-            obj.insert(
-                "tokens".into(),
-                d.map_or(serde_json::Value::Null, Into::into),
-            );
-            obj.insert(
-                "flops".into(),
-                c.map_or(serde_json::Value::Null, Into::into),
-            );
-            for (key, v) in serde_json::to_value(&p)?
-                .as_object()
-                .cloned()
-                .unwrap_or_default()
-            {
-                if key != "loss" {
-                    obj.insert(key, v);
-                }
-            }
-            obj.insert("law".into(), law.to_json());
-            obj.insert(
-                "unique_tokens".into(),
-                a.unique_tokens.map_or(serde_json::Value::Null, Into::into),
-            );
-            obj.insert("source".into(), src.label.clone().into());
-            obj.insert("notes".into(), notes.clone().into());
-            out.push_str(&serde_json::to_string_pretty(&obj)?);
-            out.push('\n');
-        }
-        Format::Text => {
-            let mut at = Vec::new();
-            if let Some(v) = n {
-                at.push(format!("N = {}", report::human(v)));
-            }
-            if let Some(v) = d {
-                at.push(format!("D = {}", report::human(v)));
-            }
-            if let Some(v) = c {
-                at.push(format!("C = {v:.3e}"));
-            }
-            out.push_str(&format!(
-                "loss {} at {} ({} law from {})\n",
-                report::sig(p.loss, 6),
-                at.join(", "),
-                law.form.name(),
-                src.label
-            ));
-            for note in notes {
-                out.push_str(&format!("  {note}\n"));
-            }
-            let pct = |l: f64| (1e6 * 100.0 * l).round() / 1e6;
-            match (p.interval, p.prediction_interval, p.level, saved.as_ref().and_then(|f| f.bootstrap.as_ref())) {
-                (Some(ci), Some(pi), Some(level), Some(b)) => {
-                    out.push_str(&format!(
-                        "  {}% interval on the mean loss: [{}, {}] (parameter uncertainty, {} bootstrap replicates)\n",
-                        pct(level),
-                        report::sig(ci[0], 5),
-                        report::sig(ci[1], 5),
-                        b.replicates
-                    ));
-                    out.push_str(&format!(
-                        "  {}% prediction interval for a new run: [{}, {}] (adds the fit's residual noise)\n",
-                        pct(level),
-                        report::sig(pi[0], 5),
-                        report::sig(pi[1], 5)
-                    ));
-                }
-                _ => out.push_str(
-                    "  no interval: the file has no bootstrap replicates (fit with --bootstrap R --out FIT)\n",
-                ),
-            }
-            match &p.extrapolation {
-                Some(e) if e.inside => {
-                    out.push_str("  inside the range of the runs the law was fitted to\n")
-                }
-                Some(e) => {
-                    for note in &e.notes {
-                        out.push_str(&format!("  extrapolation: {note}\n"));
-                    }
-                }
-                None => out.push_str(
-                    "  (a law file carries no data range, so extrapolation is not assessed)\n",
-                ),
-            }
-        }
+        Format::Json => out.push_str(&(serde_json::to_string_pretty(&p)? + "\n")),
+        Format::Text => out.push_str(&report::results::predict_text(&p)),
     }
     Ok(())
 }
 
 /// Read a saved fit (not a hand-written law: it needs the data and replicates).
-fn read_fit(path: &Path) -> Result<fit::Fit> {
+pub(crate) fn read_fit(path: &Path) -> Result<fit::Fit> {
     let text = std::fs::read_to_string(path).map_err(|source| scaling::Error::Io {
         path: path.display().to_string(),
         source,
@@ -1060,205 +867,71 @@ fn read_fit(path: &Path) -> Result<fit::Fit> {
 fn cmd_test(a: TestArgs, out: &mut String) -> Result<()> {
     let fitted = read_fit(&a.fit)?;
     let src = plan::resolve(a.against.as_deref(), a.preset.as_deref())?;
-    let law = src
-        .law
-        .clone()
-        .ok_or_else(|| usage(format!("{} has no loss law to test", src.label)))?;
-    let runs = fitted.runs();
-    let t = scaling::uncertainty::test_law(&fitted, &runs, &fitted.config(), &law, a.delta)?;
+    let name = a.fit.display().to_string();
+    let t = scaling::allocate::test_against(&fitted, &name, &src, a.delta)?;
     match a.format {
-        Format::Json => {
-            let mut v = serde_json::to_value(&t)?;
-            if let Some(o) = v.as_object_mut() {
-                o.insert("fit".into(), a.fit.display().to_string().into());
-                o.insert("law_source".into(), src.label.clone().into());
-                o.insert("law".into(), law.to_json());
-                o.insert("runs".into(), runs.len().into());
-                o.insert(
-                    "replicates".into(),
-                    fitted
-                        .bootstrap
-                        .as_ref()
-                        .map(|b| b.replicates)
-                        .unwrap_or(0)
-                        .into(),
-                );
-            }
-            out.push_str(&serde_json::to_string_pretty(&v)?);
-            out.push('\n');
-        }
-        Format::Text => out.push_str(&report::law_test_text(&t, &src.label, &fitted)),
+        Format::Json => out.push_str(&(serde_json::to_string_pretty(&t)? + "\n")),
+        Format::Text => out.push_str(&report::law_test_text(&t.test, &t.law_source, &t.fitted)),
     }
     Ok(())
 }
 
 fn cmd_calibrate(a: CalibrateArgs, out: &mut String) -> Result<()> {
-    if !(a.level > 0.0 && a.level < 1.0) {
-        return Err(usage(format!(
-            "--level must be between 0 and 1, got {}",
-            a.level
-        )));
-    }
-    scaling::uncertainty::check_calibration_size(a.datasets, a.bootstrap)?;
-    let (_, runs) = load_runs(&a.file, &LawForm::Chinchilla, &a.data)?;
-    let config = FitConfig::default();
-    let truth_fit = fit::fit(&runs, &config)?;
-    let truth = truth_fit.law().ok_or_else(|| {
-        usage(format!(
-            "{}: the fit of these runs does not identify every parameter, so it cannot serve as a truth",
-            a.file.display()
-        ))
-    })?;
-    let noise = match a.noise {
-        NoiseArg::Residuals => {
-            if a.noise_sd.is_some() {
-                return Err(usage("--noise-sd goes with --noise gaussian"));
-            }
-            scaling::uncertainty::Noise::Residuals {
-                values: truth_fit.residuals.clone(),
-            }
-        }
-        NoiseArg::Gaussian => {
-            let sd = match a.noise_sd {
-                Some(sd) => sd,
-                None => {
-                    let mut r = truth_fit.residuals.clone();
-                    r.sort_by(|x, y| x.total_cmp(y));
-                    let med = scaling::uncertainty::quantile_sorted(&r, 0.5);
-                    let mut dev: Vec<f64> = r.iter().map(|v| (v - med).abs()).collect();
-                    dev.sort_by(|x, y| x.total_cmp(y));
-                    1.4826 * scaling::uncertainty::quantile_sorted(&dev, 0.5)
-                }
-            };
-            scaling::uncertainty::Noise::Gaussian { sd }
-        }
-    };
-    let cal = scaling::uncertainty::CalibrationConfig {
+    let req = scaling::uncertainty::CalibrateRequest {
         datasets: a.datasets,
-        replicates: a.bootstrap,
+        bootstrap: a.bootstrap,
         seed: a.seed,
+        noise: match a.noise {
+            NoiseArg::Residuals => scaling::uncertainty::NoiseModel::Residuals,
+            NoiseArg::Gaussian => scaling::uncertainty::NoiseModel::Gaussian,
+        },
+        noise_sd: a.noise_sd,
         level: a.level,
-        noise,
     };
-    let bar = progress_bar(a.datasets as u64, a.quiet);
-    let tick = || bar.inc(1);
-    let c = scaling::uncertainty::calibrate(&truth, &runs, &config, &cal, &tick)?;
-    bar.finish_and_clear();
-    match a.format {
-        Format::Json => {
-            let mut v = serde_json::to_value(&c)?;
-            if let Some(o) = v.as_object_mut() {
-                o.insert("truth".into(), truth.to_json());
-                o.insert("design".into(), a.file.display().to_string().into());
-            }
-            out.push_str(&serde_json::to_string_pretty(&v)?);
-            out.push('\n');
-        }
-        Format::Text => out.push_str(&report::calibration_text(
-            &c,
-            &truth,
-            &a.file.display().to_string(),
-        )),
+    let table = read_table(&a.file, &a.data)?;
+    let selected = selected_rows(&table, &a.data)?;
+    let groups = scaling::data::group_rows(&table, "--by", &a.by, &selected)?;
+    let file = a.file.display().to_string();
+    let bar = progress_bar((a.datasets * groups.len()) as u64, a.quiet);
+    let mut outcomes: Vec<methods::Outcome> = Vec::new();
+    for g in groups {
+        let one = || -> Result<(serde_json::Value, String)> {
+            let rows = (!g.key.is_empty()).then(|| g.rows.clone());
+            let runs = runs_of(&table, &LawForm::Chinchilla, &a.data, rows)?;
+            let design = if g.key.is_empty() {
+                file.clone()
+            } else {
+                format!("{file} [{}]", g.label())
+            };
+            let c = scaling::uncertainty::calibrate_runs(&runs, &design, &req, &|| bar.inc(1))?;
+            let text = report::calibration_text(&c.calibration, &c.truth_law, &design);
+            Ok((serde_json::to_value(&c)?, text))
+        };
+        let r = one();
+        outcomes.push((g, r));
     }
-    Ok(())
+    bar.finish_and_clear();
+    methods::finish_groups(outcomes, !a.by.is_empty(), a.format, out)
 }
 
 fn cmd_demo(a: DemoArgs, out: &mut String) -> Result<()> {
-    // Epoch AI's estimate (Besiroglu et al. 2024, arXiv:2404.10102) as the true law.
-    let truth = scaling::law::presets::get("epoch")?
-        .law
-        .expect("the epoch preset carries a loss law");
-    if a.per_budget < 2 {
-        return Err(usage("--per-budget must be at least 2"));
-    }
     if let Some(path) = &a.write_runs {
         check_new(path, a.force, "--write-runs")?;
     }
-    scaling::limits::check(
-        "synthetic runs",
-        a.per_budget
-            .saturating_mul(scaling::simulate::CHINCHILLA_BUDGETS.len()),
-        scaling::limits::MAX_DESIGN_RUNS,
-    )?;
-    scaling::limits::check(
-        "bootstrap replicates",
-        a.bootstrap,
-        scaling::limits::MAX_REPLICATES,
-    )?;
-    let design = scaling::simulate::isoflop_design(
-        &truth,
-        &scaling::simulate::CHINCHILLA_BUDGETS,
-        a.per_budget,
-        1.5,
-        6.0,
-    );
-    let label = format!(
-        "synthetic IsoFLOP sweep (9 Chinchilla budgets x {} models, noise {} in log loss, seed {})",
-        a.per_budget, a.noise, a.seed
-    );
-    let runs = scaling::simulate::sample_runs(&truth, &design, a.noise, a.seed, &label)?;
+    let req = scaling::simulate::DemoRequest {
+        seed: a.seed,
+        noise: a.noise,
+        per_budget: a.per_budget,
+        bootstrap: a.bootstrap,
+    };
+    let d = scaling::simulate::demo(&req, &|| {})?;
     if let Some(path) = &a.write_runs {
-        let mut csv = String::from("params,tokens,flops,loss\n");
-        for i in 0..runs.len() {
-            csv.push_str(&format!(
-                "{:e},{:e},{:e},{}\n",
-                runs.params[i], runs.tokens[i], runs.flops[i], runs.loss[i]
-            ));
-        }
-        write_new(path, &csv, a.force, "--write-runs")?;
-    }
-    let config = FitConfig::default();
-    let mut result = fit::fit(&runs, &config)?;
-    if a.bootstrap >= 2 {
-        let bc = scaling::uncertainty::BootstrapConfig {
-            replicates: a.bootstrap,
-            seed: a.seed,
-            clusters: None,
-            cluster_column: None,
-            level: 0.95,
-        };
-        let boot = scaling::uncertainty::bootstrap(&runs, &config, &result, &bc, &|| {})?;
-        scaling::uncertainty::attach(&mut result, boot, &[1e24], 0.95);
+        write_new(path, d.runs_csv(), a.force, "--write-runs")?;
     }
     match a.format {
-        Format::Json => {
-            let obj = serde_json::json!({
-                "synthetic": true,
-                "truth": truth.to_json(),
-                "truth_source": "Besiroglu et al. 2024 (arXiv:2404.10102), Epoch AI's estimate",
-                "design": {
-                    "budgets": scaling::simulate::CHINCHILLA_BUDGETS,
-                    "models_per_budget": a.per_budget,
-                    "span_decades": 1.5,
-                    "noise_sd_log_loss": a.noise,
-                    "seed": a.seed,
-                },
-                "fit": result,
-            });
-            out.push_str(&serde_json::to_string_pretty(&obj)?);
-            out.push('\n');
-        }
+        Format::Json => out.push_str(&(serde_json::to_string_pretty(&d)? + "\n")),
         Format::Text => {
-            out.push_str("scaling demo: SYNTHETIC data, not real training runs.\n");
-            out.push_str(&format!(
-                "True law: Epoch AI's estimate (Besiroglu et al. 2024): {}\n",
-                truth.form.formula()
-            ));
-            out.push_str(&format!(
-                "Design: Chinchilla's 9 IsoFLOP budgets (6e18 to 3e21 FLOPs), {} model sizes per budget over 1.5 decades around the optimum, D = C / (6 N); loss x exp(Normal(0, {})) with seed {}.\n\n",
-                a.per_budget, a.noise, a.seed
-            ));
-            out.push_str(&report::fit_text(&result));
-            out.push_str("\nFit against the truth it was drawn from:\n");
-            out.push_str(&report::truth_table(&truth, &result));
-            out.push_str(&format!(
-                "\n{} runs with noise {} in log loss determine some parameters only loosely: A \
-                 and B trade off along a flat valley of the objective (Besiroglu et al. 2024 found \
-                 the same on Chinchilla's data), and the intervals say how loosely. Judge a fit by \
-                 what it predicts (L@1e24), not by A and B alone.\n",
-                runs.len(),
-                a.noise
-            ));
+            out.push_str(&report::results::demo_text(&d));
             out.push_str("\nNext: `scaling fit YOUR_RUNS.csv` (columns such as params, tokens, loss) or `scaling demo --write-runs demo.csv`.\n");
         }
     }

@@ -63,12 +63,7 @@ pub(crate) fn finish_groups(
         }
         return Err(usage("no rows to analyse"));
     }
-    let chain = |e: &anyhow::Error| {
-        e.chain()
-            .map(|c| c.to_string())
-            .collect::<Vec<_>>()
-            .join(": ")
-    };
+    let chain = crate::chain;
     match format {
         Format::Json => {
             let arr: Vec<serde_json::Value> = outcomes
@@ -231,13 +226,16 @@ fn with_flops(d: &DataArgs) -> DataArgs {
 pub fn cmd_compare(a: CompareArgs, out: &mut String) -> Result<()> {
     let data = with_flops(&a.data);
     let table = crate::read_table(&a.file, &data)?;
-    let runs = crate::runs_of(&table, &LawForm::Chinchilla, &data, None)?;
+    let selected = crate::selected_rows(&table, &data)?;
     for c in &a.run_col {
         table.named_column("--run-col", c)?;
     }
     if let Some(c) = &a.budget_col {
         table.named_column("--budget-col", c)?;
     }
+    let load = crate::load_request(&data);
+    let mut needs = scaling::fit::needs(&LawForm::Chinchilla);
+    needs.flops = true;
     let req = CompareRequest {
         budgets: a.budgets.clone(),
         budget_col: a.budget_col.clone(),
@@ -247,16 +245,29 @@ pub fn cmd_compare(a: CompareArgs, out: &mut String) -> Result<()> {
         bootstrap: a.bootstrap,
         seed: a.seed,
         level: a.level,
+        rows: None,
     };
-    let c = methods::compare(&table, &runs, &crate::load_request(&data), &req)?;
-    match a.format {
-        Format::Json => {
-            out.push_str(&serde_json::to_string_pretty(&c)?);
-            out.push('\n');
-        }
-        Format::Text => out.push_str(&render::compare_text(&c, &a.file.display().to_string())),
-    }
-    Ok(())
+    let groups = group_rows(&table, "--by", &a.by, &selected)?;
+    let raw = methods::for_groups(groups, |g| {
+        let rows = (!g.key.is_empty()).then(|| g.rows.clone());
+        let runs = scaling::accounting::load_runs(&table, needs, &load, rows.clone())?;
+        let req = CompareRequest {
+            rows,
+            ..req.clone()
+        };
+        methods::compare(&table, &runs, &load, &req)
+    });
+    let source = a.file.display().to_string();
+    let text = |c: &methods::Comparison, g: &str| {
+        let head = if g.is_empty() {
+            String::new()
+        } else {
+            format!("[{g}]\n")
+        };
+        head + &render::compare_text(c, &source)
+    };
+    let outcomes = outcomes(raw, &a.file, &|_| None, &text);
+    finish_groups(outcomes, !a.by.is_empty(), a.format, out)
 }
 
 /// `scaling envelope`.
@@ -417,6 +428,10 @@ pub struct CompareArgs {
     /// Interval level.
     #[arg(long, default_value_t = 0.95)]
     level: f64,
+    /// Compare separately for each combination of these columns' values (groups in the order
+    /// they first appear; a group that fails is reported in its place).
+    #[arg(long, value_delimiter = ',', value_name = "COL")]
+    by: Vec<String>,
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     format: Format,

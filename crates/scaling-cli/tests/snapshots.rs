@@ -175,6 +175,67 @@ const CASES: &[(&str, &[&str])] = &[
         "test_epoch_law",
         &["test", "TMP/epoch_fit.json", "--preset", "epoch"],
     ),
+    (
+        "predict_epoch_flops",
+        &[
+            "predict",
+            "TMP/epoch_fit.json",
+            "--params",
+            "70B",
+            "--flops",
+            "5.88e23",
+            "--level",
+            "0.9",
+        ],
+    ),
+    (
+        "predict_preset_muennighoff",
+        &[
+            "predict",
+            "--preset",
+            "muennighoff",
+            "--params",
+            "8.7B",
+            "--tokens",
+            "178B",
+            "--unique-tokens",
+            "25B",
+        ],
+    ),
+    (
+        "predict_preset_kaplan",
+        &[
+            "predict", "--preset", "kaplan", "--params", "1B", "--flops", "1e21",
+        ],
+    ),
+    (
+        "demo_small",
+        &[
+            "demo",
+            "--bootstrap",
+            "40",
+            "--per-budget",
+            "5",
+            "--seed",
+            "3",
+        ],
+    ),
+    (
+        "calibrate_epoch_small",
+        &[
+            "calibrate",
+            "DATA/epoch_chinchilla_svg.csv",
+            "--drop-top-loss",
+            "5",
+            "--datasets",
+            "3",
+            "--bootstrap",
+            "20",
+            "--noise",
+            "gaussian",
+            "-q",
+        ],
+    ),
 ];
 
 #[test]

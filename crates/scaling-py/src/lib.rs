@@ -11,6 +11,7 @@ use scaling::data::{Column, RunTable};
 mod lab;
 mod methods;
 mod plan;
+mod results;
 mod run;
 
 /// Raise the library's error as the Python exception of its kind: `InputError` (also a
@@ -163,6 +164,7 @@ fn _scaling(m: &Bound<'_, PyModule>) -> PyResult<()> {
     methods::register(m)?;
     plan::register(m)?;
     lab::register(m)?;
+    results::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -55,14 +55,17 @@ pub enum Error {
         message: String,
     },
     /// No column could be found for a role the command needs.
-    #[error("{path}: no column for {role}: {message}")]
+    #[error("{path}: no column for {role}: {}", fill(.message, .names, &|n: &str| n.to_string()))]
     MissingColumn {
         /// The file.
         path: String,
         /// The role (parameters, tokens, FLOPs, loss).
         role: String,
-        /// Which names were tried or which flag named a missing column.
+        /// Which names were tried or which setting named a missing column; each `{}` stands
+        /// for the request field in `names` (as in [`Error::Setting`]).
         message: String,
+        /// The request fields the message names.
+        names: Vec<String>,
     },
     /// A cell holds a value the command cannot use.
     #[error("{location}, column {column:?}: {problem} (value {value:?})")]
@@ -106,6 +109,36 @@ pub enum Error {
     /// A numerical failure that is not the user's fault.
     #[error("numerical failure: {0}")]
     Numerical(String),
+    /// Settings of a request that cannot be used: a value out of its domain, a value that is
+    /// missing, or settings that do not go together. The library does not know what a front
+    /// end calls a setting (a command-line flag, a keyword argument), so the message is a
+    /// template: each `{}` in `template` stands for the request field named in `names` (in
+    /// order, snake_case as in the request structs). Displayed, the fields keep those names;
+    /// [`Error::render`] lets a front end use its own.
+    #[error("{}", fill(.template, .names, &|n: &str| n.to_string()))]
+    Setting {
+        /// The message, with `{}` where a setting is named.
+        template: String,
+        /// The request fields the message names, in the order of the `{}`.
+        names: Vec<String>,
+    },
+}
+
+/// `template` with each `{}` replaced by the next of `names`, as `name` renders it.
+fn fill(template: &str, names: &[String], name: &dyn Fn(&str) -> String) -> String {
+    let mut out = String::with_capacity(template.len() + 16);
+    let mut names = names.iter();
+    let mut rest = template;
+    while let Some(i) = rest.find("{}") {
+        out.push_str(&rest[..i]);
+        match names.next() {
+            Some(n) => out.push_str(&name(n)),
+            None => out.push_str("{}"),
+        }
+        rest = &rest[i + 2..];
+    }
+    out.push_str(rest);
+    out
 }
 
 impl Error {
@@ -113,6 +146,40 @@ impl Error {
     /// with code 2), false for internal failures (exit code 1).
     pub fn is_user_error(&self) -> bool {
         !matches!(self, Error::Numerical(_))
+    }
+
+    /// A [`Error::Setting`]: `template` with one `{}` per entry of `names` (request fields).
+    ///
+    /// # Examples
+    /// ```
+    /// let e = scaling::Error::setting("{} is above {}", &["min_flops", "max_flops"]);
+    /// assert_eq!(e.to_string(), "min_flops is above max_flops");
+    /// let flag = |n: &str| format!("--{}", n.replace('_', "-"));
+    /// assert_eq!(e.render(&flag), "--min-flops is above --max-flops");
+    /// ```
+    pub fn setting(template: impl Into<String>, names: &[&str]) -> Error {
+        Error::Setting {
+            template: template.into(),
+            names: names.iter().map(|n| n.to_string()).collect(),
+        }
+    }
+
+    /// The message with every setting named by `name` (a front end's word for a request
+    /// field: `--min-flops` on the command line); other errors as displayed.
+    pub fn render(&self, name: &dyn Fn(&str) -> String) -> String {
+        match self {
+            Error::Setting { template, names } => fill(template, names, name),
+            Error::MissingColumn {
+                path,
+                role,
+                message,
+                names,
+            } => format!(
+                "{path}: no column for {role}: {}",
+                fill(message, names, name)
+            ),
+            other => other.to_string(),
+        }
     }
 }
 

@@ -21,11 +21,21 @@ from ._results import Fit, Result
 from ._methods import Comparison, Envelope, Isoflop, PowerLaw, compare, envelope, isoflop, powerlaw
 from ._plan import Plan, Presets, optimal, presets
 from ._lab import count, shape, reconcile, plateau, simulate_data_strategy, simulate_sweep
+from ._analysis import (
+    Calibration, Demo, LawTest, Plot, Prediction, Predictions,
+    calibrate, demo, plot, predict, report, test_law,
+)
+
+# `scaling test` on the command line; not in __all__, so that `from scaling import *` in a test
+# module does not hand pytest a function named `test`.
+test = test_law
 
 __version__ = _scaling.__version__
 
 __all__ = [
     "fit",
+    "predict", "test_law", "calibrate", "demo", "plot", "report",
+    "Prediction", "Predictions", "LawTest", "Calibration", "Demo", "Plot",
     "isoflop", "envelope", "compare", "powerlaw", "Isoflop", "Envelope", "Comparison", "PowerLaw",
     "optimal",
     "presets",

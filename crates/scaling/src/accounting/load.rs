@@ -86,6 +86,7 @@ pub fn prepare_table(table: &mut RunTable, req: &LoadRequest) -> Result<()> {
             path: table.path.clone(),
             role: Role::Tokens.describe().to_string(),
             message: "a FLOP-count convention needs a tokens column (name it)".into(),
+            names: vec![],
         });
     }
     if table.column_index("params_total").is_none() {

@@ -61,34 +61,35 @@ impl Shape {
     /// Zero sizes, query heads not a multiple of key/value heads, top-k above the experts.
     pub fn validate(&self) -> Result<()> {
         for (name, v) in [
-            ("--layers", self.layers),
-            ("--d-model", self.d_model),
-            ("--heads", self.heads),
-            ("--kv-size", self.head_dim),
-            ("--kv-heads", self.kv_heads),
-            ("--ffw", self.ffw),
-            ("--vocab", self.vocab),
-            ("--seq", self.seq),
-            ("--experts", self.experts),
-            ("--top-k", self.top_k),
+            ("layers", self.layers),
+            ("d_model", self.d_model),
+            ("heads", self.heads),
+            ("kv_size", self.head_dim),
+            ("kv_heads", self.kv_heads),
+            ("ffw", self.ffw),
+            ("vocab", self.vocab),
+            ("seq", self.seq),
+            ("experts", self.experts),
+            ("top_k", self.top_k),
         ] {
             if v == 0 {
-                return Err(Error::InvalidSetting(format!(
-                    "{name} must be a positive integer, got 0"
-                )));
+                return Err(Error::setting(
+                    "{} must be a positive integer, got 0",
+                    &[name],
+                ));
             }
         }
         if !self.heads.is_multiple_of(self.kv_heads) {
-            return Err(Error::InvalidSetting(format!(
-                "--heads {} is not a multiple of --kv-heads {} (grouped-query attention shares each key/value head among query heads)",
+            return Err(Error::setting(format!(
+                "{{}} {} is not a multiple of {{}} {} (grouped-query attention shares each key/value head among query heads)",
                 self.heads, self.kv_heads
-            )));
+            ), &["heads", "kv_heads"]));
         }
         if self.top_k > self.experts {
-            return Err(Error::InvalidSetting(format!(
-                "--top-k {} is larger than --experts {}",
-                self.top_k, self.experts
-            )));
+            return Err(Error::setting(
+                format!("{{}} {} is larger than {{}} {}", self.top_k, self.experts),
+                &["top_k", "experts"],
+            ));
         }
         Ok(())
     }

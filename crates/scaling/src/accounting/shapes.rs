@@ -34,9 +34,10 @@ pub fn propose(
     n: usize,
 ) -> Result<Vec<Proposal>> {
     if !(target.is_finite() && target > 0.0) {
-        return Err(Error::InvalidSetting(format!(
-            "--params must be positive, got {target}"
-        )));
+        return Err(Error::setting(
+            format!("{{}} must be positive, got {target}"),
+            &["params"],
+        ));
     }
     if n == 0 {
         return Err(Error::InvalidSetting(

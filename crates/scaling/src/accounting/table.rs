@@ -124,10 +124,10 @@ pub fn add_count_columns(
                 path: table.path.clone(),
                 role: format!("model shape ({field})"),
                 message: format!(
-                    "looked for {}; give the value for every row with --{}",
-                    names.join(", "),
-                    field.replace('_', "-")
+                    "looked for {}; give the value for every row with {{}}",
+                    names.join(", ")
                 ),
+                names: vec![field.to_string()],
             });
         }
     }
@@ -163,10 +163,13 @@ pub fn add_count_columns(
             Some(h) => h,
             None if heads > 0 && d_model.is_multiple_of(heads) => d_model / heads,
             None => {
-                return Err(Error::InvalidSetting(format!(
-                    "{}: d_model {d_model} is not divisible by {heads} heads; give a head_dim column or --kv-size",
-                    table.location(r)
-                )))
+                return Err(Error::setting(
+                    format!(
+                        "{}: d_model {d_model} is not divisible by {heads} heads; give a head_dim column or {{}}",
+                        table.location(r)
+                    ),
+                    &["kv_size"],
+                ))
             }
         };
         let shape = Shape {

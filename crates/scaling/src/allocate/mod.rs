@@ -15,7 +15,12 @@
 //! refused with an error that says why. [`plan::answer`] dispatches a whole request.
 
 pub mod plan;
+mod point;
 mod source;
+pub use point::{
+    predict_point, predict_points, test_against, LawTestReport, PointColumns, PointPrediction,
+    PointRequest,
+};
 pub use source::Source;
 
 use serde::{Deserialize, Serialize};
@@ -619,7 +624,7 @@ pub fn parse_budgets(spec: &str) -> Result<Vec<f64>> {
     let mut out = Vec::new();
     let num = |s: &str| -> Result<f64> {
         crate::data::parse_positive(s)
-            .map_err(|p| Error::InvalidSetting(format!("--flops {s:?}: {}", p.describe())))
+            .map_err(|p| Error::setting(format!("{{}} {s:?}: {}", p.describe()), &["flops"]))
     };
     for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let pieces: Vec<&str> = part.split(':').collect();
@@ -634,39 +639,43 @@ pub fn parse_budgets(spec: &str) -> Result<Vec<f64>> {
                         .ok()
                         .filter(|k| *k > 0)
                         .ok_or_else(|| {
-                            Error::InvalidSetting(format!(
-                                "--flops {part:?}: points per decade must be a positive integer"
-                            ))
+                            Error::setting(
+                                format!(
+                                    "{{}} {part:?}: points per decade must be a positive integer"
+                                ),
+                                &["flops"],
+                            )
                         })?
                 } else {
                     1
                 };
                 if b < a {
-                    return Err(Error::InvalidSetting(format!(
-                        "--flops {part:?}: the range ends below its start"
-                    )));
+                    return Err(Error::setting(
+                        format!("{{}} {part:?}: the range ends below its start"),
+                        &["flops"],
+                    ));
                 }
                 let steps = ((b / a).log10() * per as f64 + 1e-9).floor() as usize;
                 if steps > 10_000 {
-                    return Err(Error::InvalidSetting(format!(
-                        "--flops {part:?}: too many budgets"
-                    )));
+                    return Err(Error::setting(
+                        format!("{{}} {part:?}: too many budgets"),
+                        &["flops"],
+                    ));
                 }
                 for i in 0..=steps {
                     out.push(a * 10f64.powf(i as f64 / per as f64));
                 }
             }
             _ => {
-                return Err(Error::InvalidSetting(format!(
-                    "--flops {part:?}: expected C, A:B or A:B:K"
-                )))
+                return Err(Error::setting(
+                    format!("{{}} {part:?}: expected C, A:B or A:B:K"),
+                    &["flops"],
+                ))
             }
         }
     }
     if out.is_empty() {
-        return Err(Error::InvalidSetting(
-            "--flops needs at least one budget".into(),
-        ));
+        return Err(Error::setting("{} needs at least one budget", &["flops"]));
     }
     Ok(out)
 }

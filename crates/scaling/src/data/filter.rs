@@ -742,7 +742,7 @@ mod tests {
     #[test]
     fn by_groups_keep_first_appearance_order() {
         let t = RunTable::from_csv_str("t.csv", "d,x\nz,1\na,2\nz,3\nm,4\n").unwrap();
-        let g = group_rows(&t, "--by", &["d".into()], &[0, 1, 2, 3]).unwrap();
+        let g = group_rows(&t, "by", &["d".into()], &[0, 1, 2, 3]).unwrap();
         let labels: Vec<String> = g.iter().map(Group::label).collect();
         assert_eq!(labels, ["d=z", "d=a", "d=m"]);
         assert_eq!(g[0].rows, [0, 2]);
@@ -753,7 +753,7 @@ mod tests {
     #[test]
     fn by_key_keeps_the_columns_order_given() {
         let t = RunTable::from_csv_str("t.csv", "b,a\n1,2\n").unwrap();
-        let g = group_rows(&t, "--by", &["b".into(), "a".into()], &[0]).unwrap();
+        let g = group_rows(&t, "by", &["b".into(), "a".into()], &[0]).unwrap();
         assert_eq!(g[0].label(), "b=1, a=2");
         assert_eq!(
             serde_json::to_string(&g[0].key_map()).unwrap(),

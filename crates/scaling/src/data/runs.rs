@@ -96,13 +96,14 @@ impl Role {
         }
     }
 
-    /// The command-line flag that names this role's column.
-    pub fn flag(self) -> &'static str {
+    /// The request field that names this role's column ([`ColumnOverrides`] in a
+    /// `LoadRequest`); front ends name it their own way (see [`Error::render`]).
+    pub fn setting(self) -> &'static str {
         match self {
-            Role::Params => "--params-col",
-            Role::Tokens => "--tokens-col",
-            Role::Flops => "--flops-col",
-            Role::Loss => "--loss-col",
+            Role::Params => "params_col",
+            Role::Tokens => "tokens_col",
+            Role::Flops => "flops_col",
+            Role::Loss => "loss_col",
         }
     }
 
@@ -387,10 +388,10 @@ pub fn find_column(
                 path: table.path.clone(),
                 role: role.describe().into(),
                 message: format!(
-                    "{} {name:?} names no column (columns are: {})",
-                    role.flag(),
+                    "{{}} {name:?} names no column (columns are: {})",
                     table.column_list()
                 ),
+                names: vec![role.setting().into()],
             }),
         };
     }
@@ -416,16 +417,16 @@ pub fn find_column(
                 .iter()
                 .map(|&i| format!("{:?}", table.columns[i]))
                 .collect();
-            return Err(Error::Format {
-                path: table.path.clone(),
-                message: format!(
-                    "columns {} both read as {:?} (case, spaces and hyphens are ignored), so which one holds the {} is unclear; name one with {}",
+            return Err(Error::setting(
+                format!(
+                    "{}: columns {} both read as {:?} (case, spaces and hyphens are ignored), so which one holds the {} is unclear; name one with {{}}",
+                    table.path,
                     names.join(" and "),
                     aliases[rank],
                     role.describe(),
-                    role.flag()
                 ),
-            });
+                &[role.setting()],
+            ));
         }
     }
     Ok(None)
@@ -436,11 +437,11 @@ fn missing(table: &RunTable, role: Role, extra: &str) -> Error {
         path: table.path.clone(),
         role: role.describe().into(),
         message: format!(
-            "looked for {}{extra}; name it with {} (columns are: {})",
+            "looked for {}{extra}; name it with {{}} (columns are: {})",
             role.aliases().join(", "),
-            role.flag(),
             table.column_list()
         ),
+        names: vec![role.setting().into()],
     }
 }
 
@@ -511,9 +512,10 @@ impl Runs {
     pub fn from_table(table: &RunTable, needs: Needs, opts: &LoadOptions) -> Result<Runs> {
         let k = opts.flops_per_param_token;
         if !(k.is_finite() && k > 0.0) {
-            return Err(Error::InvalidSetting(format!(
-                "--flops-per-param-token must be a positive number, got {k}"
-            )));
+            return Err(Error::setting(
+                format!("{{}} must be a positive number, got {k}"),
+                &["flops_per_param_token"],
+            ));
         }
         let cols = [
             find_column(table, Role::Params, &opts.columns)?,
@@ -709,26 +711,29 @@ impl Runs {
     /// An invalid filter (negative bound, min above max, K not less than the number of runs)
     /// or no runs left.
     pub fn apply_filters(&mut self, f: &Filters) -> Result<()> {
-        for (name, v) in [("--min-flops", f.min_flops), ("--max-flops", f.max_flops)] {
+        for (name, v) in [("min_flops", f.min_flops), ("max_flops", f.max_flops)] {
             if let Some(v) = v {
                 if !(v.is_finite() && v > 0.0) {
-                    return Err(Error::InvalidSetting(format!(
-                        "{name} must be a positive number of FLOPs, got {v}"
-                    )));
+                    return Err(Error::setting(
+                        format!("{{}} must be a positive number of FLOPs, got {v}"),
+                        &[name],
+                    ));
                 }
             }
         }
         if let (Some(lo), Some(hi)) = (f.min_flops, f.max_flops) {
             if lo > hi {
-                return Err(Error::InvalidSetting(format!(
-                    "--min-flops {lo:e} is above --max-flops {hi:e}"
-                )));
+                return Err(Error::setting(
+                    format!("{{}} {lo:e} is above {{}} {hi:e}"),
+                    &["min_flops", "max_flops"],
+                ));
             }
         }
         if f.min_flops.is_some() || f.max_flops.is_some() {
             if self.flops.is_empty() {
-                return Err(Error::InvalidSetting(
-                    "--min-flops/--max-flops need compute C (a FLOPs column, or N and D)".into(),
+                return Err(Error::setting(
+                    "{}/{} need compute C (a FLOPs column, or N and D)",
+                    &["min_flops", "max_flops"],
                 ));
             }
             let keep: Vec<bool> = self
@@ -743,9 +748,9 @@ impl Runs {
                 .iter()
                 .map(|&c| {
                     if f.min_flops.is_some_and(|lo| c < lo) {
-                        format!("C = {c:.4e} below --min-flops")
+                        format!("C = {c:.4e} below the minimum FLOPs")
                     } else {
-                        format!("C = {c:.4e} above --max-flops")
+                        format!("C = {c:.4e} above the maximum FLOPs")
                     }
                 })
                 .collect();
@@ -754,10 +759,10 @@ impl Runs {
         if f.drop_top_loss > 0 {
             let n = self.len();
             if f.drop_top_loss >= n {
-                return Err(Error::InvalidSetting(format!(
-                    "--drop-top-loss {} would drop all {n} runs",
-                    f.drop_top_loss
-                )));
+                return Err(Error::setting(
+                    format!("{{}} {} would drop all {n} runs", f.drop_top_loss),
+                    &["drop_top_loss"],
+                ));
             }
             let mut order: Vec<usize> = (0..n).collect();
             // Highest loss first; ties keep file order.
@@ -914,7 +919,7 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("\"Loss\" and \"loss\""), "{e}");
-        assert!(e.contains("--loss-col"), "{e}");
+        assert!(e.contains("name one with loss_col"), "{e}");
         // Naming one settles it.
         let opts = LoadOptions {
             columns: ColumnOverrides {
@@ -991,7 +996,7 @@ mod tests {
             ..Default::default()
         };
         let e = Runs::from_table(&t, nd(), &opts).unwrap_err().to_string();
-        assert!(e.contains("--loss-col \"val\""), "{e}");
+        assert!(e.contains("loss_col \"val\""), "{e}");
     }
 
     #[test]
@@ -1000,7 +1005,7 @@ mod tests {
         let e = Runs::from_table(&t, nd(), &LoadOptions::default())
             .unwrap_err()
             .to_string();
-        assert!(e.contains("--tokens-col"), "{e}");
+        assert!(e.contains("tokens_col"), "{e}");
     }
 
     #[test]

@@ -224,6 +224,7 @@ impl RunTable {
                 "{name:?} is not a header (columns are: {})",
                 self.column_list()
             ),
+            names: vec![],
         })
     }
 

@@ -49,7 +49,7 @@ pub fn collinear(n: &[f64], d: &[f64]) -> bool {
 /// The reason given when [`collinear`] holds.
 pub const COLLINEAR_REASON: &str = "ln D is a linear function of ln N across the runs (a fixed \
      tokens-per-parameter ratio, say), so the N and D effects cannot be separated; fit one variable \
-     with --law power --x params (or flops) instead";
+     with a power law in N (or C) instead";
 
 /// Singular-value ratio below which a direction counts as unidentified.
 pub const SINGULAR_RATIO_THRESHOLD: f64 = 1e-6;

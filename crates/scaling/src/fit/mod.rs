@@ -650,9 +650,10 @@ pub fn problem(runs: &Runs, config: &FitConfig) -> Result<Problem> {
     }
     if let Penalty::Huber { delta } = config.objective.penalty {
         if !(delta.is_finite() && delta > 0.0) {
-            return Err(Error::InvalidSetting(format!(
-                "--delta must be a positive number, got {delta}"
-            )));
+            return Err(Error::setting(
+                format!("{{}} must be a positive number, got {delta}"),
+                &["delta"],
+            ));
         }
     }
     let e_term = match config.fixed_e {
@@ -660,9 +661,10 @@ pub fn problem(runs: &Runs, config: &FitConfig) -> Result<Problem> {
         Some(0.0) => ETerm::Absent,
         Some(e) if e.is_finite() && e > 0.0 => ETerm::Fixed { ln_e: e.ln() },
         Some(e) => {
-            return Err(Error::InvalidSetting(format!(
-                "--fix-e must be 0 or a positive loss, got {e}"
-            )))
+            return Err(Error::setting(
+                format!("{{}} must be 0 or a positive loss, got {e}"),
+                &["fix_e"],
+            ))
         }
     };
     let mut ln_x = Vec::new();
@@ -727,23 +729,29 @@ fn fit_kernel(runs: &Runs, config: &FitConfig) -> Result<Fit> {
     if let ETerm::Fixed { ln_e } = problem.e_term {
         let min_loss = runs.loss.iter().cloned().fold(f64::INFINITY, f64::min);
         if ln_e.exp() >= min_loss {
-            return Err(Error::InvalidSetting(format!(
-                "--fix-e {} is not below the smallest loss in the data ({}): the law could not \
-                 reach that run",
-                crate::num::sig(ln_e.exp(), 5),
-                crate::num::sig(min_loss, 5)
-            )));
+            return Err(Error::setting(
+                format!(
+                    "{{}} {} is not below the smallest loss in the data ({}): the law could not \
+                     reach that run",
+                    crate::num::sig(ln_e.exp(), 5),
+                    crate::num::sig(min_loss, 5)
+                ),
+                &["fix_e"],
+            ));
         }
     }
     if runs.len() < dim {
-        return Err(Error::InsufficientData(format!(
-            "{}: {} run(s) cannot determine the {dim} free parameters of the {} law ({}); \
-             add runs or fix E with --fix-e",
-            runs.source,
-            runs.len(),
-            config.form.name(),
-            free_names(&config.form, &problem.e_term).join(", ")
-        )));
+        return Err(Error::setting(
+            format!(
+                "{}: {} run(s) cannot determine the {dim} free parameters of the {} law ({}); \
+                 add runs or fix E with {{}}",
+                runs.source,
+                runs.len(),
+                config.form.name(),
+                free_names(&config.form, &problem.e_term).join(", ")
+            ),
+            &["fix_e"],
+        ));
     }
     let (seeds, profile_points): (Vec<Vec<f64>>, usize) = match config.starts {
         StartStrategy::Chinchilla => (starts::chinchilla_grid(&problem), 0),
@@ -909,7 +917,7 @@ fn fit_kernel(runs: &Runs, config: &FitConfig) -> Result<Fit> {
     }
     if problem.e_term == ETerm::Free && e_nat < 1e-6 * min_loss {
         at_bound.push(
-            "E is at its lower bound 0: the data prefer no irreducible loss (consider --fix-e 0)"
+            "E is at its lower bound 0: the data prefer no irreducible loss (consider fixing E at 0)"
                 .to_string(),
         );
         bound_params.push("E".to_string());
@@ -999,7 +1007,7 @@ fn fit_kernel(runs: &Runs, config: &FitConfig) -> Result<Fit> {
         .count();
     if unconverged > 0 && config.starts == StartStrategy::VarPro {
         warnings.push(format!(
-            "{unconverged} of {} polished seeds did not converge (raise --max-iter)",
+            "{unconverged} of {} polished seeds did not converge (raise the iteration limit, max_iter)",
             outcomes.len()
         ));
     }
@@ -1008,7 +1016,7 @@ fn fit_kernel(runs: &Runs, config: &FitConfig) -> Result<Fit> {
             StartStrategy::VarPro => format!(
                 "only 1 of {} polished seeds reached the best objective and {other_basins} \
                  converged elsewhere: the objective has several basins here; confirm with \
-                 --starts chinchilla",
+                 the paper's grid of starts (starts = chinchilla)",
                 outcomes.len()
             ),
             StartStrategy::Chinchilla => format!(

@@ -61,7 +61,7 @@ impl Bootstrap {
         let bad = usable.iter().filter(|u| !**u).count();
         if bad > 0 {
             w.push(format!(
-                "{bad} of {} bootstrap refits did not converge and are left out of the intervals (raise --max-iter)",
+                "{bad} of {} bootstrap refits did not converge and are left out of the intervals (raise the iteration limit, max_iter)",
                 self.replicates
             ));
         }

@@ -139,7 +139,7 @@ pub fn all() -> Vec<Preset> {
                 .expect("valid"),
             ),
             rule: None,
-            notes: "use --unique-tokens U for the number of unique tokens; without it every token is unique",
+            notes: "give the number of unique tokens U (unique_tokens); without it every token is unique",
         },
         Preset {
             name: "deepseek",

@@ -191,9 +191,7 @@ pub fn assign_budgets(flops: &[f64], grouping: &Grouping) -> Result<Vec<Option<f
         Grouping::Given(v) => Ok(v.iter().map(|b| Some(*b)).collect()),
         Grouping::Listed(list) => {
             if list.is_empty() {
-                return Err(Error::InvalidSetting(
-                    "--budgets needs at least one budget".into(),
-                ));
+                return Err(Error::setting("{} needs at least one budget", &["budgets"]));
             }
             Ok(flops
                 .iter()
@@ -208,9 +206,10 @@ pub fn assign_budgets(flops: &[f64], grouping: &Grouping) -> Result<Vec<Option<f
         }
         Grouping::Tolerance(tol) => {
             if !(tol.is_finite() && *tol > 0.0) {
-                return Err(Error::InvalidSetting(format!(
-                    "--tolerance must be positive, got {tol}"
-                )));
+                return Err(Error::setting(
+                    format!("{{}} must be positive, got {tol}"),
+                    &["tolerance"],
+                ));
             }
             let mut order: Vec<usize> = (0..flops.len()).collect();
             order.sort_by(|&i, &j| flops[i].total_cmp(&flops[j]));
@@ -246,10 +245,10 @@ pub fn isoflop(
     cfg: &IsoflopConfig,
 ) -> Result<IsoflopResult> {
     if !(cfg.level > 0.0 && cfg.level < 1.0) {
-        return Err(Error::InvalidSetting(format!(
-            "--level must be between 0 and 1, got {}",
-            cfg.level
-        )));
+        return Err(Error::setting(
+            format!("{{}} must be between 0 and 1, got {}", cfg.level),
+            &["level"],
+        ));
     }
     let assigned = assign_budgets(flops, &cfg.grouping)?;
     let without = assigned.iter().filter(|a| a.is_none()).count();
@@ -338,12 +337,15 @@ pub fn isoflop(
     }
     let used: Vec<&BudgetFit> = budgets.iter().filter(|b| b.used).collect();
     if used.len() < 2 {
-        return Err(Error::InsufficientData(format!(
-            "only {} of {} budgets have a clean IsoFLOP minimum: at least 2 are needed to fit N* ~ C^a \
-             (see the flags; --keep-flagged uses flagged budgets too)",
-            used.len(),
-            budgets.len()
-        )));
+        return Err(Error::setting(
+            format!(
+                "only {} of {} budgets have a clean IsoFLOP minimum: at least 2 are needed to fit N* ~ C^a \
+                 (see the flags; {{}} uses flagged budgets too)",
+                used.len(),
+                budgets.len()
+            ),
+            &["keep_flagged"],
+        ));
     }
     let cs: Vec<f64> = used.iter().map(|b| b.flops).collect();
     let nfit = fit_power_law(

@@ -3,10 +3,12 @@
 
 pub mod envelope;
 pub mod isoflop;
+mod overview;
 pub mod powerlaw;
 
 pub use envelope::{envelope, Curve, EnvelopeResult, Segment};
 pub use isoflop::{isoflop, BudgetFit, Grouping, IsoflopConfig, IsoflopResult};
+pub use overview::{overview, AllocationRow, Overview, OverviewRequest};
 pub use powerlaw::{fit_power_law, PowerLawFit};
 pub mod table;
 

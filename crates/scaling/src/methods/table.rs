@@ -375,6 +375,7 @@ pub fn curves_from_checkpoints(
         path: table.path.clone(),
         role: role.into(),
         message: message.into(),
+        names: vec![],
     };
     let nc = find_column(table, Role::Params, &ov)?
         .ok_or_else(|| missing("the model size N", "curves need a size; name its column"))?;
@@ -424,7 +425,7 @@ pub fn curves_from_checkpoints(
                 if let Some(last) = c.2.last() {
                     if d <= last.0 && !warnings.iter().any(|w| w.contains(&format!("run {id:?}"))) {
                         warnings.push(format!(
-                            "run {id:?}: tokens do not increase in file order at row {} ({d} after {}); checkpoints were sorted, but this often means --run-col misses a column",
+                            "run {id:?}: tokens do not increase in file order at row {} ({d} after {}); checkpoints were sorted, but this often means the run columns (run_col) miss one",
                             r + 1,
                             last.0
                         ));
@@ -520,6 +521,10 @@ pub struct CompareRequest {
     pub seed: u64,
     /// Interval level.
     pub level: f64,
+    /// Only these 0-based table rows (one group of a grouping: `runs` must be loaded from the
+    /// same rows); `None` for every row.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rows: Option<Vec<usize>>,
 }
 
 impl Default for CompareRequest {
@@ -533,6 +538,7 @@ impl Default for CompareRequest {
             bootstrap: 400,
             seed: 0,
             level: default_level(),
+            rows: None,
         }
     }
 }
@@ -724,8 +730,16 @@ pub fn compare(
             level: req.level,
             ..Default::default()
         };
-        let a1 = crate::accounting::selected_rows(table, load)
-            .and_then(|sel| envelope_table(table, &sel, &env));
+        let a1 = crate::accounting::selected_rows(table, load).and_then(|sel| {
+            let sel: Vec<usize> = match &req.rows {
+                Some(group) => {
+                    let group: std::collections::HashSet<usize> = group.iter().copied().collect();
+                    sel.into_iter().filter(|r| group.contains(r)).collect()
+                }
+                None => sel,
+            };
+            envelope_table(table, &sel, &env)
+        });
         match a1 {
             Ok(v) => rows.push(ApproachRow {
                 approach: "Approach 1 (lower envelope, this data)".into(),

@@ -3,11 +3,14 @@
 use std::fmt::Write;
 
 pub mod accounting;
+pub mod figure;
+pub mod html;
 pub mod lab;
 pub mod methods;
 pub mod plan;
 pub mod plots;
 pub mod png;
+pub mod results;
 pub mod svg;
 
 use crate::data::ValueSource;
@@ -157,7 +160,7 @@ pub fn fit_text(fit: &Fit) -> String {
     if r.excluded.len() > 10 {
         let _ = writeln!(
             s,
-            "  ... and {} more (see --format json)",
+            "  ... and {} more (see the JSON output)",
             r.excluded.len() - 10
         );
     }

@@ -485,8 +485,62 @@ fn layout(panel: &Panel) -> Layout {
     }
 }
 
-/// Render panels side by side as one SVG document.
+/// Most points of markers and lines drawn in one panel: beyond it [`thin`] draws every k-th
+/// point, so a plot of a million runs stays a few hundred kilobytes.
+pub const MAX_DRAWN_POINTS: usize = 4000;
+
+/// The panel as drawn: when its marker and line series hold more than [`MAX_DRAWN_POINTS`]
+/// points, each such series keeps every k-th point (k = ceil(total / MAX_DRAWN_POINTS), the
+/// first and last of a line always kept) and the title says so. Bands and error bars (one per
+/// grid point or budget) are drawn whole.
+///
+/// # Examples
+/// ```
+/// use scaling::report::svg::{thin, Axis, Mark, Panel, Series, TickStyle, MAX_DRAWN_POINTS};
+/// let axis = Axis { label: "x".into(), log: false, ticks: TickStyle::Plain, range: None };
+/// let pts: Vec<(f64, f64)> = (0..10_000).map(|i| (i as f64, 1.0)).collect();
+/// let p = Panel { title: "t".into(), x: axis.clone(), y: axis, series: vec![
+///     Series { name: "runs".into(), points: pts, mark: Mark::Points, style: 0 }] };
+/// let t = thin(&p);
+/// assert!(t.series[0].points.len() <= MAX_DRAWN_POINTS);
+/// assert!(t.title.contains("every 3rd of 10000 points drawn"));
+/// ```
+pub fn thin(panel: &Panel) -> Panel {
+    let thinnable = |m: &Mark| matches!(m, Mark::Points | Mark::Line | Mark::Dashed);
+    let total: usize = panel
+        .series
+        .iter()
+        .filter(|s| thinnable(&s.mark))
+        .map(|s| s.points.len())
+        .sum();
+    if total <= MAX_DRAWN_POINTS {
+        return panel.clone();
+    }
+    let k = total.div_ceil(MAX_DRAWN_POINTS);
+    let mut p = panel.clone();
+    for s in p.series.iter_mut().filter(|s| thinnable(&s.mark)) {
+        let n = s.points.len();
+        let mut kept: Vec<(f64, f64)> = s.points.iter().step_by(k).copied().collect();
+        if !matches!(s.mark, Mark::Points) && n > 1 && (n - 1) % k != 0 {
+            kept.push(s.points[n - 1]);
+        }
+        s.points = kept;
+    }
+    let nth = match k % 10 {
+        _ if (11..=13).contains(&(k % 100)) => format!("{k}th"),
+        1 => format!("{k}st"),
+        2 => format!("{k}nd"),
+        3 => format!("{k}rd"),
+        _ => format!("{k}th"),
+    };
+    p.title = format!("{} (every {nth} of {total} points drawn)", p.title);
+    p
+}
+
+/// Render panels side by side as one SVG document (each panel [`thin`]ned first).
 pub fn render(panels: &[Panel]) -> String {
+    let panels: Vec<Panel> = panels.iter().map(thin).collect();
+    let panels = &panels[..];
     let layouts: Vec<Layout> = panels.iter().map(layout).collect();
     let total_w: f64 = layouts.iter().map(|l| l.width).sum();
     let total_h = layouts

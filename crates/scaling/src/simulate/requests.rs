@@ -11,10 +11,14 @@ use crate::data::Runs;
 use crate::error::{Error, Result};
 use crate::law::Law;
 
-/// A list of values or ranges ("1e2:1e5:3"), with errors that name `what` rather than a flag.
+/// A list of values or ranges ("1e2:1e5:3"), with errors that name the request field `what`
+/// rather than the budgets.
 fn values(spec: &str, what: &str) -> Result<Vec<f64>> {
     crate::allocate::parse_budgets(spec).map_err(|e| match e {
-        Error::InvalidSetting(m) => Error::InvalidSetting(m.replace("--flops", what)),
+        Error::Setting { template, names } => Error::Setting {
+            template,
+            names: names.iter().map(|_| what.to_string()).collect(),
+        },
         e => e,
     })
 }
@@ -281,8 +285,8 @@ pub fn sweep(law: &Law, req: &SweepRequest) -> Result<Runs> {
     let cap = |n: usize| crate::limits::check("synthetic runs", n, crate::limits::MAX_DESIGN_RUNS);
     let design = match (&req.grid_params, &req.grid_tokens) {
         (Some(p), Some(t)) => {
-            let p = values(p, "grid params")?;
-            let t = values(t, "grid tokens")?;
+            let p = values(p, "grid_params")?;
+            let t = values(t, "grid_tokens")?;
             cap(p.len().saturating_mul(t.len()))?;
             grid_design(&p, &t, 6.0)
         }

@@ -217,37 +217,39 @@ fn fit_rate(n: &[f64], y: &[f64], w: &[f64]) -> (f64, f64, f64) {
 /// all than [`crate::limits::MAX_DRAWS`].
 pub fn simulate_strategy(cfg: &StrategyConfig) -> Result<StrategyResult> {
     if cfg.sizes.len() < 3 || cfg.sizes.iter().any(|&n| n < 2) {
-        return Err(Error::InvalidSetting(
-            "--sizes needs at least three sizes of 2 or more".into(),
+        return Err(Error::setting(
+            "{} needs at least three sizes of 2 or more",
+            &["sizes"],
         ));
     }
     if !(cfg.level > 0.0 && cfg.level < 1.0) {
-        return Err(Error::InvalidSetting(format!(
-            "--level must be between 0 and 1, got {}",
-            cfg.level
-        )));
+        return Err(Error::setting(
+            format!("{{}} must be between 0 and 1, got {}", cfg.level),
+            &["level"],
+        ));
     }
     if !cfg.bias.is_finite() || cfg.bias.abs() > 1e6 {
-        return Err(Error::InvalidSetting(format!(
-            "--bias must be a finite number of moderate size, got {}",
-            cfg.bias
-        )));
+        return Err(Error::setting(
+            format!(
+                "{{}} must be a finite number of moderate size, got {}",
+                cfg.bias
+            ),
+            &["bias"],
+        ));
     }
     let mut sorted = cfg.sizes.clone();
     sorted.sort_unstable();
     sorted.dedup();
     if sorted.len() != cfg.sizes.len() {
-        return Err(Error::InvalidSetting(
-            "--sizes must not repeat a size".into(),
-        ));
+        return Err(Error::setting("{} must not repeat a size", &["sizes"]));
     }
     if let Scenario::Prune { keep_fraction, .. } = cfg.scenario {
         let largest = *sorted.last().unwrap_or(&0) as f64;
         if keep_fraction > 0.0 && largest / keep_fraction > 5e7 {
-            return Err(Error::InvalidSetting(format!(
-                "--keep-fraction {keep_fraction} at n = {largest} needs a pool of {:.1e} candidates per repetition; keep a larger fraction or use smaller sizes",
+            return Err(Error::setting(format!(
+                "{{}} {keep_fraction} at n = {largest} needs a pool of {:.1e} candidates per repetition; keep a larger fraction or use smaller sizes",
                 largest / keep_fraction
-            )));
+            ), &["keep_fraction"]));
         }
     }
     let draws: f64 = cfg
@@ -268,41 +270,44 @@ pub fn simulate_strategy(cfg: &StrategyConfig) -> Result<StrategyResult> {
         )));
     }
     if cfg.reps < 10 {
-        return Err(Error::InvalidSetting(format!(
-            "--reps must be at least 10, got {}",
-            cfg.reps
-        )));
+        return Err(Error::setting(
+            format!("{{}} must be at least 10, got {}", cfg.reps),
+            &["reps"],
+        ));
     }
     if !(cfg.noise.is_finite() && cfg.noise > 0.0) {
-        return Err(Error::InvalidSetting(format!(
-            "--noise must be positive, got {}",
-            cfg.noise
-        )));
+        return Err(Error::setting(
+            format!("{{}} must be positive, got {}", cfg.noise),
+            &["noise"],
+        ));
     }
     let (rate_theory, asym_theory) = match cfg.scenario {
         Scenario::FullRange => (1.0, cfg.noise.powi(2) + cfg.bias.powi(2)),
         Scenario::NearZero { kappa } => {
             if !(0.0..0.5).contains(&kappa) {
-                return Err(Error::InvalidSetting(format!(
-                    "--kappa must be in [0, 1/2), got {kappa}"
-                )));
+                return Err(Error::setting(
+                    format!("{{}} must be in [0, 1/2), got {kappa}"),
+                    &["kappa"],
+                ));
             }
             (1.0 - 2.0 * kappa, cfg.noise.powi(2) + cfg.bias.powi(2))
         }
         Scenario::LowNoise { gamma } => {
             if !(gamma.is_finite() && gamma >= 0.0) {
-                return Err(Error::InvalidSetting(format!(
-                    "--gamma must be >= 0, got {gamma}"
-                )));
+                return Err(Error::setting(
+                    format!("{{}} must be >= 0, got {gamma}"),
+                    &["gamma"],
+                ));
             }
             (1.0 + gamma, cfg.noise.powi(2) + cfg.bias.powi(2))
         }
         Scenario::HalfSupport => (1.0, cfg.noise.powi(2) + 1.75 * cfg.bias.powi(2)),
         Scenario::Prune { keep_fraction, .. } => {
             if !(keep_fraction > 0.0 && keep_fraction <= 1.0) {
-                return Err(Error::InvalidSetting(format!(
-                    "--keep-fraction must be in (0, 1], got {keep_fraction}"
-                )));
+                return Err(Error::setting(
+                    format!("{{}} must be in (0, 1], got {keep_fraction}"),
+                    &["keep_fraction"],
+                ));
             }
             (1.0, cfg.noise.powi(2) + cfg.bias.powi(2))
         }

@@ -241,3 +241,149 @@ pub fn calibrate(
         coverage,
     })
 }
+
+/// The noise model of a [`CalibrateRequest`], by name.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoiseModel {
+    /// Resample the fit's own log-loss residuals (keeps their heavy tails).
+    #[default]
+    Residuals,
+    /// Normal noise in log loss with `noise_sd` (default: 1.4826 x the residuals' MAD).
+    Gaussian,
+}
+
+/// A calibration study on the design of a set of runs: their fit is the truth.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CalibrateRequest {
+    /// Simulated datasets.
+    pub datasets: usize,
+    /// Bootstrap replicates per dataset.
+    pub bootstrap: usize,
+    /// Seed.
+    pub seed: u64,
+    /// The noise model.
+    pub noise: NoiseModel,
+    /// Standard deviation of Gaussian noise in log loss.
+    pub noise_sd: Option<f64>,
+    /// Nominal interval level.
+    pub level: f64,
+}
+
+impl Default for CalibrateRequest {
+    fn default() -> Self {
+        CalibrateRequest {
+            datasets: 200,
+            bootstrap: 400,
+            seed: 1,
+            noise: NoiseModel::Residuals,
+            noise_sd: None,
+            level: 0.95,
+        }
+    }
+}
+
+/// A calibration study with its truth and design. Its JSON is `scaling calibrate --format
+/// json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct CalibrationReport {
+    /// Coverage per quantity.
+    #[serde(flatten)]
+    pub calibration: Calibration,
+    /// The true law: the fit of the design's runs.
+    pub truth: serde_json::Value,
+    /// The design's source (its file).
+    pub design: String,
+    /// The true law (for rendering).
+    #[serde(skip)]
+    pub truth_law: Law,
+}
+
+/// The normal-consistent median absolute deviation 1.4826 median |r_i - median r| of
+/// residuals (Rousseeuw & Croux 1993, Eq. 1.2: 1.4826 = 1 / Phi^-1(3/4)), a robust estimate of
+/// their standard deviation.
+///
+/// # Examples
+/// ```
+/// let sd = scaling::uncertainty::mad_sd(&[-2.0, -1.0, 0.0, 1.0, 2.0]);
+/// assert!((sd - 1.4826).abs() < 1e-12);
+/// ```
+pub fn mad_sd(residuals: &[f64]) -> f64 {
+    let mut r = residuals.to_vec();
+    r.sort_by(|x, y| x.total_cmp(y));
+    let med = crate::num::quantile_sorted(&r, 0.5);
+    let mut dev: Vec<f64> = r.iter().map(|v| (v - med).abs()).collect();
+    dev.sort_by(|x, y| x.total_cmp(y));
+    1.4826 * crate::num::quantile_sorted(&dev, 0.5)
+}
+
+/// Calibrate bootstrap intervals on the design of `runs` (labelled `design`): fit the runs
+/// with the default Chinchilla fit, take that fit as the truth, and run [`calibrate`] with
+/// noise from its residuals (resampled, or Gaussian with sd `noise_sd`, default
+/// [`mad_sd`] of the residuals).
+///
+/// # Examples
+/// ```
+/// use scaling::uncertainty::{calibrate_runs, CalibrateRequest, NoiseModel};
+/// let law = scaling::law::presets::get("epoch").unwrap().law.unwrap();
+/// let design = scaling::simulate::isoflop_design(&law, &[1e18, 1e19, 1e20], 6, 1.5, 6.0);
+/// let runs = scaling::simulate::sample_runs(&law, &design, 0.01, 1, "synthetic").unwrap();
+/// let req = CalibrateRequest { datasets: 3, bootstrap: 10, noise: NoiseModel::Gaussian, ..Default::default() };
+/// let c = calibrate_runs(&runs, "synthetic", &req, &|| {}).unwrap();
+/// assert_eq!(c.calibration.datasets, 3);
+/// assert!(c.calibration.coverage["alpha"].coverage <= 1.0);
+/// ```
+///
+/// # Errors
+/// [`Error::Setting`] for a level outside (0, 1) or `noise_sd` without Gaussian noise; a fit
+/// that does not identify every parameter; those of [`calibrate`].
+pub fn calibrate_runs(
+    runs: &Runs,
+    design: &str,
+    req: &CalibrateRequest,
+    progress: &(dyn Fn() + Sync),
+) -> Result<CalibrationReport> {
+    if !(req.level > 0.0 && req.level < 1.0) {
+        return Err(Error::setting(
+            format!("{{}} must be between 0 and 1, got {}", req.level),
+            &["level"],
+        ));
+    }
+    check_calibration_size(req.datasets, req.bootstrap)?;
+    if req.noise == NoiseModel::Residuals && req.noise_sd.is_some() {
+        return Err(Error::setting(
+            "{} goes with {} gaussian",
+            &["noise_sd", "noise"],
+        ));
+    }
+    let config = FitConfig::default();
+    let truth_fit = fit::fit(runs, &config)?;
+    let truth = truth_fit.law().ok_or_else(|| {
+        Error::InvalidSetting(format!(
+            "{design}: the fit of these runs does not identify every parameter, so it cannot serve as a truth"
+        ))
+    })?;
+    let noise = match req.noise {
+        NoiseModel::Residuals => Noise::Residuals {
+            values: truth_fit.residuals.clone(),
+        },
+        NoiseModel::Gaussian => Noise::Gaussian {
+            sd: req.noise_sd.unwrap_or_else(|| mad_sd(&truth_fit.residuals)),
+        },
+    };
+    let cal = CalibrationConfig {
+        datasets: req.datasets,
+        replicates: req.bootstrap,
+        seed: req.seed,
+        level: req.level,
+        noise,
+    };
+    let calibration = calibrate(&truth, runs, &config, &cal, progress)?;
+    Ok(CalibrationReport {
+        calibration,
+        truth: truth.to_json(),
+        design: design.to_string(),
+        truth_law: truth,
+    })
+}

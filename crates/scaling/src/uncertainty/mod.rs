@@ -20,7 +20,8 @@ use rayon::prelude::*;
 pub use crate::num::special as stats;
 pub use crate::num::{quantile_sorted, summarise};
 pub use calibration::{
-    calibrate, check_calibration_size, Calibration, CalibrationConfig, Coverage, Noise,
+    calibrate, calibrate_runs, check_calibration_size, mad_sd, CalibrateRequest, Calibration,
+    CalibrationConfig, CalibrationReport, Coverage, Noise, NoiseModel,
 };
 pub use predict::{
     locate, new_run_interval, new_run_residuals, predict, Extrapolation, Prediction,
@@ -99,8 +100,9 @@ pub fn bootstrap(
     progress: &(dyn Fn() + Sync),
 ) -> Result<Bootstrap> {
     if bc.replicates < 2 {
-        return Err(Error::InvalidSetting(
-            "--bootstrap needs at least 2 replicates".into(),
+        return Err(Error::setting(
+            "{} needs at least 2 replicates",
+            &["bootstrap"],
         ));
     }
     crate::limits::check(
@@ -109,10 +111,10 @@ pub fn bootstrap(
         crate::limits::MAX_REPLICATES,
     )?;
     if !(bc.level > 0.0 && bc.level < 1.0) {
-        return Err(Error::InvalidSetting(format!(
-            "--level must be between 0 and 1, got {}",
-            bc.level
-        )));
+        return Err(Error::setting(
+            format!("{{}} must be between 0 and 1, got {}", bc.level),
+            &["level"],
+        ));
     }
     let kernel = config.uses_kernel();
     let base = if kernel {
@@ -145,10 +147,13 @@ pub fn bootstrap(
             ids.sort();
             ids.dedup();
             if ids.len() < 2 {
-                return Err(Error::InsufficientData(format!(
-                    "--cluster-col {}: all runs are in one group, so groups cannot be resampled",
-                    bc.cluster_column.clone().unwrap_or_default()
-                )));
+                return Err(Error::setting(
+                    format!(
+                        "{{}} {}: all runs are in one group, so groups cannot be resampled",
+                        bc.cluster_column.clone().unwrap_or_default()
+                    ),
+                    &["cluster_column"],
+                ));
             }
             let g: Vec<usize> = labels
                 .iter()

@@ -149,16 +149,20 @@ pub fn test_law(
     }
     if let Some(e_fixed) = fit.conventions.fixed.get("E") {
         if (law.params[0] - e_fixed).abs() > 1e-12 * e_fixed.abs().max(1.0) {
-            return Err(Error::InvalidSetting(format!(
-                "the fit held E fixed at {e_fixed} but the law has E = {}: refit with --fix-e {} \
-                 (or without --fix-e) to test this law",
-                law.params[0], law.params[0]
-            )));
+            return Err(Error::setting(
+                format!(
+                    "the fit held E fixed at {e_fixed} but the law has E = {}: refit with {{}} {} \
+                     (or without {{}}) to test this law",
+                    law.params[0], law.params[0]
+                ),
+                &["fix_e", "fix_e"],
+            ));
         }
     }
     let boot = fit.bootstrap.as_ref().ok_or_else(|| {
-        Error::InvalidSetting(
-            "the fit has no bootstrap replicates: refit with --bootstrap R --out FIT".into(),
+        Error::setting(
+            "the fit has no bootstrap replicates: refit with {} R and save it with {} FIT",
+            &["bootstrap", "out"],
         )
     })?;
     let problem = fit::problem(runs, config)?;
