@@ -7,7 +7,159 @@
 //!   coefficients; scanning a grid of exponents gives a profile whose distinct low basins
 //!   seed a few BFGS polishes of the true objective.
 
+use rayon::prelude::*;
+
+use super::bfgs;
 use super::objective::{ETerm, Problem, Space};
+
+/// Screening stop for the grid: a start stops when an iteration lowers the objective by less
+/// than this fraction of its value. This is scipy's L-BFGS-B stop in effect (an absolute
+/// decrease below 2.2e-9, about 2.2e-6 of Chinchilla's objective on Epoch's runs).
+pub const SCREEN_FTOL_REL: f64 = 2.2e-6;
+
+/// Screening gradient stop for the grid (scipy L-BFGS-B's default `pgtol`).
+pub const SCREEN_GTOL: f64 = 1e-5;
+
+/// After this many iterations every grid start is compared with the best objective so far.
+pub const ABANDON_AFTER: usize = 10;
+
+/// A start whose objective after [`ABANDON_AFTER`] iterations is above this multiple of the
+/// best objective any start has then is abandoned: it is in another basin and its descent
+/// would not change the answer.
+pub const ABANDON_FACTOR: f64 = 10.0;
+
+/// How the grid's starts were screened, recorded in a fit's `starts.screen`.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct ScreenReport {
+    /// The rule in words.
+    pub rule: String,
+    /// [`SCREEN_FTOL_REL`].
+    pub ftol_rel: f64,
+    /// [`SCREEN_GTOL`].
+    pub gtol: f64,
+    /// [`ABANDON_AFTER`].
+    pub abandon_after: usize,
+    /// [`ABANDON_FACTOR`].
+    pub abandon_factor: f64,
+    /// Objective-and-gradient evaluations of all screened starts.
+    pub evaluations: usize,
+    /// Of those, evaluations spent on starts that were later abandoned.
+    pub evaluations_abandoned: usize,
+    /// Best screened starts then polished to full convergence.
+    pub polished: usize,
+    /// Evaluations of the polishing runs.
+    pub polish_evaluations: usize,
+}
+
+impl ScreenReport {
+    /// The report of a screen (`polished` and `polish_evaluations` filled in by the caller).
+    pub fn new(screened: &[Screened]) -> ScreenReport {
+        ScreenReport {
+            rule: format!(
+                "every start runs BFGS until an iteration gains less than {SCREEN_FTOL_REL:e} of \
+                 the objective or the largest gradient component is below {SCREEN_GTOL:e} \
+                 (scipy L-BFGS-B's default stops); after {ABANDON_AFTER} iterations a start \
+                 above {ABANDON_FACTOR} times the lowest objective of all starts then is \
+                 abandoned; the best screened starts are polished to full convergence"
+            ),
+            ftol_rel: SCREEN_FTOL_REL,
+            gtol: SCREEN_GTOL,
+            abandon_after: ABANDON_AFTER,
+            abandon_factor: ABANDON_FACTOR,
+            evaluations: screened.iter().map(|s| s.outcome.evaluations).sum(),
+            evaluations_abandoned: screened
+                .iter()
+                .filter(|s| s.abandoned)
+                .map(|s| s.outcome.evaluations)
+                .sum(),
+            polished: 0,
+            polish_evaluations: 0,
+        }
+    }
+}
+
+/// One screened start: the optimiser's outcome and whether it was abandoned.
+#[derive(Debug, Clone)]
+pub struct Screened {
+    /// Where the start ended.
+    pub outcome: bfgs::Outcome,
+    /// True when the start was stopped after [`ABANDON_AFTER`] iterations for being above
+    /// [`ABANDON_FACTOR`] times the best objective then.
+    pub abandoned: bool,
+}
+
+impl Screened {
+    /// How the start ended, as written in a fit's `starts.terminations`: `abandoned`, or the
+    /// optimiser's termination (`converged`, `stalled`, ...).
+    pub fn ending(&self) -> String {
+        if self.abandoned {
+            return "abandoned".into();
+        }
+        serde_json::to_value(self.outcome.termination)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_else(|| "unknown".into())
+    }
+}
+
+/// Screen many starts as scipy's L-BFGS-B would stop them, abandoning hopeless ones.
+///
+/// Every start runs BFGS with the screening stops ([`SCREEN_FTOL_REL`], [`SCREEN_GTOL`]) for
+/// at most [`ABANDON_AFTER`] iterations. Let `f*` be the lowest objective of all starts at that
+/// point; a start still running whose objective exceeds [`ABANDON_FACTOR`] `f*` is abandoned,
+/// the others are resumed (same point, gradient and inverse Hessian, so a resumed start is
+/// exactly the uninterrupted run) up to `max_iter`. The threshold is taken over all starts at
+/// once, so the result does not depend on the number of threads or their timing.
+///
+/// `f` evaluates the objective and gradient; `max_iter` bounds each start's iterations.
+pub fn screen<F>(f: F, starts: &[Vec<f64>], max_iter: usize) -> Vec<Screened>
+where
+    F: Fn(&[f64], &mut [f64]) -> f64 + Sync,
+{
+    let opts = bfgs::Options {
+        max_iter,
+        gtol: SCREEN_GTOL,
+        gtol_stalled: SCREEN_GTOL,
+        ftol_rel: SCREEN_FTOL_REL,
+    };
+    let first = bfgs::Options {
+        max_iter: ABANDON_AFTER.min(max_iter),
+        ..opts
+    };
+    let early: Vec<bfgs::Outcome> = starts
+        .par_iter()
+        .map(|x0| bfgs::minimize(&f, x0, &first))
+        .collect();
+    let best = early
+        .iter()
+        .map(|o| o.f)
+        .filter(|v| v.is_finite())
+        .fold(f64::INFINITY, f64::min);
+    let threshold = ABANDON_FACTOR * best;
+    early
+        .into_par_iter()
+        .map(|o| {
+            let running =
+                o.termination == bfgs::Termination::IterationLimit && o.iterations < max_iter;
+            if !running {
+                return Screened {
+                    outcome: o,
+                    abandoned: false,
+                };
+            }
+            if o.f > threshold {
+                return Screened {
+                    outcome: o,
+                    abandoned: true,
+                };
+            }
+            Screened {
+                outcome: bfgs::resume(&f, &o, &opts),
+                abandoned: false,
+            }
+        })
+        .collect()
+}
 
 /// The 4500 starting points of Hoffmann et al. (2022, App. D.2), as free-parameter vectors
 /// `[e, a_1..a_K, alpha_1..alpha_K]` (e omitted when E is not free). For a single-term law
