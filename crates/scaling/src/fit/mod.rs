@@ -10,6 +10,7 @@ pub mod bfgs;
 mod general;
 mod identify;
 mod names;
+pub mod newton;
 pub mod objective;
 mod replicates;
 pub mod starts;

@@ -185,7 +185,23 @@ pub fn bootstrap(
                 (Some(base), _) => {
                     let mut p = base.clone();
                     p.set_weights(&w);
-                    let best = refit(&|x, g| p.value_grad(x, g));
+                    // Damped Newton with the exact Hessian from each of the full fit's optima
+                    // (the first is its best), keeping the lowest.
+                    let newton = |x0: &[f64]| {
+                        fit::newton::minimize(
+                            |x, g| p.value_grad(x, g),
+                            |x, h| p.hessian(x, h),
+                            x0,
+                            &opts,
+                        )
+                    };
+                    let mut best = newton(&starts[0]);
+                    for s in &starts[1..] {
+                        let o = newton(s);
+                        if o.f < best.f {
+                            best = o;
+                        }
+                    }
                     let nat = natural(&p, &best.x);
                     let bounds = at_bound(&p, &nat, min_loss, &names);
                     (best, nat, bounds)
@@ -229,9 +245,14 @@ pub fn bootstrap(
         cluster_column: bc.cluster_column.clone(),
         units: n_groups,
         statuses,
-        warm_start: "from the full fit's optimum and its BFGS inverse Hessian; also polished \
-                     from each of the full fit's other local optima, keeping the best"
-            .into(),
+        warm_start: if kernel {
+            "damped Newton with the exact Hessian from the full fit's optimum; also from each \
+             of the full fit's other local optima, keeping the best"
+        } else {
+            "from the full fit's optimum and its BFGS inverse Hessian; also polished from \
+             each of the full fit's other local optima, keeping the best"
+        }
+        .into(),
         param_names: config
             .form
             .param_names()
