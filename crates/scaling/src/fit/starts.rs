@@ -250,45 +250,60 @@ pub fn varpro_seeds(problem: &Problem, max_seeds: usize) -> Vec<Seed> {
     let free_e = problem.e_term == ETerm::Free;
     let y: Vec<f64> = problem.loss().iter().map(|l| l - e_fixed).collect();
     let min_loss = problem.loss().iter().cloned().fold(f64::INFINITY, f64::min);
-    // Columns u_{j,q,i} = x_{j,i}^-grid[q], and their weighted sums.
-    let cols: Vec<Vec<Vec<f64>>> = (0..k)
-        .map(|j| {
-            grid.iter()
-                .map(|&p| problem.ln_x(j).iter().map(|lx| (-p * lx).exp()).collect())
-                .collect()
-        })
-        .collect();
+    // Columns u_{j,q,i} = x_{j,i}^-grid[q], their weighted sums and (two terms) the weighted
+    // cross products of every pair of grid points. The columns are formed a block of runs at
+    // a time, so memory does not grow with the number of runs; each sum still accumulates
+    // run after run in order.
     let wsum: f64 = w.iter().sum();
     let wy: f64 = w.iter().zip(&y).map(|(a, b)| a * b).sum();
     let wyy: f64 = w.iter().zip(&y).map(|(a, b)| a * b * b).sum();
+    #[derive(Clone)]
     struct Sums {
         wu: f64,
         wuu: f64,
         wuy: f64,
         umax: f64,
     }
-    let sums: Vec<Vec<Sums>> = cols
-        .iter()
-        .map(|cj| {
-            cj.iter()
-                .map(|u| {
-                    let mut s = Sums {
-                        wu: 0.0,
-                        wuu: 0.0,
-                        wuy: 0.0,
-                        umax: 0.0,
-                    };
-                    for i in 0..m {
-                        s.wu += w[i] * u[i];
-                        s.wuu += w[i] * u[i] * u[i];
-                        s.wuy += w[i] * u[i] * y[i];
-                        s.umax = s.umax.max(u[i]);
+    let zero = Sums {
+        wu: 0.0,
+        wuu: 0.0,
+        wuy: 0.0,
+        umax: 0.0,
+    };
+    let mut sums: Vec<Vec<Sums>> = vec![vec![zero; npts]; k];
+    let mut cross: Vec<f64> = vec![0.0; if k == 2 { npts * npts } else { 0 }];
+    const BLOCK: usize = 1024;
+    let mut cols: Vec<Vec<Vec<f64>>> = vec![vec![vec![0.0; BLOCK]; npts]; k];
+    for start in (0..m).step_by(BLOCK) {
+        let end = (start + BLOCK).min(m);
+        for j in 0..k {
+            let lx = problem.ln_x(j);
+            for (q, &p) in grid.iter().enumerate() {
+                let u = &mut cols[j][q];
+                let s = &mut sums[j][q];
+                for i in start..end {
+                    let v = (-p * lx[i]).exp();
+                    u[i - start] = v;
+                    s.wu += w[i] * v;
+                    s.wuu += w[i] * v * v;
+                    s.wuy += w[i] * v * y[i];
+                    s.umax = s.umax.max(v);
+                }
+            }
+        }
+        if k == 2 {
+            for q1 in 0..npts {
+                let u1 = &cols[0][q1];
+                for q2 in 0..npts {
+                    let u2 = &cols[1][q2];
+                    let c = &mut cross[q1 * npts + q2];
+                    for i in start..end {
+                        *c += w[i] * u1[i - start] * u2[i - start];
                     }
-                    s
-                })
-                .collect()
-        })
-        .collect();
+                }
+            }
+        }
+    }
     // Profile over the grid: (sse, grid indices, coefficients [E, A_1.., ]).
     let mut profile: Vec<(f64, [usize; 2], [f64; 3])> = Vec::new();
     let q2max = if k == 2 { npts } else { 1 };
@@ -325,8 +340,7 @@ pub fn varpro_seeds(problem: &Problem, max_seeds: usize) -> Vec<Seed> {
                     gram[0][i2] = s2.wu;
                     gram[i2][0] = s2.wu;
                 }
-                let (u1, u2) = (&cols[0][q1], &cols[1][q2]);
-                let cross: f64 = (0..m).map(|i| w[i] * u1[i] * u2[i]).sum();
+                let cross = cross[q1 * npts + q2];
                 gram[i1][i2] = cross;
                 gram[i2][i1] = cross;
                 idx += 1;
