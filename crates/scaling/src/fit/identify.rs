@@ -34,11 +34,12 @@ pub fn collinear(n: &[f64], d: &[f64]) -> bool {
     if n.len() < 3 || n.len() != d.len() {
         return false;
     }
-    let (ln, ld): (Vec<f64>, Vec<f64>) = n.iter().zip(d).map(|(a, b)| (a.ln(), b.ln())).unzip();
-    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
-    let (mn, md) = (mean(&ln), mean(&ld));
+    // The logarithms are formed in each pass rather than stored (no memory per run); the
+    // sums accumulate in the same order either way.
+    let mean = |v: &[f64]| v.iter().map(|x| x.ln()).sum::<f64>() / v.len() as f64;
+    let (mn, md) = (mean(n), mean(d));
     let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
-    for (x, y) in ln.iter().zip(&ld) {
+    for (x, y) in n.iter().zip(d).map(|(a, b)| (a.ln(), b.ln())) {
         sxy += (x - mn) * (y - md);
         sxx += (x - mn) * (x - mn);
         syy += (y - md) * (y - md);

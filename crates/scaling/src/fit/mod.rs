@@ -889,6 +889,11 @@ fn fit_kernel(runs: &Runs, config: &FitConfig) -> Result<Fit> {
     };
     let mut free = vec![true; names.len()];
     free[0] = problem.e_term == ETerm::Free;
+    // The problem holds five padded columns of the runs: free them before the report is
+    // built (for a million runs that is 40 MB off the peak).
+    let e_free = problem.e_term == ETerm::Free;
+    let residuals = problem.residuals(&best.x);
+    drop(problem);
     let empty: Vec<f64> = vec![];
     let n = if runs.params.len() == runs.len() {
         &runs.params
@@ -920,7 +925,7 @@ fn fit_kernel(runs: &Runs, config: &FitConfig) -> Result<Fit> {
     {
         warnings.push(w);
     }
-    if problem.e_term == ETerm::Free && e_nat < 1e-6 * min_loss {
+    if e_free && e_nat < 1e-6 * min_loss {
         at_bound.push(
             "E is at its lower bound 0: the data prefer no irreducible loss (consider --fix-e 0)"
                 .to_string(),
@@ -1206,7 +1211,7 @@ fn fit_kernel(runs: &Runs, config: &FitConfig) -> Result<Fit> {
         implied,
         data_range,
         warnings,
-        residuals: problem.residuals(&best.x),
+        residuals,
         data: FitData {
             params: runs.params.clone(),
             tokens: runs.tokens.clone(),

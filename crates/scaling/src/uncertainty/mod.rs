@@ -185,8 +185,9 @@ pub fn bootstrap(
                 (Some(base), _) => {
                     let mut p = base.clone();
                     p.set_weights(&w);
-                    // Damped Newton with the exact Hessian from each of the full fit's optima
-                    // (the first is its best), keeping the lowest.
+                    // Damped Newton with the exact Hessian from the full fit's optimum; the
+                    // full fit's other local optima are evaluated and any that is already
+                    // lower than that refit is polished too, keeping the lowest.
                     let newton = |x0: &[f64]| {
                         fit::newton::minimize(
                             |x, g| p.value_grad(x, g),
@@ -197,6 +198,9 @@ pub fn bootstrap(
                     };
                     let mut best = newton(&starts[0]);
                     for s in &starts[1..] {
+                        if !(p.value(s) < best.f) {
+                            continue;
+                        }
                         let o = newton(s);
                         if o.f < best.f {
                             best = o;
@@ -246,8 +250,9 @@ pub fn bootstrap(
         units: n_groups,
         statuses,
         warm_start: if kernel {
-            "damped Newton with the exact Hessian from the full fit's optimum; also from each \
-             of the full fit's other local optima, keeping the best"
+            "damped Newton with the exact Hessian from the full fit's optimum; the full fit's \
+             other local optima are evaluated and any lower than that refit is polished too, \
+             keeping the best"
         } else {
             "from the full fit's optimum and its BFGS inverse Hessian; also polished from \
              each of the full fit's other local optima, keeping the best"
