@@ -318,6 +318,7 @@ impl Problem {
     ///
     /// # Panics
     /// If `hess` has fewer than `dim()^2` entries.
+    #[allow(clippy::needless_range_loop)]
     pub fn hessian(&self, theta: &[f64], hess: &mut [f64]) {
         let n = self.dim();
         let k = self.terms();
