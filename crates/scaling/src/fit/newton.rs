@@ -209,3 +209,74 @@ fn inverse_from_factor(l: &[f64], n: usize) -> Vec<f64> {
     }
     inv
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fit::objective::{ETerm, Objective, Problem};
+
+    #[test]
+    fn rosenbrock_converges() {
+        let f = |x: &[f64], g: &mut [f64]| {
+            let (a, b) = (x[0], x[1]);
+            g[0] = -2.0 * (1.0 - a) - 400.0 * a * (b - a * a);
+            g[1] = 200.0 * (b - a * a);
+            (1.0 - a).powi(2) + 100.0 * (b - a * a).powi(2)
+        };
+        let h = |x: &[f64], h: &mut [f64]| {
+            let (a, b) = (x[0], x[1]);
+            h[0] = 2.0 - 400.0 * (b - 3.0 * a * a);
+            h[1] = -400.0 * a;
+            h[2] = -400.0 * a;
+            h[3] = 200.0;
+        };
+        let out = minimize(f, h, &[-1.2, 1.0], &Options::default());
+        assert_eq!(out.termination, Termination::Converged);
+        assert!((out.x[0] - 1.0).abs() < 1e-8 && (out.x[1] - 1.0).abs() < 1e-8);
+    }
+
+    /// Newton from a perturbed optimum of a Chinchilla-form problem reaches the optimum BFGS
+    /// finds, in far fewer evaluations.
+    #[test]
+    fn newton_refit_matches_bfgs() {
+        let n: Vec<f64> = (0..40).map(|i| 1e7 * 1.2f64.powi(i)).collect();
+        let d: Vec<f64> = (0..40).map(|i| 1e9 * 1.25f64.powi((i * 7) % 40)).collect();
+        let loss: Vec<f64> = n
+            .iter()
+            .zip(&d)
+            .enumerate()
+            .map(|(i, (n, d))| {
+                (1.8 + 480.0 * n.powf(-0.34) + 2100.0 * d.powf(-0.37))
+                    * (1.0 + 0.01 * (i as f64 * 1.7).sin())
+            })
+            .collect();
+        let p = Problem::new(
+            vec![
+                n.iter().map(|v| v.ln()).collect(),
+                d.iter().map(|v| v.ln()).collect(),
+            ],
+            &loss,
+            ETerm::Free,
+            Objective::default(),
+        );
+        let x0 = [0.6, 6.2, 7.6, 0.35, 0.36];
+        let opts = Options::default();
+        let b = bfgs::minimize(|x, g| p.value_grad(x, g), &x0, &opts);
+        let nt = minimize(
+            |x, g| p.value_grad(x, g),
+            |x, h| p.hessian(x, h),
+            &x0,
+            &opts,
+        );
+        assert_eq!(nt.termination, Termination::Converged);
+        assert!((nt.f - b.f).abs() <= 1e-12 * b.f, "{} vs {}", nt.f, b.f);
+        for (u, v) in nt.x.iter().zip(&b.x) {
+            assert!(
+                (u - v).abs() < 1e-5 * (1.0 + v.abs()),
+                "{:?} vs {:?}",
+                nt.x,
+                b.x
+            );
+        }
+    }
+}

@@ -528,6 +528,60 @@ mod tests {
         assert!(g.contains(&vec![-1.0, 25.0, 0.0, 2.0, 0.5]));
     }
 
+    /// The screen runs every start, says how each ended, abandons only starts far above the
+    /// best, and its best start polishes to the optimum of an unscreened BFGS run.
+    #[test]
+    fn screen_reports_every_start_and_keeps_the_optimum() {
+        let n: Vec<f64> = (0..30).map(|i| 1e7 * 1.3f64.powi(i)).collect();
+        let d: Vec<f64> = (0..30).map(|i| 1e9 * 1.3f64.powi((i * 11) % 30)).collect();
+        let loss: Vec<f64> = n
+            .iter()
+            .zip(&d)
+            .map(|(n, d)| 1.8 + 480.0 * n.powf(-0.34) + 2100.0 * d.powf(-0.37))
+            .collect();
+        let p = Problem::new(
+            vec![
+                n.iter().map(|v| v.ln()).collect(),
+                d.iter().map(|v| v.ln()).collect(),
+            ],
+            &loss,
+            ETerm::Free,
+            Objective::default(),
+        );
+        let grid = chinchilla_grid(&p);
+        let screened = screen(|x, g| p.value_grad(x, g), &grid, 2000);
+        assert_eq!(screened.len(), grid.len());
+        let best = screened
+            .iter()
+            .map(|s| s.outcome.f)
+            .fold(f64::INFINITY, f64::min);
+        for s in screened.iter().filter(|s| s.abandoned) {
+            assert_eq!(s.ending(), "abandoned");
+            assert_eq!(s.outcome.iterations, ABANDON_AFTER);
+            assert!(s.outcome.f > ABANDON_FACTOR * best);
+        }
+        let r = ScreenReport::new(&screened);
+        assert_eq!(
+            r.evaluations,
+            screened
+                .iter()
+                .map(|s| s.outcome.evaluations)
+                .sum::<usize>()
+        );
+        let i = (0..screened.len())
+            .min_by(|&a, &b| screened[a].outcome.f.total_cmp(&screened[b].outcome.f))
+            .unwrap();
+        let full = bfgs::Options::default();
+        let polished = bfgs::minimize(|x, g| p.value_grad(x, g), &screened[i].outcome.x, &full);
+        let direct = bfgs::minimize(|x, g| p.value_grad(x, g), &grid[i], &full);
+        assert!(
+            (polished.f - direct.f).abs() <= 1e-9 * direct.f.max(1e-12) + 1e-15,
+            "{} vs {}",
+            polished.f,
+            direct.f
+        );
+    }
+
     #[test]
     fn nnls_clamps_negative_coefficient() {
         // y = 2 x1 exactly, with x2 anti-correlated: unconstrained LS is exact, NNLS too.
