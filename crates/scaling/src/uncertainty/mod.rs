@@ -84,9 +84,12 @@ pub fn replicate_weights(
 /// Refit `runs` on `replicates` resamples, warm-started from `full` (the fit of all runs).
 /// `progress` is called once per finished replicate (from worker threads).
 ///
-/// Each replicate starts from the full fit's optimum; as a safeguard against a poor local
+/// Each replicate starts from the full fit's optimum: the Chinchilla and power forms refit by
+/// damped Newton steps with the exact Hessian ([`fit::newton::minimize`]), other forms by BFGS
+/// warm-started with the full fit's inverse Hessian. As a safeguard against a poor local
 /// minimum, the objective is also evaluated at the full fit's other local optima, and any
-/// that is lower is polished too. The best result is kept.
+/// that is lower is polished too (the generic path polishes from each of them). The best
+/// result is kept.
 ///
 /// # Errors
 /// Fewer than 2 replicates or more than [`crate::limits::MAX_REPLICATES`], cluster labels of
