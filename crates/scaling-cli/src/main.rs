@@ -812,7 +812,13 @@ fn cmd_fit(a: FitArgs, out: &mut String) -> Result<()> {
     }
     let runs = runs_of(&table, &form, &a.data, None)?;
     let result = fit_runs(&a, &config, &table, &runs)?;
-    let json = serde_json::to_string_pretty(&result)? + "\n";
+    // The JSON holds every run: build it only when it is written (a text report of a
+    // million runs does not need 120 MB of it).
+    let json = if a.out.is_some() || matches!(a.format, Format::Json) {
+        serde_json::to_string_pretty(&result)? + "\n"
+    } else {
+        String::new()
+    };
     if let Some(path) = &a.out {
         write_new(path, &json, a.force, "--out")?;
     }

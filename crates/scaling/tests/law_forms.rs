@@ -169,7 +169,7 @@ fn overtraining_law_reproduces_gadre_fig1() {
         "rpj-d=96_l=8_h=4-16.0",
     ];
     let row = |key: &str| -> [f64; 3] {
-        let r = t.rows.iter().find(|r| r[name] == key).unwrap();
+        let r = t.rows.iter().find(|r| &r[name] == key).unwrap();
         [
             r[n].parse().unwrap(),
             r[d].parse().unwrap(),
@@ -544,10 +544,14 @@ fn bootstrap_runs_through_the_generic_path() {
     let mut t = exact(&truth, &[("params", n), ("tokens", d)]);
     // 1% multiplicative noise, deterministic.
     let li = t.column_index("loss").unwrap();
-    for (i, r) in t.rows.iter_mut().enumerate() {
-        let v: f64 = r[li].parse().unwrap();
-        r[li] = (v * (1.0 + 0.01 * ((i as f64 * 2.39).sin()))).to_string();
+    let mut noisy = scaling::data::Cells::new(t.columns.len());
+    for (i, r) in t.rows.iter().enumerate() {
+        let mut cells = r.to_vec();
+        let v: f64 = cells[li].parse().unwrap();
+        cells[li] = (v * (1.0 + 0.01 * ((i as f64 * 2.39).sin()))).to_string();
+        noisy.push_row(cells).unwrap();
     }
+    t.rows = noisy;
     let config = FitNames {
         law: "multiplicative".into(),
         ..Default::default()

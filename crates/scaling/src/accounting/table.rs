@@ -136,18 +136,18 @@ pub fn add_count_columns(
         let int = |i: usize, default: Option<usize>| -> Result<Option<usize>> {
             match cols[i] {
                 Some(c) => {
-                    let raw = &table.rows[r][c];
+                    let raw = table.cell(r, c);
                     let v = parse_positive(raw).map_err(|p| Error::BadValue {
                         location: table.location(r),
                         column: table.columns[c].clone(),
-                        value: raw.clone(),
+                        value: raw.to_string(),
                         problem: p.describe().into(),
                     })?;
                     if v.fract() != 0.0 || v > 1e9 {
                         return Err(Error::BadValue {
                             location: table.location(r),
                             column: table.columns[c].clone(),
-                            value: raw.clone(),
+                            value: raw.to_string(),
                             problem: "not a whole number".into(),
                         });
                     }
@@ -195,11 +195,11 @@ pub fn add_count_columns(
             .map(|v| format!("{v}"))
             .collect::<Vec<_>>();
         if let Some(t) = tokens {
-            let raw = &table.rows[r][t];
+            let raw = table.cell(r, t);
             let d = parse_positive(raw).map_err(|p| Error::BadValue {
                 location: table.location(r),
                 column: table.columns[t].clone(),
-                value: raw.clone(),
+                value: raw.to_string(),
                 problem: p.describe().into(),
             })?;
             for (_, v) in shape.flops_per_token().entries() {
@@ -223,9 +223,15 @@ pub fn add_count_columns(
             });
         }
     }
-    table.columns.extend(names.iter().cloned());
-    for (row, extra) in table.rows.iter_mut().zip(added_rows) {
-        row.extend(extra);
+    let mut rows = crate::data::Cells::new(table.columns.len() + names.len());
+    for (row, extra) in table.rows.iter().zip(added_rows) {
+        rows.push_row(row.iter().chain(extra.iter().map(String::as_str)))
+            .map_err(|message| Error::Format {
+                path: table.path.clone(),
+                message,
+            })?;
     }
+    table.columns.extend(names.iter().cloned());
+    table.rows = rows;
     Ok(names)
 }

@@ -75,25 +75,15 @@ impl RunTable {
                 return Err(format(format!("column {c:?} is given twice")));
             }
         }
-        let mut rows: Vec<Vec<String>> = (0..n).map(|_| Vec::with_capacity(names.len())).collect();
-        for (_, col) in &columns {
-            match col {
-                Column::Numbers(v) => {
-                    for (row, x) in rows.iter_mut().zip(v) {
-                        // `{:?}` is the shortest text that parses back to the same f64.
-                        row.push(if x.is_nan() {
-                            "NaN".into()
-                        } else {
-                            format!("{x:?}")
-                        });
-                    }
-                }
-                Column::Labels(v) => {
-                    for (row, s) in rows.iter_mut().zip(v) {
-                        row.push(s.clone());
-                    }
-                }
-            }
+        let mut rows = super::Cells::new(names.len());
+        for i in 0..n {
+            let row = columns.iter().map(|(_, col)| match col {
+                // `{:?}` is the shortest text that parses back to the same f64.
+                Column::Numbers(v) if v[i].is_nan() => "NaN".to_string(),
+                Column::Numbers(v) => format!("{:?}", v[i]),
+                Column::Labels(v) => v[i].clone(),
+            });
+            rows.push_row(row).map_err(format)?;
         }
         Ok(RunTable {
             path: name.to_string(),

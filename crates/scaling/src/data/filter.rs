@@ -502,7 +502,7 @@ impl RowFilter {
                     match o {
                         Operand::Column { name, .. } => {
                             let c = cols[name];
-                            Some((t.rows[r][c].trim().to_string(), c))
+                            Some((t.cell(r, c).trim().to_string(), c))
                         }
                         _ => None,
                     }
@@ -638,7 +638,7 @@ pub fn group_rows(
     for &r in rows {
         let values: Vec<String> = idx
             .iter()
-            .map(|&i| table.rows[r][i].trim().to_string())
+            .map(|&i| table.cell(r, i).trim().to_string())
             .collect();
         match index.get(&values) {
             Some(&g) => out[g].rows.push(r),

@@ -14,4 +14,4 @@ pub use runs::{
     find_column, ColumnOverrides, Exclusion, Filters, FlopsCheck, LoadOptions, Needs, Role,
     RoleSources, Runs, ValueSource, FLOPS_CHECK_TOLERANCE,
 };
-pub use table::RunTable;
+pub use table::{Cells, Row, RunTable};

@@ -451,7 +451,7 @@ fn missing(table: &RunTable, role: Role, extra: &str) -> Error {
 fn parse_row(
     table: &RunTable,
     r: usize,
-    row: &[String],
+    row: super::Row<'_>,
     read: &[bool; 3],
     idx: &[Option<usize>; 3],
     cl: usize,
@@ -463,7 +463,7 @@ fn parse_row(
         parse_positive(&row[c]).map_err(|p| Error::BadValue {
             location: table.location(r),
             column: table.columns[c].clone(),
-            value: row[c].clone(),
+            value: row[c].to_string(),
             problem: p.describe().into(),
         })
     };
@@ -688,6 +688,16 @@ impl Runs {
                 ),
             });
         }
+        // Give back the slack of growing by doubling: a million runs keep 40 bytes each.
+        for v in [
+            &mut runs.params,
+            &mut runs.tokens,
+            &mut runs.flops,
+            &mut runs.loss,
+        ] {
+            v.shrink_to_fit();
+        }
+        runs.rows.shrink_to_fit();
         runs.filters.row_filter = opts.filter.as_ref().map(|f| f.text().to_string());
         if read == [true; 3] {
             runs.sources.flops_check = flops_check(&runs, &table.columns[cc.expect("read")]);

@@ -5,10 +5,169 @@ use std::path::Path;
 
 use crate::error::{Error, Location, Result};
 
+/// The cells of a table, row after row, as one text buffer and the end offset of each cell.
+///
+/// A million runs of three columns take about 12 bytes per cell (the text and a 4-byte
+/// offset) instead of a `String` per cell (24 bytes plus a heap block of at least 32): the
+/// table of a file is about the size of the file. Cell text is limited to 4 GiB in all.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Cells {
+    text: String,
+    ends: Vec<u32>,
+    width: usize,
+}
+
+impl Cells {
+    /// An empty set of rows of `width` cells each.
+    pub fn new(width: usize) -> Cells {
+        Cells {
+            text: String::new(),
+            ends: Vec::new(),
+            width,
+        }
+    }
+
+    /// Cells per row.
+    pub fn width(&self) -> usize {
+        self.width
+    }
+
+    /// Append a row; it must have [`Cells::width`] cells.
+    ///
+    /// # Errors
+    /// A message when the row has the wrong number of cells or the table's text would pass
+    /// 4 GiB.
+    pub fn push_row<I, S>(&mut self, row: I) -> std::result::Result<(), String>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let before = self.ends.len();
+        for cell in row {
+            self.text.push_str(cell.as_ref());
+            match u32::try_from(self.text.len()) {
+                Ok(end) => self.ends.push(end),
+                Err(_) => {
+                    return Err("the table holds more than 4 GiB of cell text".into());
+                }
+            }
+        }
+        let got = self.ends.len() - before;
+        if got != self.width {
+            let start = if before == 0 {
+                0
+            } else {
+                self.ends[before - 1] as usize
+            };
+            self.ends.truncate(before);
+            self.text.truncate(start);
+            return Err(format!("a row has {got} cells for {} columns", self.width));
+        }
+        Ok(())
+    }
+
+    /// Release spare capacity (after the last row is pushed).
+    pub fn shrink_to_fit(&mut self) {
+        self.text.shrink_to_fit();
+        self.ends.shrink_to_fit();
+    }
+
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.ends.len().checked_div(self.width).unwrap_or(0)
+    }
+
+    /// True when there are no rows.
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// Cell (`row`, `col`), 0-based.
+    ///
+    /// # Panics
+    /// When `row` or `col` is out of range.
+    pub fn cell(&self, row: usize, col: usize) -> &str {
+        assert!(col < self.width, "column {col} of {}", self.width);
+        let i = row * self.width + col;
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        &self.text[start..self.ends[i] as usize]
+    }
+
+    /// Row `row`, 0-based.
+    pub fn row(&self, row: usize) -> Row<'_> {
+        assert!(row < self.len(), "row {row} of {}", self.len());
+        Row { cells: self, row }
+    }
+
+    /// The rows in order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = Row<'_>> + '_ {
+        (0..self.len()).map(move |row| Row { cells: self, row })
+    }
+}
+
+impl<'a> IntoIterator for &'a Cells {
+    type Item = Row<'a>;
+    type IntoIter = Box<dyn ExactSizeIterator<Item = Row<'a>> + 'a>;
+    fn into_iter(self) -> Self::IntoIter {
+        Box::new(self.iter())
+    }
+}
+
+/// One row of [`Cells`]: index it (`row[c]`) or iterate over its cells as `&str`.
+#[derive(Debug, Clone, Copy)]
+pub struct Row<'a> {
+    cells: &'a Cells,
+    row: usize,
+}
+
+impl<'a> Row<'a> {
+    /// Number of cells.
+    pub fn len(&self) -> usize {
+        self.cells.width
+    }
+
+    /// True for a table without columns.
+    pub fn is_empty(&self) -> bool {
+        self.cells.width == 0
+    }
+
+    /// Cell `col`.
+    pub fn get(&self, col: usize) -> &'a str {
+        self.cells.cell(self.row, col)
+    }
+
+    /// The cells in column order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = &'a str> + 'a {
+        let (cells, row) = (self.cells, self.row);
+        (0..cells.width).map(move |c| cells.cell(row, c))
+    }
+
+    /// The cells as owned strings.
+    pub fn to_vec(&self) -> Vec<String> {
+        self.iter().map(str::to_string).collect()
+    }
+}
+
+impl std::ops::Index<usize> for Row<'_> {
+    type Output = str;
+    fn index(&self, col: usize) -> &str {
+        self.cells.cell(self.row, col)
+    }
+}
+
+impl<'a> IntoIterator for Row<'a> {
+    type Item = &'a str;
+    type IntoIter = Box<dyn ExactSizeIterator<Item = &'a str> + 'a>;
+    fn into_iter(self) -> Self::IntoIter {
+        Box::new(self.iter())
+    }
+}
+
 /// A table read from a file, before any column is interpreted.
 ///
 /// Cells are kept as text (JSON numbers are written in their shortest round-trip form), so
-/// that validation can quote exactly what the user wrote.
+/// that validation can quote exactly what the user wrote; all the text sits in one buffer
+/// ([`Cells`]), so a table takes about the memory of its file.
 #[derive(Debug, Clone)]
 pub struct RunTable {
     /// The file as the user named it (used in every error message).
@@ -16,7 +175,7 @@ pub struct RunTable {
     /// Column headers in file order.
     pub columns: Vec<String>,
     /// Rows of cells, one per column (missing cells are empty strings).
-    pub rows: Vec<Vec<String>>,
+    pub rows: Cells,
     /// For each row, the line of the file where it starts (CSV only).
     pub lines: Vec<Option<u64>>,
 }
@@ -114,16 +273,15 @@ impl RunTable {
             });
         }
         check_unique(path, &columns)?;
-        let newlines: Vec<u64> = text
-            .bytes()
-            .enumerate()
-            .filter(|(_, b)| *b == b'\n')
-            .map(|(i, _)| i as u64)
-            .collect();
-        let mut rows = Vec::new();
+        let bytes = text.as_bytes();
+        // Line numbers by counting newlines up to each record's start, in one forward pass.
+        let (mut counted_to, mut line) = (0usize, 1u64);
+        let mut rows = Cells::new(columns.len());
+        // The cells' text is never longer than the file's: reserve it once, no doubling.
+        rows.text.reserve_exact(text.len());
         let mut lines = Vec::new();
-        for rec in rdr.records() {
-            let rec = rec.map_err(fmt_err)?;
+        let mut rec = csv::StringRecord::new();
+        while rdr.read_record(&mut rec).map_err(fmt_err)? {
             // Skip completely blank lines (csv yields one empty field for them).
             if rec.iter().all(|c| c.trim().is_empty()) {
                 continue;
@@ -131,13 +289,26 @@ impl RunTable {
             // The reported start can sit on skipped blank lines before the record.
             lines.push(rec.position().map(|p| {
                 let mut b = p.byte() as usize;
-                while matches!(text.as_bytes().get(b), Some(b'\n' | b'\r')) {
+                while matches!(bytes.get(b), Some(b'\n' | b'\r')) {
                     b += 1;
                 }
-                line_of(&newlines, b as u64)
+                let b = b.min(bytes.len());
+                if b < counted_to {
+                    // Never happens for records read in order; count afresh to be safe.
+                    counted_to = 0;
+                    line = 1;
+                }
+                line += bytes[counted_to..b].iter().filter(|&&c| c == b'\n').count() as u64;
+                counted_to = b;
+                line
             }));
-            rows.push(rec.iter().map(|s| s.to_string()).collect());
+            rows.push_row(rec.iter()).map_err(|message| Error::Format {
+                path: path.to_string(),
+                message,
+            })?;
         }
+        rows.shrink_to_fit();
+        lines.shrink_to_fit();
         Ok(RunTable {
             path: path.to_string(),
             columns,
@@ -172,7 +343,7 @@ impl RunTable {
                 }
             }
         }
-        let mut rows = Vec::with_capacity(items.len());
+        let mut rows = Cells::new(columns.len());
         for (i, item) in items.iter().enumerate() {
             let obj = item.as_object().expect("checked above");
             let mut row = Vec::with_capacity(columns.len());
@@ -197,7 +368,10 @@ impl RunTable {
                 };
                 row.push(cell);
             }
-            rows.push(row);
+            rows.push_row(row).map_err(|message| Error::Format {
+                path: path.to_string(),
+                message,
+            })?;
         }
         Ok(RunTable {
             path: path.to_string(),
@@ -205,6 +379,14 @@ impl RunTable {
             columns,
             rows,
         })
+    }
+
+    /// Cell (`row`, `col`) (0-based) as the text in the file.
+    ///
+    /// # Panics
+    /// When `row` or `col` is out of range.
+    pub fn cell(&self, row: usize, col: usize) -> &str {
+        self.rows.cell(row, col)
     }
 
     /// Index of a column by exact header.
@@ -240,10 +422,10 @@ impl RunTable {
     /// Cell (`row`, `col`) (0-based) as a positive quantity, or the error naming file, row,
     /// column and value.
     pub fn positive(&self, row: usize, col: usize) -> Result<f64> {
-        super::parse_positive(&self.rows[row][col]).map_err(|p| Error::BadValue {
+        super::parse_positive(self.cell(row, col)).map_err(|p| Error::BadValue {
             location: self.location(row),
             column: self.columns[col].clone(),
-            value: self.rows[row][col].clone(),
+            value: self.cell(row, col).to_string(),
             problem: p.describe().into(),
         })
     }
@@ -256,11 +438,6 @@ impl RunTable {
             line: self.lines.get(i).copied().flatten(),
         }
     }
-}
-
-/// 1-based line holding byte offset `byte`, given the offsets of every newline.
-fn line_of(newlines: &[u64], byte: u64) -> u64 {
-    newlines.partition_point(|&nl| nl < byte) as u64 + 1
 }
 
 /// What a path that is not a regular file is, for the error message.
@@ -327,8 +504,8 @@ mod tests {
         )
         .unwrap();
         assert_eq!(t.columns, ["params", "tokens", "loss"]);
-        assert_eq!(t.rows[0], ["1000000000.0", "20B", "2.5"]);
-        assert_eq!(t.rows[1], ["2000000000.0", "", ""]);
+        assert_eq!(t.rows.row(0).to_vec(), ["1000000000.0", "20B", "2.5"]);
+        assert_eq!(t.rows.row(1).to_vec(), ["2000000000.0", "", ""]);
     }
 
     #[test]
@@ -390,6 +567,22 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("\"c17\" appears twice"), "{e}");
+    }
+
+    #[test]
+    fn cells_keep_text_and_refuse_ragged_rows() {
+        let mut c = Cells::new(2);
+        c.push_row(["1e9", ""]).unwrap();
+        c.push_row(["x", "70B"]).unwrap();
+        assert!(c.push_row(["only one"]).is_err());
+        assert_eq!(c.len(), 2);
+        assert_eq!(
+            (c.cell(0, 0), c.cell(0, 1), c.cell(1, 1)),
+            ("1e9", "", "70B")
+        );
+        assert_eq!(&c.row(1)[0], "x");
+        let all: Vec<Vec<String>> = c.iter().map(|r| r.to_vec()).collect();
+        assert_eq!(all, [["1e9", ""], ["x", "70B"]]);
     }
 
     #[test]

@@ -113,10 +113,9 @@ where
     F: FnMut(&[f64], &mut [f64]) -> f64,
 {
     let n = x0.len();
-    let mut x = x0.to_vec();
+    let x = x0.to_vec();
     let mut g = vec![0.0; n];
-    let mut fx = f(&x, &mut g);
-    let mut evals = 1;
+    let fx = f(&x, &mut g);
     if !fx.is_finite() || g.iter().any(|v| !v.is_finite()) {
         return Outcome {
             x,
@@ -124,7 +123,7 @@ where
             grad: g,
             termination: Termination::NonFinite,
             iterations: 0,
-            evaluations: evals,
+            evaluations: 1,
             inv_hessian: identity(n),
         };
     }
@@ -136,9 +135,60 @@ where
             h_is_identity = false;
         }
     }
+    run(f, x, fx, g, h, h_is_identity, 0, 1, opts)
+}
+
+/// Continue a minimisation that stopped (at an iteration limit or a screening stop) from
+/// where it ended: its point, value, gradient and inverse Hessian, with no new evaluation
+/// at the start. Iterations and evaluations keep counting from `from`'s, so `opts.max_iter`
+/// bounds the total. Used by the grid screen, which runs every start for a few iterations,
+/// abandons the hopeless ones and resumes the rest.
+pub fn resume<F>(f: F, from: &Outcome, opts: &Options) -> Outcome
+where
+    F: FnMut(&[f64], &mut [f64]) -> f64,
+{
+    if from.termination == Termination::NonFinite {
+        return from.clone();
+    }
+    let n = from.x.len();
+    let (h, h_is_identity) = if from.inv_hessian.len() == n * n {
+        let is_id = from.inv_hessian == identity(n);
+        (from.inv_hessian.clone(), is_id)
+    } else {
+        (identity(n), true)
+    };
+    run(
+        f,
+        from.x.clone(),
+        from.f,
+        from.grad.clone(),
+        h,
+        h_is_identity,
+        from.iterations,
+        from.evaluations,
+        opts,
+    )
+}
+
+/// The BFGS iterations from a point with known value, gradient and inverse Hessian.
+#[allow(clippy::too_many_arguments)]
+fn run<F>(
+    mut f: F,
+    mut x: Vec<f64>,
+    mut fx: f64,
+    mut g: Vec<f64>,
+    mut h: Vec<f64>,
+    mut h_is_identity: bool,
+    mut iter: usize,
+    mut evals: usize,
+    opts: &Options,
+) -> Outcome
+where
+    F: FnMut(&[f64], &mut [f64]) -> f64,
+{
+    let n = x.len();
     let mut p = vec![0.0; n];
     let mut ls = LineSearch::new(n);
-    let mut iter = 0;
     let termination = loop {
         if inf_norm(&g) <= opts.gtol {
             break Termination::Converged;

@@ -803,6 +803,7 @@ pub(crate) fn fit_general(runs: &Runs, columns: &Columns, config: &FitConfig) ->
         tolerance: SAME_OPTIMUM_RTOL,
         terminations,
         profile_points,
+        screen: None,
     };
     fit.optimizer = OptimizerReport {
         method: "BFGS, strong-Wolfe line search (Nocedal & Wright 2006, Alg. 3.5-3.6)".into(),

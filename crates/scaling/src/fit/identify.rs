@@ -34,11 +34,12 @@ pub fn collinear(n: &[f64], d: &[f64]) -> bool {
     if n.len() < 3 || n.len() != d.len() {
         return false;
     }
-    let (ln, ld): (Vec<f64>, Vec<f64>) = n.iter().zip(d).map(|(a, b)| (a.ln(), b.ln())).unzip();
-    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
-    let (mn, md) = (mean(&ln), mean(&ld));
+    // The logarithms are formed in each pass rather than stored (no memory per run); the
+    // sums accumulate in the same order either way.
+    let mean = |v: &[f64]| v.iter().map(|x| x.ln()).sum::<f64>() / v.len() as f64;
+    let (mn, md) = (mean(n), mean(d));
     let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
-    for (x, y) in ln.iter().zip(&ld) {
+    for (x, y) in n.iter().zip(d).map(|(a, b)| (a.ln(), b.ln())) {
         sxy += (x - mn) * (y - md);
         sxx += (x - mn) * (x - mn);
         syy += (y - md) * (y - md);
@@ -63,8 +64,9 @@ pub fn check(law: &Law, free: &[bool], n: &[f64], d: &[f64], c: &[f64]) -> Ident
     let free_idx: Vec<usize> = (0..names.len()).filter(|&i| free[i]).collect();
     let q = free_idx.len();
     // Jacobian rows: d ln L_hat / d theta_natural.
-    let mut jac = vec![vec![0.0; q]; m];
-    for (i, row) in jac.iter_mut().enumerate() {
+    // Row i of the Jacobian over the free parameters, formed when needed (twice: for the
+    // column norms, then for J^T J) rather than stored, so memory does not grow with the runs.
+    let jac_row = |i: usize, row: &mut [f64]| {
         let mut full = vec![0.0; names.len()];
         match law.form {
             LawForm::Chinchilla => {
@@ -94,7 +96,7 @@ pub fn check(law: &Law, free: &[bool], n: &[f64], d: &[f64], c: &[f64]) -> Ident
         for (k, &fi) in free_idx.iter().enumerate() {
             row[k] = full[fi];
         }
-    }
+    };
     let distinct = |v: &[f64]| -> usize {
         let mut s: Vec<f64> = v.to_vec();
         s.sort_by(|a, b| a.total_cmp(b));
@@ -153,7 +155,7 @@ pub fn check(law: &Law, free: &[bool], n: &[f64], d: &[f64], c: &[f64]) -> Ident
             _ => None,
         }
     };
-    analyse(&names, &free_idx, &jac, &structural)
+    analyse(&names, &free_idx, m, &jac_row, &structural)
 }
 
 /// Check identifiability from the Jacobian of ln L_hat with respect to every natural parameter
@@ -161,28 +163,38 @@ pub fn check(law: &Law, free: &[bool], n: &[f64], d: &[f64], c: &[f64]) -> Ident
 /// fitted by the generic path.
 pub fn check_jacobian(names: &[String], free: &[bool], jac: &[Vec<f64>]) -> Identifiability {
     let free_idx: Vec<usize> = (0..names.len()).filter(|&i| free[i]).collect();
-    let rows: Vec<Vec<f64>> = jac
-        .iter()
-        .map(|r| free_idx.iter().map(|&j| r[j]).collect())
-        .collect();
-    analyse(names, &free_idx, &rows, &|_| None)
+    let row = |i: usize, out: &mut [f64]| {
+        for (k, &j) in free_idx.iter().enumerate() {
+            out[k] = jac[i][j];
+        }
+    };
+    analyse(names, &free_idx, jac.len(), &row, &|_| None)
 }
 
 /// The eigen-analysis of the column-scaled J^T J shared by every form.
 fn analyse(
     names: &[String],
     free_idx: &[usize],
-    jac: &[Vec<f64>],
+    m: usize,
+    jac_row: &dyn Fn(usize, &mut [f64]),
     structural: &dyn Fn(&str) -> Option<String>,
 ) -> Identifiability {
     let q = free_idx.len();
     let mut unidentified = Vec::new();
-    // Columns that are identically zero (a term that vanished).
-    let norms: Vec<f64> = (0..q)
-        .map(|k| jac.iter().map(|r| r[k] * r[k]).sum::<f64>().sqrt())
-        .collect();
+    let mut r = vec![0.0; q];
+    // Columns that are identically zero (a term that vanished). Each norm accumulates run
+    // after run from -0.0, as `Iterator::sum` does.
+    let mut sq = vec![-0.0f64; q];
+    for i in 0..m {
+        jac_row(i, &mut r);
+        for k in 0..q {
+            sq[k] += r[k] * r[k];
+        }
+    }
+    let norms: Vec<f64> = sq.iter().map(|v| v.sqrt()).collect();
     let mut jtj = vec![0.0; q * q];
-    for r in jac {
+    for i in 0..m {
+        jac_row(i, &mut r);
         for a in 0..q {
             for b in 0..q {
                 let (na, nb) = (norms[a].max(1e-300), norms[b].max(1e-300));

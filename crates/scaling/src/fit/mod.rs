@@ -10,6 +10,7 @@ pub mod bfgs;
 mod general;
 mod identify;
 mod names;
+pub mod newton;
 pub mod objective;
 mod replicates;
 pub mod starts;
@@ -141,6 +142,10 @@ pub struct StartsReport {
     pub terminations: BTreeMap<String, usize>,
     /// Exponent-grid points scanned by variable projection (0 for the grid strategy).
     pub profile_points: usize,
+    /// How the grid's starts were screened and abandoned, and the evaluations spent (grid
+    /// strategy only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub screen: Option<starts::ScreenReport>,
 }
 
 /// The optimiser's account of the best start.
@@ -686,10 +691,7 @@ pub fn problem(runs: &Runs, config: &FitConfig) -> Result<Problem> {
 /// Relative tolerance for counting starts that reached the best objective.
 pub const SAME_OPTIMUM_RTOL: f64 = 1e-7;
 
-/// Screening stop for the 4500-start grid: a start stops when an iteration lowers the
-/// objective by less than this fraction of its value. (scipy's L-BFGS-B default stops on an
-/// absolute decrease below 2.2e-9, about 2e-6 of Chinchilla's objective.)
-pub const SCREEN_FTOL_REL: f64 = 1e-8;
+pub use starts::SCREEN_FTOL_REL;
 
 /// A screened grid start counts as having reached the best objective within this relative
 /// tolerance of the polished optimum.
@@ -775,19 +777,34 @@ fn fit_kernel(runs: &Runs, config: &FitConfig) -> Result<Fit> {
         return Err(Error::InsufficientData(extreme()));
     }
     let full = config.optimizer;
-    // The grid screens every start with a relative-progress stop, then polishes the best
-    // few to full convergence; variable-projection seeds are few and polished directly.
-    let screen = match config.starts {
-        StartStrategy::Chinchilla => bfgs::Options {
-            ftol_rel: SCREEN_FTOL_REL,
-            ..full
-        },
-        StartStrategy::VarPro => full,
+    // The grid screens every start at scipy's stop rule, abandoning hopeless starts after a
+    // few iterations, then polishes the best few to full convergence; variable-projection
+    // seeds are few and polished directly.
+    let mut screen_report = None;
+    let (outcomes, endings): (Vec<bfgs::Outcome>, Vec<String>) = match config.starts {
+        StartStrategy::Chinchilla => {
+            let screened = starts::screen(|x, g| problem.value_grad(x, g), &seeds, full.max_iter);
+            screen_report = Some(starts::ScreenReport::new(&screened));
+            screened
+                .into_iter()
+                .map(|s| {
+                    let e = s.ending();
+                    (s.outcome, e)
+                })
+                .unzip()
+        }
+        StartStrategy::VarPro => seeds
+            .par_iter()
+            .map(|x0| {
+                let s = starts::Screened {
+                    outcome: bfgs::minimize(|x, g| problem.value_grad(x, g), x0, &full),
+                    abandoned: false,
+                };
+                let e = s.ending();
+                (s.outcome, e)
+            })
+            .unzip(),
     };
-    let outcomes: Vec<bfgs::Outcome> = seeds
-        .par_iter()
-        .map(|x0| bfgs::minimize(|x, g| problem.value_grad(x, g), x0, &screen))
-        .collect();
     let mut order: Vec<usize> = (0..outcomes.len())
         .filter(|&i| outcomes[i].f.is_finite())
         .collect();
@@ -805,6 +822,10 @@ fn fit_kernel(runs: &Runs, config: &FitConfig) -> Result<Fit> {
             .collect(),
         StartStrategy::VarPro => vec![],
     };
+    if let Some(r) = screen_report.as_mut() {
+        r.polished = polished.len();
+        r.polish_evaluations = polished.iter().map(|o| o.evaluations).sum();
+    }
     let best = polished
         .iter()
         .filter(|o| o.f.is_finite())
@@ -842,16 +863,8 @@ fn fit_kernel(runs: &Runs, config: &FitConfig) -> Result<Fit> {
         .filter(|o| o.f.is_finite() && (o.f - best.f).abs() <= tol)
         .count();
     let mut terminations = BTreeMap::new();
-    for o in &outcomes {
-        *terminations
-            .entry(
-                serde_json::to_value(o.termination)
-                    .unwrap()
-                    .as_str()
-                    .unwrap()
-                    .to_string(),
-            )
-            .or_insert(0) += 1;
+    for e in endings {
+        *terminations.entry(e).or_insert(0) += 1;
     }
     // Natural-scale parameters.
     let theta = &best.x;
@@ -884,6 +897,11 @@ fn fit_kernel(runs: &Runs, config: &FitConfig) -> Result<Fit> {
     };
     let mut free = vec![true; names.len()];
     free[0] = problem.e_term == ETerm::Free;
+    // The problem holds five padded columns of the runs: free them before the report is
+    // built (for a million runs that is 40 MB off the peak).
+    let e_free = problem.e_term == ETerm::Free;
+    let residuals = problem.residuals(&best.x);
+    drop(problem);
     let empty: Vec<f64> = vec![];
     let n = if runs.params.len() == runs.len() {
         &runs.params
@@ -915,7 +933,7 @@ fn fit_kernel(runs: &Runs, config: &FitConfig) -> Result<Fit> {
     {
         warnings.push(w);
     }
-    if problem.e_term == ETerm::Free && e_nat < 1e-6 * min_loss {
+    if e_free && e_nat < 1e-6 * min_loss {
         at_bound.push(
             "E is at its lower bound 0: the data prefer no irreducible loss (consider fixing E at 0)"
                 .to_string(),
@@ -1160,6 +1178,7 @@ fn fit_kernel(runs: &Runs, config: &FitConfig) -> Result<Fit> {
             tolerance: reach_rtol,
             terminations,
             profile_points,
+            screen: screen_report,
         },
         optimizer: OptimizerReport {
             method: "BFGS, strong-Wolfe line search (Nocedal & Wright 2006, Alg. 3.5-3.6)".into(),
@@ -1200,7 +1219,7 @@ fn fit_kernel(runs: &Runs, config: &FitConfig) -> Result<Fit> {
         implied,
         data_range,
         warnings,
-        residuals: problem.residuals(&best.x),
+        residuals,
         data: FitData {
             params: runs.params.clone(),
             tokens: runs.tokens.clone(),
@@ -1272,6 +1291,7 @@ fn kernel_free_report(runs: &Runs, config: &FitConfig, form: &LawForm) -> Fit {
             tolerance: SAME_OPTIMUM_RTOL,
             terminations: BTreeMap::new(),
             profile_points: 0,
+            screen: None,
         },
         optimizer: OptimizerReport {
             method: String::new(),

@@ -302,6 +302,104 @@ impl Problem {
         self.ln_predict_grad(theta, i, &mut g[..self.dim()])
     }
 
+    /// The exact Hessian of the objective at `theta` (row-major, `dim() x dim()`), for Newton
+    /// refits of bootstrap replicates.
+    ///
+    /// # Formula
+    /// With `s_i = E + sum_k exp(a_k - alpha_k ln x_ki)` and residual `r_i` (`ln s_i - ln L_i`
+    /// in log space, `s_i - L_i` in linear space), the objective `sum_i w_i rho(r_i)` has
+    /// Hessian `sum_i w_i [rho''(r_i) grad r_i grad r_i' + rho'(r_i) Hess r_i]`, where in log
+    /// space `grad r = grad s / s` and `Hess r = Hess s / s - grad r grad r'`, and in linear
+    /// space `grad r = grad s`, `Hess r = Hess s`. `Hess s` is block diagonal: `E` for e,
+    /// and for term k `u_k [[1, -ln x], [-ln x, ln x^2]]` on `(a_k, alpha_k)` with
+    /// `u_k = exp(a_k - alpha_k ln x_k)`. Huber's `rho''` is 1 inside `|r| <= delta` and 0
+    /// outside (Hoffmann et al. 2022, App. D.2 objective; its second derivative).
+    /// Computed with the standard library's exp and ln, max-shifted in log space.
+    ///
+    /// # Panics
+    /// If `hess` has fewer than `dim()^2` entries.
+    #[allow(clippy::needless_range_loop)]
+    pub fn hessian(&self, theta: &[f64], hess: &mut [f64]) {
+        let n = self.dim();
+        let k = self.terms();
+        let off = usize::from(self.e_term == ETerm::Free);
+        let hess = &mut hess[..n * n];
+        hess.iter_mut().for_each(|h| *h = 0.0);
+        let e = self.e_value(theta);
+        let log = self.objective.space == Space::Log;
+        let mut gr = [0.0f64; 5];
+        let mut hr = [0.0f64; 25];
+        let mut wsum = 0.0;
+        for i in 0..self.n {
+            let wt = self.weight[i];
+            wsum += wt;
+            if wt == 0.0 {
+                continue;
+            }
+            let mut t = [f64::NEG_INFINITY; 3];
+            for j in 0..k {
+                t[j] = theta[off + j] - theta[off + k + j] * self.ln_x[j][i];
+            }
+            t[2] = e;
+            let m = if log {
+                t.iter().cloned().fold(f64::NEG_INFINITY, f64::max)
+            } else {
+                0.0
+            };
+            let u: [f64; 3] = std::array::from_fn(|j| (t[j] - m).exp());
+            let s: f64 = u.iter().sum();
+            // grad s and the diagonal blocks of Hess s, divided by s in log space.
+            let scale = if log { 1.0 / s } else { 1.0 };
+            gr[..n].iter_mut().for_each(|v| *v = 0.0);
+            hr[..n * n].iter_mut().for_each(|v| *v = 0.0);
+            if off == 1 {
+                gr[0] = u[2] * scale;
+                hr[0] = u[2] * scale;
+            }
+            for j in 0..k {
+                let lx = self.ln_x[j][i];
+                let p = u[j] * scale;
+                let (ia, il) = (off + j, off + k + j);
+                gr[ia] = p;
+                gr[il] = -lx * p;
+                hr[ia * n + ia] = p;
+                hr[ia * n + il] = -lx * p;
+                hr[il * n + ia] = -lx * p;
+                hr[il * n + il] = lx * lx * p;
+            }
+            let r = if log {
+                m + s.ln() - self.ln_loss[i]
+            } else {
+                s - self.loss[i]
+            };
+            if log {
+                for a in 0..n {
+                    for b in 0..n {
+                        hr[a * n + b] -= gr[a] * gr[b];
+                    }
+                }
+            }
+            let (psi, dpsi) = match self.objective.penalty {
+                Penalty::Huber { delta } => {
+                    if r.abs() <= delta {
+                        (r, 1.0)
+                    } else {
+                        (delta.copysign(r), 0.0)
+                    }
+                }
+                Penalty::Squared => (2.0 * r, 2.0),
+            };
+            for a in 0..n {
+                for b in 0..n {
+                    hess[a * n + b] += wt * (dpsi * gr[a] * gr[b] + psi * hr[a * n + b]);
+                }
+            }
+        }
+        if self.objective.reduction == Reduction::Mean && wsum > 0.0 {
+            hess.iter_mut().for_each(|h| *h /= wsum);
+        }
+    }
+
     #[inline(always)]
     fn e_value(&self, theta: &[f64]) -> f64 {
         match self.e_term {
@@ -547,6 +645,58 @@ mod tests {
                         ((fast - reference) / reference).abs() < 1e-12,
                         "{fast} vs {reference}"
                     );
+                }
+            }
+        }
+    }
+
+    /// Property: the exact Hessian matches central finite differences of the analytic
+    /// gradient for every combination of penalty, space, reduction and E handling.
+    #[test]
+    fn hessian_matches_finite_differences() {
+        for penalty in [Penalty::Huber { delta: 0.05 }, Penalty::Squared] {
+            for space in [Space::Log, Space::Linear] {
+                for reduction in [Reduction::Sum, Reduction::Mean] {
+                    for e_term in [ETerm::Free, ETerm::Fixed { ln_e: 0.3 }, ETerm::Absent] {
+                        for k in [1, 2] {
+                            let obj = Objective {
+                                penalty,
+                                space,
+                                reduction,
+                            };
+                            let mut p = problem(e_term, obj, k);
+                            p.set_weights(&[1.0, 0.0, 2.0, 1.0, 3.0, 1.0]);
+                            let full = [0.5, 0.6, 0.7, 0.04, 0.03];
+                            let theta: Vec<f64> = match (e_term == ETerm::Free, k) {
+                                (true, 2) => full.to_vec(),
+                                (true, _) => vec![0.5, 0.6, 0.04],
+                                (false, 2) => full[1..].to_vec(),
+                                (false, _) => vec![0.6, 0.04],
+                            };
+                            let n = p.dim();
+                            let mut h = vec![0.0; n * n];
+                            p.hessian(&theta, &mut h);
+                            for b in 0..n {
+                                let step = 1e-6;
+                                let (mut gp, mut gm) = (vec![0.0; n], vec![0.0; n]);
+                                let mut tp = theta.clone();
+                                tp[b] += step;
+                                p.value_grad(&tp, &mut gp);
+                                let mut tm = theta.clone();
+                                tm[b] -= step;
+                                p.value_grad(&tm, &mut gm);
+                                for a in 0..n {
+                                    let fd = (gp[a] - gm[a]) / (2.0 * step);
+                                    let exact = h[a * n + b];
+                                    assert!(
+                                        (fd - exact).abs() < 1e-5 * (1.0 + exact.abs()),
+                                        "{penalty:?} {space:?} {reduction:?} {e_term:?} k={k} \
+                                         H[{a}][{b}]: fd {fd} vs {exact}"
+                                    );
+                                }
+                            }
+                        }
+                    }
                 }
             }
         }

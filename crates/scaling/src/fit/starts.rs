@@ -7,7 +7,159 @@
 //!   coefficients; scanning a grid of exponents gives a profile whose distinct low basins
 //!   seed a few BFGS polishes of the true objective.
 
+use rayon::prelude::*;
+
+use super::bfgs;
 use super::objective::{ETerm, Problem, Space};
+
+/// Screening stop for the grid: a start stops when an iteration lowers the objective by less
+/// than this fraction of its value. This is scipy's L-BFGS-B stop in effect (an absolute
+/// decrease below 2.2e-9, about 2.2e-6 of Chinchilla's objective on Epoch's runs).
+pub const SCREEN_FTOL_REL: f64 = 2.2e-6;
+
+/// Screening gradient stop for the grid (scipy L-BFGS-B's default `pgtol`).
+pub const SCREEN_GTOL: f64 = 1e-5;
+
+/// After this many iterations every grid start is compared with the best objective so far.
+pub const ABANDON_AFTER: usize = 10;
+
+/// A start whose objective after [`ABANDON_AFTER`] iterations is above this multiple of the
+/// best objective any start has then is abandoned: it is in another basin and its descent
+/// would not change the answer.
+pub const ABANDON_FACTOR: f64 = 10.0;
+
+/// How the grid's starts were screened, recorded in a fit's `starts.screen`.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct ScreenReport {
+    /// The rule in words.
+    pub rule: String,
+    /// [`SCREEN_FTOL_REL`].
+    pub ftol_rel: f64,
+    /// [`SCREEN_GTOL`].
+    pub gtol: f64,
+    /// [`ABANDON_AFTER`].
+    pub abandon_after: usize,
+    /// [`ABANDON_FACTOR`].
+    pub abandon_factor: f64,
+    /// Objective-and-gradient evaluations of all screened starts.
+    pub evaluations: usize,
+    /// Of those, evaluations spent on starts that were later abandoned.
+    pub evaluations_abandoned: usize,
+    /// Best screened starts then polished to full convergence.
+    pub polished: usize,
+    /// Evaluations of the polishing runs.
+    pub polish_evaluations: usize,
+}
+
+impl ScreenReport {
+    /// The report of a screen (`polished` and `polish_evaluations` filled in by the caller).
+    pub fn new(screened: &[Screened]) -> ScreenReport {
+        ScreenReport {
+            rule: format!(
+                "every start runs BFGS until an iteration gains less than {SCREEN_FTOL_REL:e} of \
+                 the objective or the largest gradient component is below {SCREEN_GTOL:e} \
+                 (scipy L-BFGS-B's default stops); after {ABANDON_AFTER} iterations a start \
+                 above {ABANDON_FACTOR} times the lowest objective of all starts then is \
+                 abandoned; the best screened starts are polished to full convergence"
+            ),
+            ftol_rel: SCREEN_FTOL_REL,
+            gtol: SCREEN_GTOL,
+            abandon_after: ABANDON_AFTER,
+            abandon_factor: ABANDON_FACTOR,
+            evaluations: screened.iter().map(|s| s.outcome.evaluations).sum(),
+            evaluations_abandoned: screened
+                .iter()
+                .filter(|s| s.abandoned)
+                .map(|s| s.outcome.evaluations)
+                .sum(),
+            polished: 0,
+            polish_evaluations: 0,
+        }
+    }
+}
+
+/// One screened start: the optimiser's outcome and whether it was abandoned.
+#[derive(Debug, Clone)]
+pub struct Screened {
+    /// Where the start ended.
+    pub outcome: bfgs::Outcome,
+    /// True when the start was stopped after [`ABANDON_AFTER`] iterations for being above
+    /// [`ABANDON_FACTOR`] times the best objective then.
+    pub abandoned: bool,
+}
+
+impl Screened {
+    /// How the start ended, as written in a fit's `starts.terminations`: `abandoned`, or the
+    /// optimiser's termination (`converged`, `stalled`, ...).
+    pub fn ending(&self) -> String {
+        if self.abandoned {
+            return "abandoned".into();
+        }
+        serde_json::to_value(self.outcome.termination)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_else(|| "unknown".into())
+    }
+}
+
+/// Screen many starts as scipy's L-BFGS-B would stop them, abandoning hopeless ones.
+///
+/// Every start runs BFGS with the screening stops ([`SCREEN_FTOL_REL`], [`SCREEN_GTOL`]) for
+/// at most [`ABANDON_AFTER`] iterations. Let `f*` be the lowest objective of all starts at that
+/// point; a start still running whose objective exceeds [`ABANDON_FACTOR`] `f*` is abandoned,
+/// the others are resumed (same point, gradient and inverse Hessian, so a resumed start is
+/// exactly the uninterrupted run) up to `max_iter`. The threshold is taken over all starts at
+/// once, so the result does not depend on the number of threads or their timing.
+///
+/// `f` evaluates the objective and gradient; `max_iter` bounds each start's iterations.
+pub fn screen<F>(f: F, starts: &[Vec<f64>], max_iter: usize) -> Vec<Screened>
+where
+    F: Fn(&[f64], &mut [f64]) -> f64 + Sync,
+{
+    let opts = bfgs::Options {
+        max_iter,
+        gtol: SCREEN_GTOL,
+        gtol_stalled: SCREEN_GTOL,
+        ftol_rel: SCREEN_FTOL_REL,
+    };
+    let first = bfgs::Options {
+        max_iter: ABANDON_AFTER.min(max_iter),
+        ..opts
+    };
+    let early: Vec<bfgs::Outcome> = starts
+        .par_iter()
+        .map(|x0| bfgs::minimize(&f, x0, &first))
+        .collect();
+    let best = early
+        .iter()
+        .map(|o| o.f)
+        .filter(|v| v.is_finite())
+        .fold(f64::INFINITY, f64::min);
+    let threshold = ABANDON_FACTOR * best;
+    early
+        .into_par_iter()
+        .map(|o| {
+            let running =
+                o.termination == bfgs::Termination::IterationLimit && o.iterations < max_iter;
+            if !running {
+                return Screened {
+                    outcome: o,
+                    abandoned: false,
+                };
+            }
+            if o.f > threshold {
+                return Screened {
+                    outcome: o,
+                    abandoned: true,
+                };
+            }
+            Screened {
+                outcome: bfgs::resume(&f, &o, &opts),
+                abandoned: false,
+            }
+        })
+        .collect()
+}
 
 /// The 4500 starting points of Hoffmann et al. (2022, App. D.2), as free-parameter vectors
 /// `[e, a_1..a_K, alpha_1..alpha_K]` (e omitted when E is not free). For a single-term law
@@ -98,45 +250,60 @@ pub fn varpro_seeds(problem: &Problem, max_seeds: usize) -> Vec<Seed> {
     let free_e = problem.e_term == ETerm::Free;
     let y: Vec<f64> = problem.loss().iter().map(|l| l - e_fixed).collect();
     let min_loss = problem.loss().iter().cloned().fold(f64::INFINITY, f64::min);
-    // Columns u_{j,q,i} = x_{j,i}^-grid[q], and their weighted sums.
-    let cols: Vec<Vec<Vec<f64>>> = (0..k)
-        .map(|j| {
-            grid.iter()
-                .map(|&p| problem.ln_x(j).iter().map(|lx| (-p * lx).exp()).collect())
-                .collect()
-        })
-        .collect();
+    // Columns u_{j,q,i} = x_{j,i}^-grid[q], their weighted sums and (two terms) the weighted
+    // cross products of every pair of grid points. The columns are formed a block of runs at
+    // a time, so memory does not grow with the number of runs; each sum still accumulates
+    // run after run in order.
     let wsum: f64 = w.iter().sum();
     let wy: f64 = w.iter().zip(&y).map(|(a, b)| a * b).sum();
     let wyy: f64 = w.iter().zip(&y).map(|(a, b)| a * b * b).sum();
+    #[derive(Clone)]
     struct Sums {
         wu: f64,
         wuu: f64,
         wuy: f64,
         umax: f64,
     }
-    let sums: Vec<Vec<Sums>> = cols
-        .iter()
-        .map(|cj| {
-            cj.iter()
-                .map(|u| {
-                    let mut s = Sums {
-                        wu: 0.0,
-                        wuu: 0.0,
-                        wuy: 0.0,
-                        umax: 0.0,
-                    };
-                    for i in 0..m {
-                        s.wu += w[i] * u[i];
-                        s.wuu += w[i] * u[i] * u[i];
-                        s.wuy += w[i] * u[i] * y[i];
-                        s.umax = s.umax.max(u[i]);
+    let zero = Sums {
+        wu: 0.0,
+        wuu: 0.0,
+        wuy: 0.0,
+        umax: 0.0,
+    };
+    let mut sums: Vec<Vec<Sums>> = vec![vec![zero; npts]; k];
+    let mut cross: Vec<f64> = vec![0.0; if k == 2 { npts * npts } else { 0 }];
+    const BLOCK: usize = 1024;
+    let mut cols: Vec<Vec<Vec<f64>>> = vec![vec![vec![0.0; BLOCK]; npts]; k];
+    for start in (0..m).step_by(BLOCK) {
+        let end = (start + BLOCK).min(m);
+        for j in 0..k {
+            let lx = problem.ln_x(j);
+            for (q, &p) in grid.iter().enumerate() {
+                let u = &mut cols[j][q];
+                let s = &mut sums[j][q];
+                for i in start..end {
+                    let v = (-p * lx[i]).exp();
+                    u[i - start] = v;
+                    s.wu += w[i] * v;
+                    s.wuu += w[i] * v * v;
+                    s.wuy += w[i] * v * y[i];
+                    s.umax = s.umax.max(v);
+                }
+            }
+        }
+        if k == 2 {
+            for q1 in 0..npts {
+                let u1 = &cols[0][q1];
+                for q2 in 0..npts {
+                    let u2 = &cols[1][q2];
+                    let c = &mut cross[q1 * npts + q2];
+                    for i in start..end {
+                        *c += w[i] * u1[i - start] * u2[i - start];
                     }
-                    s
-                })
-                .collect()
-        })
-        .collect();
+                }
+            }
+        }
+    }
     // Profile over the grid: (sse, grid indices, coefficients [E, A_1.., ]).
     let mut profile: Vec<(f64, [usize; 2], [f64; 3])> = Vec::new();
     let q2max = if k == 2 { npts } else { 1 };
@@ -173,8 +340,7 @@ pub fn varpro_seeds(problem: &Problem, max_seeds: usize) -> Vec<Seed> {
                     gram[0][i2] = s2.wu;
                     gram[i2][0] = s2.wu;
                 }
-                let (u1, u2) = (&cols[0][q1], &cols[1][q2]);
-                let cross: f64 = (0..m).map(|i| w[i] * u1[i] * u2[i]).sum();
+                let cross = cross[q1 * npts + q2];
                 gram[i1][i2] = cross;
                 gram[i2][i1] = cross;
                 idx += 1;
@@ -360,6 +526,60 @@ mod tests {
         let g = chinchilla_grid(&p);
         assert_eq!(g.len(), 4500);
         assert!(g.contains(&vec![-1.0, 25.0, 0.0, 2.0, 0.5]));
+    }
+
+    /// The screen runs every start, says how each ended, abandons only starts far above the
+    /// best, and its best start polishes to the optimum of an unscreened BFGS run.
+    #[test]
+    fn screen_reports_every_start_and_keeps_the_optimum() {
+        let n: Vec<f64> = (0..30).map(|i| 1e7 * 1.3f64.powi(i)).collect();
+        let d: Vec<f64> = (0..30).map(|i| 1e9 * 1.3f64.powi((i * 11) % 30)).collect();
+        let loss: Vec<f64> = n
+            .iter()
+            .zip(&d)
+            .map(|(n, d)| 1.8 + 480.0 * n.powf(-0.34) + 2100.0 * d.powf(-0.37))
+            .collect();
+        let p = Problem::new(
+            vec![
+                n.iter().map(|v| v.ln()).collect(),
+                d.iter().map(|v| v.ln()).collect(),
+            ],
+            &loss,
+            ETerm::Free,
+            Objective::default(),
+        );
+        let grid = chinchilla_grid(&p);
+        let screened = screen(|x, g| p.value_grad(x, g), &grid, 2000);
+        assert_eq!(screened.len(), grid.len());
+        let best = screened
+            .iter()
+            .map(|s| s.outcome.f)
+            .fold(f64::INFINITY, f64::min);
+        for s in screened.iter().filter(|s| s.abandoned) {
+            assert_eq!(s.ending(), "abandoned");
+            assert_eq!(s.outcome.iterations, ABANDON_AFTER);
+            assert!(s.outcome.f > ABANDON_FACTOR * best);
+        }
+        let r = ScreenReport::new(&screened);
+        assert_eq!(
+            r.evaluations,
+            screened
+                .iter()
+                .map(|s| s.outcome.evaluations)
+                .sum::<usize>()
+        );
+        let i = (0..screened.len())
+            .min_by(|&a, &b| screened[a].outcome.f.total_cmp(&screened[b].outcome.f))
+            .unwrap();
+        let full = bfgs::Options::default();
+        let polished = bfgs::minimize(|x, g| p.value_grad(x, g), &screened[i].outcome.x, &full);
+        let direct = bfgs::minimize(|x, g| p.value_grad(x, g), &grid[i], &full);
+        assert!(
+            (polished.f - direct.f).abs() <= 1e-9 * direct.f.max(1e-12) + 1e-15,
+            "{} vs {}",
+            polished.f,
+            direct.f
+        );
     }
 
     #[test]

@@ -217,10 +217,10 @@ impl IsoflopRequest {
                 .iter()
                 .map(|&file_row| {
                     let r = file_row - 1;
-                    parse_positive(&table.rows[r][i]).map_err(|p| Error::BadValue {
+                    parse_positive(table.cell(r, i)).map_err(|p| Error::BadValue {
                         location: table.location(r),
                         column: c.clone(),
-                        value: table.rows[r][i].clone(),
+                        value: table.cell(r, i).to_string(),
                         problem: p.describe().into(),
                     })
                 })
@@ -410,7 +410,7 @@ pub fn curves_from_checkpoints(
         let (n, d, l) = (cell(nc)?, cell(dc)? * per_step, cell(lc)?);
         let id = run_idx
             .iter()
-            .map(|&i| table.rows[r][i].trim())
+            .map(|&i| table.cell(r, i).trim())
             .collect::<Vec<_>>()
             .join("/");
         match curves.iter_mut().find(|c| c.0 == id) {
@@ -639,7 +639,7 @@ fn last_checkpoints(table: &RunTable, runs: &Runs, run_col: &[String]) -> Result
         let row = runs.rows[i] - 1;
         let id = idx
             .iter()
-            .map(|&c| table.rows[row][c].trim())
+            .map(|&c| table.cell(row, c).trim())
             .collect::<Vec<_>>()
             .join("/");
         match last.iter_mut().find(|(k, _)| *k == id) {

@@ -80,17 +80,12 @@ fn csv_field(s: &str) -> String {
 
 /// A table as CSV (header, then one line per row; fields quoted where needed).
 pub fn table_csv(table: &RunTable) -> String {
-    let line = |cells: &[String]| {
-        cells
-            .iter()
-            .map(|c| csv_field(c))
-            .collect::<Vec<_>>()
-            .join(",")
-            + "\n"
+    let line = |cells: &mut dyn Iterator<Item = &str>| {
+        cells.map(csv_field).collect::<Vec<_>>().join(",") + "\n"
     };
-    let mut csv = line(&table.columns);
+    let mut csv = line(&mut table.columns.iter().map(String::as_str));
     for row in &table.rows {
-        csv.push_str(&line(row));
+        csv.push_str(&line(&mut row.iter()));
     }
     csv
 }
@@ -106,7 +101,7 @@ pub fn table_json_rows(table: &RunTable) -> serde_json::Value {
             for (c, v) in table.columns.iter().zip(row) {
                 let cell = match v.trim().parse::<f64>() {
                     Ok(x) if x.is_finite() => serde_json::Value::from(x),
-                    _ => serde_json::Value::from(v.clone()),
+                    _ => serde_json::Value::from(v),
                 };
                 o.insert(c.clone(), cell);
             }

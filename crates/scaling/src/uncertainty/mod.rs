@@ -85,9 +85,12 @@ pub fn replicate_weights(
 /// Refit `runs` on `replicates` resamples, warm-started from `full` (the fit of all runs).
 /// `progress` is called once per finished replicate (from worker threads).
 ///
-/// Each replicate starts from the full fit's optimum; as a safeguard against a poor local
+/// Each replicate starts from the full fit's optimum: the Chinchilla and power forms refit by
+/// damped Newton steps with the exact Hessian ([`fit::newton::minimize`]), other forms by BFGS
+/// warm-started with the full fit's inverse Hessian. As a safeguard against a poor local
 /// minimum, the objective is also evaluated at the full fit's other local optima, and any
-/// that is lower is polished too. The best result is kept.
+/// that is lower is polished too (the generic path polishes from each of them). The best
+/// result is kept.
 ///
 /// # Errors
 /// Fewer than 2 replicates or more than [`crate::limits::MAX_REPLICATES`], cluster labels of
@@ -190,7 +193,27 @@ pub fn bootstrap(
                 (Some(base), _) => {
                     let mut p = base.clone();
                     p.set_weights(&w);
-                    let best = refit(&|x, g| p.value_grad(x, g));
+                    // Damped Newton with the exact Hessian from the full fit's optimum; the
+                    // full fit's other local optima are evaluated and any that is already
+                    // lower than that refit is polished too, keeping the lowest.
+                    let newton = |x0: &[f64]| {
+                        fit::newton::minimize(
+                            |x, g| p.value_grad(x, g),
+                            |x, h| p.hessian(x, h),
+                            x0,
+                            &opts,
+                        )
+                    };
+                    let mut best = newton(&starts[0]);
+                    for s in &starts[1..] {
+                        if !(p.value(s) < best.f) {
+                            continue;
+                        }
+                        let o = newton(s);
+                        if o.f < best.f {
+                            best = o;
+                        }
+                    }
                     let nat = natural(&p, &best.x);
                     let bounds = at_bound(&p, &nat, min_loss, &names);
                     (best, nat, bounds)
@@ -234,9 +257,15 @@ pub fn bootstrap(
         cluster_column: bc.cluster_column.clone(),
         units: n_groups,
         statuses,
-        warm_start: "from the full fit's optimum and its BFGS inverse Hessian; also polished \
-                     from each of the full fit's other local optima, keeping the best"
-            .into(),
+        warm_start: if kernel {
+            "damped Newton with the exact Hessian from the full fit's optimum; the full fit's \
+             other local optima are evaluated and any lower than that refit is polished too, \
+             keeping the best"
+        } else {
+            "from the full fit's optimum and its BFGS inverse Hessian; also polished from \
+             each of the full fit's other local optima, keeping the best"
+        }
+        .into(),
         param_names: config
             .form
             .param_names()

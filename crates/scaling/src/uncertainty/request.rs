@@ -54,7 +54,7 @@ pub fn cluster_labels(table: &RunTable, runs: &Runs, column: &str) -> Result<Vec
     let c = table.named_column("cluster column", column)?;
     let mut labels = Vec::with_capacity(runs.len());
     for &row in &runs.rows {
-        let v = table.rows[row - 1][c].trim().to_string();
+        let v = table.cell(row - 1, c).trim().to_string();
         if v.is_empty() {
             return Err(Error::BadValue {
                 location: table.location(row - 1),
@@ -157,7 +157,7 @@ pub fn law_columns(table: &RunTable, runs: &Runs, form: &LawForm) -> Result<fit:
         for &row in &runs.rows {
             let v = match v {
                 Var::Column(_) => {
-                    let text = table.rows[row - 1][c].trim();
+                    let text = table.cell(row - 1, c).trim();
                     text.parse::<f64>()
                         .ok()
                         .filter(|x| x.is_finite())
