@@ -73,12 +73,13 @@ pub(crate) fn cmd_forms(a: FormsArgs, out: &mut String) -> Result<()> {
     };
     let table = read_table(&a.file, &a.data)?;
     row_filter(&a.data)?;
-    let c = scaling::uncertainty::compare_forms(&table, &req, &load_request(&a.data)).map_err(
-        |e| match e {
-            scaling::Error::InvalidSetting(m) => usage(m),
-            e => anyhow::Error::new(e),
-        },
-    )?;
+    let c =
+        scaling::uncertainty::compare_forms(&table, &req, &load_request(&a.data)).map_err(|e| {
+            match e {
+                scaling::Error::InvalidSetting(m) => usage(m),
+                e => anyhow::Error::new(e),
+            }
+        })?;
     match a.format {
         Format::Json => out.push_str(&(serde_json::to_string_pretty(&c)? + "\n")),
         Format::Text => out.push_str(&scaling::report::forms::forms_text(&c)),

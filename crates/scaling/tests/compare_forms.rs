@@ -77,7 +77,11 @@ fn chinchilla_row_is_a_plain_fit_and_criteria_follow_their_formulas() {
         let aic = 2.0 * k - 2.0 * ll;
         let bic = k * n.ln() - 2.0 * ll;
         assert!((r.log_likelihood.unwrap() - ll).abs() < 1e-9);
-        assert!((r.aic.unwrap() - aic).abs() < 1e-9, "{} {aic}", r.aic.unwrap());
+        assert!(
+            (r.aic.unwrap() - aic).abs() < 1e-9,
+            "{} {aic}",
+            r.aic.unwrap()
+        );
         assert!((r.bic.unwrap() - bic).abs() < 1e-9);
     }
     // The Chinchilla form beats the one-variable law and Kaplan's on these runs.

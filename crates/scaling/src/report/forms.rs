@@ -14,7 +14,13 @@ pub fn forms_text(c: &FormComparison) -> String {
         c.source, c.runs, c.conventions.objective
     );
     let opt = |v: Option<f64>| v.map_or("-".to_string(), |x| format!("{x:.2}"));
-    let width = c.forms.iter().map(|r| r.law.len()).max().unwrap_or(4).max(4);
+    let width = c
+        .forms
+        .iter()
+        .map(|r| r.law.len())
+        .max()
+        .unwrap_or(4)
+        .max(4);
     s.push_str(&format!(
         "  {:<width$}  {:>12}  {:>10}  {:>2}  {:>10}  {:>8}  {:>10}  {:>8}  status\n",
         "law", "objective", "rms resid", "k", "AIC", "dAIC", "BIC", "dBIC"
@@ -22,7 +28,10 @@ pub fn forms_text(c: &FormComparison) -> String {
     for r in &c.forms {
         let mut status = r.status.as_str().to_string();
         if !r.not_identified.is_empty() {
-            status.push_str(&format!("; not identified: {}", r.not_identified.join(", ")));
+            status.push_str(&format!(
+                "; not identified: {}",
+                r.not_identified.join(", ")
+            ));
         }
         s.push_str(&format!(
             "  {:<width$}  {:>12}  {:>10}  {:>2}  {:>10}  {:>8}  {:>10}  {:>8}  {}\n",
