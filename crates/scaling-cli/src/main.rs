@@ -14,6 +14,7 @@ use scaling::law::LawForm;
 use scaling::report;
 
 mod accounting;
+mod forms;
 mod lab;
 mod methods;
 mod plan;
@@ -73,6 +74,9 @@ enum Command {
     /// Measure how often bootstrap intervals cover the truth on your runs' design: simulate
     /// datasets from the fit of RUNS with realistic noise, bootstrap each, count coverage.
     Calibrate(Box<CalibrateArgs>),
+    /// Several law forms fitted to the same runs, side by side: objective, residual RMS,
+    /// parameters, AIC and BIC.
+    Forms(Box<forms::FormsArgs>),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -420,6 +424,7 @@ fn main() -> ExitCode {
         Command::Demo(a) => cmd_demo(a, &mut out),
         Command::Test(a) => cmd_test(a, &mut out),
         Command::Calibrate(a) => cmd_calibrate(*a, &mut out),
+        Command::Forms(a) => forms::cmd_forms(*a, &mut out),
         Command::Optimal(a) => plan::cmd_optimal(*a, &mut out),
         Command::Presets(a) => plan::cmd_presets(a, &mut out),
         Command::Count(a) => accounting::cmd_count(*a, &mut out),

@@ -8,6 +8,7 @@ use pyo3::types::{PyList, PyTuple};
 
 use scaling::data::{Column, RunTable};
 
+mod forms;
 mod lab;
 mod methods;
 mod plan;
@@ -162,6 +163,7 @@ impl Request {
 fn _scaling(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(fit, m)?)?;
     methods::register(m)?;
+    forms::register(m)?;
     plan::register(m)?;
     lab::register(m)?;
     results::register(m)?;

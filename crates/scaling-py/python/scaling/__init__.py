@@ -19,6 +19,7 @@ from ._errors import InputError, NumericalError, ScalingError
 from ._progress import reporter
 from ._results import Fit, Result
 from ._methods import Comparison, Envelope, Isoflop, PowerLaw, compare, envelope, isoflop, powerlaw
+from ._forms import FormComparison, compare_forms
 from ._plan import Plan, Presets, optimal, presets
 from ._lab import count, shape, reconcile, plateau, simulate_data_strategy, simulate_sweep
 from ._analysis import (
@@ -36,6 +37,7 @@ __all__ = [
     "fit",
     "predict", "test_law", "calibrate", "demo", "plot", "report",
     "Prediction", "Predictions", "LawTest", "Calibration", "Demo", "Plot",
+    "compare_forms", "FormComparison",
     "isoflop", "envelope", "compare", "powerlaw", "Isoflop", "Envelope", "Comparison", "PowerLaw",
     "optimal",
     "presets",

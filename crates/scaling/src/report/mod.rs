@@ -4,6 +4,7 @@ use std::fmt::Write;
 
 pub mod accounting;
 pub mod figure;
+pub mod forms;
 pub mod html;
 pub mod lab;
 pub mod methods;
