@@ -33,7 +33,7 @@ use crate::accounting::{load_runs, LoadRequest};
 use crate::data::{Column, RowFilter, RunTable, Runs};
 use crate::error::{Error, Result};
 use crate::fit::{self, Fit, FitConfig, FitNames};
-use crate::law::{Domain, Var};
+use crate::law::{Domain, Law, LawForm, Var};
 use crate::uncertainty::{
     fit_table, new_run_interval, new_run_residuals, replicate_weights, summarise, FitRequest,
 };
@@ -90,11 +90,15 @@ pub struct Handling {
     pub actual_last: usize,
 }
 
+/// The default: step 1 on each run's last row, step 2 on every row, no smoothing, no anchor.
 impl Default for Handling {
     fn default() -> Self {
         Handling {
             step1: Checkpoints::Last,
-            step2: Checkpoints::Last,
+            step2: Checkpoints::All {
+                skip_fraction: 0.0,
+                moving_average: 1,
+            },
             anchor: false,
             actual_last: 1,
         }
@@ -620,20 +624,31 @@ fn eval_step1(fit: &Fit, n: f64, d: f64, c: f64) -> Option<f64> {
     v.is_finite().then_some(v)
 }
 
-fn eval_step2(fit: &Fit, x: f64) -> Option<f64> {
-    let law = fit.law()?;
+/// Step 2 at feature `x`. The law is rebuilt from `form` (which carries the step's bounds)
+/// and the fitted values by name: a fit's own form is re-read from its formula text with
+/// default domains, which would refuse a negative sigmoid amplitude.
+fn eval_step2(fit: &Fit, form: &LawForm, x: f64) -> Option<f64> {
+    let params: Option<Vec<f64>> = form
+        .param_names()
+        .iter()
+        .map(|n| fit.params.get(n).copied().flatten())
+        .collect();
+    let law = Law {
+        form: form.clone(),
+        params: params?,
+    };
     let v = law.predict_with(&|v: &Var| (v.symbol() == FEATURE).then_some(x))?;
     v.is_finite().then_some(v)
 }
 
 /// The chained (or single-step) prediction of one fitted pair at (N, D, C).
-fn chain(f: &Fitted, n: f64, d: f64, c: f64) -> Option<(Option<f64>, f64)> {
+fn chain(f: &Fitted, form: &LawForm, n: f64, d: f64, c: f64) -> Option<(Option<f64>, f64)> {
     match &f.step1 {
         Some(s1) => {
             let x = eval_step1(s1, n, d, c)?;
-            Some((Some(x), eval_step2(&f.step2, x)?))
+            Some((Some(x), eval_step2(&f.step2, form, x)?))
         }
-        None => Some((None, eval_step2(&f.step2, c.log10())?)),
+        None => Some((None, eval_step2(&f.step2, form, c.log10())?)),
     }
 }
 
@@ -914,7 +929,7 @@ pub fn downstream(
                     .and_then(|f| {
                         targets
                             .iter()
-                            .map(|(_, s, _, _)| chain(&f, s[0], s[1], s[2]))
+                            .map(|(_, s, _, _)| chain(&f, &step2_cfg.form, s[0], s[1], s[2]))
                             .collect::<Option<Vec<_>>>()
                     });
                 progress();
@@ -955,10 +970,13 @@ pub fn downstream(
         }
         let mut predictions = Vec::new();
         for (ti, (label, s, actual, actual_feature)) in targets.iter().enumerate() {
-            let Some((feature, predicted)) = chain(&full, s[0], s[1], s[2]) else {
+            let Some((feature, predicted)) = chain(&full, &step2_cfg.form, s[0], s[1], s[2]) else {
                 return Err(Error::Numerical(format!(
-                    "{}: the prediction at {label} is not a finite number",
-                    task.name
+                    "{}: the prediction at {label} is not a finite number (step 1 gives {:?}; step 1 parameters {:?}; step 2 parameters {:?})",
+                    task.name,
+                    full.step1.as_ref().and_then(|f| eval_step1(f, s[0], s[1], s[2])),
+                    full.step1.as_ref().map(|f| &f.params),
+                    full.step2.params
                 )));
             };
             let preds: Vec<f64> = ok.iter().map(|v| v[ti].1).collect();
@@ -990,7 +1008,8 @@ pub fn downstream(
                 predicted,
                 interval,
                 prediction_interval,
-                step2_at_actual_feature: actual_feature.and_then(|x| eval_step2(&full.step2, x)),
+                step2_at_actual_feature: actual_feature
+                    .and_then(|x| eval_step2(&full.step2, &step2_cfg.form, x)),
                 actual: *actual,
                 error: actual.map(|a| predicted - a),
                 relative_error: actual.map(|a| ((predicted - a) / a).abs()),
