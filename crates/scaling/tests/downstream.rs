@@ -116,3 +116,39 @@ fn ladder_recipe_reproduces_the_authors_code_to_1e4() {
     assert!((e[0] - 3.8).abs() < 0.05, "{e:?}");
     assert!((e[1] - 4.2).abs() < 0.05, "{e:?}");
 }
+
+#[test]
+fn ruan_single_step_sigmoid_per_benchmark_with_intervals_and_caveats() {
+    let Some(path) = common::shared_data("ruan2024_obsscaling_base_llm_benchmark_eval.csv") else {
+        return;
+    };
+    let table = RunTable::read(path).unwrap();
+    let mut req = DownstreamRequest::default();
+    apply_recipe(&mut req, "ruan").unwrap();
+    req.targets = vec![Target::Compute { c: 1e24 }];
+    req.replicates = 20;
+    let r = downstream(&table, &req, &|| {}).unwrap();
+    assert_eq!(r.mode, "single-step");
+    assert_eq!(r.tasks.len(), 8);
+    for t in &r.tasks {
+        let p = &t.predictions[0];
+        let [lo, hi] = p.interval.unwrap();
+        assert!(
+            lo <= p.predicted && p.predicted <= hi,
+            "{}: {p:?}",
+            t.task.name
+        );
+        assert!(
+            p.predicted > 0.0 && p.predicted <= 1.0,
+            "{}: {p:?}",
+            t.task.name
+        );
+        // 148 models, 25 without FLOPs: 123 fitting rows less the blank cells of a benchmark.
+        assert!(t.step2_points.len() >= 100, "{}", t.task.name);
+    }
+    // Rising with compute: MMLU at 1e24 FLOPs is above the best fitted models' median.
+    let mmlu = &r.tasks[0];
+    assert!(mmlu.step2.params["a"].unwrap() > 0.0);
+    assert!(r.warnings.iter().any(|w| w.contains("model families")));
+    assert!(r.notes.iter().any(|n| n.contains("mixture-of-experts")));
+}

@@ -118,6 +118,11 @@ pub enum Target {
         /// Tokens D.
         d: f64,
     },
+    /// A compute budget (a single-step fit, or a step-1 law in C alone).
+    Compute {
+        /// Compute C (FLOPs).
+        c: f64,
+    },
 }
 
 /// A downstream request.
@@ -157,6 +162,10 @@ pub struct DownstreamRequest {
     pub level: f64,
     /// Notes printed with the result (a recipe's caveats).
     pub notes: Vec<String>,
+    /// FLOPs per unit of the compute column (1e21 for a column in units of 1e21 FLOPs).
+    pub flops_unit: f64,
+    /// A column naming each run's model family: a fit across several families is warned about.
+    pub family_col: Option<String>,
 }
 
 impl Default for DownstreamRequest {
@@ -178,6 +187,8 @@ impl Default for DownstreamRequest {
             seed: 0,
             level: 0.95,
             notes: Vec::new(),
+            flops_unit: 1.0,
+            family_col: None,
         }
     }
 }
@@ -229,7 +240,10 @@ pub fn ladder_tasks() -> Vec<Task> {
 /// last 5 rows; runs are the `run` column; the fit uses rows with `role == 'ladder'`; with no
 /// tasks given, the paper's eight. `gadre` sets Gadre et al. (2024): step 1 their loss law
 /// L = E + (a M^eta + b M^-eta) C^-eta, step 2 the exponential error law, both squared
-/// linear residuals on one point per run.
+/// linear residuals on one point per run. `ruan` sets Ruan et al. (2024),
+/// arXiv:2405.10938, on their table of public base models: single step, the sigmoid from
+/// log10 C (column `FLOPs (1E21)`, in units of 1e21) to each benchmark's accuracy, one row
+/// per model, with their caveats as notes.
 ///
 /// # Errors
 /// An unknown recipe name.
@@ -285,9 +299,53 @@ pub fn apply_recipe(req: &mut DownstreamRequest, name: &str) -> Result<()> {
             };
             req.handling = Handling::default();
         }
+        "ruan" => {
+            req.step1 = None;
+            req.step2 = Step2Law::Sigmoid;
+            req.step2_fit = step2_names_default();
+            req.handling = Handling::default();
+            if req.run_col.is_none() {
+                req.run_col = Some("Model".into());
+            }
+            if req.family_col.is_none() {
+                req.family_col = Some("Model Family".into());
+            }
+            if req.load.flops_col.is_none() {
+                req.load.flops_col = Some("FLOPs (1E21)".into());
+                req.flops_unit = 1e21;
+            }
+            if req.fit_where.is_none() {
+                req.fit_where = Some("`FLOPs (1E21)` > 0".into());
+            }
+            if req.tasks.is_empty() {
+                req.tasks = [
+                    ("MMLU", 0.25),
+                    ("ARC-C", 0.25),
+                    ("HellaSwag", 0.25),
+                    ("Winograd", 0.5),
+                    ("TruthfulQA", 0.0),
+                    ("GSM8K", 0.0),
+                    ("XWinograd", 0.5),
+                    ("HumanEval", 0.0),
+                ]
+                .into_iter()
+                .map(|(t, chance)| Task {
+                    name: t.into(),
+                    feature: None,
+                    metric: t.into(),
+                    chance,
+                    max: 1.0,
+                    weight: 1.0,
+                })
+                .collect();
+            }
+            req.notes.push(
+                "Ruan et al. (2024) collect public base models from many families: one sigmoid in log10 C across them treats each family's data, architecture and tokenizer as noise. Model Size (B) mixes conventions for mixture-of-experts models (DeepSeek-V2 21, Mixtral-8x22B 39 and Jamba 12 are active parameters; Mixtral-8x7B 45 and deepseek-moe-16b 16 are totals; Qwen2-57B-A14B 24), and FLOPs = 6 N D inherits them; 25 models without a data size have no FLOPs and are left out.".into(),
+            );
+        }
         other => {
             return Err(Error::InvalidSetting(format!(
-                "unknown recipe {other:?}: known recipes are \"ladder\" (Bhagia et al. 2024) and \"gadre\" (Gadre et al. 2024)"
+                "unknown recipe {other:?}: known recipes are \"ladder\" (Bhagia et al. 2024), \"gadre\" (Gadre et al. 2024) and \"ruan\" (Ruan et al. 2024)"
             )))
         }
     }
@@ -503,6 +561,7 @@ fn sizes(
     rows: &[usize],
     loss_col: &str,
     needs_c: bool,
+    flops_unit: f64,
 ) -> Result<BTreeMap<usize, [f64; 3]>> {
     let req = LoadRequest {
         loss_col: Some(loss_col.to_string()),
@@ -517,7 +576,14 @@ fn sizes(
     let mut out = BTreeMap::new();
     for (i, &r) in runs.rows.iter().enumerate() {
         let g = |v: &Vec<f64>| v.get(i).copied().unwrap_or(f64::NAN);
-        out.insert(r - 1, [g(&runs.params), g(&runs.tokens), g(&runs.flops)]);
+        out.insert(
+            r - 1,
+            [
+                g(&runs.params),
+                g(&runs.tokens),
+                flops_unit * g(&runs.flops),
+            ],
+        );
     }
     Ok(out)
 }
@@ -604,8 +670,25 @@ fn fit_task(
         x.push(a);
         y.push(b);
     }
-    let t = columns_table(&format!("{name} step 2"), vec![(FEATURE, x), ("loss", y)])?;
-    let (step2_fit, _) = fit_points(&t, step2)?;
+    // Step 2's runs are built directly: an accuracy of 0 (GSM8K of a small model) is a
+    // valid value in linear space, which the loss validation of a run table would refuse.
+    let m = y.len();
+    let runs = Runs {
+        source: format!("{name} step 2"),
+        total_rows: m,
+        params: vec![],
+        tokens: vec![],
+        flops: vec![],
+        loss: y,
+        rows: (1..=m).collect(),
+        sources: Default::default(),
+        excluded: vec![],
+        flops_per_param_token: 6.0,
+        filters: Default::default(),
+    };
+    let mut columns = fit::Columns::new();
+    columns.insert(FEATURE.to_string(), x);
+    let step2_fit = fit::fit_with_columns(&runs, &columns, step2)?;
     Ok(Fitted {
         step1: step1_fit,
         step2: step2_fit,
@@ -800,8 +883,41 @@ pub fn downstream(
                 task.name
             )));
         }
+        // Rows with a blank metric (or feature) are left out of this task.
+        let blank = |r: usize| {
+            table.rows[r][tm].trim().is_empty()
+                || (two_step && tf.is_some_and(|c| table.rows[r][c].trim().is_empty()))
+        };
+        let mut n_blank = 0;
+        let task_runs: Vec<(String, Vec<usize>)> = fit_runs
+            .iter()
+            .map(|(l, rows)| {
+                let k: Vec<usize> = rows.iter().copied().filter(|&r| !blank(r)).collect();
+                n_blank += rows.len() - k.len();
+                (l.clone(), k)
+            })
+            .filter(|(_, k)| !k.is_empty())
+            .collect();
+        if task_runs.len() < 2 {
+            return Err(Error::InsufficientData(format!(
+                "{}: task {} has {} fitting run(s) with a value in {}; need at least 2",
+                table.path,
+                task.name,
+                task_runs.len(),
+                task.metric
+            )));
+        }
         // Sizes of every row used (fit and targets).
-        let size_col = task.feature.clone().unwrap_or_else(|| task.metric.clone());
+        // The column load_runs validates as the loss: the feature (a loss) in two steps, the
+        // compute column itself in one step (an accuracy may be 0).
+        let size_col = match (&task.feature, two_step) {
+            (Some(f), true) => f.clone(),
+            _ => req
+                .load
+                .flops_col
+                .clone()
+                .unwrap_or_else(|| task.metric.clone()),
+        };
         let mut used_rows: Vec<usize> = Vec::new();
         let step1_rows_of = |rows: &[usize]| -> Vec<usize> {
             rows.iter().copied().filter(|&r| s1_sel[r]).collect()
@@ -811,7 +927,7 @@ pub fn downstream(
             step2: vec![],
             anchor: None,
         };
-        for (_, rows) in &fit_runs {
+        for (_, rows) in &task_runs {
             if two_step {
                 used_rows.extend(take(&step1_rows_of(rows), h.step1));
             } else {
@@ -825,8 +941,15 @@ pub fn downstream(
         }
         used_rows.sort_unstable();
         used_rows.dedup();
-        let sz = sizes(table, &req.load, &used_rows, &size_col, !two_step)?;
-        for (i, (_, rows)) in fit_runs.iter().enumerate() {
+        let sz = sizes(
+            table,
+            &req.load,
+            &used_rows,
+            &size_col,
+            !two_step,
+            req.flops_unit,
+        )?;
+        for (i, (_, rows)) in task_runs.iter().enumerate() {
             if two_step {
                 let k = take(&step1_rows_of(rows), h.step1);
                 if let (Some(tf), Some(&last)) = (tf, k.last()) {
@@ -907,6 +1030,14 @@ pub fn downstream(
                     };
                     targets.push((l.clone(), sz[&last], avg(tm), tf.and_then(avg)));
                 }
+                Target::Compute { c } => {
+                    targets.push((
+                        format!("C={}", crate::num::sig(*c, 4)),
+                        [f64::NAN, f64::NAN, *c],
+                        None,
+                        None,
+                    ));
+                }
                 Target::Point { n, d } => {
                     let k = req.load.flops_per_param_token;
                     targets.push((
@@ -919,7 +1050,7 @@ pub fn downstream(
             }
         }
         // Bootstrap over runs.
-        let nr = fit_runs.len();
+        let nr = task_runs.len();
         let reps: Vec<Option<Vec<(Option<f64>, f64)>>> = (0..req.replicates)
             .into_par_iter()
             .map(|r| {
@@ -941,8 +1072,35 @@ pub fn downstream(
         let (resid, _) = new_run_residuals(&full.step2);
         let space = step2_cfg.objective.space;
         let mut task_warnings = Vec::new();
+        if n_blank > 0 {
+            task_warnings.push(format!(
+                "{}: {n_blank} fitting row(s) with a blank {} left out",
+                task.name,
+                if two_step {
+                    "metric or feature"
+                } else {
+                    "metric"
+                }
+            ));
+        }
+        if let Some(fc) = &req.family_col {
+            let c = table.named_column("--family-col", fc)?;
+            let mut fams: Vec<&str> = task_runs
+                .iter()
+                .map(|(_, rows)| table.rows[rows[0]][c].trim())
+                .collect();
+            fams.sort_unstable();
+            fams.dedup();
+            if fams.len() > 1 {
+                task_warnings.push(format!(
+                    "{}: the fit mixes {} model families (column {fc:?}); their differences in data, architecture and parameter counting are treated as noise around one curve",
+                    task.name,
+                    fams.len()
+                ));
+            }
+        }
         // Honest warnings.
-        let last_acc: Vec<f64> = fit_runs
+        let last_acc: Vec<f64> = task_runs
             .iter()
             .map(|(_, rows)| number(table, *rows.last().expect("non-empty"), tm))
             .collect::<Result<_>>()?;
@@ -1033,7 +1191,7 @@ pub fn downstream(
                     .step1
                     .iter()
                     .map(|(i, s, y)| Point {
-                        run: fit_runs[*i].0.clone(),
+                        run: task_runs[*i].0.clone(),
                         n: s[0],
                         d: s[1],
                         c: s[2],
