@@ -20,6 +20,7 @@
 
 mod forms;
 mod join;
+mod options;
 
 use std::collections::BTreeMap;
 
@@ -28,6 +29,7 @@ use serde::{Deserialize, Serialize};
 
 pub use forms::{step2_form, SigmoidBounds, Step2Law, FEATURE};
 pub use join::join_tables;
+pub use options::{checkpoints, DownstreamOptions};
 
 use crate::accounting::{load_runs, LoadRequest};
 use crate::data::{Column, RowFilter, RunTable, Runs};
@@ -1180,7 +1182,7 @@ pub fn downstream(
         }
         if failed > 0 {
             task_warnings.push(format!(
-                "{}: {failed} of {} bootstrap replicates failed to fit and are left out",
+                "{}: {failed} of {} bootstrap replicates failed to fit and are left out (a resample with fewer distinct runs than a step has parameters cannot be fitted); the interval rests on the rest",
                 task.name, req.replicates
             ));
         }
