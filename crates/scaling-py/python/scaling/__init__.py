@@ -20,6 +20,7 @@ from ._progress import reporter
 from ._results import Fit, Result
 from ._methods import Comparison, Envelope, Isoflop, PowerLaw, compare, envelope, isoflop, powerlaw
 from ._plan import Plan, Presets, optimal, presets
+from ._downstream import Downstream, downstream
 from ._lab import count, shape, reconcile, plateau, simulate_data_strategy, simulate_sweep
 
 __version__ = _scaling.__version__
@@ -27,6 +28,7 @@ __version__ = _scaling.__version__
 __all__ = [
     "fit",
     "isoflop", "envelope", "compare", "powerlaw", "Isoflop", "Envelope", "Comparison", "PowerLaw",
+    "downstream", "Downstream",
     "optimal",
     "presets",
     "Plan",
