@@ -27,21 +27,32 @@ fn downstream_ladder_recipe_json_has_the_papers_errors() {
     };
     let out = bin()
         .args(["downstream", p.to_str().unwrap(), "--recipe", "ladder"])
-        .args(["--target", "7B-4T", "--target", "13B-5T", "--format", "json"])
+        .args([
+            "--target", "7B-4T", "--target", "13B-5T", "--format", "json",
+        ])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     // Bhagia et al. 2024, Sec. 4: 3.8 points (7B-4T) and 4.2 points (13B-5T).
     let e7 = v["average"][0]["mean_abs_error_points"].as_f64().unwrap();
     let e13 = v["average"][1]["mean_abs_error_points"].as_f64().unwrap();
-    assert!((e7 - 3.8).abs() < 0.05 && (e13 - 4.2).abs() < 0.05, "{e7} {e13}");
+    assert!(
+        (e7 - 3.8).abs() < 0.05 && (e13 - 4.2).abs() < 0.05,
+        "{e7} {e13}"
+    );
     assert_eq!(v["conventions"]["recipe"], "ladder");
     assert_eq!(v["conventions"]["step1_checkpoints"]["rule"], "mean_last");
     assert_eq!(v["tasks"].as_array().unwrap().len(), 8);
     // Every 13B-5T prediction extrapolates step 2 below the ladder's task losses or not;
     // either way the feature the prediction used is recorded.
-    assert!(v["tasks"][0]["predictions"][1]["feature"].as_f64().is_some());
+    assert!(v["tasks"][0]["predictions"][1]["feature"]
+        .as_f64()
+        .is_some());
 }
 
 #[test]
@@ -79,10 +90,20 @@ fn downstream_bad_cell_names_file_row_and_column() {
     .unwrap();
     let out = bin()
         .args(["downstream", f.to_str().unwrap(), "--run-col", "run"])
-        .args(["--feature", "task_bpb", "--metric", "task_acc", "--target", "big"])
+        .args([
+            "--feature",
+            "task_bpb",
+            "--metric",
+            "task_acc",
+            "--target",
+            "big",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("task_bpb") && err.contains("oops") && err.contains("row 3"), "{err}");
+    assert!(
+        err.contains("task_bpb") && err.contains("oops") && err.contains("row 3"),
+        "{err}"
+    );
 }

@@ -360,10 +360,10 @@ pub fn apply_recipe(req: &mut DownstreamRequest, name: &str) -> Result<()> {
 pub struct Prediction {
     /// The target's label (a run label, or `N=.. D=..`).
     pub target: String,
-    /// Parameters N.
-    pub n: f64,
-    /// Tokens D.
-    pub d: f64,
+    /// Parameters N (`None` for a compute target).
+    pub n: Option<f64>,
+    /// Tokens D (`None` for a compute target).
+    pub d: Option<f64>,
     /// Compute C (FLOPs).
     pub c: f64,
     /// Step 1's predicted feature (`None` in single-step mode).
@@ -623,6 +623,12 @@ fn fit_points(table: &RunTable, config: &FitConfig) -> Result<(Fit, Runs)> {
     Ok((f, runs))
 }
 
+/// A target: label, (N, D, C), actual metric and actual feature when known.
+type TargetRow = (String, [f64; 3], Option<f64>, Option<f64>);
+
+/// A chained prediction: the predicted feature (two steps) and the predicted metric.
+type Chained = (Option<f64>, f64);
+
 /// The fitted pair of steps on one (possibly resampled) data set.
 struct Fitted {
     step1: Option<Fit>,
@@ -857,10 +863,16 @@ pub fn downstream(
     );
     conventions.insert(
         "sigmoid_bounds".into(),
-        j(&req
-            .sigmoid_bounds
-            .map(|b| b)
-            .unwrap_or(SigmoidBounds::falling(1.0))),
+        match (&req.step2, req.sigmoid_bounds) {
+            (Step2Law::Sigmoid, Some(b)) => j(&b),
+            (Step2Law::Sigmoid, None) if two_step => {
+                j(&"a in [-max, 0], x0 real, k >= 0, b in [0, max] (max: the task's maximum)")
+            }
+            (Step2Law::Sigmoid, None) => {
+                j(&"a in [0, max], x0 real, k >= 0, b in [0, max] (max: the task's maximum)")
+            }
+            _ => serde_json::Value::Null,
+        },
     );
     conventions.insert(
         "single_step_feature".into(),
@@ -1016,7 +1028,7 @@ pub fn downstream(
         }
         let full = fit_task(&data, None, step1_cfg.as_ref(), &step2_cfg, &task.name)?;
         // Targets.
-        let mut targets: Vec<(String, [f64; 3], Option<f64>, Option<f64>)> = Vec::new();
+        let mut targets: Vec<TargetRow> = Vec::new();
         for t in &req.targets {
             match t {
                 Target::Run(l) => {
@@ -1053,7 +1065,7 @@ pub fn downstream(
         }
         // Bootstrap over runs.
         let nr = task_runs.len();
-        let reps: Vec<Option<Vec<(Option<f64>, f64)>>> = (0..req.replicates)
+        let reps: Vec<Option<Vec<Chained>>> = (0..req.replicates)
             .into_par_iter()
             .map(|r| {
                 let w = replicate_weights(nr, None, nr, req.seed, r);
@@ -1159,8 +1171,8 @@ pub fn downstream(
             }
             predictions.push(Prediction {
                 target: label.clone(),
-                n: s[0],
-                d: s[1],
+                n: s[0].is_finite().then_some(s[0]),
+                d: s[1].is_finite().then_some(s[1]),
                 c: s[2],
                 feature,
                 feature_interval: summarise(&feats, req.level).map(|x| x.0),

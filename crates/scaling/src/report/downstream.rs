@@ -35,14 +35,18 @@ pub fn downstream_text(r: &DownstreamResult) -> String {
         return s;
     };
     for (ti, p0) in first.predictions.iter().enumerate() {
-        let _ = writeln!(
-            s,
-            "\ntarget {} (N {}, D {}, C {})",
-            p0.target,
-            sig(p0.n, 4),
-            sig(p0.d, 4),
-            sig(p0.c, 4)
-        );
+        if let (Some(n), Some(d)) = (p0.n, p0.d) {
+            let _ = writeln!(
+                s,
+                "\ntarget {} (N {}, D {}, C {})",
+                p0.target,
+                sig(n, 4),
+                sig(d, 4),
+                sig(p0.c, 4)
+            );
+        } else {
+            let _ = writeln!(s, "\ntarget {} (C {} FLOPs)", p0.target, sig(p0.c, 4));
+        }
         let _ = writeln!(
             s,
             "  {:<22} {:>9} {:>9} {:>9} {:>20} {:>20} {:>8} {:>8}",
