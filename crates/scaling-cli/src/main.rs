@@ -15,6 +15,7 @@ use scaling::report;
 
 mod accounting;
 mod forms;
+mod downstream;
 mod lab;
 mod methods;
 mod plan;
@@ -77,6 +78,9 @@ enum Command {
     /// Several law forms fitted to the same runs, side by side: objective, residual RMS,
     /// parameters, AIC and BIC.
     Forms(Box<forms::FormsArgs>),
+    /// Predict benchmark accuracy of a large run from small runs: a law to a task loss, then
+    /// a sigmoid (or Gadre's exponential) to accuracy, chained, with bootstrap intervals.
+    Downstream(Box<downstream::DownstreamArgs>),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -438,6 +442,7 @@ fn main() -> ExitCode {
         Command::Plot(a) => show::cmd_plot(*a, &mut out),
         Command::Report(a) => show::cmd_report(*a, &mut out),
         Command::Simulate(c) => lab::cmd_simulate(c, &mut out),
+        Command::Downstream(a) => downstream::cmd_downstream(*a, &mut out),
     };
     // Names and labels read from the user's files are echoed: no raw control characters.
     let out = report::escape_control(&out);

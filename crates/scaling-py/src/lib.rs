@@ -9,6 +9,7 @@ use pyo3::types::{PyList, PyTuple};
 use scaling::data::{Column, RunTable};
 
 mod forms;
+mod downstream;
 mod lab;
 mod methods;
 mod plan;
@@ -167,6 +168,7 @@ fn _scaling(m: &Bound<'_, PyModule>) -> PyResult<()> {
     plan::register(m)?;
     lab::register(m)?;
     results::register(m)?;
+    downstream::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

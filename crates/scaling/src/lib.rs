@@ -15,6 +15,7 @@
 pub mod accounting;
 pub mod allocate;
 pub mod data;
+pub mod downstream;
 pub mod error;
 mod fastmath;
 pub mod fit;

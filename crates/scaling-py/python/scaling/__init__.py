@@ -21,6 +21,7 @@ from ._results import Fit, Result
 from ._methods import Comparison, Envelope, Isoflop, PowerLaw, compare, envelope, isoflop, powerlaw
 from ._forms import FormComparison, compare_forms
 from ._plan import Plan, Presets, optimal, presets
+from ._downstream import Downstream, downstream
 from ._lab import count, shape, reconcile, plateau, simulate_data_strategy, simulate_sweep
 from ._analysis import (
     Calibration, Demo, LawTest, Plot, Prediction, Predictions,
@@ -39,6 +40,7 @@ __all__ = [
     "Prediction", "Predictions", "LawTest", "Calibration", "Demo", "Plot",
     "compare_forms", "FormComparison",
     "isoflop", "envelope", "compare", "powerlaw", "Isoflop", "Envelope", "Comparison", "PowerLaw",
+    "downstream", "Downstream",
     "optimal",
     "presets",
     "Plan",

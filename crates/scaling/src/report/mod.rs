@@ -6,6 +6,7 @@ pub mod accounting;
 pub mod figure;
 pub mod forms;
 pub mod html;
+pub mod downstream;
 pub mod lab;
 pub mod methods;
 pub mod plan;

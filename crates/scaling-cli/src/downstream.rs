@@ -1,0 +1,182 @@
+//! `scaling downstream`: arguments -> one [`scaling::downstream::DownstreamRequest`] -> the
+//! library's text renderer or JSON.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::Args;
+
+use scaling::data::RunTable;
+use scaling::downstream::{self as ds, join_tables, DownstreamOptions};
+use scaling::report::downstream::downstream_text;
+
+use crate::Format;
+
+/// Arguments of `scaling downstream`.
+#[derive(Args)]
+#[command(allow_negative_numbers = true)]
+pub struct DownstreamArgs {
+    /// Run table (CSV or JSON): one row per run, or one row per checkpoint with --run-col.
+    file: PathBuf,
+    /// A second table joined to FILE on --on (Gadre et al. keep losses and evaluations apart).
+    #[arg(long, requires = "on")]
+    join: Option<PathBuf>,
+    /// The key column of --join.
+    #[arg(long)]
+    on: Option<String>,
+    /// Set a paper's data handling and laws: ladder (Bhagia et al. 2024), gadre (Gadre et al.
+    /// 2024), ruan (Ruan et al. 2024); options given explicitly override it.
+    #[arg(long)]
+    recipe: Option<String>,
+    /// A task as METRIC, FEATURE:METRIC or FEATURE:METRIC:CHANCE (repeatable); FEATURE is the
+    /// step-1 target column (a task loss), METRIC the accuracy or error column.
+    #[arg(long = "task", value_name = "SPEC")]
+    tasks: Vec<String>,
+    /// The one task's feature column (with --metric).
+    #[arg(long)]
+    feature: Option<String>,
+    /// The one task's metric column.
+    #[arg(long)]
+    metric: Option<String>,
+    /// Chance level of --metric / of every --task without one.
+    #[arg(long, default_value_t = 0.25)]
+    chance: f64,
+    /// The metric's largest possible value.
+    #[arg(long, default_value_t = 1.0)]
+    max: f64,
+    /// Column naming each row's run (rows of a run are its checkpoints, in file order).
+    #[arg(long)]
+    run_col: Option<String>,
+    /// Column naming each run's model family (a fit across families is warned about).
+    #[arg(long)]
+    family_col: Option<String>,
+    /// Rows used for fitting, e.g. "role == 'ladder'" (targets are never fitted).
+    #[arg(long = "where", value_name = "FILTER")]
+    fit_where: Option<String>,
+    /// A further restriction of step 1's rows.
+    #[arg(long, value_name = "FILTER")]
+    step1_where: Option<String>,
+    /// Predict for this run (its last row's N and D; its actual values are compared); repeatable.
+    #[arg(long = "target", value_name = "RUN")]
+    targets: Vec<String>,
+    /// Predict at N:D, e.g. 7B:4T; repeatable.
+    #[arg(long = "at", value_name = "N:D")]
+    at: Vec<String>,
+    /// Predict at this compute (FLOPs); repeatable.
+    #[arg(long = "at-flops", value_name = "C", value_parser = crate::quantity)]
+    at_flops: Vec<f64>,
+    /// One step: the sigmoid from log10 C straight to the metric (no feature).
+    #[arg(long)]
+    single_step: bool,
+    /// Step 1's law (a name or a formula), as `scaling fit --law`.
+    #[arg(long)]
+    law: Option<String>,
+    /// Step 1's penalty: huber or squared.
+    #[arg(long)]
+    objective: Option<String>,
+    /// Step 1's residual space: log or linear.
+    #[arg(long)]
+    space: Option<String>,
+    /// Step 2's law: sigmoid, exponential (Gadre et al.), or a formula in x.
+    #[arg(long)]
+    step2: Option<String>,
+    /// Fix or bound a step-2 parameter (`b=1`, `a=-1:0`); repeatable.
+    #[arg(long = "step2-param", value_name = "NAME=VALUE|NAME=LOW:HIGH")]
+    step2_params: Vec<String>,
+    /// Step 1's checkpoints: last, mean-last:K, or all.
+    #[arg(long)]
+    step1_checkpoints: Option<String>,
+    /// Step 2's checkpoints: last, mean-last:K, or all (with --skip-fraction, --moving-average).
+    #[arg(long)]
+    step2_checkpoints: Option<String>,
+    /// Fraction of each run's first checkpoints dropped (with `all`).
+    #[arg(long)]
+    skip_fraction: Option<f64>,
+    /// Trailing moving average over this many checkpoints (with `all`).
+    #[arg(long)]
+    moving_average: Option<usize>,
+    /// Add the point (feature 0, metric max) to step 2.
+    #[arg(long)]
+    anchor: bool,
+    /// Column holding N.
+    #[arg(long)]
+    params_col: Option<String>,
+    /// Column holding D.
+    #[arg(long)]
+    tokens_col: Option<String>,
+    /// Column holding C.
+    #[arg(long)]
+    flops_col: Option<String>,
+    /// FLOPs per unit of the C column (1e21 for a column in units of 1e21 FLOPs).
+    #[arg(long, value_parser = crate::quantity)]
+    flops_unit: Option<f64>,
+    /// Bootstrap replicates (resampling whole runs, refitting both steps) for intervals.
+    #[arg(long, default_value_t = 0)]
+    bootstrap: usize,
+    /// Seed of the bootstrap.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Interval level.
+    #[arg(long, default_value_t = 0.95)]
+    level: f64,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    format: Format,
+}
+
+impl DownstreamArgs {
+    fn options(&self) -> DownstreamOptions {
+        DownstreamOptions {
+            recipe: self.recipe.clone(),
+            tasks: self.tasks.clone(),
+            feature: self.feature.clone(),
+            metric: self.metric.clone(),
+            chance: self.chance,
+            max: self.max,
+            run_col: self.run_col.clone(),
+            family_col: self.family_col.clone(),
+            fit_where: self.fit_where.clone(),
+            step1_where: self.step1_where.clone(),
+            targets: self.targets.clone(),
+            at: self.at.clone(),
+            at_flops: self.at_flops.clone(),
+            single_step: self.single_step,
+            law: self.law.clone(),
+            objective: self.objective.clone(),
+            space: self.space.clone(),
+            step2: self.step2.clone(),
+            step2_params: self.step2_params.clone(),
+            step1_checkpoints: self.step1_checkpoints.clone(),
+            step2_checkpoints: self.step2_checkpoints.clone(),
+            skip_fraction: self.skip_fraction,
+            moving_average: self.moving_average,
+            anchor: self.anchor,
+            params_col: self.params_col.clone(),
+            tokens_col: self.tokens_col.clone(),
+            flops_col: self.flops_col.clone(),
+            flops_unit: self.flops_unit,
+            bootstrap: self.bootstrap,
+            seed: self.seed,
+            level: self.level,
+        }
+    }
+}
+
+/// `scaling downstream`.
+pub fn cmd_downstream(a: DownstreamArgs, out: &mut String) -> Result<()> {
+    let req = a.options().request()?;
+    let mut table = RunTable::read(&a.file)?;
+    if let Some(j) = &a.join {
+        let right = RunTable::read(j)?;
+        table = join_tables(&table, &right, a.on.as_deref().unwrap_or_default())?;
+    }
+    let result = ds::downstream(&table, &req, &|| {})?;
+    match a.format {
+        Format::Text => out.push_str(&downstream_text(&result)),
+        Format::Json => {
+            out.push_str(&serde_json::to_string_pretty(&result)?);
+            out.push('\n');
+        }
+    }
+    Ok(())
+}

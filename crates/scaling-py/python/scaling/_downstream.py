@@ -1,0 +1,109 @@
+"""Downstream accuracy from small runs (`scaling downstream`): a law from (N, D) or C to a task
+loss, then a sigmoid (Bhagia et al. 2024) or Gadre et al.'s exponential to accuracy or error,
+chained, with bootstrap intervals over runs. One call of the Rust library; `to_json()` is byte
+for byte what the command line prints with `--format json` for the same options."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Dict, List, Optional, Sequence
+
+from . import _scaling
+from ._data import table_arg
+from ._results import Result
+
+
+class Downstream(Result):
+    """A downstream prediction: per task the two fits and the predictions at each target.
+
+    Attributes: `tasks` (one dict per task: `task`, `step1`, `step2`, `predictions`,
+    `warnings`), `average` (the weighted mean over tasks per target), `warnings`,
+    `conventions`; `to_frame()` gives one row per (task, target).
+    """
+
+    @property
+    def tasks(self) -> List[Dict[str, Any]]:
+        """One dict per task."""
+        return list(self._dict["tasks"])
+
+    @property
+    def average(self) -> List[Dict[str, Any]]:
+        """The weighted average over tasks at each target (empty with one task)."""
+        return list(self._dict["average"])
+
+    @property
+    def warnings(self) -> List[str]:
+        """Near chance, a feature outside step 2's range, a step 2 at a bound or not identified."""
+        return list(self._dict["warnings"])
+
+    @property
+    def conventions(self) -> Dict[str, Any]:
+        """Every choice that changes a number (recipe, checkpoints, objective, bootstrap)."""
+        return dict(self._dict["conventions"])
+
+    def to_frame(self):
+        """One row per (task, target): predicted, interval, actual, error."""
+        import pandas as pd
+
+        rows = []
+        for t in self._dict["tasks"]:
+            for p in t["predictions"]:
+                row = {"task": t["task"]["name"]}
+                for k, v in p.items():
+                    if isinstance(v, list) and len(v) == 2 and k.endswith("interval"):
+                        row[k + "_low"], row[k + "_high"] = v
+                    elif not isinstance(v, (list, dict)):
+                        row[k] = v
+                rows.append(row)
+        return pd.DataFrame(rows)
+
+
+def _list(v) -> List[str]:
+    if v is None:
+        return []
+    if isinstance(v, str):
+        return [v]
+    return [str(x) for x in v]
+
+
+def downstream(data: Any, *, recipe: Optional[str] = None, tasks: Optional[Sequence[str]] = None,
+               feature: Optional[str] = None, metric: Optional[str] = None, chance: float = 0.25,
+               max: float = 1.0, run_col: Optional[str] = None, family_col: Optional[str] = None,
+               where: Optional[str] = None, step1_where: Optional[str] = None,
+               targets: Optional[Sequence[str]] = None, at: Optional[Sequence[str]] = None,
+               at_flops: Optional[Sequence[float]] = None, single_step: bool = False,
+               law: Optional[str] = None, objective: Optional[str] = None,
+               space: Optional[str] = None, step2: Optional[str] = None,
+               step2_params: Optional[Sequence[str]] = None,
+               step1_checkpoints: Optional[str] = None, step2_checkpoints: Optional[str] = None,
+               skip_fraction: Optional[float] = None, moving_average: Optional[int] = None,
+               anchor: bool = False, params: Optional[str] = None, tokens: Optional[str] = None,
+               flops: Optional[str] = None, flops_unit: Optional[float] = None,
+               bootstrap: int = 0, seed: int = 0, level: float = 0.95,
+               join: Any = None, on: Optional[str] = None) -> Downstream:
+    """Predict a large run's benchmark accuracy from small runs (`scaling downstream`).
+
+    Step 1 fits `law` from (N, D) or C to the `feature` column (a task loss); step 2 fits
+    `step2` ("sigmoid": a / (1 + exp(-k (x - x0))) + b, Bhagia et al. 2024, Eq. 2;
+    "exponential": eps - k exp(-gamma x), Gadre et al. 2024, Eq. 5; or a formula in x) from
+    the feature to the `metric` column, in linear space; the prediction at each target chains
+    them. `recipe` ("ladder", "gadre", "ruan") sets a paper's data handling; explicit keywords
+    override it. `tasks` are "METRIC", "FEATURE:METRIC" or "FEATURE:METRIC:CHANCE".
+    `targets` are run labels (column `run_col`), `at` "N:D" strings such as "7B:4T",
+    `at_flops` budgets. `bootstrap` replicates resample whole runs and refit both steps.
+    `join` (a path or DataFrame) is joined to `data` on column `on`.
+    """
+    options = {
+        "recipe": recipe, "tasks": _list(tasks), "feature": feature, "metric": metric,
+        "chance": float(chance), "max": float(max), "run_col": run_col, "family_col": family_col,
+        "fit_where": where, "step1_where": step1_where, "targets": _list(targets),
+        "at": _list(at), "at_flops": [float(c) for c in (at_flops or [])],
+        "single_step": bool(single_step), "law": law, "objective": objective, "space": space,
+        "step2": step2, "step2_params": _list(step2_params),
+        "step1_checkpoints": step1_checkpoints, "step2_checkpoints": step2_checkpoints,
+        "skip_fraction": skip_fraction, "moving_average": moving_average, "anchor": bool(anchor),
+        "params_col": params, "tokens_col": tokens, "flops_col": flops, "flops_unit": flops_unit,
+        "bootstrap": int(bootstrap), "seed": int(seed), "level": float(level),
+    }
+    right = table_arg(join) if join is not None else None
+    return Downstream(*_scaling.downstream(table_arg(data), json.dumps(options), right, on))

@@ -1,0 +1,45 @@
+//! `scaling.downstream` from Python: the options as JSON -> the library's request (the same
+//! resolution as the command line) -> one library call -> the library's JSON and text.
+
+use pyo3::prelude::*;
+
+use scaling::downstream::{self as ds, join_tables, DownstreamOptions};
+use scaling::report::downstream::downstream_text;
+
+use crate::{table, to_py};
+
+/// Downstream accuracy prediction; `join` (a table) is joined to `data` on column `on`.
+/// Returns `(json, text)`.
+#[pyfunction]
+#[pyo3(signature = (data, options, join=None, on=None))]
+fn downstream(
+    data: &Bound<'_, PyAny>,
+    options: &str,
+    join: Option<&Bound<'_, PyAny>>,
+    on: Option<String>,
+) -> PyResult<(String, String)> {
+    let py = data.py();
+    let mut t = table(data)?;
+    let right = match join {
+        Some(j) => Some(table(j)?),
+        None => None,
+    };
+    let opts: DownstreamOptions = serde_json::from_str(options)
+        .map_err(|e| pyo3::exceptions::PyValueError::new_err(format!("bad options: {e}")))?;
+    py.detach(|| {
+        if let Some(r) = &right {
+            t = join_tables(&t, r, on.as_deref().unwrap_or_default())?;
+        }
+        let req = opts.request()?;
+        let result = ds::downstream(&t, &req, &|| {})?;
+        let json = serde_json::to_string_pretty(&result).expect("a result serialises") + "\n";
+        Ok((json, downstream_text(&result)))
+    })
+    .map_err(|e| to_py(py, e))
+}
+
+/// Add the function to the module.
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(downstream, m)?)?;
+    Ok(())
+}

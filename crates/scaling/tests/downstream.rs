@@ -1,0 +1,154 @@
+//! Downstream accuracy prediction (`scaling::downstream`) against published numbers and the
+//! authors' code, on the real data in ../shared/data (skipped with a message when absent).
+
+mod common;
+
+use scaling::data::RunTable;
+use scaling::downstream::{
+    apply_recipe, downstream, join_tables, DownstreamRequest, DownstreamResult, Target, Task,
+};
+
+fn gadre_request() -> DownstreamRequest {
+    let mut req = DownstreamRequest::default();
+    apply_recipe(&mut req, "gadre").unwrap();
+    req.run_col = Some("name".into());
+    // The paper's fitting set (Gadre et al. 2024, Sec. 3; PROVENANCE.md): d = 96, 512, 576,
+    // 1024 at M = 20 and d = 96 at M = 320 for the loss law; plus open_lm_1b at M = 20 for
+    // the error law. RedPajama only.
+    req.fit_where = Some(
+        "dataset_name == 'rpj' and (chinchilla_multiplier == 1 and model_config != 'open_lm_7b' \
+         or name == 'rpj-d=96_l=8_h=4-16.0')"
+            .into(),
+    );
+    req.step1_where = Some("model_config != 'open_lm_1b'".into());
+    req.tasks = vec![Task {
+        name: "17-task error".into(),
+        feature: Some("loss_c4_val".into()),
+        metric: "err_avg17_subset".into(),
+        chance: 0.0,
+        max: 1.0,
+        weight: 1.0,
+    }];
+    req.targets = vec![
+        Target::Run("rpj-open_lm_7b-1.0".into()),
+        Target::Run("rpj-open_lm_1b-32.0".into()),
+    ];
+    req
+}
+
+fn gadre_table() -> Option<RunTable> {
+    let a = RunTable::read(common::shared_data("gadre2024_overtraining_testbed.csv")?).unwrap();
+    let b = RunTable::read(common::shared_data("gadre2024_downstream_evals.csv")?).unwrap();
+    Some(join_tables(&a, &b, "name").unwrap())
+}
+
+#[test]
+fn gadre_error_law_and_chained_errors_match_the_paper() {
+    let Some(table) = gadre_table() else { return };
+    let r: DownstreamResult = downstream(&table, &gadre_request(), &|| {}).unwrap();
+    let t = &r.tasks[0];
+    let p = &t.step2.params;
+    // Gadre et al. 2024, Fig. 1 (RedPajama, 17-task split): eps, k, gamma = 0.857, 2.21,
+    // 0.715; the authors' notebook gives 0.856992, 2.206490, 0.714591 (PROVENANCE.md).
+    assert!((p["eps"].unwrap() - 0.856992).abs() < 5e-6, "{p:?}");
+    assert!((p["k"].unwrap() - 2.206490).abs() < 5e-5, "{p:?}");
+    assert!((p["gamma"].unwrap() - 0.714591).abs() < 5e-6, "{p:?}");
+    // The loss law (Fig. 1): E, a, b, eta = 1.84, 212, 367, 0.136 (notebook: 1.836648,
+    // 212.236, 366.687, 0.136425).
+    let q = &t.step1.as_ref().unwrap().params;
+    assert!((q["E"].unwrap() - 1.836648).abs() < 1e-3, "{q:?}");
+    assert!((q["eta"].unwrap() - 0.136425).abs() < 1e-4, "{q:?}");
+    // Held-out relative errors of the chained 17-task error: 0.0464% (6.9B, M = 20) and
+    // 3.6365% (1.4B, M = 640) (the notebook's committed output; the paper: 0.05% and 3.6%).
+    let rel: Vec<f64> = t
+        .predictions
+        .iter()
+        .map(|p| p.relative_error.unwrap())
+        .collect();
+    assert!((rel[0] * 100.0 - 0.0464).abs() < 0.005, "{rel:?}");
+    assert!((rel[1] * 100.0 - 3.6365).abs() < 0.005, "{rel:?}");
+}
+
+/// Chained predictions of the authors' method for (7B-4T, 13B-5T) on the paper's eight tasks.
+/// Reference computation: scripts/ladder_reference.py with numpy/scipy (the OLMo-ladder
+/// method: L-BFGS-B step 1 from the authors' p0, curve_fit step 2); its 13B-5T values equal
+/// the repo's committed figures/chained_main.csv to 4e-7.
+const LADDER_REFERENCE: [(&str, f64, f64); 8] = [
+    ("mmlu_avg_test", 0.4838143647027684, 0.5126803861788596),
+    ("hellaswag_val", 0.825231395208397, 0.8530360719207872),
+    ("arc_challenge_test", 0.5149602661320327, 0.5267099472557416),
+    ("arc_easy_test", 0.7658832403568342, 0.7724155991597415),
+    ("piqa_val", 0.8122019630999981, 0.8208041725563126),
+    ("csqa_val", 0.7571229991114458, 0.7760885042390608),
+    ("socialiqa_val", 0.5874268341346232, 0.5994823093649344),
+    ("openbookqa_test", 0.4416879444014782, 0.44864772831265476),
+];
+
+fn ladder_request(replicates: usize) -> DownstreamRequest {
+    let mut req = DownstreamRequest::default();
+    apply_recipe(&mut req, "ladder").unwrap();
+    req.targets = vec![Target::Run("7B-4T".into()), Target::Run("13B-5T".into())];
+    req.replicates = replicates;
+    req
+}
+
+#[test]
+fn ladder_recipe_reproduces_the_authors_code_to_1e4() {
+    let Some(path) = common::shared_data("bhagia2024_ladder_evals.csv") else {
+        return;
+    };
+    let table = RunTable::read(path).unwrap();
+    let r = downstream(&table, &ladder_request(0), &|| {}).unwrap();
+    assert_eq!(r.tasks.len(), 8);
+    for (t, (name, p7, p13)) in r.tasks.iter().zip(LADDER_REFERENCE) {
+        assert_eq!(t.task.name, name);
+        let (a, b) = (t.predictions[0].predicted, t.predictions[1].predicted);
+        eprintln!("{name}: {a:.7} vs {p7:.7}   {b:.7} vs {p13:.7}");
+        assert!((a - p7).abs() < 1e-4, "{name} 7B-4T: {a} vs {p7}");
+        assert!((b - p13).abs() < 1e-4, "{name} 13B-5T: {b} vs {p13}");
+    }
+    // Bhagia et al. 2024, Sec. 4: average absolute error 3.8 points (7B-4T), 4.2 (13B-5T).
+    let e: Vec<f64> = r
+        .average
+        .iter()
+        .map(|a| a.mean_abs_error_points.unwrap())
+        .collect();
+    assert!((e[0] - 3.8).abs() < 0.05, "{e:?}");
+    assert!((e[1] - 4.2).abs() < 0.05, "{e:?}");
+}
+
+#[test]
+fn ruan_single_step_sigmoid_per_benchmark_with_intervals_and_caveats() {
+    let Some(path) = common::shared_data("ruan2024_obsscaling_base_llm_benchmark_eval.csv") else {
+        return;
+    };
+    let table = RunTable::read(path).unwrap();
+    let mut req = DownstreamRequest::default();
+    apply_recipe(&mut req, "ruan").unwrap();
+    req.targets = vec![Target::Compute { c: 1e24 }];
+    req.replicates = 20;
+    let r = downstream(&table, &req, &|| {}).unwrap();
+    assert_eq!(r.mode, "single-step");
+    assert_eq!(r.tasks.len(), 8);
+    for t in &r.tasks {
+        let p = &t.predictions[0];
+        let [lo, hi] = p.interval.unwrap();
+        assert!(
+            lo <= p.predicted && p.predicted <= hi,
+            "{}: {p:?}",
+            t.task.name
+        );
+        assert!(
+            p.predicted > 0.0 && p.predicted <= 1.0,
+            "{}: {p:?}",
+            t.task.name
+        );
+        // 148 models, 25 without FLOPs: 123 fitting rows less the blank cells of a benchmark.
+        assert!(t.step2_points.len() >= 100, "{}", t.task.name);
+    }
+    // Rising with compute: MMLU at 1e24 FLOPs is above the best fitted models' median.
+    let mmlu = &r.tasks[0];
+    assert!(mmlu.step2.params["a"].unwrap() > 0.0);
+    assert!(r.warnings.iter().any(|w| w.contains("model families")));
+    assert!(r.notes.iter().any(|n| n.contains("mixture-of-experts")));
+}
