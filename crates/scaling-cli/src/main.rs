@@ -14,6 +14,7 @@ use scaling::law::{LawForm, Var, Variable};
 use scaling::report;
 
 mod accounting;
+mod backtest;
 mod lab;
 mod methods;
 mod plan;
@@ -73,6 +74,9 @@ enum Command {
     /// Measure how often bootstrap intervals cover the truth on your runs' design: simulate
     /// datasets from the fit of RUNS with realistic noise, bootstrap each, count coverage.
     Calibrate(Box<CalibrateArgs>),
+    /// Fit the runs below a cutoff, predict the larger ones with intervals; --roll the cutoff
+    /// for error and coverage against extrapolation distance.
+    Backtest(Box<backtest::BacktestArgs>),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -429,6 +433,7 @@ fn main() -> ExitCode {
         Command::Plot(a) => show::cmd_plot(*a, &mut out),
         Command::Report(a) => show::cmd_report(*a, &mut out),
         Command::Simulate(c) => lab::cmd_simulate(c, &mut out),
+        Command::Backtest(a) => backtest::cmd_backtest(*a, &mut out),
     };
     // Names and labels read from the user's files are echoed: no raw control characters.
     let out = report::escape_control(&out);
