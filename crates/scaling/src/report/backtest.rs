@@ -60,7 +60,7 @@ pub fn backtest_text(b: &Backtest, source: &str) -> String {
         .iter()
         .map(|(k, v)| format!("{k} = {}", v.map(|x| sig(x, 5)).unwrap_or("-".into())))
         .collect();
-    let _ = writeln!(out, "  fit below the cutoff: {} ({:?})", params.join(", "), b.status);
+    let _ = writeln!(out, "  training fit: {} ({:?})", params.join(", "), b.status);
     let _ = writeln!(
         out,
         "  distance d = log10({} / {}), the largest training value\n",
