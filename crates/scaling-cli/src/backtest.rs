@@ -10,8 +10,8 @@ use scaling::uncertainty::{BootstrapRequest, FitRequest};
 use scaling::validate::{self, Axis, BacktestRequest, Inflation, RollingRequest, Split};
 
 use crate::{
-    load_request, name, quantity, read_table, runs_of, usage, write_new, DataArgs, Format,
-    ObjectiveArg, ReductionArg, SpaceArg, StartsArg, XArg,
+    load_request, name, quantity, read_table, usage, write_new, DataArgs, Format, ObjectiveArg,
+    ReductionArg, SpaceArg, StartsArg, XArg,
 };
 
 #[derive(Args)]
@@ -180,7 +180,11 @@ pub fn cmd_backtest(a: BacktestArgs, out: &mut String) -> Result<()> {
     let config = names
         .config_for(&headers)
         .map_err(|e| usage(e.to_string()))?;
-    let runs = runs_of(&table, &config.form, &data, None)?;
+    crate::row_filter(&data)?;
+    let mut needs = scaling::fit::needs(&config.form);
+    needs.flops |= data.need_flops;
+    needs.params |= matches!(axis(&a.on), Axis::Params) || distance == Some(Axis::Params);
+    let runs = scaling::accounting::load_runs(&table, needs, &load_request(&data), None)?;
     let bootstrap = (a.bootstrap > 0).then(|| BootstrapRequest {
         replicates: a.bootstrap,
         seed: a.seed,

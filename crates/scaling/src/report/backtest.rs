@@ -60,7 +60,12 @@ pub fn backtest_text(b: &Backtest, source: &str) -> String {
         .iter()
         .map(|(k, v)| format!("{k} = {}", v.map(|x| sig(x, 5)).unwrap_or("-".into())))
         .collect();
-    let _ = writeln!(out, "  training fit: {} ({:?})", params.join(", "), b.status);
+    let _ = writeln!(
+        out,
+        "  training fit: {} ({:?})",
+        params.join(", "),
+        b.status
+    );
     let _ = writeln!(
         out,
         "  distance d = log10({} / {}), the largest training value\n",
@@ -123,7 +128,10 @@ pub fn backtest_text(b: &Backtest, source: &str) -> String {
         );
     }
     if c.level.is_none() {
-        let _ = writeln!(out, "  (no bootstrap: errors only; --bootstrap R gives intervals)");
+        let _ = writeln!(
+            out,
+            "  (no bootstrap: errors only; --bootstrap R gives intervals)"
+        );
     }
     for w in &b.warnings {
         let _ = writeln!(out, "  warning: {w}");
@@ -165,8 +173,13 @@ pub fn rolling_text(r: &Rolling, source: &str) -> String {
             s.kappa.map(|k| sig(k, 3)).unwrap_or_else(|| "-".into())
         );
     }
-    let _ = writeln!(out, "\n  by extrapolation distance (decades; coverage of the {}% intervals):",
-        level.map(|l| format!("{}", (1e6 * 100.0 * l).round() / 1e6)).unwrap_or_else(|| "-".into()));
+    let _ = writeln!(
+        out,
+        "\n  by extrapolation distance (decades; coverage of the {}% intervals):",
+        level
+            .map(|l| format!("{}", (1e6 * 100.0 * l).round() / 1e6))
+            .unwrap_or_else(|| "-".into())
+    );
     let _ = writeln!(
         out,
         "  {:>11} {:>5} {:>9} {:>9} {:>9} {:>9} {:>9}",
@@ -226,7 +239,11 @@ pub fn rolling_svg(r: &Rolling) -> String {
         .collect();
     let error = Panel {
         title: "Held-out error against extrapolation distance".into(),
-        x: axis("distance beyond the training runs (decades)", false, TickStyle::Plain),
+        x: axis(
+            "distance beyond the training runs (decades)",
+            false,
+            TickStyle::Plain,
+        ),
         y: axis("|predicted / observed - 1| (%)", true, TickStyle::Plain),
         series: vec![
             Series {
@@ -249,11 +266,7 @@ pub fn rolling_svg(r: &Rolling) -> String {
             .filter_map(|b| f(&b.summary).map(|c| (mid(b), 100.0 * c)))
             .collect()
     };
-    let level = r
-        .conventions
-        .as_ref()
-        .and_then(|c| c.level)
-        .unwrap_or(0.95);
+    let level = r.conventions.as_ref().and_then(|c| c.level).unwrap_or(0.95);
     let xs: Vec<f64> = r.bins.iter().map(mid).collect();
     let (x0, x1) = (
         xs.iter().cloned().fold(f64::INFINITY, f64::min),
@@ -261,7 +274,11 @@ pub fn rolling_svg(r: &Rolling) -> String {
     );
     let mut coverage = Panel {
         title: "Coverage of held-out runs by distance".into(),
-        x: axis("distance beyond the training runs (decades)", false, TickStyle::Plain),
+        x: axis(
+            "distance beyond the training runs (decades)",
+            false,
+            TickStyle::Plain,
+        ),
         y: Axis {
             range: Some((0.0, 100.0)),
             ..axis("coverage (%)", false, TickStyle::Plain)

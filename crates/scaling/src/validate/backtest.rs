@@ -470,8 +470,7 @@ fn one_split(
             let preds: Vec<f64> = reps.iter().filter_map(|c| c.get(k).copied()).collect();
             let preds_k: Vec<f64> = reps.get(k).cloned().unwrap_or(preds);
             h.interval = summarise(&preds_k, level).map(|(ci, _)| ci);
-            h.new_run_interval =
-                new_run_interval(fit.conventions.space, &preds_k, resid, level);
+            h.new_run_interval = new_run_interval(fit.conventions.space, &preds_k, resid, level);
             h.covered_mean = h.interval.map(|[a, b]| a <= loss && loss <= b);
             h.covered_new_run = h.new_run_interval.map(|[a, b]| a <= loss && loss <= b);
         }
@@ -512,9 +511,8 @@ fn max_likelihood(points: &[(f64, f64, f64, f64)]) -> (f64, f64) {
             }
         }
     }
-    let around = |i: usize| -> (f64, f64) {
-        (grid[i.saturating_sub(1)], grid[(i + 1).min(grid.len() - 1)])
-    };
+    let around =
+        |i: usize| -> (f64, f64) { (grid[i.saturating_sub(1)], grid[(i + 1).min(grid.len() - 1)]) };
     let ((a0, a1), (b0, b1)) = (around(best.1), around(best.2));
     let mut fine = (best.0, grid[best.1], grid[best.2]);
     for i in 0..=20 {
@@ -646,7 +644,11 @@ fn split_indices(
             }
             let v = axis_values(table, runs, axis)?;
             let (tr, te): (Vec<usize>, Vec<usize>) = (0..runs.len()).partition(|&i| v[i] <= *value);
-            Ok((tr, te, format!("{} <= {}", axis.label(), crate::num::sig(*value, 4))))
+            Ok((
+                tr,
+                te,
+                format!("{} <= {}", axis.label(), crate::num::sig(*value, 4)),
+            ))
         }
         Split::Where {
             train,
@@ -738,14 +740,9 @@ pub fn backtest(table: &RunTable, runs: &Runs, req: &BacktestRequest) -> Result<
     };
     for h in &mut held {
         h.extrapolation_interval = match (&misspecification, h.new_run_interval) {
-            (Some(m), Some(ci)) => Some(inflate(
-                h.predicted,
-                ci,
-                m.z,
-                m.sigma0,
-                m.kappa,
-                h.decades,
-            )),
+            (Some(m), Some(ci)) => {
+                Some(inflate(h.predicted, ci, m.z, m.sigma0, m.kappa, h.decades))
+            }
             (None, ci) => ci,
             _ => None,
         };
@@ -952,7 +949,10 @@ pub fn rolling(table: &RunTable, runs: &Runs, req: &RollingRequest) -> Result<Ro
     }
     let failed = steps.iter().filter(|s| s.error.is_some()).count();
     if failed > 0 {
-        warnings.push(format!("{failed} of {} cutoffs failed (see steps)", steps.len()));
+        warnings.push(format!(
+            "{failed} of {} cutoffs failed (see steps)",
+            steps.len()
+        ));
     }
     let far = points.iter().map(|(_, h)| h.decades).fold(0.0, f64::max);
     let nbins = ((far / req.bin_width).ceil() as usize).clamp(1, 200);
