@@ -21,6 +21,7 @@ from ._results import Fit, Result
 from ._methods import Comparison, Envelope, Isoflop, PowerLaw, compare, envelope, isoflop, powerlaw
 from ._plan import Plan, Presets, optimal, presets
 from ._lab import count, shape, reconcile, plateau, simulate_data_strategy, simulate_sweep
+from ._backtest import Backtest, backtest
 
 __version__ = _scaling.__version__
 
@@ -37,6 +38,8 @@ __all__ = [
     "plateau",
     "simulate_data_strategy",
     "simulate_sweep",
+    "backtest",
+    "Backtest",
     "Fit",
     "Result",
     "ScalingError",

@@ -393,14 +393,11 @@ fn subset(runs: &Runs, idx: &[usize]) -> Runs {
     }
 }
 
+/// Point predictions at each run, and (with a bootstrap) each run's replicate predictions.
+type Predictions = (Vec<f64>, Option<Vec<Vec<f64>>>);
+
 /// Predictions of `law` (and, with a bootstrap, of each usable replicate) at the runs `test`.
-/// Returns the point predictions and, per run, the replicate predictions.
-fn predict_runs(
-    table: &RunTable,
-    test: &Runs,
-    fit: &Fit,
-    law: &Law,
-) -> Result<(Vec<f64>, Option<Vec<Vec<f64>>>)> {
+fn predict_runs(table: &RunTable, test: &Runs, fit: &Fit, law: &Law) -> Result<Predictions> {
     let columns = law_columns(table, test, &law.form)?;
     let form = law.form.form();
     let design = fit::design(form, test, &columns)?;
@@ -467,8 +464,8 @@ fn one_split(
             covered: None,
         };
         if let (Some(reps), Some(level), Some(resid)) = (&reps, level, &resid) {
-            let preds: Vec<f64> = reps.iter().filter_map(|c| c.get(k).copied()).collect();
-            let preds_k: Vec<f64> = reps.get(k).cloned().unwrap_or(preds);
+            // replicate_series gives one column per derived quantity: run k's replicates.
+            let preds_k: Vec<f64> = reps.get(k).cloned().unwrap_or_default();
             h.interval = summarise(&preds_k, level).map(|(ci, _)| ci);
             h.new_run_interval = new_run_interval(fit.conventions.space, &preds_k, resid, level);
             h.covered_mean = h.interval.map(|[a, b]| a <= loss && loss <= b);
