@@ -124,3 +124,22 @@ fn backtest_usage_errors_exit_2() {
         assert!(!err.contains("panicked"), "{err}");
     }
 }
+
+#[test]
+fn sensitivity_json_and_usage() {
+    let (code, out, err) = scaling(&[
+        "sensitivity",
+        "--preset",
+        "chinchilla",
+        "--flops",
+        "1e24",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["per_param"].as_array().unwrap().len(), 5);
+    assert_eq!(v["exponent_shifts"].as_array().unwrap().len(), 6);
+    let (code, _, err) = scaling(&["sensitivity", "--preset", "chinchilla"]);
+    assert_eq!(code, 2, "{err}");
+}

@@ -315,3 +315,68 @@ pub fn rolling_svg(r: &Rolling) -> String {
     coverage.series.retain(|s| !s.points.is_empty());
     render(&[error, coverage])
 }
+
+/// The text report of [`crate::validate::sensitivity`]: each parameter's effect per step and
+/// the exponent changes that move the loss by 1%, 5% and 10%. `label` names the law.
+pub fn sensitivity_text(s: &crate::validate::Sensitivity, label: &str) -> String {
+    let mut out = String::new();
+    let at = match s.target {
+        crate::validate::Target::Point { .. } => "at".to_string(),
+        crate::validate::Target::Budget { flops, .. } => {
+            format!("at the compute-optimal run for C = {flops:.3e} FLOPs:")
+        }
+    };
+    let _ = writeln!(
+        out,
+        "Sensitivity of {label} {at} N = {}, D = {}, loss {}\n",
+        super::human(s.params),
+        super::human(s.tokens),
+        sig(s.loss, 5)
+    );
+    let _ = writeln!(
+        out,
+        "  {:<6} {:>10} {:>6} {:>12} {:>9} {:>12} {:>12}",
+        "param", "value", "step", "d loss", "relative", "d N_opt", "d D_opt"
+    );
+    for p in &s.per_param {
+        let f = |x: Option<f64>| {
+            x.map(|v| {
+                format!(
+                    "{}{}",
+                    if v < 0.0 { "-" } else { "+" },
+                    super::human(v.abs())
+                )
+            })
+            .unwrap_or_else(|| "-".into())
+        };
+        let _ = writeln!(
+            out,
+            "  {:<6} {:>10} {:>6} {:>+12.5} {:>+8.3}% {:>12} {:>12}",
+            p.name,
+            sig(p.value, 5),
+            p.step,
+            p.loss,
+            100.0 * p.loss_relative,
+            f(p.params_opt),
+            f(p.tokens_opt)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\n  exponent change that moves the loss by (at this N and D):"
+    );
+    for e in &s.exponent_shifts {
+        let _ = writeln!(
+            out,
+            "  {:<6} {:>4.0}%: {:+.5} raises it, {} lowers it",
+            e.name,
+            100.0 * e.fraction,
+            e.raise,
+            e.lower
+                .map(|v| format!("{v:+.5}"))
+                .unwrap_or_else(|| "nothing (the term is smaller)".into())
+        );
+    }
+    let _ = writeln!(out, "\n  ({})", s.method);
+    out
+}
