@@ -316,7 +316,7 @@ pub fn rolling_svg(r: &Rolling) -> String {
     render(&[error, coverage])
 }
 
-/// The text report of [`crate::validate::sensitivity`]: each parameter's effect per step and
+/// The text report of [`crate::validate::sensitivity()`]: each parameter's effect per step and
 /// the exponent changes that move the loss by 1%, 5% and 10%. `label` names the law.
 pub fn sensitivity_text(s: &crate::validate::Sensitivity, label: &str) -> String {
     let mut out = String::new();
