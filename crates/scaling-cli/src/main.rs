@@ -16,9 +16,11 @@ use scaling::report;
 mod accounting;
 mod forms;
 mod downstream;
+mod backtest;
 mod lab;
 mod methods;
 mod plan;
+mod sensitivity;
 mod show;
 
 #[derive(Parser)]
@@ -81,6 +83,12 @@ enum Command {
     /// Predict benchmark accuracy of a large run from small runs: a law to a task loss, then
     /// a sigmoid (or Gadre's exponential) to accuracy, chained, with bootstrap intervals.
     Downstream(Box<downstream::DownstreamArgs>),
+    /// Fit the runs below a cutoff, predict the larger ones with intervals; --roll the cutoff
+    /// for error and coverage against extrapolation distance.
+    Backtest(Box<backtest::BacktestArgs>),
+    /// How a law's loss, N_opt and D_opt move per 0.01 of each exponent and per unit of the
+    /// other parameters, at a budget or a run.
+    Sensitivity(sensitivity::SensitivityArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -443,6 +451,8 @@ fn main() -> ExitCode {
         Command::Report(a) => show::cmd_report(*a, &mut out),
         Command::Simulate(c) => lab::cmd_simulate(c, &mut out),
         Command::Downstream(a) => downstream::cmd_downstream(*a, &mut out),
+        Command::Backtest(a) => backtest::cmd_backtest(*a, &mut out),
+        Command::Sensitivity(a) => sensitivity::cmd_sensitivity(a, &mut out),
     };
     // Names and labels read from the user's files are echoed: no raw control characters.
     let out = report::escape_control(&out);

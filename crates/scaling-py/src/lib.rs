@@ -10,6 +10,7 @@ use scaling::data::{Column, RunTable};
 
 mod forms;
 mod downstream;
+mod backtest;
 mod lab;
 mod methods;
 mod plan;
@@ -169,6 +170,7 @@ fn _scaling(m: &Bound<'_, PyModule>) -> PyResult<()> {
     lab::register(m)?;
     results::register(m)?;
     downstream::register(m)?;
+    backtest::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

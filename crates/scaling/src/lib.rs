@@ -28,5 +28,6 @@ pub mod plateau;
 pub mod report;
 pub mod simulate;
 pub mod uncertainty;
+pub mod validate;
 
 pub use error::{Error, Result};

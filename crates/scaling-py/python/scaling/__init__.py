@@ -31,6 +31,7 @@ from ._analysis import (
 # `scaling test` on the command line; not in __all__, so that `from scaling import *` in a test
 # module does not hand pytest a function named `test`.
 test = test_law
+from ._backtest import Backtest, backtest
 
 __version__ = _scaling.__version__
 
@@ -51,6 +52,8 @@ __all__ = [
     "plateau",
     "simulate_data_strategy",
     "simulate_sweep",
+    "backtest",
+    "Backtest",
     "Fit",
     "Result",
     "ScalingError",

@@ -7,6 +7,7 @@ pub mod figure;
 pub mod forms;
 pub mod html;
 pub mod downstream;
+pub mod backtest;
 pub mod lab;
 pub mod methods;
 pub mod plan;

@@ -1,0 +1,15 @@
+//! How far a fit can be trusted away from its data: backtests (fit below a cutoff, predict the
+//! runs above it, with new-run intervals that grow with the extrapolation distance), and
+//! sensitivity of a law's answers to its parameters.
+//!
+//! This layer sits above `uncertainty` (it fits and bootstraps through
+//! [`crate::uncertainty::fit_table`]) and below `report`, which renders its results.
+
+pub mod backtest;
+pub mod sensitivity;
+
+pub use backtest::{
+    backtest, inflate, rolling, Axis, Backtest, BacktestRequest, HeldOut, Inflation,
+    Misspecification, Rolling, RollingBin, RollingRequest, RollingStep, Split, Summary,
+};
+pub use sensitivity::{sensitivity, ExponentShift, ParamSensitivity, Sensitivity, Target};
