@@ -14,6 +14,7 @@ use scaling::law::{LawForm, Var, Variable};
 use scaling::report;
 
 mod accounting;
+mod groups;
 mod lab;
 mod methods;
 mod plan;
@@ -73,6 +74,9 @@ enum Command {
     /// Measure how often bootstrap intervals cover the truth on your runs' design: simulate
     /// datasets from the fit of RUNS with realistic noise, bootstrap each, count coverage.
     Calibrate(Box<CalibrateArgs>),
+    /// Groups of runs (datasets, architectures): separate and joint fits with shared
+    /// parameters, a test of sharing, paired-bootstrap differences and compute-equivalent gains.
+    Groups(Box<groups::GroupsArgs>),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -429,6 +433,7 @@ fn main() -> ExitCode {
         Command::Plot(a) => show::cmd_plot(*a, &mut out),
         Command::Report(a) => show::cmd_report(*a, &mut out),
         Command::Simulate(c) => lab::cmd_simulate(c, &mut out),
+        Command::Groups(a) => groups::cmd_groups(*a, &mut out),
     };
     // Names and labels read from the user's files are echoed: no raw control characters.
     let out = report::escape_control(&out);

@@ -18,6 +18,7 @@ pub mod data;
 pub mod error;
 mod fastmath;
 pub mod fit;
+pub mod groups;
 pub mod law;
 pub mod limits;
 pub mod linalg;

@@ -91,6 +91,18 @@ pub fn chi2_sf(x: f64, df: f64) -> f64 {
     gamma_q(0.5 * df, 0.5 * x)
 }
 
+/// Upper tail of Fisher's F distribution with `d1` and `d2` degrees of freedom:
+/// P(F > f) = I_{d2 / (d2 + d1 f)}(d2 / 2, d1 / 2) (Abramowitz & Stegun 1964, 26.6.2).
+pub fn f_sf(f: f64, d1: f64, d2: f64) -> f64 {
+    if f.is_nan() || !(d1 > 0.0 && d2 > 0.0) {
+        return f64::NAN;
+    }
+    if f <= 0.0 {
+        return 1.0;
+    }
+    beta_inc(0.5 * d2, 0.5 * d1, d2 / (d2 + d1 * f))
+}
+
 /// Upper tail of the standard normal distribution, P(Z > z) = Q(1/2, z^2/2) / 2 for z >= 0.
 pub fn normal_sf(z: f64) -> f64 {
     if z >= 0.0 {

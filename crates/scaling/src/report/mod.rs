@@ -3,6 +3,7 @@
 use std::fmt::Write;
 
 pub mod accounting;
+pub mod groups;
 pub mod lab;
 pub mod methods;
 pub mod plan;
