@@ -69,7 +69,12 @@ pub struct GroupsArgs {
     #[arg(long, default_value_t = 2000)]
     max_iter: usize,
     /// Budgets (FLOPs) for the loss, N_opt, differences and compute-equivalent gains.
-    #[arg(long, value_delimiter = ',', value_name = "C", default_value = "1e21,1e23")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "C",
+        default_value = "1e21,1e23"
+    )]
     budgets: Vec<f64>,
     /// Paired bootstrap with this many replicates (every group resampled on the same
     /// budgets) for intervals on the differences and gains.
@@ -125,9 +130,7 @@ pub fn cmd_groups(a: GroupsArgs, out: &mut String) -> Result<()> {
     }
     if let Some(k) = a.asymmetric {
         if !(k.is_finite() && k > 0.0) {
-            return Err(usage(format!(
-                "--asymmetric must be a number > 0, got {k}"
-            )));
+            return Err(usage(format!("--asymmetric must be a number > 0, got {k}")));
         }
     }
     if let Some(c) = a.budgets.iter().find(|c| !(c.is_finite() && **c > 0.0)) {
@@ -216,9 +219,7 @@ pub fn cmd_groups(a: GroupsArgs, out: &mut String) -> Result<()> {
                 serde_json::Value::Array(
                     results
                         .iter()
-                        .map(|(t, r)| {
-                            serde_json::json!({"target": t, "result": r})
-                        })
+                        .map(|(t, r)| serde_json::json!({"target": t, "result": r}))
                         .collect(),
                 )
             };

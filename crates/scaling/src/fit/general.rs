@@ -270,7 +270,11 @@ impl GeneralProblem {
     /// resampling counts combine with the user's weights.
     pub fn set_weights(&mut self, w: &[f64]) {
         assert_eq!(w.len(), self.runs(), "one weight per run");
-        self.weight = w.iter().zip(&self.base_weight).map(|(a, b)| a * b).collect();
+        self.weight = w
+            .iter()
+            .zip(&self.base_weight)
+            .map(|(a, b)| a * b)
+            .collect();
     }
 
     /// The problem a [`FitConfig`] describes on `design` and `loss`: its form, objective,

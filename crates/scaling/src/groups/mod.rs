@@ -122,7 +122,10 @@ pub fn file_labels(paths: &[String]) -> Vec<String> {
     }
     let sep = |c: u8| c == b'_' || c == b'-' || c == b'.';
     // Cut only at a separator: the shared prefix up to and including its last separator.
-    let pre = first[..pre].iter().rposition(|&c| sep(c)).map_or(0, |i| i + 1);
+    let pre = first[..pre]
+        .iter()
+        .rposition(|&c| sep(c))
+        .map_or(0, |i| i + 1);
     let suf = first[first.len() - suf..]
         .iter()
         .position(|&c| sep(c))
@@ -403,7 +406,10 @@ pub const GAIN_FLOOR: f64 = 1e-6;
 pub fn compute_gain(a: &Law, b: &Law, c: f64, k: f64) -> Option<f64> {
     let target = loss_at_budget(b, c, k)?;
     let f = |lnc: f64| loss_at_budget(a, lnc.exp(), k).map(|l| l - target);
-    let (mut lo, mut hi) = (c.ln() - 6.0 * std::f64::consts::LN_10, c.ln() + 6.0 * std::f64::consts::LN_10);
+    let (mut lo, mut hi) = (
+        c.ln() - 6.0 * std::f64::consts::LN_10,
+        c.ln() + 6.0 * std::f64::consts::LN_10,
+    );
     let (flo, fhi) = (f(lo)?, f(hi)?);
     // The loss falls with compute: f(lo) > 0 > f(hi) brackets the root. Out of that range
     // the multiplier is reported at the range's end (1e-6: B's loss is out of A's reach
@@ -592,7 +598,9 @@ pub fn fit_groups(
                 config = joint_config(base, spec(vec![], vec![label.clone()]), vec![])?;
                 gc.insert(GROUP_INDEX.into(), vec![0.0; idx.len()]);
             }
-            config.weights = weights.as_ref().map(|w| idx.iter().map(|&i| w[i]).collect());
+            config.weights = weights
+                .as_ref()
+                .map(|w| idx.iter().map(|&i| w[i]).collect());
             config.weight_column = req.weight_column.clone();
             fit::fit_with_columns(&gr, &gc, &config)
         };
@@ -617,7 +625,7 @@ pub fn fit_groups(
             runs: idx.len(),
             fit,
             error,
-        at_budget: at,
+            at_budget: at,
         });
     }
     columns.insert(
@@ -706,7 +714,12 @@ pub fn fit_groups(
     };
     // Point comparisons from the separate fits.
     let base_names = base.form.param_names();
-    let compare = |a: &Law, b: &Law| -> (BTreeMap<String, f64>, BTreeMap<String, BTreeMap<String, f64>>) {
+    let compare = |a: &Law,
+                   b: &Law|
+     -> (
+        BTreeMap<String, f64>,
+        BTreeMap<String, BTreeMap<String, f64>>,
+    ) {
         let mut p = BTreeMap::new();
         for (j, n) in base_names.iter().enumerate() {
             p.insert(n.clone(), a.params[j] - b.params[j]);
@@ -821,20 +834,39 @@ pub fn fit_groups(
         let iv = |vals: Vec<f64>| -> Option<[f64; 2]> { summarise(&vals, level).map(|x| x.0) };
         let mut params = BTreeMap::new();
         for (n, v) in pp {
-            let interval = reps
-                .as_ref()
-                .and_then(|r| iv(r.iter().map(|x| x.0.get(&n).copied().unwrap_or(f64::NAN)).collect()));
-            params.insert(n, Estimate { value: Some(v), interval });
+            let interval = reps.as_ref().and_then(|r| {
+                iv(r.iter()
+                    .map(|x| x.0.get(&n).copied().unwrap_or(f64::NAN))
+                    .collect())
+            });
+            params.insert(
+                n,
+                Estimate {
+                    value: Some(v),
+                    interval,
+                },
+            );
         }
         let mut at_budget = BTreeMap::new();
         for &c in &budgets {
             let key = budget_key(c);
             let mut m = BTreeMap::new();
-            for q in ["L_opt", "N_opt_ratio", "P_a_better", "gain_a_over_b", "gain_b_over_a"] {
+            for q in [
+                "L_opt",
+                "N_opt_ratio",
+                "P_a_better",
+                "gain_a_over_b",
+                "gain_b_over_a",
+            ] {
                 let point = pa.get(&key).and_then(|x| x.get(q)).copied();
                 let series: Option<Vec<f64>> = reps.as_ref().map(|r| {
                     r.iter()
-                        .map(|x| x.1.get(&key).and_then(|y| y.get(q)).copied().unwrap_or(f64::NAN))
+                        .map(|x| {
+                            x.1.get(&key)
+                                .and_then(|y| y.get(q))
+                                .copied()
+                                .unwrap_or(f64::NAN)
+                        })
                         .collect()
                 });
                 let est = if q == "P_a_better" {
@@ -843,7 +875,8 @@ pub fn fit_groups(
                         Some(s) => {
                             let f: Vec<f64> = s.iter().copied().filter(|v| v.is_finite()).collect();
                             Estimate {
-                                value: (!f.is_empty()).then(|| f.iter().sum::<f64>() / f.len() as f64),
+                                value: (!f.is_empty())
+                                    .then(|| f.iter().sum::<f64>() / f.len() as f64),
                                 interval: None,
                             }
                         }
@@ -889,7 +922,8 @@ pub fn fit_groups(
                 grid.iter()
                     .map(|&c| {
                         let d = draws.as_ref()?;
-                        let v: Vec<f64> = d.iter().map(|r| f(&r[g], c).unwrap_or(f64::NAN)).collect();
+                        let v: Vec<f64> =
+                            d.iter().map(|r| f(&r[g], c).unwrap_or(f64::NAN)).collect();
                         summarise(&v, level).map(|x| x.0)
                     })
                     .collect()

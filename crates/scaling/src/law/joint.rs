@@ -217,7 +217,9 @@ impl Joint {
         };
         let mut out: Vec<usize> = self.map.iter().map(|m| m[j]).collect();
         out.dedup();
-        out.into_iter().map(|k| self.params[k].name.clone()).collect()
+        out.into_iter()
+            .map(|k| self.params[k].name.clone())
+            .collect()
     }
 }
 
@@ -331,14 +333,22 @@ mod tests {
             q[k] -= 2.0 * h;
             let down = j.ln_predict_grad(&x, &q, None);
             let fd = (up - down) / (2.0 * h);
-            assert!((fd - g[k]).abs() < 1e-6 * (1.0 + g[k].abs()), "{k}: {fd} {}", g[k]);
+            assert!(
+                (fd - g[k]).abs() < 1e-6 * (1.0 + g[k].abs()),
+                "{k}: {fd} {}",
+                g[k]
+            );
         }
         assert_eq!(g[0], 0.0, "group a's E does not move group b's runs");
     }
 
     #[test]
     fn ties_remove_a_parameter() {
-        let j = Joint::new(LawForm::Chinchilla, spec(&["only"], &[], &[["alpha", "beta"]])).unwrap();
+        let j = Joint::new(
+            LawForm::Chinchilla,
+            spec(&["only"], &[], &[["alpha", "beta"]]),
+        )
+        .unwrap();
         assert_eq!(j.param_names(), vec!["E", "A", "B", "alpha"]);
         let p = [1.7, 400.0, 410.0, 0.3];
         let x = [1e8, 2e10, 0.0];
@@ -348,7 +358,11 @@ mod tests {
         let up = j.ln_predict_grad(&x, &[1.7, 400.0, 410.0, 0.3 + h], None);
         let down = j.ln_predict_grad(&x, &[1.7, 400.0, 410.0, 0.3 - h], None);
         assert!(((up - down) / (2.0 * h) - g[3]).abs() < 1e-6);
-        assert!(Joint::new(LawForm::Chinchilla, spec(&["a"], &["beta"], &[["alpha", "beta"]])).is_err());
+        assert!(Joint::new(
+            LawForm::Chinchilla,
+            spec(&["a"], &["beta"], &[["alpha", "beta"]])
+        )
+        .is_err());
         assert!(Joint::new(LawForm::Chinchilla, spec(&["a"], &["gamma"], &[])).is_err());
     }
 }
