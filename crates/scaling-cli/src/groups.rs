@@ -8,7 +8,7 @@ use clap::Args;
 
 use scaling::data::RunTable;
 use scaling::fit;
-use scaling::groups::{self, GroupsRequest, PairedBootstrap};
+use scaling::groups::{self, GroupsNames};
 use scaling::report::groups as render;
 
 use crate::{
@@ -110,42 +110,30 @@ pub struct GroupsArgs {
 
 /// `scaling groups`.
 pub fn cmd_groups(a: GroupsArgs, out: &mut String) -> Result<()> {
-    let names = fit::FitNames {
-        law: a.law.clone(),
-        params: a.param.clone(),
-        x: a.x.map(name),
-        fix_e: a.fix_e,
-        objective: name(a.objective),
-        delta: a.delta,
-        space: name(a.space),
-        reduction: name(a.reduction),
-        starts: "varpro".into(),
-        max_iter: a.max_iter,
+    let names = GroupsNames {
+        fit: fit::FitNames {
+            law: a.law.clone(),
+            params: a.param.clone(),
+            x: a.x.map(name),
+            fix_e: a.fix_e,
+            objective: name(a.objective),
+            delta: a.delta,
+            space: name(a.space),
+            reduction: name(a.reduction),
+            starts: "varpro".into(),
+            max_iter: a.max_iter,
+        },
+        by: a.by.clone().unwrap_or_default(),
+        shared: a.shared.clone(),
+        ties: a.tie.clone(),
+        weight_col: a.weight_col.clone(),
+        asymmetric: a.asymmetric,
+        budgets: a.budgets.clone(),
+        replicates: a.bootstrap,
+        seed: a.seed,
+        level: a.level,
+        pair_col: a.pair_col.clone(),
     };
-    if !(a.level > 0.0 && a.level < 1.0) {
-        return Err(usage(format!(
-            "--level must be between 0 and 1, got {}",
-            a.level
-        )));
-    }
-    if let Some(k) = a.asymmetric {
-        if !(k.is_finite() && k > 0.0) {
-            return Err(usage(format!("--asymmetric must be a number > 0, got {k}")));
-        }
-    }
-    if let Some(c) = a.budgets.iter().find(|c| !(c.is_finite() && **c > 0.0)) {
-        return Err(usage(format!("--budgets must be positive FLOPs, got {c}")));
-    }
-    let mut ties = Vec::new();
-    for t in &a.tie {
-        let (k, r) = t
-            .split_once('=')
-            .ok_or_else(|| usage(format!("--tie {t:?} is not KEPT=REMOVED (alpha=beta)")))?;
-        ties.push([k.trim().to_string(), r.trim().to_string()]);
-    }
-    if let Some(r) = a.bootstrap {
-        scaling::limits::check("bootstrap replicates", r, scaling::limits::MAX_REPLICATES)?;
-    }
     if let Some(p) = &a.plot {
         crate::check_new(p, a.force, "--plot")?;
     }
@@ -163,7 +151,8 @@ pub fn cmd_groups(a: GroupsArgs, out: &mut String) -> Result<()> {
     };
     let mut load = load_request(&a.data);
     scaling::accounting::prepare_table(&mut table, &load)?;
-    let by = match (&a.by, a.files.len()) {
+    let mut names = names;
+    names.by = match (&a.by, a.files.len()) {
         (Some(b), _) => b.clone(),
         (None, n) if n > 1 => "dataset".into(),
         (None, _) => {
@@ -173,24 +162,9 @@ pub fn cmd_groups(a: GroupsArgs, out: &mut String) -> Result<()> {
         }
     };
     let headers: Vec<&str> = table.columns.iter().map(|c| c.as_str()).collect();
-    let mut config = names
-        .config_for(&headers)
+    let req = names
+        .request(&headers)
         .map_err(|e| usage(e.to_string()))?;
-    config.asymmetric = a.asymmetric;
-    let req = GroupsRequest {
-        by,
-        config,
-        shared: a.shared.clone(),
-        ties,
-        weight_column: a.weight_col.clone(),
-        budgets: a.budgets.clone(),
-        bootstrap: a.bootstrap.map(|r| PairedBootstrap {
-            replicates: r,
-            seed: a.seed,
-            level: a.level,
-            pair_column: a.pair_col.clone(),
-        }),
-    };
     let targets: Vec<Option<String>> = if a.targets.is_empty() {
         vec![None]
     } else {

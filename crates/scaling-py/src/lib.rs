@@ -8,6 +8,7 @@ use pyo3::types::{PyList, PyTuple};
 
 use scaling::data::{Column, RunTable};
 
+mod groups;
 mod lab;
 mod methods;
 mod plan;
@@ -163,6 +164,7 @@ fn _scaling(m: &Bound<'_, PyModule>) -> PyResult<()> {
     methods::register(m)?;
     plan::register(m)?;
     lab::register(m)?;
+    groups::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

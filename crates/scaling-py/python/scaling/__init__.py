@@ -20,12 +20,15 @@ from ._progress import reporter
 from ._results import Fit, Result
 from ._methods import Comparison, Envelope, Isoflop, PowerLaw, compare, envelope, isoflop, powerlaw
 from ._plan import Plan, Presets, optimal, presets
+from ._groups import Groups, groups
 from ._lab import count, shape, reconcile, plateau, simulate_data_strategy, simulate_sweep
 
 __version__ = _scaling.__version__
 
 __all__ = [
     "fit",
+    "groups",
+    "Groups",
     "isoflop", "envelope", "compare", "powerlaw", "Isoflop", "Envelope", "Comparison", "PowerLaw",
     "optimal",
     "presets",

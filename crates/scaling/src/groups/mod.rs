@@ -989,3 +989,86 @@ pub fn group_law(joint: &Fit, g: usize) -> Option<Law> {
         _ => None,
     }
 }
+
+/// A groups request by name, as every front end spells it (the command line's flags, Python's
+/// keyword arguments): one translation into a [`GroupsRequest`].
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct GroupsNames {
+    /// The base law, objective and fixed or bounded parameters.
+    pub fit: fit::FitNames,
+    /// The group column.
+    pub by: String,
+    /// Shared parameters.
+    pub shared: Vec<String>,
+    /// Ties `kept=removed` (`alpha=beta`).
+    pub ties: Vec<String>,
+    /// The weight column.
+    pub weight_col: Option<String>,
+    /// The asymmetric factor k.
+    pub asymmetric: Option<f64>,
+    /// Budgets (FLOPs; empty: 1e21 and 1e23).
+    pub budgets: Vec<f64>,
+    /// Paired-bootstrap replicates (none: no bootstrap).
+    pub replicates: Option<usize>,
+    /// Seed.
+    pub seed: u64,
+    /// Level (0: 0.95).
+    pub level: f64,
+    /// The pairing column (none: budgets).
+    pub pair_col: Option<String>,
+}
+
+impl GroupsNames {
+    /// The request these names stand for, on a table with these headers.
+    ///
+    /// # Errors
+    /// [`Error::InvalidSetting`] for a bad tie, level, asymmetric factor or budget, and every
+    /// error of [`fit::FitNames::config_for`].
+    pub fn request(&self, headers: &[&str]) -> Result<GroupsRequest> {
+        let level = if self.level == 0.0 { 0.95 } else { self.level };
+        if !(level > 0.0 && level < 1.0) {
+            return Err(Error::InvalidSetting(format!(
+                "the level must be between 0 and 1, got {level}"
+            )));
+        }
+        if let Some(k) = self.asymmetric {
+            if !(k.is_finite() && k > 0.0) {
+                return Err(Error::InvalidSetting(format!(
+                    "the asymmetric factor must be a number > 0, got {k}"
+                )));
+            }
+        }
+        if let Some(c) = self.budgets.iter().find(|c| !(c.is_finite() && **c > 0.0)) {
+            return Err(Error::InvalidSetting(format!(
+                "budgets must be positive FLOPs, got {c}"
+            )));
+        }
+        let mut ties = Vec::new();
+        for t in &self.ties {
+            let (k, r) = t.split_once('=').ok_or_else(|| {
+                Error::InvalidSetting(format!("tie {t:?} is not KEPT=REMOVED (alpha=beta)"))
+            })?;
+            ties.push([k.trim().to_string(), r.trim().to_string()]);
+        }
+        if let Some(r) = self.replicates {
+            crate::limits::check("bootstrap replicates", r, crate::limits::MAX_REPLICATES)?;
+        }
+        let mut config = self.fit.config_for(headers)?;
+        config.asymmetric = self.asymmetric;
+        Ok(GroupsRequest {
+            by: self.by.clone(),
+            config,
+            shared: self.shared.clone(),
+            ties,
+            weight_column: self.weight_col.clone(),
+            budgets: self.budgets.clone(),
+            bootstrap: self.replicates.map(|r| PairedBootstrap {
+                replicates: r,
+                seed: self.seed,
+                level,
+                pair_column: self.pair_col.clone(),
+            }),
+        })
+    }
+}
