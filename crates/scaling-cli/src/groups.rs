@@ -181,7 +181,7 @@ pub fn cmd_groups(a: GroupsArgs, out: &mut String) -> Result<()> {
     }
     bar.finish_and_clear();
     if let Some(p) = &a.plot {
-        write_new(p, &render::groups_svg(&results[0].1), a.force, "--plot")?;
+        write_new(p, render::groups_svg(&results[0].1), a.force, "--plot")?;
     }
     match a.format {
         Format::Json => {
