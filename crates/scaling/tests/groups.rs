@@ -117,6 +117,13 @@ fn the_shared_exponent_test_separates_equal_from_different_exponents() {
     let j = r.joint.unwrap();
     assert!(j.params.contains_key("E[x]") && j.params.contains_key("alpha"));
     assert!(!j.params.contains_key("alpha[x]"));
+    // A saved joint fit reads back as the same law (its conventions record the grouping).
+    let back =
+        scaling::fit::Fit::from_json_str("j.json", &serde_json::to_string(&j).unwrap()).unwrap();
+    assert_eq!(back.law().unwrap().params, j.law().unwrap().params);
+    let y = scaling::groups::group_law(&back, 1).unwrap();
+    assert_eq!(y.form, LawForm::Chinchilla);
+    assert_eq!(y.params[4], j.params["beta"].unwrap());
 }
 
 #[test]
