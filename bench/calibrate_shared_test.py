@@ -2,7 +2,7 @@
 """Calibration of `scaling groups`' test of shared exponents: its size and its power.
 
 Draws synthetic pairs of groups from the Chinchilla law L = E_g + A_g/N^alpha_g + B/D^beta
-(Hoffmann et al. 2022, Eq. 2) on a 6 x 6 grid of N (3e7..3e10) and D (1e9..5e11) per group,
+(Hoffmann et al. 2022, Eq. 2) on a 6 x 6 grid of N (3e7..3e10) and D (1e9..1e11) per group,
 with log-normal noise of standard deviation --noise in ln L (0.01 is about the residual
 spread of Marin's IsoFLOP runs), fits them with `scaling groups --shared alpha,beta
 --objective squared`, and counts how often the F test (and the LR test) rejects at 5%:
