@@ -17,6 +17,7 @@ mod accounting;
 mod forms;
 mod downstream;
 mod backtest;
+mod groups;
 mod lab;
 mod methods;
 mod plan;
@@ -89,6 +90,9 @@ enum Command {
     /// How a law's loss, N_opt and D_opt move per 0.01 of each exponent and per unit of the
     /// other parameters, at a budget or a run.
     Sensitivity(sensitivity::SensitivityArgs),
+    /// Groups of runs (datasets, architectures): separate and joint fits with shared
+    /// parameters, a test of sharing, paired-bootstrap differences and compute-equivalent gains.
+    Groups(Box<groups::GroupsArgs>),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -453,6 +457,7 @@ fn main() -> ExitCode {
         Command::Downstream(a) => downstream::cmd_downstream(*a, &mut out),
         Command::Backtest(a) => backtest::cmd_backtest(*a, &mut out),
         Command::Sensitivity(a) => sensitivity::cmd_sensitivity(a, &mut out),
+        Command::Groups(a) => groups::cmd_groups(*a, &mut out),
     };
     // Names and labels read from the user's files are echoed: no raw control characters.
     let out = report::escape_control(&out);

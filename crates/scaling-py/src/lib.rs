@@ -11,6 +11,7 @@ use scaling::data::{Column, RunTable};
 mod forms;
 mod downstream;
 mod backtest;
+mod groups;
 mod lab;
 mod methods;
 mod plan;
@@ -171,6 +172,7 @@ fn _scaling(m: &Bound<'_, PyModule>) -> PyResult<()> {
     results::register(m)?;
     downstream::register(m)?;
     backtest::register(m)?;
+    groups::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -19,6 +19,7 @@ pub mod downstream;
 pub mod error;
 mod fastmath;
 pub mod fit;
+pub mod groups;
 pub mod law;
 pub mod limits;
 pub mod linalg;

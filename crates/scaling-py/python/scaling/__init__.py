@@ -22,6 +22,7 @@ from ._methods import Comparison, Envelope, Isoflop, PowerLaw, compare, envelope
 from ._forms import FormComparison, compare_forms
 from ._plan import Plan, Presets, optimal, presets
 from ._downstream import Downstream, downstream
+from ._groups import Groups, groups
 from ._lab import count, shape, reconcile, plateau, simulate_data_strategy, simulate_sweep
 from ._analysis import (
     Calibration, Demo, LawTest, Plot, Prediction, Predictions,
@@ -40,6 +41,8 @@ __all__ = [
     "predict", "test_law", "calibrate", "demo", "plot", "report",
     "Prediction", "Predictions", "LawTest", "Calibration", "Demo", "Plot",
     "compare_forms", "FormComparison",
+    "groups",
+    "Groups",
     "isoflop", "envelope", "compare", "powerlaw", "Isoflop", "Envelope", "Comparison", "PowerLaw",
     "downstream", "Downstream",
     "optimal",

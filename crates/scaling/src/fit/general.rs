@@ -147,6 +147,11 @@ pub struct GeneralProblem {
     loss: Vec<f64>,
     ln_loss: Vec<f64>,
     weight: Vec<f64>,
+    /// The user's per-run weights (all 1 unless set), which [`GeneralProblem::set_weights`]
+    /// multiplies.
+    base_weight: Vec<f64>,
+    /// Over-prediction (residual > 0) is charged this many times an equal under-prediction.
+    asymmetric: f64,
     /// The objective.
     pub objective: Objective,
     /// Every parameter, with the domain used in this fit (bounds applied).
@@ -236,6 +241,8 @@ impl GeneralProblem {
             loss: loss.to_vec(),
             ln_loss: loss.iter().map(|l| l.ln()).collect(),
             weight: vec![1.0; loss.len()],
+            base_weight: vec![1.0; loss.len()],
+            asymmetric: 1.0,
             objective,
             specs,
             base,
@@ -258,10 +265,74 @@ impl GeneralProblem {
         &self.form
     }
 
-    /// Replace the run weights (one per run, non-negative).
+    /// Replace the run weights (one per run, non-negative): the objective weights run i by
+    /// `w[i]` times its fixed weight (see [`GeneralProblem::for_config`]), so a bootstrap's
+    /// resampling counts combine with the user's weights.
     pub fn set_weights(&mut self, w: &[f64]) {
         assert_eq!(w.len(), self.runs(), "one weight per run");
-        self.weight = w.to_vec();
+        self.weight = w
+            .iter()
+            .zip(&self.base_weight)
+            .map(|(a, b)| a * b)
+            .collect();
+    }
+
+    /// The problem a [`FitConfig`] describes on `design` and `loss`: its form, objective,
+    /// fixed and bounded parameters, per-run weights and asymmetric penalty.
+    ///
+    /// # Formula
+    /// `sum_i w_i k^[r_i > 0] rho(r_i)` with r_i the (log or linear) residual, rho the
+    /// Huber or squared penalty, w_i the run's weight and k the asymmetric factor (k = 1:
+    /// Hoffmann et al. 2022's symmetric objective).
+    ///
+    /// # Errors
+    /// As [`GeneralProblem::new`]; weights that are not one finite non-negative number per
+    /// run with a positive sum; an asymmetric factor that is not a positive finite number.
+    pub fn for_config(design: &Design, loss: &[f64], config: &FitConfig) -> Result<GeneralProblem> {
+        let mut p = GeneralProblem::new(
+            config.form.clone(),
+            design,
+            loss,
+            config.objective,
+            &config.fixed,
+            &config.bounds,
+        )?;
+        let col = config.weight_column.as_deref().unwrap_or("weights");
+        if let Some(w) = &config.weights {
+            if w.len() != loss.len() {
+                return Err(Error::InvalidSetting(format!(
+                    "{} weights for {} runs (column {col:?})",
+                    w.len(),
+                    loss.len()
+                )));
+            }
+            if let Some((i, v)) = w
+                .iter()
+                .enumerate()
+                .find(|(_, v)| !(v.is_finite() && **v >= 0.0))
+            {
+                return Err(Error::InvalidSetting(format!(
+                    "weight {v} of run {} (column {col:?}) is not a finite number >= 0",
+                    i + 1
+                )));
+            }
+            if !(w.iter().sum::<f64>() > 0.0) {
+                return Err(Error::InvalidSetting(format!(
+                    "every weight in column {col:?} is 0: no run is left to fit"
+                )));
+            }
+            p.base_weight = w.clone();
+            p.weight = w.clone();
+        }
+        if let Some(k) = config.asymmetric {
+            if !(k.is_finite() && k > 0.0) {
+                return Err(Error::InvalidSetting(format!(
+                    "the asymmetric penalty factor must be a finite number > 0, got {k}"
+                )));
+            }
+            p.asymmetric = k;
+        }
+        Ok(p)
     }
 
     /// L for every run at `p` and, when `grad` is given, dL/dp_k at `grad[k * m + i]`.
@@ -348,6 +419,7 @@ impl GeneralProblem {
                 return bad(grad);
             }
             let (rho, psi) = self.objective.rho_psi(r);
+            let w = if r > 0.0 { w * self.asymmetric } else { w };
             f += w * rho;
             c[i] = w * psi * scale;
         }
@@ -605,14 +677,7 @@ pub(crate) fn fit_general(runs: &Runs, columns: &Columns, config: &FitConfig) ->
     }
     let form = config.form.clone();
     let design = design(form.form(), runs, columns)?;
-    let problem = GeneralProblem::new(
-        form.clone(),
-        &design,
-        &runs.loss,
-        config.objective,
-        &config.fixed,
-        &config.bounds,
-    )?;
+    let problem = GeneralProblem::for_config(&design, &runs.loss, config)?;
     let dim = problem.dim();
     let names = form.param_names();
     if runs.len() < dim {
@@ -626,7 +691,15 @@ pub(crate) fn fit_general(runs: &Runs, columns: &Columns, config: &FitConfig) ->
             free.join(", ")
         )));
     }
-    let (seeds, profile_points) = problem.seeds(config.varpro_seeds.max(1));
+    let (mut seeds, profile_points) = problem.seeds(config.varpro_seeds.max(1));
+    for start in &config.extra_starts {
+        if start.len() == names.len() {
+            let theta = problem.internal(start);
+            if theta.iter().all(|v| v.is_finite()) && problem.value(&theta).is_finite() {
+                seeds.push(theta);
+            }
+        }
+    }
     if seeds.is_empty() {
         return Err(Error::Numerical(format!(
             "no start on the {profile_points}-point grid gave a finite objective: give the \

@@ -73,13 +73,31 @@ pub struct FitConfig {
     pub fixed: BTreeMap<String, f64>,
     /// Bounds on parameters (name -> domain; the generic path).
     pub bounds: BTreeMap<String, Domain>,
+    /// Per-run weights w_i >= 0 multiplying each run's penalty (the generic path); `None`
+    /// for equal weights.
+    pub weights: Option<Vec<f64>>,
+    /// The column the weights came from (recorded in the conventions).
+    pub weight_column: Option<String>,
+    /// Asymmetric penalty k > 0: a run whose loss the law over-predicts (residual > 0) is
+    /// charged k times the penalty of an equal under-prediction (the generic path; OLMo-core
+    /// and kyo-takano's fitting code use such an objective so the law follows the best
+    /// achievable loss when some runs are under-tuned). `None` (or k = 1) is symmetric.
+    pub asymmetric: Option<f64>,
+    /// Extra starting points (natural parameters, in the form's order) polished besides the
+    /// generic path's own seeds (a joint fit starts from its groups' separate fits).
+    pub extra_starts: Vec<Vec<f64>>,
 }
 
 impl FitConfig {
     /// True when the fit runs on the fast four-lane kernel: the Chinchilla or power form with
     /// nothing fixed but E and no bounds.
     pub fn uses_kernel(&self) -> bool {
-        self.form.has_kernel() && self.fixed.is_empty() && self.bounds.is_empty()
+        self.form.has_kernel()
+            && self.fixed.is_empty()
+            && self.bounds.is_empty()
+            && self.weights.is_none()
+            && self.asymmetric.is_none()
+            && self.extra_starts.is_empty()
     }
 }
 
@@ -94,6 +112,10 @@ impl Default for FitConfig {
             optimizer: bfgs::Options::default(),
             fixed: BTreeMap::new(),
             bounds: BTreeMap::new(),
+            weights: None,
+            weight_column: None,
+            asymmetric: None,
+            extra_starts: Vec::new(),
         }
     }
 }
@@ -224,6 +246,16 @@ pub struct Conventions {
     /// the bootstrap replicates with the residuals (null without a bootstrap).
     #[serde(default)]
     pub new_run_interval: Option<String>,
+    /// The asymmetric penalty's k: over-prediction charged k times under-prediction (null:
+    /// symmetric).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asymmetric: Option<f64>,
+    /// The column holding per-run weights (null: equal weights).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weights: Option<String>,
+    /// How a joint fit over groups was built (base law, groups, shared and tied parameters).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub joint: Option<crate::law::JointSpec>,
 }
 
 /// Quantities implied by a Chinchilla-form fit (Hoffmann et al. 2022, Eq. 4).
@@ -400,6 +432,7 @@ impl Fit {
                 reduction: self.conventions.reduction,
             },
             starts: self.conventions.starts,
+            asymmetric: self.conventions.asymmetric,
             ..FitConfig::default()
         }
     }
@@ -606,6 +639,19 @@ impl Fit {
     /// # Errors
     /// [`Error::InvalidSetting`] for an unknown law name or a formula that does not parse.
     pub fn try_form(&self) -> Result<LawForm> {
+        if self.law == "joint" {
+            let spec = self.conventions.joint.as_ref().ok_or_else(|| {
+                Error::InvalidSetting("a joint fit without conventions.joint".into())
+            })?;
+            let cols: Vec<&str> = self
+                .conventions
+                .variables
+                .keys()
+                .map(|s| s.as_str())
+                .collect();
+            let j = crate::law::Joint::from_spec(spec, &cols)?;
+            return Ok(LawForm::Joint(std::sync::Arc::new(j)));
+        }
         if self.law == "formula" {
             let cols: Vec<&str> = self
                 .conventions
@@ -1214,6 +1260,9 @@ fn fit_kernel(runs: &Runs, config: &FitConfig) -> Result<Fit> {
             variables: BTreeMap::new(),
             bounds: BTreeMap::new(),
             new_run_interval: None,
+            asymmetric: None,
+            weights: None,
+            joint: None,
         },
         identifiability,
         implied,
@@ -1327,6 +1376,12 @@ fn kernel_free_report(runs: &Runs, config: &FitConfig, form: &LawForm) -> Fit {
             variables: BTreeMap::new(),
             bounds: BTreeMap::new(),
             new_run_interval: None,
+            asymmetric: config.asymmetric,
+            weights: config.weight_column.clone(),
+            joint: match &config.form {
+                LawForm::Joint(j) => Some(j.spec().clone()),
+                _ => None,
+            },
         },
         identifiability: Identifiability {
             identified: true,

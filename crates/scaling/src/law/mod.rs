@@ -21,11 +21,13 @@
 pub mod form;
 pub mod forms;
 pub mod formula;
+pub mod joint;
 pub mod presets;
 mod rule;
 
 pub use form::{Domain, Form, Grid, ParamSpec, Var};
 pub use formula::{Formula, ParseError};
+pub use joint::{Joint, JointSpec};
 pub use rule::Rule;
 
 use std::sync::Arc;
@@ -103,6 +105,9 @@ pub enum LawForm {
     },
     /// A user's formula.
     Formula(Arc<Formula>),
+    /// A base form fitted jointly over groups, with shared, per-group and tied parameters
+    /// ([`joint`]).
+    Joint(Arc<Joint>),
 }
 
 /// The names of the built-in forms (`--law NAME`); anything else is read as a formula.
@@ -131,6 +136,7 @@ impl LawForm {
             LawForm::Multiplicative => forms::multiplicative(),
             LawForm::BrokenPower { x } => forms::broken_power(*x),
             LawForm::Formula(f) => &**f,
+            LawForm::Joint(j) => &**j,
         }
     }
 
@@ -171,6 +177,7 @@ impl LawForm {
             LawForm::Multiplicative => "multiplicative",
             LawForm::BrokenPower { .. } => "broken-power",
             LawForm::Formula(_) => "formula",
+            LawForm::Joint(_) => "joint",
         }
     }
 

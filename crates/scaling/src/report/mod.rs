@@ -8,6 +8,7 @@ pub mod forms;
 pub mod html;
 pub mod downstream;
 pub mod backtest;
+pub mod groups;
 pub mod lab;
 pub mod methods;
 pub mod plan;

@@ -133,14 +133,7 @@ pub fn bootstrap(
         None
     } else {
         let design = fit::design(config.form.form(), runs, &full.data.columns)?;
-        Some(GeneralProblem::new(
-            config.form.clone(),
-            &design,
-            &runs.loss,
-            config.objective,
-            &config.fixed,
-            &config.bounds,
-        )?)
+        Some(GeneralProblem::for_config(&design, &runs.loss, config)?)
     };
     let (groups, n_groups) = match &bc.clusters {
         None => (None, runs.len()),

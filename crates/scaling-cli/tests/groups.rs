@@ -1,0 +1,99 @@
+//! End-to-end tests of `scaling groups`: several files stacked by stem, the JSON contract,
+//! and bad input with exit code 2.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn scaling(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_scaling"))
+        .args(args)
+        .output()
+        .expect("run scaling");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn tempdir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("scaling-groups-test-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// A table drawn exactly from L = e + 400/N^0.34 + 410/D^0.28, with weights 1.
+fn csv(dir: &Path, name: &str, e: f64) -> String {
+    let mut s = String::from("params,tokens,loss,w\n");
+    for i in 0..6 {
+        for j in 0..5 {
+            let (n, d) = (3e7 * 2.5f64.powi(i), 1e9 * 2.5f64.powi(j));
+            let l = e + 400.0 * n.powf(-0.34) + 410.0 * d.powf(-0.28);
+            s.push_str(&format!("{n},{d},{l},1\n"));
+        }
+    }
+    let p = dir.join(name);
+    std::fs::write(&p, s).unwrap();
+    p.display().to_string()
+}
+
+#[test]
+fn groups_of_files_fit_jointly_with_a_test_and_gains() {
+    let dir = tempdir("files");
+    let a = csv(&dir, "runs_a.csv", 1.7);
+    let b = csv(&dir, "runs_b.csv", 1.8);
+    let (code, out, err) = scaling(&[
+        "groups",
+        &a,
+        &b,
+        "--shared",
+        "alpha,beta",
+        "--weight-col",
+        "w",
+        "--format",
+        "json",
+        "-q",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    // Labels are the stems without their shared prefix.
+    assert_eq!(v["groups"], serde_json::json!(["a", "b"]));
+    let j = &v["joint"];
+    assert!((j["params"]["alpha"].as_f64().unwrap() - 0.34).abs() < 1e-3);
+    assert!((j["params"]["E[b]"].as_f64().unwrap() - 1.8).abs() < 1e-3);
+    assert_eq!(j["conventions"]["weights"], "w");
+    assert!(v["test"]["f_p_value"].as_f64().is_some());
+    // a has the lower floor: it is better at 1e21 and its gain over b exceeds 1.
+    let at = &v["comparisons"][0]["at_budget"]["1e21"];
+    assert!(at["L_opt"]["value"].as_f64().unwrap() < 0.0);
+    assert!(at["gain_a_over_b"]["value"].as_f64().unwrap() > 1.0);
+}
+
+#[test]
+fn groups_bad_input_exits_2() {
+    let dir = tempdir("bad");
+    let a = csv(&dir, "one.csv", 1.7);
+    for (args, msg) in [
+        (vec!["groups", a.as_str()], "--by"),
+        (vec!["groups", a.as_str(), "--by", "nope"], "nope"),
+        (
+            vec!["groups", a.as_str(), "--by", "w", "--tie", "alpha"],
+            "KEPT=REMOVED",
+        ),
+        (
+            vec!["groups", a.as_str(), "--by", "w", "--asymmetric", "-1"],
+            "asymmetric",
+        ),
+        (
+            vec!["groups", a.as_str(), "--by", "w", "--shared", "alpha"],
+            "one group",
+        ),
+    ] {
+        let (code, out, err) = scaling(&args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(out.is_empty());
+        assert!(err.contains(msg), "{msg:?} not in {err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}
