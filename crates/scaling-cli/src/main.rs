@@ -14,9 +14,9 @@ use scaling::law::LawForm;
 use scaling::report;
 
 mod accounting;
-mod forms;
-mod downstream;
 mod backtest;
+mod downstream;
+mod forms;
 mod groups;
 mod lab;
 mod methods;

@@ -8,9 +8,9 @@ use pyo3::types::{PyList, PyTuple};
 
 use scaling::data::{Column, RunTable};
 
-mod forms;
-mod downstream;
 mod backtest;
+mod downstream;
+mod forms;
 mod groups;
 mod lab;
 mod methods;

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use crate::data::RunTable;
+use crate::data::{Cells, RunTable};
 use crate::error::{Error, Result};
 
 /// The rows of `left` with the columns of `right` appended, matched on column `on` (an inner
@@ -16,11 +16,11 @@ use crate::error::{Error, Result};
 /// appears twice in `right`, a row of `left` whose key is not in `right`, or a shared column
 /// whose values disagree.
 pub fn join_tables(left: &RunTable, right: &RunTable, on: &str) -> Result<RunTable> {
-    let lk = left.named_column("--on", on)?;
-    let rk = right.named_column("--on", on)?;
+    let lk = left.named_column("join key (on)", on)?;
+    let rk = right.named_column("join key (on)", on)?;
     let mut index: HashMap<&str, usize> = HashMap::new();
     for (i, row) in right.rows.iter().enumerate() {
-        let key = row[rk].trim();
+        let key = row.get(rk).trim();
         if index.insert(key, i).is_some() {
             return Err(Error::BadValue {
                 location: right.location(i),
@@ -44,7 +44,7 @@ pub fn join_tables(left: &RunTable, right: &RunTable, on: &str) -> Result<RunTab
             .filter(|(_, shared)| shared.is_none())
             .map(|(j, _)| right.columns[*j].clone()),
     );
-    let mut rows = Vec::with_capacity(left.rows.len());
+    let mut rows = Cells::new(columns.len());
     let mut lines = Vec::with_capacity(left.rows.len());
     for (i, row) in left.rows.iter().enumerate() {
         let key = row[lk].trim();
@@ -56,11 +56,11 @@ pub fn join_tables(left: &RunTable, right: &RunTable, on: &str) -> Result<RunTab
                 problem: format!("no row of {} has this {on}", right.path),
             });
         };
-        let mut out = row.clone();
+        let mut out = row.to_vec();
         for &(j, shared) in &extra {
-            let v = &right.rows[r][j];
+            let v = right.cell(r, j);
             match shared {
-                None => out.push(v.clone()),
+                None => out.push(v.to_string()),
                 Some(l) => {
                     let (a, b) = (row[l].trim(), v.trim());
                     if let (Ok(x), Ok(y)) = (a.parse::<f64>(), b.parse::<f64>()) {
@@ -80,7 +80,10 @@ pub fn join_tables(left: &RunTable, right: &RunTable, on: &str) -> Result<RunTab
                 }
             }
         }
-        rows.push(out);
+        rows.push_row(&out).map_err(|message| Error::Format {
+            path: left.path.clone(),
+            message,
+        })?;
         lines.push(left.lines[i]);
     }
     Ok(RunTable {

@@ -478,7 +478,7 @@ fn bad(table: &RunTable, row: usize, col: &str, value: &str, problem: &str) -> E
 }
 
 fn number(table: &RunTable, row: usize, col: usize) -> Result<f64> {
-    let text = table.rows[row][col].trim();
+    let text = table.cell(row, col).trim();
     text.parse::<f64>()
         .ok()
         .filter(|v| v.is_finite())
@@ -537,12 +537,12 @@ fn runs_of(table: &RunTable, run_col: &Option<String>) -> Result<Vec<(String, Ve
     let mut out: Vec<(String, Vec<usize>)> = Vec::new();
     let mut at: BTreeMap<String, usize> = BTreeMap::new();
     let col = match run_col {
-        Some(c) => Some(table.named_column("--run-col", c)?),
+        Some(c) => Some(table.named_column("run column", c)?),
         None => None,
     };
     for r in 0..table.rows.len() {
         let label = match col {
-            Some(c) => table.rows[r][c].trim().to_string(),
+            Some(c) => table.cell(r, c).trim().to_string(),
             None => format!("row {}", r + 1),
         };
         match at.get(&label) {
@@ -886,9 +886,9 @@ pub fn downstream(
     let mut warnings: Vec<String> = Vec::new();
     let mut results = Vec::new();
     for task in &req.tasks {
-        let tm = table.named_column("--metric", &task.metric)?;
+        let tm = table.named_column("metric column", &task.metric)?;
         let tf = match &task.feature {
-            Some(f) => Some(table.named_column("--feature", f)?),
+            Some(f) => Some(table.named_column("feature column", f)?),
             None => None,
         };
         if two_step && tf.is_none() {
@@ -899,8 +899,8 @@ pub fn downstream(
         }
         // Rows with a blank metric (or feature) are left out of this task.
         let blank = |r: usize| {
-            table.rows[r][tm].trim().is_empty()
-                || (two_step && tf.is_some_and(|c| table.rows[r][c].trim().is_empty()))
+            table.cell(r, tm).trim().is_empty()
+                || (two_step && tf.is_some_and(|c| table.cell(r, c).trim().is_empty()))
         };
         let mut n_blank = 0;
         let task_runs: Vec<(String, Vec<usize>)> = fit_runs
@@ -1098,10 +1098,10 @@ pub fn downstream(
             ));
         }
         if let Some(fc) = &req.family_col {
-            let c = table.named_column("--family-col", fc)?;
+            let c = table.named_column("family column", fc)?;
             let mut fams: Vec<&str> = task_runs
                 .iter()
-                .map(|(_, rows)| table.rows[rows[0]][c].trim())
+                .map(|(_, rows)| table.cell(rows[0], c).trim())
                 .collect();
             fams.sort_unstable();
             fams.dedup();

@@ -168,15 +168,19 @@ impl DownstreamOptions {
                     Some(f.to_string()),
                     m.to_string(),
                     c.parse::<f64>().map_err(|_| {
-                        Error::InvalidSetting(format!(
-                            "--task {spec:?}: chance {c:?} is not a number"
-                        ))
+                        Error::setting(
+                            format!("{{}} {spec:?}: chance {c:?} is not a number"),
+                            &["task"],
+                        )
                     })?,
                 ),
                 _ => {
-                    return Err(Error::InvalidSetting(format!(
-                        "--task {spec:?} is not METRIC, FEATURE:METRIC or FEATURE:METRIC:CHANCE"
-                    )))
+                    return Err(Error::setting(
+                        format!(
+                            "{{}} {spec:?} is not METRIC, FEATURE:METRIC or FEATURE:METRIC:CHANCE"
+                        ),
+                        &["task"],
+                    ))
                 }
             };
             tasks.push(Task {
@@ -198,7 +202,7 @@ impl DownstreamOptions {
                 weight: 1.0,
             });
         } else if self.feature.is_some() {
-            return Err(Error::InvalidSetting("--feature needs --metric".into()));
+            return Err(Error::setting("{} needs {}", &["feature", "metric"]));
         }
         if !tasks.is_empty() {
             req.tasks = tasks;
@@ -245,9 +249,10 @@ impl DownstreamOptions {
         let skip = self.skip_fraction.unwrap_or(skip);
         let ma = self.moving_average.unwrap_or(ma);
         if !(0.0..1.0).contains(&skip) {
-            return Err(Error::InvalidSetting(format!(
-                "--skip-fraction must be in [0, 1), got {skip}"
-            )));
+            return Err(Error::setting(
+                format!("{{}} must be in [0, 1), got {skip}"),
+                &["skip_fraction"],
+            ));
         }
         if let Some(c) = &self.step1_checkpoints {
             req.handling.step1 = checkpoints(c, skip, ma)?;
@@ -281,7 +286,7 @@ impl DownstreamOptions {
         let mut targets: Vec<Target> = self.targets.iter().cloned().map(Target::Run).collect();
         for p in &self.at {
             let (n, d) = p.split_once(':').ok_or_else(|| {
-                Error::InvalidSetting(format!("--at {p:?} is not N:D, e.g. 7B:4T"))
+                Error::setting(format!("{{}} {p:?} is not N:D, e.g. 7B:4T"), &["at"])
             })?;
             targets.push(Target::Point {
                 n: quantity(n)?,

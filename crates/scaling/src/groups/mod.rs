@@ -28,7 +28,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::accounting::{load_runs, selected_rows, LoadRequest};
-use crate::data::{group_rows, RunTable, Runs};
+use crate::data::{group_rows, Cells, RunTable, Runs};
 use crate::error::{Error, Result};
 use crate::fit::{self, Columns, Fit, FitConfig, Penalty};
 use crate::law::joint::GROUP_INDEX;
@@ -62,17 +62,20 @@ pub fn stack_tables(tables: &[(String, RunTable)], column: &str) -> Result<RunTa
             }
         }
     }
-    let mut rows = Vec::new();
+    let mut rows = Cells::new(columns.len() + 1);
     let mut lines = Vec::new();
     for (label, t) in tables {
         let idx: Vec<Option<usize>> = columns.iter().map(|c| t.column_index(c)).collect();
         for (r, row) in t.rows.iter().enumerate() {
             let mut out: Vec<String> = idx
                 .iter()
-                .map(|i| i.map(|i| row[i].clone()).unwrap_or_default())
+                .map(|i| i.map(|i| row[i].to_string()).unwrap_or_default())
                 .collect();
             out.push(label.clone());
-            rows.push(out);
+            rows.push_row(&out).map_err(|message| Error::Format {
+                path: t.path.clone(),
+                message,
+            })?;
             lines.push(t.lines.get(r).copied().flatten());
         }
     }
@@ -365,11 +368,11 @@ fn subset_columns(cols: &Columns, idx: &[usize]) -> Columns {
 /// [`Error::MissingColumn`] for an absent column; [`Error::BadValue`] naming the file, row,
 /// column and value of a weight that is not a finite number >= 0.
 pub fn weights_from(table: &RunTable, runs: &Runs, column: &str) -> Result<Vec<f64>> {
-    let c = table.named_column("--weight-col", column)?;
+    let c = table.named_column("weight column", column)?;
     runs.rows
         .iter()
         .map(|&row| {
-            let text = table.rows[row - 1][c].trim();
+            let text = table.cell(row - 1, c).trim();
             text.parse::<f64>()
                 .ok()
                 .filter(|v| v.is_finite() && *v >= 0.0)
@@ -538,7 +541,7 @@ pub fn fit_groups(
 ) -> Result<GroupsResult> {
     let base = &req.config;
     let rows = selected_rows(table, load)?;
-    let groups = group_rows(table, "--by", std::slice::from_ref(&req.by), &rows)?;
+    let groups = group_rows(table, "by", std::slice::from_ref(&req.by), &rows)?;
     let labels: Vec<String> = groups
         .iter()
         .map(|g| g.key.first().map(|k| k.1.clone()).unwrap_or_default())
@@ -559,12 +562,12 @@ pub fn fit_groups(
     };
     // One load of every run, split by group, so filters act once on the pooled table.
     let runs = load_runs(table, fit::needs(&base.form), load, Some(rows.clone()))?;
-    let by_col = table.named_column("--by", &req.by)?;
+    let by_col = table.named_column("by", &req.by)?;
     let group_of: Vec<usize> = runs
         .rows
         .iter()
         .map(|&r| {
-            let v = table.rows[r - 1][by_col].trim();
+            let v = table.cell(r - 1, by_col).trim();
             labels.iter().position(|l| l == v).unwrap_or(0)
         })
         .collect();

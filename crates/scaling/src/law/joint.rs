@@ -77,21 +77,25 @@ impl Joint {
         let names: Vec<String> = bspecs.iter().map(|s| s.name.clone()).collect();
         let index = |n: &str, what: &str| -> Result<usize> {
             names.iter().position(|m| m == n).ok_or_else(|| {
-                Error::InvalidSetting(format!(
-                    "{what} {n:?} is not a parameter of the {} law (its parameters: {})",
-                    base.name(),
-                    names.join(", ")
-                ))
+                Error::setting(
+                    format!(
+                        "{{}} {n:?} is not a parameter of the {} law (its parameters: {})",
+                        base.name(),
+                        names.join(", ")
+                    ),
+                    &[what],
+                )
             })
         };
         // Resolve ties: removed parameter -> kept parameter (after following chains).
         let mut tied_to: Vec<usize> = (0..names.len()).collect();
         for [kept, removed] in &spec.ties {
-            let (k, r) = (index(kept, "--tie")?, index(removed, "--tie")?);
+            let (k, r) = (index(kept, "tie")?, index(removed, "tie")?);
             if k == r {
-                return Err(Error::InvalidSetting(format!(
-                    "--tie {kept}={removed} ties a parameter to itself"
-                )));
+                return Err(Error::setting(
+                    format!("{{}} {kept}={removed} ties a parameter to itself"),
+                    &["tie"],
+                ));
             }
             if tied_to[r] != r {
                 return Err(Error::InvalidSetting(format!(
@@ -116,7 +120,7 @@ impl Joint {
         }
         let mut shared = vec![false; names.len()];
         for s in &spec.shared {
-            let j = index(s, "--shared")?;
+            let j = index(s, "shared")?;
             if tied_to[j] != j {
                 return Err(Error::InvalidSetting(format!(
                     "{s} is tied to {}; share {} instead",

@@ -3,12 +3,12 @@
 use std::fmt::Write;
 
 pub mod accounting;
+pub mod backtest;
+pub mod downstream;
 pub mod figure;
 pub mod forms;
-pub mod html;
-pub mod downstream;
-pub mod backtest;
 pub mod groups;
+pub mod html;
 pub mod lab;
 pub mod methods;
 pub mod plan;

@@ -344,7 +344,7 @@ fn axis_values(table: &RunTable, runs: &Runs, axis: &Axis) -> Result<Vec<f64>> {
             runs.rows
                 .iter()
                 .map(|&row| {
-                    let text = table.rows[row - 1][c].trim();
+                    let text = table.cell(row - 1, c).trim();
                     text.parse::<f64>()
                         .ok()
                         .filter(|x| x.is_finite())
