@@ -1,6 +1,6 @@
 //! `scaling forms`: several law forms fitted to the same runs and compared side by side
 //! (objective, residual RMS, parameters, AIC, BIC). Parsing and rendering only; the
-//! comparison is `scaling::uncertainty::compare_forms`.
+//! comparison is `scaling::validate::compare_forms`.
 
 use std::path::PathBuf;
 
@@ -56,7 +56,7 @@ pub(crate) struct FormsArgs {
 }
 
 pub(crate) fn cmd_forms(a: FormsArgs, out: &mut String) -> Result<()> {
-    let req = scaling::uncertainty::FormsRequest {
+    let req = scaling::validate::FormsRequest {
         laws: a.law.clone(),
         settings: scaling::fit::FitNames {
             law: String::new(),
@@ -73,13 +73,12 @@ pub(crate) fn cmd_forms(a: FormsArgs, out: &mut String) -> Result<()> {
     };
     let table = read_table(&a.file, &a.data)?;
     row_filter(&a.data)?;
-    let c =
-        scaling::uncertainty::compare_forms(&table, &req, &load_request(&a.data)).map_err(|e| {
-            match e {
-                scaling::Error::InvalidSetting(m) => usage(m),
-                e => anyhow::Error::new(e),
-            }
-        })?;
+    let c = scaling::validate::compare_forms(&table, &req, &load_request(&a.data)).map_err(
+        |e| match e {
+            scaling::Error::InvalidSetting(m) => usage(m),
+            e => anyhow::Error::new(e),
+        },
+    )?;
     match a.format {
         Format::Json => out.push_str(&(serde_json::to_string_pretty(&c)? + "\n")),
         Format::Text => out.push_str(&scaling::report::forms::forms_text(&c)),

@@ -1,10 +1,10 @@
 //! Law forms compared on the same runs from Python (`scaling.compare_forms`): one call of
-//! `scaling::uncertainty::compare_forms`, returning its JSON and text.
+//! `scaling::validate::compare_forms`, returning its JSON and text.
 
 use pyo3::prelude::*;
 
 use scaling::accounting::{prepare_table, LoadRequest};
-use scaling::uncertainty::{compare_forms as compare, FormsRequest};
+use scaling::validate::{compare_forms as compare, FormsRequest};
 
 use crate::{table, to_py};
 

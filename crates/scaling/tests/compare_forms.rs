@@ -8,7 +8,8 @@ mod common;
 use scaling::accounting::{load_runs, prepare_table, LoadRequest};
 use scaling::data::{Filters, RunTable};
 use scaling::fit::{self, FitNames};
-use scaling::uncertainty::{compare_forms, fit_table, FitRequest, FormsRequest};
+use scaling::uncertainty::{fit_table, FitRequest};
+use scaling::validate::{compare_forms, FormsRequest};
 
 fn epoch() -> Option<(RunTable, LoadRequest)> {
     let path = common::shared_data("epoch_chinchilla_svg.csv")?;

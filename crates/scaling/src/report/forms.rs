@@ -1,7 +1,7 @@
 //! Text of a comparison of law forms on the same runs
-//! ([`crate::uncertainty::compare_forms`]).
+//! ([`crate::validate::compare_forms`]).
 
-use crate::uncertainty::FormComparison;
+use crate::validate::FormComparison;
 
 use super::sig;
 

@@ -7,7 +7,6 @@
 //! (2024, arXiv:2404.10102) bootstrap Chinchilla's Approach 3 the same way (4000 replicates).
 
 mod calibration;
-mod compare_forms;
 mod predict;
 mod request;
 mod tests_of_law;
@@ -23,9 +22,6 @@ pub use crate::num::{quantile_sorted, summarise};
 pub use calibration::{
     calibrate, calibrate_runs, check_calibration_size, mad_sd, CalibrateRequest, Calibration,
     CalibrationConfig, CalibrationReport, Coverage, Noise, NoiseModel,
-};
-pub use compare_forms::{
-    compare_forms, gaussian_criteria, FormComparison, FormRow, FormsConventions, FormsRequest,
 };
 pub use predict::{
     locate, new_run_interval, new_run_residuals, predict, Extrapolation, Prediction,

@@ -1,15 +1,19 @@
 //! How far a fit can be trusted away from its data: backtests (fit below a cutoff, predict the
 //! runs above it, with new-run intervals that grow with the extrapolation distance), and
-//! sensitivity of a law's answers to its parameters.
+//! sensitivity of a law's answers to its parameters, and law forms compared on the same runs.
 //!
 //! This layer sits above `uncertainty` (it fits and bootstraps through
 //! [`crate::uncertainty::fit_table`]) and below `report`, which renders its results.
 
 pub mod backtest;
+mod compare_forms;
 pub mod sensitivity;
 
 pub use backtest::{
     backtest, inflate, rolling, Axis, Backtest, BacktestRequest, HeldOut, Inflation,
     Misspecification, Rolling, RollingBin, RollingRequest, RollingStep, Split, Summary,
+};
+pub use compare_forms::{
+    compare_forms, gaussian_criteria, FormComparison, FormRow, FormsConventions, FormsRequest,
 };
 pub use sensitivity::{sensitivity, ExponentShift, ParamSensitivity, Sensitivity, Target};

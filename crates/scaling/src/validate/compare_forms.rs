@@ -17,7 +17,7 @@ use crate::data::{Needs, RunTable};
 use crate::error::{Error, Result};
 use crate::fit::{self, Fit, FitNames, Status};
 
-use super::{fit_table, FitRequest};
+use crate::uncertainty::{fit_table, FitRequest};
 
 /// Which forms to compare and how to fit them.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
