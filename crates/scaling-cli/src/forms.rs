@@ -48,6 +48,18 @@ pub(crate) struct FormsArgs {
     /// BFGS iteration limit per start.
     #[arg(long, default_value_t = 2000)]
     max_iter: usize,
+    /// Also score each form by held-out error: fit it to the runs with at most this value
+    /// (on `--on`) and predict the others.
+    #[arg(long, value_parser = quantity, value_name = "VALUE")]
+    cutoff: Option<f64>,
+    /// The quantity of `--cutoff`: flops, params, or a numeric column.
+    #[arg(
+        long,
+        default_value = "flops",
+        value_name = "flops|params|COLUMN",
+        requires = "cutoff"
+    )]
+    on: String,
     #[command(flatten)]
     data: DataArgs,
     /// Output format.
@@ -70,6 +82,14 @@ pub(crate) fn cmd_forms(a: FormsArgs, out: &mut String) -> Result<()> {
             starts: name(a.starts),
             max_iter: a.max_iter,
         },
+        holdout: a.cutoff.map(|value| scaling::validate::Holdout {
+            axis: match a.on.as_str() {
+                "flops" | "C" => scaling::validate::Axis::Flops,
+                "params" | "N" => scaling::validate::Axis::Params,
+                other => scaling::validate::Axis::Column(other.to_string()),
+            },
+            value,
+        }),
     };
     let table = read_table(&a.file, &a.data)?;
     row_filter(&a.data)?;

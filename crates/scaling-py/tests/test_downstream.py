@@ -52,7 +52,7 @@ def test_downstream_ladder_recipe_from_a_dataframe():
 
 def test_downstream_bad_input_is_an_input_error():
     path = data_file("bhagia2024_ladder_evals.csv")
-    with pytest.raises(scaling.InputError, match="no column for --metric"):
+    with pytest.raises(scaling.InputError, match="no column for metric column"):
         scaling.downstream(str(path), recipe="ladder", tasks=["no_such_column:x"],
                            targets=["7B-4T"])
     with pytest.raises(scaling.InputError, match="recipe"):

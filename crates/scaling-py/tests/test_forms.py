@@ -38,3 +38,16 @@ def test_compare_forms_bad_formula_is_input_error():
     path = str(data_file(EPOCH))
     with pytest.raises(scaling.InputError, match="character"):
         scaling.compare_forms(path, ["chinchilla", "E + A*N^-(alpha"])
+
+
+def test_compare_forms_held_out_matches_cli():
+    path = str(data_file(EPOCH))
+    laws = ["chinchilla", "multiplicative"]
+    c = scaling.compare_forms(path, laws, drop_top_loss=5, cutoff=1e21)
+    for r in c.forms:
+        assert r["held_out"]["summary"]["runs"] == 23
+    assert c.best_held_out in laws
+    args = ["forms", path, "--drop-top-loss", "5", "--cutoff", "1e21", "--format", "json"]
+    for law in laws:
+        args += ["--law", law]
+    assert c.to_json() == cli(*args)

@@ -9,7 +9,9 @@ use scaling::accounting::{load_runs, prepare_table, LoadRequest};
 use scaling::data::{Filters, RunTable};
 use scaling::fit::{self, FitNames};
 use scaling::uncertainty::{fit_table, FitRequest};
-use scaling::validate::{compare_forms, FormsRequest};
+use scaling::validate::{
+    backtest, compare_forms, Axis, BacktestRequest, FormsRequest, Holdout, Inflation, Split,
+};
 
 fn epoch() -> Option<(RunTable, LoadRequest)> {
     let path = common::shared_data("epoch_chinchilla_svg.csv")?;
@@ -37,6 +39,7 @@ fn chinchilla_row_is_a_plain_fit_and_criteria_follow_their_formulas() {
             "E + A*N^-alpha".into(),
         ],
         settings: FitNames::default(),
+        holdout: None,
     };
     let c = compare_forms(&table, &req, &load).unwrap();
     assert_eq!(c.runs, 240);
@@ -103,8 +106,101 @@ fn no_form_and_a_bad_formula_are_refused_naming_the_form() {
     let bad = FormsRequest {
         laws: vec!["chinchilla".into(), "E + A*N^-(alpha".into()],
         settings: FitNames::default(),
+        holdout: None,
     };
     let e = compare_forms(&table, &bad, &load).unwrap_err();
     assert!(e.is_user_error());
     assert!(e.to_string().contains("E + A*N^-(alpha"), "{e}");
+}
+
+/// Held-out comparison (issue 13 item 4, issue 17's "at least two law forms compared by
+/// held-out error"): on Epoch's runs with a cutoff at 1e21 FLOPs, every form is fitted to the
+/// runs at or below it and scored on the larger ones, and the Chinchilla row's errors are
+/// exactly those of `backtest` on the same split.
+#[test]
+fn held_out_scores_are_the_backtest_of_each_form() {
+    let Some((table, load)) = epoch() else {
+        return;
+    };
+    let holdout = Holdout {
+        axis: Axis::Flops,
+        value: 1e21,
+    };
+    let req = FormsRequest {
+        laws: vec!["chinchilla".into(), "multiplicative".into()],
+        settings: FitNames::default(),
+        holdout: Some(holdout.clone()),
+    };
+    let c = compare_forms(&table, &req, &load).unwrap();
+    // The in-sample part does not change with a cutoff.
+    assert_eq!(c.runs, 240);
+    let chin = c.forms[0]
+        .held_out
+        .as_ref()
+        .expect("chinchilla has a held-out score");
+    let mult = c.forms[1]
+        .held_out
+        .as_ref()
+        .expect("multiplicative has a held-out score");
+    assert_eq!(chin.summary.runs, 23);
+    assert_eq!(mult.summary.runs, 23);
+    assert_eq!(chin.train_runs + chin.summary.runs, 240);
+    assert!(chin.max_decades > 0.5, "{}", chin.max_decades);
+
+    let config = FitNames::default().config().unwrap();
+    let mut needs = fit::needs(&config.form);
+    needs.flops = true;
+    let runs = load_runs(&table, needs, &load, None).unwrap();
+    let b = backtest(
+        &table,
+        &runs,
+        &BacktestRequest {
+            fit: FitRequest {
+                config,
+                bootstrap: None,
+            },
+            split: Split::Cutoff {
+                axis: Axis::Flops,
+                value: 1e21,
+            },
+            distance_axis: None,
+            inflation: Inflation::None,
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        chin.summary.median_abs_relative_error,
+        b.summary.median_abs_relative_error
+    );
+    let n = b.held_out.len() as f64;
+    let rmse = (b.held_out.iter().map(|h| h.log_error.powi(2)).sum::<f64>() / n).sqrt();
+    assert_eq!(chin.log_rmse, rmse);
+    // The two forms extrapolate differently, and the best is named.
+    assert_ne!(chin.log_rmse, mult.log_rmse);
+    let best = if chin.log_rmse < mult.log_rmse {
+        "chinchilla"
+    } else {
+        "multiplicative"
+    };
+    assert_eq!(c.best_held_out.as_deref(), Some(best));
+    assert!(c
+        .conventions
+        .holdout
+        .as_deref()
+        .unwrap()
+        .contains("C <= 1e21"));
+
+    // A cutoff below every run leaves nothing to fit: each form says why, none fails the call.
+    let low = FormsRequest {
+        holdout: Some(Holdout {
+            axis: Axis::Flops,
+            value: 1.0,
+        }),
+        ..req
+    };
+    let c = compare_forms(&table, &low, &load).unwrap();
+    assert!(c
+        .forms
+        .iter()
+        .all(|r| r.held_out.is_none() && r.held_out_note.is_some()));
 }

@@ -35,6 +35,11 @@ class FormComparison(Result):
         return self._dict["best_bic"]
 
     @property
+    def best_held_out(self) -> Optional[str]:
+        """The form with the smallest held-out log RMSE (None without a cutoff)."""
+        return self._dict.get("best_held_out")
+
+    @property
     def conventions(self) -> Dict[str, Any]:
         """The objective, residual space and the criteria's formulas."""
         return dict(self._dict["conventions"])
@@ -45,13 +50,22 @@ class FormComparison(Result):
 
         cols = ["law", "objective", "residual_rms", "parameters", "log_likelihood", "aic",
                 "bic", "delta_aic", "delta_bic", "status"]
-        return pd.DataFrame([{c: r[c] for c in cols} for r in self._dict["forms"]])
+        rows = []
+        for r in self._dict["forms"]:
+            row = {c: r[c] for c in cols}
+            if "held_out" in r:
+                row["held_out_log_rmse"] = r["held_out"]["log_rmse"]
+                row["held_out_median_abs_relative_error"] = (
+                    r["held_out"]["summary"]["median_abs_relative_error"])
+            rows.append(row)
+        return pd.DataFrame(rows)
 
 
 def compare_forms(data: Any, laws: Sequence[str], *, param: Sequence[str] = (),
                   x: Optional[str] = None, fix_e: Optional[float] = None,
                   objective: str = "huber", delta: float = 1e-3, space: str = "log",
                   reduction: str = "sum", starts: str = "varpro", max_iter: int = 2000,
+                  cutoff: Optional[float] = None, on: str = "flops",
                   where: Optional[str] = None, **load) -> FormComparison:
     """Fit several law forms to the same runs and compare them (`scaling forms`).
 
@@ -61,6 +75,8 @@ def compare_forms(data: Any, laws: Sequence[str], *, param: Sequence[str] = (),
     Gaussian likelihood on the residuals at sigma^2 = RSS/n (Akaike 1974; Schwarz 1978); with
     the Huber objective they use the squared residuals at the Huber optimum (said in
     `conventions`). `param`, `x` and `fix_e` apply to every form (`x` to power laws only).
+    With `cutoff`, each form is also fitted to the runs with at most `cutoff` on `on` (`"flops"`,
+    `"params"` or a column) and scored by its errors on the others (`held_out` of each row).
     Loading keywords are those of `fit` (params=, tokens=, flops=, loss=, drop_top_loss=, ...).
     """
     if isinstance(laws, str):
@@ -75,6 +91,10 @@ def compare_forms(data: Any, laws: Sequence[str], *, param: Sequence[str] = (),
                 "law": "", "params": [str(p) for p in param], "x": x, "fix_e": fix_e,
                 "objective": objective, "delta": float(delta), "space": space,
                 "reduction": reduction, "starts": starts, "max_iter": int(max_iter),
+            },
+            "holdout": None if cutoff is None else {
+                "axis": on if on in ("flops", "params") else {"column": str(on)},
+                "value": float(cutoff),
             },
         },
     }

@@ -58,6 +58,36 @@ pub fn forms_text(c: &FormComparison) -> String {
     if let Some(b) = &c.best_bic {
         s.push_str(&format!("  smallest BIC: {b}\n"));
     }
+    if let Some(h) = &c.conventions.holdout {
+        s.push_str(&format!("\n  held out: {h}\n"));
+        s.push_str(&format!(
+            "  {:<width$}  {:>5}  {:>5}  {:>8}  {:>11}  {:>11}  {:>10}  {:>9}\n",
+            "law", "train", "held", "decades", "median |e|", "mean |e|", "max |e|", "log RMSE"
+        ));
+        let pct = |v: Option<f64>| v.map_or("-".to_string(), |x| format!("{:.2}%", 100.0 * x));
+        for r in &c.forms {
+            match (&r.held_out, &r.held_out_note) {
+                (Some(h), _) => s.push_str(&format!(
+                    "  {:<width$}  {:>5}  {:>5}  {:>8.2}  {:>11}  {:>11}  {:>10}  {:>9}\n",
+                    r.law,
+                    h.train_runs,
+                    h.summary.runs,
+                    h.max_decades,
+                    pct(h.summary.median_abs_relative_error),
+                    pct(h.summary.mean_abs_relative_error),
+                    pct(h.summary.max_abs_relative_error),
+                    sig(h.log_rmse, 4)
+                )),
+                (None, Some(n)) => {
+                    s.push_str(&format!("  {:<width$}  no held-out score: {n}\n", r.law))
+                }
+                (None, None) => {}
+            }
+        }
+        if let Some(b) = &c.best_held_out {
+            s.push_str(&format!("  smallest held-out log RMSE: {b}\n"));
+        }
+    }
     s.push('\n');
     for r in &c.forms {
         s.push_str(&format!("  {}: {}\n", r.law, r.formula));

@@ -1,6 +1,8 @@
 //! Model comparison across law forms on the same runs (issue 13, item 4): every form fitted
 //! with the same objective, starts and optimiser to the same rows, and set side by side by
-//! objective, residual scale, number of parameters, AIC and BIC.
+//! objective, residual scale, number of parameters, AIC and BIC, and, with a cutoff, by the
+//! error of each form's predictions of the runs beyond it when fitted to the runs below it
+//! (the backtest of [`crate::validate::backtest`]).
 //!
 //! ## Reference
 //! Akaike, H. (1974), "A new look at the statistical model identification", IEEE TAC 19(6):
@@ -19,6 +21,8 @@ use crate::fit::{self, Fit, FitNames, Status};
 
 use crate::uncertainty::{fit_table, FitRequest};
 
+use super::backtest::{backtest, Axis, BacktestRequest, Inflation, Split, Summary};
+
 /// Which forms to compare and how to fit them.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct FormsRequest {
@@ -30,6 +34,34 @@ pub struct FormsRequest {
     /// its variable `x` applies to the forms that take one (`power`, `broken-power`).
     #[serde(default)]
     pub settings: FitNames,
+    /// Also score each form by held-out error: fit it to the runs at or below this cutoff and
+    /// predict the rest (`None`: in-sample criteria only).
+    #[serde(default)]
+    pub holdout: Option<Holdout>,
+}
+
+/// A cutoff for the held-out comparison: train on the runs whose value on `axis` is at most
+/// `value`, predict the others.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Holdout {
+    /// The quantity compared (C, N or a column).
+    pub axis: Axis,
+    /// The largest value trained on.
+    pub value: f64,
+}
+
+/// One form's held-out score: its errors on the runs beyond the cutoff when fitted to the
+/// runs below it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct HeldOutScore {
+    /// Runs the form was fitted to.
+    pub train_runs: usize,
+    /// Errors over the held-out runs (relative error = predicted / loss - 1).
+    pub summary: Summary,
+    /// Root mean square of ln loss - ln predicted over the held-out runs.
+    pub log_rmse: f64,
+    /// Largest extrapolation distance, in decades beyond the largest training run.
+    pub max_decades: f64,
 }
 
 /// One form's row of the comparison.
@@ -67,6 +99,13 @@ pub struct FormRow {
     pub status: Status,
     /// Parameters the data cannot identify (none when every parameter is determined).
     pub not_identified: Vec<String>,
+    /// The held-out score (with a cutoff).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held_out: Option<HeldOutScore>,
+    /// Why this form has no held-out score although a cutoff was given (its training fit
+    /// failed or left a parameter undetermined).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held_out_note: Option<String>,
     /// The whole fit, as `scaling fit` gives it.
     pub fit: Fit,
 }
@@ -89,6 +128,10 @@ pub struct FormsConventions {
     /// likelihood.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub huber_note: Option<String>,
+    /// The held-out split, when one was asked for: which runs each form was fitted to and
+    /// which it predicted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub holdout: Option<String>,
 }
 
 /// Forms compared on the same runs.
@@ -104,6 +147,9 @@ pub struct FormComparison {
     pub best_aic: Option<String>,
     /// The form with the smallest BIC, if any has one.
     pub best_bic: Option<String>,
+    /// The form with the smallest held-out log RMSE (with a cutoff).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub best_held_out: Option<String>,
     /// How the comparison was made.
     pub conventions: FormsConventions,
 }
@@ -171,6 +217,16 @@ pub fn compare_forms(
         needs.flops |= n.flops;
         configs.push(config);
     }
+    if let Some(h) = &req.holdout {
+        if !(h.value > 0.0 && h.value.is_finite()) {
+            return Err(Error::setting(
+                format!("{{}} must be a positive number, got {}", h.value),
+                &["cutoff"],
+            ));
+        }
+        needs.flops |= h.axis == Axis::Flops;
+        needs.params |= h.axis == Axis::Params;
+    }
     let runs = load_runs(table, needs, load, None)?;
     let mut forms = Vec::with_capacity(configs.len());
     for (law, config) in req.laws.iter().zip(configs) {
@@ -179,8 +235,24 @@ pub fn compare_forms(
             bootstrap: None,
         };
         let f = fit_table(table, &runs, &request, &|| {}).map_err(|e| with_law(law, e))?;
-        forms.push(row(law, f));
+        let mut r = row(law, f);
+        if let Some(h) = &req.holdout {
+            match held_out(table, &runs, request, h) {
+                Ok(score) => r.held_out = Some(score),
+                Err(e @ (Error::InsufficientData(_) | Error::Numerical(_))) => {
+                    r.held_out_note = Some(e.to_string())
+                }
+                Err(e) => return Err(with_law(law, e)),
+            }
+        }
+        forms.push(r);
     }
+    let best_held_out = forms
+        .iter()
+        .filter_map(|r| r.held_out.as_ref().map(|h| (r.law.clone(), h.log_rmse)))
+        .filter(|(_, v)| v.is_finite())
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|b| b.0);
     let best = |get: fn(&FormRow) -> Option<f64>| -> Option<(String, f64)> {
         forms
             .iter()
@@ -213,6 +285,13 @@ pub fn compare_forms(
         aic: "AIC = 2 (k + 1) - 2 ln L, k fitted law parameters plus the residual variance (Akaike 1974)".into(),
         bic: "BIC = (k + 1) ln n - 2 ln L (Schwarz 1978)".into(),
         huber_note,
+        holdout: req.holdout.as_ref().map(|h| {
+            format!(
+                "each form fitted to the runs with {} <= {:e} and scored on the others (no bootstrap)",
+                h.axis.label(),
+                h.value
+            )
+        }),
     };
     Ok(FormComparison {
         source: table.path.clone(),
@@ -220,7 +299,40 @@ pub fn compare_forms(
         forms,
         best_aic: best_aic.map(|b| b.0),
         best_bic: best_bic.map(|b| b.0),
+        best_held_out,
         conventions,
+    })
+}
+
+/// The held-out score of one form: the backtest at the cutoff, without a bootstrap.
+fn held_out(
+    table: &RunTable,
+    runs: &crate::data::Runs,
+    fit: FitRequest,
+    h: &Holdout,
+) -> Result<HeldOutScore> {
+    let req = BacktestRequest {
+        fit,
+        split: Split::Cutoff {
+            axis: h.axis.clone(),
+            value: h.value,
+        },
+        distance_axis: None,
+        inflation: Inflation::None,
+    };
+    let b = backtest(table, runs, &req)?;
+    let n = b.held_out.len().max(1) as f64;
+    let log_rmse = (b.held_out.iter().map(|r| r.log_error.powi(2)).sum::<f64>() / n).sqrt();
+    let max_decades = b
+        .held_out
+        .iter()
+        .map(|r| r.decades)
+        .fold(f64::NEG_INFINITY, f64::max);
+    Ok(HeldOutScore {
+        train_runs: b.train_runs,
+        summary: b.summary,
+        log_rmse,
+        max_decades,
     })
 }
 
@@ -268,6 +380,8 @@ fn row(law: &str, f: Fit) -> FormRow {
         criteria_note: note,
         status: f.status,
         not_identified,
+        held_out: None,
+        held_out_note: None,
         fit: f,
     }
 }

@@ -15,5 +15,6 @@ pub use backtest::{
 };
 pub use compare_forms::{
     compare_forms, gaussian_criteria, FormComparison, FormRow, FormsConventions, FormsRequest,
+    HeldOutScore, Holdout,
 };
 pub use sensitivity::{sensitivity, ExponentShift, ParamSensitivity, Sensitivity, Target};
