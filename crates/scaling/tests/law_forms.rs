@@ -587,3 +587,27 @@ fn bootstrap_runs_through_the_generic_path() {
         b.statuses
     );
 }
+
+/// Chinchilla's 4500-point grid is a grid over that form's five parameters: another form asked
+/// for it is started from its own grid, and the fit says so instead of recording "chinchilla"
+/// as the strategy it did not use.
+#[test]
+fn the_paper_grid_asked_for_another_form_is_reported_not_silently_replaced() {
+    let truth = Law::new(LawForm::Kaplan, vec![6.4e13, 1.8e13, 0.076, 0.103]).unwrap();
+    let (n, d) = grid(&geom(1e7, 1e10, 6), &geom(1e8, 1e11, 6));
+    let f = fit_names(
+        exact(&truth, &[("params", n), ("tokens", d)]),
+        &FitNames {
+            law: "kaplan".into(),
+            starts: "chinchilla".into(),
+            ..Default::default()
+        },
+    );
+    assert_recovered(&f, &truth, 1e-3);
+    assert_eq!(f.conventions.starts, fit::StartStrategy::VarPro);
+    assert!(
+        f.warnings.iter().any(|w| w.contains("4500-point grid")),
+        "{:?}",
+        f.warnings
+    );
+}

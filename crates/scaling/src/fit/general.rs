@@ -886,6 +886,18 @@ pub(crate) fn fit_general(runs: &Runs, columns: &Columns, config: &FitConfig) ->
         gtol: opts.gtol,
         max_iter: opts.max_iter,
     };
+    if config.starts == StartStrategy::Chinchilla {
+        // The paper's 4500-point grid is a grid over Chinchilla's five parameters; any other
+        // form starts from its own grid with variable projection, and says so.
+        fit.conventions.starts = StartStrategy::VarPro;
+        warnings.push(format!(
+            "starts \"chinchilla\" (the paper's 4500-point grid) is defined for the Chinchilla \
+             form's kernel; the {} form was started from its own grid of {} variable-projection \
+             seeds instead",
+            form.name(),
+            outcomes.len()
+        ));
+    }
     fit.identifiability = identifiability;
     fit.warnings = warnings;
     fit.residuals = problem.residuals(&best.x);
