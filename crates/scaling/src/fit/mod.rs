@@ -770,10 +770,88 @@ pub fn fit_with_columns(runs: &Runs, columns: &Columns, config: &FitConfig) -> R
     }
 }
 
+/// Fit a form with a fast kernel, in six steps a reader can follow: set up the problem
+/// ([`problem`], [`check_kernel_problem`]), the starts and their optimisation
+/// ([`grid_search`] or [`varpro_search`]), the best end and its basins ([`Ending::of`]),
+/// parameters at their bounds and identifiability ([`bounds_at`], [`identifiability_at`]),
+/// how the fit ended ([`classify_end`]), and the quantities the law implies
+/// ([`data_range`], [`implied`]); [`kernel_report`] assembles the result.
 fn fit_kernel(runs: &Runs, config: &FitConfig) -> Result<Fit> {
+    // 1. Set up the problem.
     let problem = problem(runs, config)?;
+    check_kernel_problem(runs, config, &problem)?;
     let dim = problem.dim();
-    let names = config.form.param_names();
+    // 2-3. Starts, and their optimisation.
+    let search = match config.starts {
+        StartStrategy::Chinchilla => grid_search(runs, &problem, config)?,
+        StartStrategy::VarPro => varpro_search(runs, &problem, config)?,
+    };
+    let ending = Ending::of(&search, config.starts);
+    let estimate = Estimate::at(&problem, &ending.best.x, &config.form);
+    // The problem holds five padded columns of the runs: free them before the report is
+    // built (for a million runs that is 40 MB off the peak).
+    let e_free = problem.e_term == ETerm::Free;
+    let residuals = problem.residuals(&ending.best.x);
+    drop(problem);
+    // 4. Parameters at their bounds, and what the data identify.
+    let mut nat = estimate.law.params.clone();
+    let mut bounds = bounds_at(runs, config, &estimate.law, e_free);
+    if bounds.e_at_zero {
+        nat[0] = 0.0;
+    }
+    let identifiability = identifiability_at(runs, config, &estimate.law, e_free, &mut bounds);
+    // 5. How the fit ended.
+    let mut warnings = Vec::new();
+    // A C column that disagrees with k N D: say which one each number uses.
+    if let Some(w) = runs
+        .sources
+        .flops_check
+        .as_ref()
+        .and_then(|c| c.warning.clone())
+    {
+        warnings.push(w);
+    }
+    warnings.append(&mut bounds.warnings);
+    warnings.extend(design_warnings(
+        runs,
+        config.form.param_names().len(),
+        dim,
+        e_free,
+        &identifiability,
+    ));
+    warnings.extend(search_warnings(&search, &ending, config.starts));
+    let (status, status_detail) = classify_end(&ending.best, &bounds.at_bound, config);
+    // 6. Quantities the law implies.
+    let range = data_range(runs);
+    let implied = if identifiability.identified {
+        implied(runs, &config.form, &estimate.law, &range)
+    } else {
+        None
+    };
+    Ok(kernel_report(
+        runs,
+        config,
+        KernelEnd {
+            search,
+            ending,
+            internal: estimate.internal,
+            nat,
+            status,
+            status_detail,
+            bound_params: bounds.bound_params,
+            identifiability,
+            implied,
+            data_range: range,
+            warnings,
+            residuals,
+        },
+    ))
+}
+
+/// Settings that only the data can rule out: a fixed E at or above the smallest loss, and
+/// fewer runs than free parameters.
+fn check_kernel_problem(runs: &Runs, config: &FitConfig, problem: &Problem) -> Result<()> {
+    let dim = problem.dim();
     if let ETerm::Fixed { ln_e } = problem.e_term {
         let min_loss = runs.loss.iter().cloned().fold(f64::INFINITY, f64::min);
         if ln_e.exp() >= min_loss {
@@ -801,191 +879,275 @@ fn fit_kernel(runs: &Runs, config: &FitConfig) -> Result<Fit> {
             &["fix_e"],
         ));
     }
-    let (seeds, profile_points): (Vec<Vec<f64>>, usize) = match config.starts {
-        StartStrategy::Chinchilla => (starts::chinchilla_grid(&problem), 0),
-        StartStrategy::VarPro => {
-            let s = starts::varpro_seeds(&problem, config.varpro_seeds.max(1));
-            let pts = if problem.terms() == 2 { 28 * 28 } else { 120 };
-            (s.into_iter().map(|s| s.theta).collect(), pts)
+    Ok(())
+}
+
+/// Finite data that still overflow the law's arithmetic everywhere (values near 1e308 or
+/// 1e-320) are the data's problem, not a numerical failure of the tool: exit code 2.
+fn no_finite_start(runs: &Runs) -> Error {
+    Error::InsufficientData(format!(
+        "{}: no finite starting point: the objective overflows for these runs' values (loss {} to {}); check the table for values near the limits of floating point (1e308, 1e-308)",
+        runs.source,
+        crate::num::sig(runs.loss.iter().cloned().fold(f64::INFINITY, f64::min), 4),
+        crate::num::sig(runs.loss.iter().cloned().fold(f64::NEG_INFINITY, f64::max), 4)
+    ))
+}
+
+/// Every start and where the optimiser took it.
+struct Search {
+    /// Each start's end (screened for the grid, fully converged for variable projection).
+    outcomes: Vec<bfgs::Outcome>,
+    /// How each start ended, as written in `starts.terminations`.
+    endings: Vec<String>,
+    /// Indices of the finite outcomes, best first (ties by index).
+    order: Vec<usize>,
+    /// The best screened starts polished to full convergence (grid only).
+    polished: Vec<bfgs::Outcome>,
+    /// How the grid was screened.
+    screen: Option<starts::ScreenReport>,
+    /// Points of the exponent profile scanned for variable-projection seeds.
+    profile_points: usize,
+}
+
+impl Search {
+    fn new(
+        runs: &Runs,
+        outcomes: Vec<bfgs::Outcome>,
+        endings: Vec<String>,
+        profile_points: usize,
+    ) -> Result<Search> {
+        let mut order: Vec<usize> = (0..outcomes.len())
+            .filter(|&i| outcomes[i].f.is_finite())
+            .collect();
+        order.sort_by(|&i, &j| outcomes[i].f.total_cmp(&outcomes[j].f).then(i.cmp(&j)));
+        if order.is_empty() {
+            return Err(no_finite_start(runs));
         }
-    };
-    // Finite data that still overflow the law's arithmetic everywhere (values near 1e308 or
-    // 1e-320) are the data's problem, not a numerical failure of the tool: exit code 2.
-    let extreme = || {
-        format!(
-            "{}: no finite starting point: the objective overflows for these runs' values (loss {} to {}); check the table for values near the limits of floating point (1e308, 1e-308)",
-            runs.source,
-            crate::num::sig(runs.loss.iter().cloned().fold(f64::INFINITY, f64::min), 4),
-            crate::num::sig(runs.loss.iter().cloned().fold(f64::NEG_INFINITY, f64::max), 4)
-        )
-    };
+        Ok(Search {
+            outcomes,
+            endings,
+            order,
+            polished: vec![],
+            screen: None,
+            profile_points,
+        })
+    }
+}
+
+/// The paper's grid of starts: every start is screened at scipy's stop rule, abandoning
+/// hopeless starts after a few iterations, then the best [`POLISH`] are polished to full
+/// convergence.
+fn grid_search(runs: &Runs, problem: &Problem, config: &FitConfig) -> Result<Search> {
+    let seeds = starts::chinchilla_grid(problem);
     if seeds.is_empty() {
-        return Err(Error::InsufficientData(extreme()));
+        return Err(no_finite_start(runs));
     }
     let full = config.optimizer;
-    // The grid screens every start at scipy's stop rule, abandoning hopeless starts after a
-    // few iterations, then polishes the best few to full convergence; variable-projection
-    // seeds are few and polished directly.
-    let mut screen_report = None;
-    let (outcomes, endings): (Vec<bfgs::Outcome>, Vec<String>) = match config.starts {
-        StartStrategy::Chinchilla => {
-            let screened = starts::screen(|x, g| problem.value_grad(x, g), &seeds, full.max_iter);
-            screen_report = Some(starts::ScreenReport::new(&screened));
-            screened
-                .into_iter()
-                .map(|s| {
-                    let e = s.ending();
-                    (s.outcome, e)
-                })
-                .unzip()
-        }
-        StartStrategy::VarPro => seeds
-            .par_iter()
-            .map(|x0| {
-                let s = starts::Screened {
-                    outcome: bfgs::minimize(|x, g| problem.value_grad(x, g), x0, &full),
-                    abandoned: false,
-                };
-                let e = s.ending();
-                (s.outcome, e)
-            })
-            .unzip(),
-    };
-    let mut order: Vec<usize> = (0..outcomes.len())
-        .filter(|&i| outcomes[i].f.is_finite())
+    let screened = starts::screen(|x, g| problem.value_grad(x, g), &seeds, full.max_iter);
+    let mut screen = starts::ScreenReport::new(&screened);
+    let (outcomes, endings): (Vec<bfgs::Outcome>, Vec<String>) = screened
+        .into_iter()
+        .map(|s| {
+            let e = s.ending();
+            (s.outcome, e)
+        })
+        .unzip();
+    let mut search = Search::new(runs, outcomes, endings, 0)?;
+    let polished: Vec<bfgs::Outcome> = search
+        .order
+        .iter()
+        .take(POLISH)
+        .collect::<Vec<_>>()
+        .par_iter()
+        .map(|&&i| {
+            bfgs::minimize(
+                |x, g| problem.value_grad(x, g),
+                &search.outcomes[i].x,
+                &full,
+            )
+        })
         .collect();
-    order.sort_by(|&i, &j| outcomes[i].f.total_cmp(&outcomes[j].f).then(i.cmp(&j)));
-    if order.is_empty() {
-        return Err(Error::InsufficientData(extreme()));
+    screen.polished = polished.len();
+    screen.polish_evaluations = polished.iter().map(|o| o.evaluations).sum();
+    search.polished = polished;
+    search.screen = Some(screen);
+    Ok(search)
+}
+
+/// Variable-projection seeds (a profile over the exponents with the coefficients solved
+/// exactly), each polished directly with BFGS to full convergence.
+fn varpro_search(runs: &Runs, problem: &Problem, config: &FitConfig) -> Result<Search> {
+    let seeds: Vec<Vec<f64>> = starts::varpro_seeds(problem, config.varpro_seeds.max(1))
+        .into_iter()
+        .map(|s| s.theta)
+        .collect();
+    let profile_points = if problem.terms() == 2 { 28 * 28 } else { 120 };
+    if seeds.is_empty() {
+        return Err(no_finite_start(runs));
     }
-    let polished: Vec<bfgs::Outcome> = match config.starts {
-        StartStrategy::Chinchilla => order
+    let full = config.optimizer;
+    let (outcomes, endings): (Vec<bfgs::Outcome>, Vec<String>) = seeds
+        .par_iter()
+        .map(|x0| {
+            let s = starts::Screened {
+                outcome: bfgs::minimize(|x, g| problem.value_grad(x, g), x0, &full),
+                abandoned: false,
+            };
+            let e = s.ending();
+            (s.outcome, e)
+        })
+        .unzip();
+    Search::new(runs, outcomes, endings, profile_points)
+}
+
+/// The best end of a search, its distinct basins, and how many starts reached it.
+struct Ending {
+    /// The best outcome (polished or not).
+    best: bfgs::Outcome,
+    /// Distinct local optima (by parameters), best first, for later warm starts.
+    basins: Vec<Vec<f64>>,
+    /// Starts whose objective is within `tol` of the best.
+    reached_best: usize,
+    /// The relative tolerance behind `tol`.
+    reach_rtol: f64,
+    /// The absolute tolerance for "reached the best objective".
+    tol: f64,
+}
+
+impl Ending {
+    fn of(search: &Search, strategy: StartStrategy) -> Ending {
+        let Search {
+            outcomes,
+            order,
+            polished,
+            ..
+        } = search;
+        let best = polished
             .iter()
-            .take(POLISH)
-            .collect::<Vec<_>>()
-            .par_iter()
-            .map(|&&i| bfgs::minimize(|x, g| problem.value_grad(x, g), &outcomes[i].x, &full))
-            .collect(),
-        StartStrategy::VarPro => vec![],
-    };
-    if let Some(r) = screen_report.as_mut() {
-        r.polished = polished.len();
-        r.polish_evaluations = polished.iter().map(|o| o.evaluations).sum();
-    }
-    let best = polished
-        .iter()
-        .filter(|o| o.f.is_finite())
-        .chain(std::iter::once(&outcomes[order[0]]))
-        .min_by(|a, b| a.f.total_cmp(&b.f))
-        .expect("at least one finite outcome");
-    // Distinct local optima (by parameters), best first, for later warm starts.
-    let mut ends: Vec<&bfgs::Outcome> = polished
-        .iter()
-        .chain(order.iter().map(|&i| &outcomes[i]))
-        .filter(|o| o.f.is_finite())
-        .collect();
-    ends.sort_by(|a, b| a.f.total_cmp(&b.f));
-    let mut basins: Vec<Vec<f64>> = Vec::new();
-    for o in ends {
-        if basins.len() >= 4 {
-            break;
+            .filter(|o| o.f.is_finite())
+            .chain(std::iter::once(&outcomes[order[0]]))
+            .min_by(|a, b| a.f.total_cmp(&b.f))
+            .expect("at least one finite outcome");
+        let mut ends: Vec<&bfgs::Outcome> = polished
+            .iter()
+            .chain(order.iter().map(|&i| &outcomes[i]))
+            .filter(|o| o.f.is_finite())
+            .collect();
+        ends.sort_by(|a, b| a.f.total_cmp(&b.f));
+        let mut basins: Vec<Vec<f64>> = Vec::new();
+        for o in ends {
+            if basins.len() >= 4 {
+                break;
+            }
+            let distinct = basins.iter().all(|b| {
+                b.iter()
+                    .zip(&o.x)
+                    .any(|(u, v)| (u - v).abs() > 1e-3 * (1.0 + u.abs()))
+            });
+            if distinct {
+                basins.push(o.x.clone());
+            }
         }
-        let distinct = basins.iter().all(|b| {
-            b.iter()
-                .zip(&o.x)
-                .any(|(u, v)| (u - v).abs() > 1e-3 * (1.0 + u.abs()))
-        });
-        if distinct {
-            basins.push(o.x.clone());
+        let reach_rtol = match strategy {
+            StartStrategy::Chinchilla => SCREEN_REACH_RTOL,
+            StartStrategy::VarPro => SAME_OPTIMUM_RTOL,
+        };
+        let tol = reach_rtol * best.f.abs() + 1e-300;
+        let reached_best = outcomes
+            .iter()
+            .filter(|o| o.f.is_finite() && (o.f - best.f).abs() <= tol)
+            .count();
+        Ending {
+            best: best.clone(),
+            basins,
+            reached_best,
+            reach_rtol,
+            tol,
         }
     }
-    let reach_rtol = match config.starts {
-        StartStrategy::Chinchilla => SCREEN_REACH_RTOL,
-        StartStrategy::VarPro => SAME_OPTIMUM_RTOL,
-    };
-    let tol = reach_rtol * best.f.abs() + 1e-300;
-    let reached_best = outcomes
-        .iter()
-        .filter(|o| o.f.is_finite() && (o.f - best.f).abs() <= tol)
-        .count();
-    let mut terminations = BTreeMap::new();
-    for e in endings {
-        *terminations.entry(e).or_insert(0) += 1;
+}
+
+/// The optimum in natural parameters.
+struct Estimate {
+    /// The law at the optimum (E, coefficients, exponents on the natural scale).
+    law: Law,
+    /// The optimiser's own parameters by name (logarithms of E and the coefficients).
+    internal: BTreeMap<String, f64>,
+}
+
+impl Estimate {
+    /// Natural-scale parameters from the optimiser's `theta` (`(e, a.., alpha..)`, e only
+    /// when free).
+    fn at(problem: &Problem, theta: &[f64], form: &LawForm) -> Estimate {
+        let names = form.param_names();
+        let k = problem.terms();
+        let off = usize::from(problem.e_term == ETerm::Free);
+        let e_nat = match problem.e_term {
+            ETerm::Free => theta[0].exp(),
+            ETerm::Fixed { ln_e } => ln_e.exp(),
+            ETerm::Absent => 0.0,
+        };
+        let mut nat = vec![e_nat];
+        for j in 0..k {
+            nat.push(theta[off + j].exp());
+        }
+        for j in 0..k {
+            nat.push(theta[off + k + j]);
+        }
+        let mut internal = BTreeMap::new();
+        let log_names: &[&str] = if k == 2 { &["a", "b"] } else { &["a"] };
+        if off == 1 {
+            internal.insert("e".to_string(), theta[0]);
+        }
+        for j in 0..k {
+            internal.insert(log_names[j].to_string(), theta[off + j]);
+            internal.insert(names[1 + k + j].to_string(), theta[off + k + j]);
+        }
+        Estimate {
+            law: Law {
+                form: form.clone(),
+                params: nat,
+            },
+            internal,
+        }
     }
-    // Natural-scale parameters.
-    let theta = &best.x;
-    let k = problem.terms();
-    let off = usize::from(problem.e_term == ETerm::Free);
-    let e_nat = match problem.e_term {
-        ETerm::Free => theta[0].exp(),
-        ETerm::Fixed { ln_e } => ln_e.exp(),
-        ETerm::Absent => 0.0,
-    };
-    let mut nat = vec![e_nat];
-    for j in 0..k {
-        nat.push(theta[off + j].exp());
-    }
-    for j in 0..k {
-        nat.push(theta[off + k + j]);
-    }
-    let mut internal = BTreeMap::new();
-    let log_names: &[&str] = if k == 2 { &["a", "b"] } else { &["a"] };
-    if off == 1 {
-        internal.insert("e".to_string(), theta[0]);
-    }
-    for j in 0..k {
-        internal.insert(log_names[j].to_string(), theta[off + j]);
-        internal.insert(names[1 + k + j].to_string(), theta[off + k + j]);
-    }
-    let law = Law {
-        form: config.form.clone(),
-        params: nat.clone(),
-    };
-    let mut free = vec![true; names.len()];
-    free[0] = problem.e_term == ETerm::Free;
-    // The problem holds five padded columns of the runs: free them before the report is
-    // built (for a million runs that is 40 MB off the peak).
-    let e_free = problem.e_term == ETerm::Free;
-    let residuals = problem.residuals(&best.x);
-    drop(problem);
-    let empty: Vec<f64> = vec![];
-    let n = if runs.params.len() == runs.len() {
-        &runs.params
-    } else {
-        &empty
-    };
-    let d = if runs.tokens.len() == runs.len() {
-        &runs.tokens
-    } else {
-        &empty
-    };
-    let c = if runs.flops.len() == runs.len() {
-        &runs.flops
-    } else {
-        &empty
-    };
-    let mut identifiability = identify::check(&law, &free, n, d, c);
-    // Bounds and warnings.
+}
+
+/// Parameters the optimum pushed to a bound, and exponents with the wrong sign.
+struct Bounds {
+    /// Each bound reached, in words.
+    at_bound: Vec<String>,
+    /// The parameters at a bound.
+    bound_params: Vec<String>,
+    /// E is reported as 0.
+    e_at_zero: bool,
+    /// Indices (into the form's variables) of the terms that vanished.
+    vanished: Vec<usize>,
+    /// Warnings (negative exponents).
+    warnings: Vec<String>,
+}
+
+/// E below 1e-6 of the smallest loss is at its bound 0; a term contributing less than 1e-6 of
+/// the loss on every run has vanished; a negative exponent makes the loss rise.
+fn bounds_at(runs: &Runs, config: &FitConfig, law: &Law, e_free: bool) -> Bounds {
+    let names = config.form.param_names();
+    let nat = &law.params;
+    let k = config.form.variables().len();
     let min_loss = runs.loss.iter().cloned().fold(f64::INFINITY, f64::min);
-    let mut at_bound = Vec::new();
-    let mut bound_params = Vec::new();
-    let mut warnings = Vec::new();
-    // A C column that disagrees with k N D: say which one each number uses.
-    if let Some(w) = runs
-        .sources
-        .flops_check
-        .as_ref()
-        .and_then(|c| c.warning.clone())
-    {
-        warnings.push(w);
-    }
-    if e_free && e_nat < 1e-6 * min_loss {
-        at_bound.push(
+    let mut b = Bounds {
+        at_bound: vec![],
+        bound_params: vec![],
+        e_at_zero: false,
+        vanished: vec![],
+        warnings: vec![],
+    };
+    if e_free && nat[0] < 1e-6 * min_loss {
+        b.at_bound.push(
             "E is at its lower bound 0: the data prefer no irreducible loss (consider fixing E at 0)"
                 .to_string(),
         );
-        bound_params.push("E".to_string());
-        nat[0] = 0.0;
+        b.bound_params.push("E".to_string());
+        b.e_at_zero = true;
     }
     for (j, v) in config.form.variables().iter().enumerate() {
         let col = column_of(runs, *v);
@@ -994,29 +1156,60 @@ fn fit_kernel(runs: &Runs, config: &FitConfig) -> Result<Fit> {
         let biggest = col.iter().map(|x| amp * x.powf(-alpha)).fold(0.0, f64::max);
         let (cn, en) = (names[1 + j].as_str(), names[1 + k + j].as_str());
         if biggest < 1e-6 * min_loss {
-            at_bound.push(format!(
+            b.at_bound.push(format!(
                 "the {} term vanished: it contributes less than 1e-6 of the loss on every run",
                 v.symbol()
             ));
-            bound_params.push(cn.to_string());
-            for p in [cn, en] {
-                identifiability.unidentified.retain(|u| u.param != p);
-                identifiability.unidentified.push(Unidentified {
-                    param: p.to_string(),
-                    reason: format!(
-                        "the {} term vanished at the optimum (less than 1e-6 of the loss on every \
-                         run), so {cn} and {en} are not determined",
-                        v.symbol()
-                    ),
-                });
-            }
-            identifiability.identified = false;
+            b.bound_params.push(cn.to_string());
+            b.vanished.push(j);
         } else if alpha < 0.0 {
-            warnings.push(format!(
+            b.warnings.push(format!(
                 "{en} = {alpha:.4} is negative: the fitted loss rises with {}",
                 v.symbol()
             ));
         }
+    }
+    b
+}
+
+/// The runs' N, D and C columns, empty when the runs lack one.
+fn design_columns(runs: &Runs) -> [&[f64]; 3] {
+    let full = |v: &'_ [f64]| -> bool { v.len() == runs.len() };
+    let empty: &[f64] = &[];
+    [&runs.params, &runs.tokens, &runs.flops].map(|v| if full(v) { v.as_slice() } else { empty })
+}
+
+/// Which free parameters the data determine: the Jacobian check of [`identify::check`], plus
+/// the terms that vanished and a collinear N-D design (whose "vanished" bounds it withdraws:
+/// nothing is at a bound when nothing is determined).
+fn identifiability_at(
+    runs: &Runs,
+    config: &FitConfig,
+    law: &Law,
+    e_free: bool,
+    bounds: &mut Bounds,
+) -> Identifiability {
+    let names = config.form.param_names();
+    let k = config.form.variables().len();
+    let mut free = vec![true; names.len()];
+    free[0] = e_free;
+    let [n, d, c] = design_columns(runs);
+    let mut identifiability = identify::check(law, &free, n, d, c);
+    for &j in &bounds.vanished {
+        let v = config.form.variables()[j];
+        let (cn, en) = (names[1 + j].as_str(), names[1 + k + j].as_str());
+        for p in [cn, en] {
+            identifiability.unidentified.retain(|u| u.param != p);
+            identifiability.unidentified.push(Unidentified {
+                param: p.to_string(),
+                reason: format!(
+                    "the {} term vanished at the optimum (less than 1e-6 of the loss on every \
+                     run), so {cn} and {en} are not determined",
+                    v.symbol()
+                ),
+            });
+        }
+        identifiability.identified = false;
     }
     if config.form == LawForm::Chinchilla && identify::collinear(n, d) {
         for p in ["A", "alpha", "B", "beta"] {
@@ -1027,12 +1220,24 @@ fn fit_kernel(runs: &Runs, config: &FitConfig) -> Result<Fit> {
             });
         }
         identifiability.identified = false;
-        at_bound.retain(|m| !m.contains("term vanished"));
-        bound_params.retain(|p| p != "A" && p != "B");
+        bounds.at_bound.retain(|m| !m.contains("term vanished"));
+        bounds.bound_params.retain(|p| p != "A" && p != "B");
     }
     identifiability
         .unidentified
         .sort_by_key(|u| names.iter().position(|n| *n == u.param));
+    identifiability
+}
+
+/// Warnings about the design: no degrees of freedom left, parameters not identified.
+fn design_warnings(
+    runs: &Runs,
+    names_len: usize,
+    dim: usize,
+    e_free: bool,
+    identifiability: &Identifiability,
+) -> Vec<String> {
+    let mut warnings = vec![];
     if runs.len() == dim {
         warnings.push(format!(
             "{} runs for {dim} free parameters: the law passes through the data with no \
@@ -1041,7 +1246,7 @@ fn fit_kernel(runs: &Runs, config: &FitConfig) -> Result<Fit> {
         ));
     }
     if !identifiability.identified {
-        let free_count = free.iter().filter(|f| **f).count();
+        let free_count = names_len - usize::from(!e_free);
         let list: Vec<&str> = identifiability
             .unidentified
             .iter()
@@ -1056,6 +1261,14 @@ fn fit_kernel(runs: &Runs, config: &FitConfig) -> Result<Fit> {
             )
         });
     }
+    warnings
+}
+
+/// Warnings about the search: seeds that did not converge, a best optimum that only one start
+/// found while others converged elsewhere.
+fn search_warnings(search: &Search, ending: &Ending, strategy: StartStrategy) -> Vec<String> {
+    let outcomes = &search.outcomes;
+    let mut warnings = vec![];
     let unconverged = outcomes
         .iter()
         .filter(|o| {
@@ -1067,16 +1280,19 @@ fn fit_kernel(runs: &Runs, config: &FitConfig) -> Result<Fit> {
         .count();
     let other_basins = outcomes
         .iter()
-        .filter(|o| o.termination == bfgs::Termination::Converged && (o.f - best.f).abs() > tol)
+        .filter(|o| {
+            o.termination == bfgs::Termination::Converged
+                && (o.f - ending.best.f).abs() > ending.tol
+        })
         .count();
-    if unconverged > 0 && config.starts == StartStrategy::VarPro {
+    if unconverged > 0 && strategy == StartStrategy::VarPro {
         warnings.push(format!(
             "{unconverged} of {} polished seeds did not converge (raise the iteration limit, max_iter)",
             outcomes.len()
         ));
     }
-    if reached_best == 1 && other_basins > 0 {
-        warnings.push(match config.starts {
+    if ending.reached_best == 1 && other_basins > 0 {
+        warnings.push(match strategy {
             StartStrategy::VarPro => format!(
                 "only 1 of {} polished seeds reached the best objective and {other_basins} \
                  converged elsewhere: the objective has several basins here; confirm with \
@@ -1090,6 +1306,12 @@ fn fit_kernel(runs: &Runs, config: &FitConfig) -> Result<Fit> {
             ),
         });
     }
+    warnings
+}
+
+/// The fit's status from the optimiser's termination and the bounds reached, with a sentence
+/// that says what it means.
+fn classify_end(best: &bfgs::Outcome, at_bound: &[String], config: &FitConfig) -> (Status, String) {
     let status = match best.termination {
         bfgs::Termination::Converged if !at_bound.is_empty() => Status::AtBound,
         bfgs::Termination::Converged => Status::Converged,
@@ -1098,7 +1320,7 @@ fn fit_kernel(runs: &Runs, config: &FitConfig) -> Result<Fit> {
         bfgs::Termination::LineSearchFailed => Status::LineSearchFailed,
         bfgs::Termination::NonFinite => Status::NonFinite,
     };
-    let gmax = best.grad.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    let gmax = gradient_max_abs(best);
     let mut status_detail = match status {
         Status::Converged => format!(
             "converged: largest gradient component {gmax:.2e} after {} iterations",
@@ -1122,6 +1344,108 @@ fn fit_kernel(runs: &Runs, config: &FitConfig) -> Result<Fit> {
     if status != Status::AtBound && !at_bound.is_empty() {
         status_detail.push_str(&format!("; also {}", at_bound.join("; ")));
     }
+    (status, status_detail)
+}
+
+fn gradient_max_abs(best: &bfgs::Outcome) -> f64 {
+    best.grad.iter().fold(0.0f64, |m, v| m.max(v.abs()))
+}
+
+/// The ranges of N, D, C (from the FLOP model when no C column was read) and loss; no range
+/// when a value is not finite (C = k N D overflows for N = 1e308).
+fn data_range(runs: &Runs) -> DataRange {
+    let kf = runs.flops_per_param_token;
+    let range = |v: &[f64]| -> Option<[f64; 2]> {
+        (v.len() == runs.len() && !v.is_empty() && v.iter().all(|x| x.is_finite())).then(|| {
+            [
+                v.iter().cloned().fold(f64::INFINITY, f64::min),
+                v.iter().cloned().fold(f64::NEG_INFINITY, f64::max),
+            ]
+        })
+    };
+    let derived_c: Vec<f64> = if runs.flops.len() == runs.len() {
+        runs.flops.clone()
+    } else if runs.params.len() == runs.len() && runs.tokens.len() == runs.len() {
+        (0..runs.len())
+            .map(|i| kf * runs.params[i] * runs.tokens[i])
+            .collect()
+    } else {
+        vec![]
+    };
+    DataRange {
+        params: range(&runs.params),
+        tokens: range(&runs.tokens),
+        flops: range(&derived_c),
+        loss: range(&runs.loss).unwrap_or([f64::NAN; 2]),
+    }
+}
+
+/// For an identified Chinchilla law: the allocation exponents a, b, the constant G, and the
+/// compute-optimal point at the largest budget in the data and at 1e24 FLOPs (Hoffmann et al.
+/// 2022, App. D.3).
+fn implied(runs: &Runs, form: &LawForm, law: &Law, range: &DataRange) -> Option<Implied> {
+    if *form != LawForm::Chinchilla {
+        return None;
+    }
+    let kf = runs.flops_per_param_token;
+    let max_c = range.flops.map(|r| r[1]).unwrap_or_else(|| {
+        (0..runs.len())
+            .map(|i| kf * runs.params[i] * runs.tokens[i])
+            .filter(|c| c.is_finite())
+            .fold(0.0, f64::max)
+    });
+    match (law.optimum(max_c, kf), law.optimum(1e24, kf)) {
+        (Some(o1), Some(o2)) => Some(Implied {
+            a: law.params_exponent().unwrap(),
+            b: law.tokens_exponent().unwrap(),
+            g: law.g().unwrap(),
+            optimum_at_max_flops: o1,
+            optimum_at_1e24: o2,
+        }),
+        _ => None,
+    }
+}
+
+/// Everything the kernel fit decided, for [`kernel_report`].
+struct KernelEnd {
+    search: Search,
+    ending: Ending,
+    internal: BTreeMap<String, f64>,
+    /// Natural parameters as reported (E at its bound shown as 0).
+    nat: Vec<f64>,
+    status: Status,
+    status_detail: String,
+    bound_params: Vec<String>,
+    identifiability: Identifiability,
+    implied: Option<Implied>,
+    data_range: DataRange,
+    warnings: Vec<String>,
+    residuals: Vec<f64>,
+}
+
+/// The fit report of a kernel fit: parameters (none for those not identified), the starts,
+/// the optimiser, the runs, and the conventions behind every number.
+fn kernel_report(runs: &Runs, config: &FitConfig, end: KernelEnd) -> Fit {
+    let KernelEnd {
+        search,
+        ending,
+        internal,
+        nat,
+        status,
+        status_detail,
+        bound_params,
+        identifiability,
+        implied,
+        data_range,
+        warnings,
+        residuals,
+    } = end;
+    let names = config.form.param_names();
+    let best = &ending.best;
+    let mut terminations = BTreeMap::new();
+    for e in search.endings {
+        *terminations.entry(e).or_insert(0) += 1;
+    }
     let unid: Vec<&str> = identifiability
         .unidentified
         .iter()
@@ -1139,52 +1463,6 @@ fn fit_kernel(runs: &Runs, config: &FitConfig) -> Result<Fit> {
         meanings.insert(name.to_string(), config.form.meaning(name));
     }
     let kf = runs.flops_per_param_token;
-    // No range when a value is not finite (C = k N D overflows for N = 1e308).
-    let range = |v: &[f64]| -> Option<[f64; 2]> {
-        (v.len() == runs.len() && !v.is_empty() && v.iter().all(|x| x.is_finite())).then(|| {
-            [
-                v.iter().cloned().fold(f64::INFINITY, f64::min),
-                v.iter().cloned().fold(f64::NEG_INFINITY, f64::max),
-            ]
-        })
-    };
-    // C from the FLOP model when no C column was read.
-    let derived_c: Vec<f64> = if runs.flops.len() == runs.len() {
-        runs.flops.clone()
-    } else if runs.params.len() == runs.len() && runs.tokens.len() == runs.len() {
-        (0..runs.len())
-            .map(|i| kf * runs.params[i] * runs.tokens[i])
-            .collect()
-    } else {
-        vec![]
-    };
-    let data_range = DataRange {
-        params: range(&runs.params),
-        tokens: range(&runs.tokens),
-        flops: range(&derived_c),
-        loss: range(&runs.loss).unwrap_or([f64::NAN; 2]),
-    };
-    let implied = match (&config.form, identifiability.identified) {
-        (LawForm::Chinchilla, true) => {
-            let max_c = data_range.flops.map(|r| r[1]).unwrap_or_else(|| {
-                (0..runs.len())
-                    .map(|i| kf * runs.params[i] * runs.tokens[i])
-                    .filter(|c| c.is_finite())
-                    .fold(0.0, f64::max)
-            });
-            match (law.optimum(max_c, kf), law.optimum(1e24, kf)) {
-                (Some(o1), Some(o2)) => Some(Implied {
-                    a: law.params_exponent().unwrap(),
-                    b: law.tokens_exponent().unwrap(),
-                    g: law.g().unwrap(),
-                    optimum_at_max_flops: o1,
-                    optimum_at_1e24: o2,
-                }),
-                _ => None,
-            }
-        }
-        _ => None,
-    };
     let (penalty, delta) = match config.objective.penalty {
         Penalty::Huber { delta } => ("huber".to_string(), Some(delta)),
         Penalty::Squared => ("squared".to_string(), None),
@@ -1203,7 +1481,7 @@ fn fit_kernel(runs: &Runs, config: &FitConfig) -> Result<Fit> {
         ),
         _ => String::new(),
     };
-    Ok(Fit {
+    Fit {
         law: config.form.name().to_string(),
         x: match config.form {
             LawForm::Power { x } => Some(x),
@@ -1219,18 +1497,18 @@ fn fit_kernel(runs: &Runs, config: &FitConfig) -> Result<Fit> {
         at_bound: bound_params,
         starts: StartsReport {
             strategy: config.starts,
-            count: outcomes.len(),
-            reached_best,
-            tolerance: reach_rtol,
+            count: search.outcomes.len(),
+            reached_best: ending.reached_best,
+            tolerance: ending.reach_rtol,
             terminations,
-            profile_points,
-            screen: screen_report,
+            profile_points: search.profile_points,
+            screen: search.screen,
         },
         optimizer: OptimizerReport {
             method: "BFGS, strong-Wolfe line search (Nocedal & Wright 2006, Alg. 3.5-3.6)".into(),
             iterations: best.iterations,
             evaluations: best.evaluations,
-            gradient_max_abs: gmax,
+            gradient_max_abs: gradient_max_abs(best),
             gtol: config.optimizer.gtol,
             max_iter: config.optimizer.max_iter,
         },
@@ -1280,10 +1558,10 @@ fn fit_kernel(runs: &Runs, config: &FitConfig) -> Result<Fit> {
         intervals: None,
         std_errors: None,
         bootstrap: None,
-        theta: best.x.clone(),
-        basins,
-        inv_hessian: best.inv_hessian.clone(),
-    })
+        theta: ending.best.x.clone(),
+        basins: ending.basins,
+        inv_hessian: ending.best.inv_hessian.clone(),
+    }
 }
 
 fn free_names(form: &LawForm, e: &ETerm) -> Vec<String> {
