@@ -193,14 +193,69 @@ pub fn ln4(x: [f64; W]) -> [f64; W] {
 /// results are bit-identical to the portable forms (checked in the tests).
 #[cfg(target_arch = "x86_64")]
 pub mod avx2 {
-    use super::{EXP_C, LN2_HI, LN2_LO, LN_C, LOG2E, SHIFT, W};
+    #[cfg(test)]
+    use super::W;
+    use super::{EXP_C, LN2_HI, LN2_LO, LN_C, LOG2E, SHIFT};
     use std::arch::x86_64::*;
+
+    /// The constants of [`exp_v`] and [`ln_v`] as whole vectors. A kernel builds them once
+    /// per call and passes them through [`std::hint::black_box`], so the compiler keeps them
+    /// in memory and folds them into the arithmetic as memory operands, instead of
+    /// re-broadcasting each splat constant on every chunk (about 50 instructions a chunk).
+    #[derive(Clone, Copy)]
+    pub struct Consts {
+        exp_c: [__m256d; 14],
+        ln_c: [__m256d; 10],
+        lo: __m256d,
+        hi: __m256d,
+        log2e: __m256d,
+        shift: __m256d,
+        ln2_hi: __m256d,
+        ln2_lo: __m256d,
+        bias: __m256i,
+        mant: __m256i,
+        one_bits: __m256i,
+        two52_bits: __m256i,
+        two52: __m256d,
+        e_bias: __m256d,
+        sqrt2: __m256d,
+        half: __m256d,
+        one: __m256d,
+        two: __m256d,
+    }
+
+    impl Consts {
+        /// The constants.
+        #[target_feature(enable = "avx2")]
+        pub fn new() -> Consts {
+            Consts {
+                exp_c: EXP_C.map(|c| _mm256_set1_pd(c)),
+                ln_c: LN_C.map(|c| _mm256_set1_pd(c)),
+                lo: _mm256_set1_pd(-708.0),
+                hi: _mm256_set1_pd(709.0),
+                log2e: _mm256_set1_pd(LOG2E),
+                shift: _mm256_set1_pd(SHIFT),
+                ln2_hi: _mm256_set1_pd(LN2_HI),
+                ln2_lo: _mm256_set1_pd(LN2_LO),
+                bias: _mm256_set1_epi64x(1023),
+                mant: _mm256_set1_epi64x(0x000f_ffff_ffff_ffff),
+                one_bits: _mm256_set1_epi64x(0x3ff0_0000_0000_0000),
+                two52_bits: _mm256_set1_epi64x(0x4330_0000_0000_0000),
+                two52: _mm256_set1_pd(4_503_599_627_370_496.0),
+                e_bias: _mm256_set1_pd(1023.0),
+                sqrt2: _mm256_set1_pd(std::f64::consts::SQRT_2),
+                half: _mm256_set1_pd(0.5),
+                one: _mm256_set1_pd(1.0),
+                two: _mm256_set1_pd(2.0),
+            }
+        }
+    }
 
     /// c0 + c1 x, as in the scalar form.
     #[target_feature(enable = "avx2")]
     #[inline]
-    fn lin(c0: f64, c1: f64, x: __m256d) -> __m256d {
-        _mm256_add_pd(_mm256_set1_pd(c0), _mm256_mul_pd(_mm256_set1_pd(c1), x))
+    fn lin(c0: __m256d, c1: __m256d, x: __m256d) -> __m256d {
+        _mm256_add_pd(c0, _mm256_mul_pd(c1, x))
     }
 
     /// a + b x.
@@ -213,12 +268,13 @@ pub mod avx2 {
     /// [`super::exp_poly`] on four lanes, same operations in the same order.
     #[target_feature(enable = "avx2")]
     #[inline]
-    fn exp_poly(r: __m256d) -> __m256d {
-        let c = &EXP_C;
+    fn exp_poly(r: __m256d, k: &Consts) -> __m256d {
+        let c = &k.exp_c;
         let r2 = _mm256_mul_pd(r, r);
         let r4 = _mm256_mul_pd(r2, r2);
         let r8 = _mm256_mul_pd(r4, r4);
-        let q0 = lin(c[0], c[1], r);
+        // c[0] + c[1] r with c[0] = c[1] = 1: multiplying by 1 is exact.
+        let q0 = _mm256_add_pd(c[0], r);
         let q1 = lin(c[2], c[3], r);
         let q2 = lin(c[4], c[5], r);
         let q3 = lin(c[6], c[7], r);
@@ -236,8 +292,8 @@ pub mod avx2 {
     /// [`super::ln_poly`] on four lanes.
     #[target_feature(enable = "avx2")]
     #[inline]
-    fn ln_poly(x: __m256d) -> __m256d {
-        let c = &LN_C;
+    fn ln_poly(x: __m256d, k: &Consts) -> __m256d {
+        let c = &k.ln_c;
         let x2 = _mm256_mul_pd(x, x);
         let x4 = _mm256_mul_pd(x2, x2);
         let x8 = _mm256_mul_pd(x4, x4);
@@ -256,70 +312,71 @@ pub mod avx2 {
     ///
     /// # Safety
     /// The CPU must support AVX2.
+    #[cfg(test)]
     #[target_feature(enable = "avx2")]
     #[inline]
     pub unsafe fn exp4(x: [f64; W]) -> [f64; W] {
-        let x = _mm256_loadu_pd(x.as_ptr());
-        let xl = _mm256_min_pd(
-            _mm256_max_pd(x, _mm256_set1_pd(-708.0)),
-            _mm256_set1_pd(709.0),
-        );
-        let shift = _mm256_set1_pd(SHIFT);
-        let t = _mm256_add_pd(_mm256_mul_pd(xl, _mm256_set1_pd(LOG2E)), shift);
-        let kf = _mm256_sub_pd(t, shift);
-        let r = _mm256_sub_pd(
-            _mm256_sub_pd(xl, _mm256_mul_pd(kf, _mm256_set1_pd(LN2_HI))),
-            _mm256_mul_pd(kf, _mm256_set1_pd(LN2_LO)),
-        );
-        let k = _mm256_sub_epi64(_mm256_castpd_si256(t), _mm256_castpd_si256(shift));
-        let scale = _mm256_castsi256_pd(_mm256_slli_epi64::<52>(_mm256_add_epi64(
-            k,
-            _mm256_set1_epi64x(1023),
-        )));
-        let p = exp_poly(r);
         let mut out = [0.0; W];
-        _mm256_storeu_pd(out.as_mut_ptr(), _mm256_mul_pd(p, scale));
+        _mm256_storeu_pd(
+            out.as_mut_ptr(),
+            exp_v(_mm256_loadu_pd(x.as_ptr()), &Consts::new()),
+        );
         out
+    }
+
+    /// [`super::exp4`] on a register: the same operations in the same order.
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    pub fn exp_v(x: __m256d, k: &Consts) -> __m256d {
+        let xl = _mm256_min_pd(_mm256_max_pd(x, k.lo), k.hi);
+        let t = _mm256_add_pd(_mm256_mul_pd(xl, k.log2e), k.shift);
+        let kf = _mm256_sub_pd(t, k.shift);
+        let r = _mm256_sub_pd(
+            _mm256_sub_pd(xl, _mm256_mul_pd(kf, k.ln2_hi)),
+            _mm256_mul_pd(kf, k.ln2_lo),
+        );
+        let ki = _mm256_sub_epi64(_mm256_castpd_si256(t), _mm256_castpd_si256(k.shift));
+        let scale = _mm256_castsi256_pd(_mm256_slli_epi64::<52>(_mm256_add_epi64(ki, k.bias)));
+        let p = exp_poly(r, k);
+        _mm256_mul_pd(p, scale)
     }
 
     /// [`super::ln4`] with AVX2.
     ///
     /// # Safety
     /// The CPU must support AVX2.
+    #[cfg(test)]
     #[target_feature(enable = "avx2")]
     #[inline]
     pub unsafe fn ln4(x: [f64; W]) -> [f64; W] {
-        let x = _mm256_loadu_pd(x.as_ptr());
-        let bits = _mm256_castpd_si256(x);
-        let m = _mm256_castsi256_pd(_mm256_or_si256(
-            _mm256_and_si256(bits, _mm256_set1_epi64x(0x000f_ffff_ffff_ffff)),
-            _mm256_set1_epi64x(0x3ff0_0000_0000_0000),
-        ));
-        let e = _mm256_castsi256_pd(_mm256_or_si256(
-            _mm256_srli_epi64::<52>(bits),
-            _mm256_set1_epi64x(0x4330_0000_0000_0000),
-        ));
-        let e = _mm256_sub_pd(
-            _mm256_sub_pd(e, _mm256_set1_pd(4_503_599_627_370_496.0)),
-            _mm256_set1_pd(1023.0),
-        );
-        let big = _mm256_cmp_pd::<_CMP_GT_OQ>(m, _mm256_set1_pd(std::f64::consts::SQRT_2));
-        let m = _mm256_blendv_pd(m, _mm256_mul_pd(m, _mm256_set1_pd(0.5)), big);
-        let ef = _mm256_blendv_pd(e, _mm256_add_pd(e, _mm256_set1_pd(1.0)), big);
-        let one = _mm256_set1_pd(1.0);
-        let f = _mm256_div_pd(_mm256_sub_pd(m, one), _mm256_add_pd(m, one));
-        let f2 = _mm256_mul_pd(f, f);
-        let s = ln_poly(f2);
-        let two = _mm256_set1_pd(2.0);
-        let tf = _mm256_mul_pd(two, f);
-        let lnm = _mm256_add_pd(tf, _mm256_mul_pd(tf, _mm256_mul_pd(f2, s)));
-        let out = _mm256_add_pd(
-            _mm256_mul_pd(ef, _mm256_set1_pd(LN2_HI)),
-            _mm256_add_pd(_mm256_mul_pd(ef, _mm256_set1_pd(LN2_LO)), lnm),
-        );
         let mut o = [0.0; W];
-        _mm256_storeu_pd(o.as_mut_ptr(), out);
+        _mm256_storeu_pd(
+            o.as_mut_ptr(),
+            ln_v(_mm256_loadu_pd(x.as_ptr()), &Consts::new()),
+        );
         o
+    }
+
+    /// [`super::ln4`] on a register: the same operations in the same order.
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    pub fn ln_v(x: __m256d, k: &Consts) -> __m256d {
+        let bits = _mm256_castpd_si256(x);
+        let m = _mm256_castsi256_pd(_mm256_or_si256(_mm256_and_si256(bits, k.mant), k.one_bits));
+        let e = _mm256_castsi256_pd(_mm256_or_si256(_mm256_srli_epi64::<52>(bits), k.two52_bits));
+        let e = _mm256_sub_pd(_mm256_sub_pd(e, k.two52), k.e_bias);
+        let big = _mm256_cmp_pd::<_CMP_GT_OQ>(m, k.sqrt2);
+        let m = _mm256_blendv_pd(m, _mm256_mul_pd(m, k.half), big);
+        let ef = _mm256_blendv_pd(e, _mm256_add_pd(e, k.one), big);
+        let f = _mm256_div_pd(_mm256_sub_pd(m, k.one), _mm256_add_pd(m, k.one));
+        let f2 = _mm256_mul_pd(f, f);
+        let s = ln_poly(f2, k);
+        let tf = _mm256_mul_pd(k.two, f);
+        let lnm = _mm256_add_pd(tf, _mm256_mul_pd(tf, _mm256_mul_pd(f2, s)));
+        _mm256_add_pd(
+            _mm256_mul_pd(ef, k.ln2_hi),
+            _mm256_add_pd(_mm256_mul_pd(ef, k.ln2_lo), lnm),
+        )
     }
 }
 
