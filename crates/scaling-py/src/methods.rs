@@ -7,6 +7,7 @@ use serde::Serialize;
 use scaling::accounting::{prepare_table, selected_rows, LoadRequest};
 use scaling::data::{group_rows, Group, RunTable};
 use scaling::methods::{self, CompareRequest, EnvelopeRequest, IsoflopRequest, PowerlawRequest};
+use scaling::report::grouped::{print_groups, Unprinted};
 use scaling::report::methods as render;
 
 use crate::{error_chain, table, to_py};
@@ -38,29 +39,13 @@ fn finish<T: Serialize>(
     grouped: bool,
     text: &dyn Fn(&T, &str) -> String,
 ) -> scaling::Result<(String, String)> {
-    if !grouped || outcomes.iter().all(|(_, r)| r.is_err()) {
-        let mut it = outcomes.into_iter();
-        let Some((g, r)) = it.next() else {
-            return Err(scaling::Error::InsufficientData(
-                "no rows to analyse".into(),
-            ));
-        };
-        let v = r?;
-        return Ok((pretty(&v), text(&v, &g.label())));
+    match print_groups(outcomes, grouped, text, &|e| error_chain(e)) {
+        Ok(p) => Ok((p.json, p.text)),
+        Err(Unprinted::NoRows) => Err(scaling::Error::InsufficientData(
+            "no rows to analyse".into(),
+        )),
+        Err(Unprinted::Failed { error, .. }) => Err(error),
     }
-    let mut s = String::new();
-    let strings: Vec<(Group, Result<T, String>)> = outcomes
-        .into_iter()
-        .map(|(g, r)| {
-            match &r {
-                Ok(v) => s.push_str(&text(v, &g.label())),
-                Err(e) => s.push_str(&format!("{}:\n  error: {}\n\n", g.label(), error_chain(e))),
-            }
-            let r = r.map_err(|e| error_chain(&e));
-            (g, r)
-        })
-        .collect();
-    Ok((pretty(&methods::grouped_json(&strings)), s))
 }
 
 /// Rows the request's row filter keeps, split by `by`.
