@@ -10,6 +10,7 @@ from typing import Any, Dict, List, Optional, Sequence
 
 from . import _scaling
 from ._data import table_arg
+from ._progress import reporter
 from ._methods import _load
 from ._results import Result
 
@@ -52,7 +53,8 @@ def compare_forms(data: Any, laws: Sequence[str], *, param: Sequence[str] = (),
                   x: Optional[str] = None, fix_e: Optional[float] = None,
                   objective: str = "huber", delta: float = 1e-3, space: str = "log",
                   reduction: str = "sum", starts: str = "varpro", max_iter: int = 2000,
-                  where: Optional[str] = None, **load) -> FormComparison:
+                  where: Optional[str] = None, progress: bool = True,
+                  **load) -> FormComparison:
     """Fit several law forms to the same runs and compare them (`scaling forms`).
 
     `laws`: built-in names (`"chinchilla"`, `"kaplan"`, ...) or formulas
@@ -62,6 +64,7 @@ def compare_forms(data: Any, laws: Sequence[str], *, param: Sequence[str] = (),
     the Huber objective they use the squared residuals at the Huber optimum (said in
     `conventions`). `param`, `x` and `fix_e` apply to every form (`x` to power laws only).
     Loading keywords are those of `fit` (params=, tokens=, flops=, loss=, drop_top_loss=, ...).
+    `progress`: the time taken when the call takes more than a second; Ctrl-C interrupts.
     """
     if isinstance(laws, str):
         laws = [laws]
@@ -78,4 +81,5 @@ def compare_forms(data: Any, laws: Sequence[str], *, param: Sequence[str] = (),
             },
         },
     }
-    return FormComparison(*_scaling.compare_forms(table_arg(data), json.dumps(request)))
+    return FormComparison(*_scaling.compare_forms(table_arg(data), json.dumps(request),
+                                                  reporter("forms", progress)))

@@ -746,6 +746,46 @@ pub fn compare(
     load: &LoadRequest,
     req: &CompareRequest,
 ) -> Result<Comparison> {
+    compare_with(table, runs, load, req, &|| {})
+}
+
+/// [`compare`], calling `progress` once per finished replicate of Approach 3's bootstrap (for
+/// a front end's progress bar; `req.bootstrap` of them when it runs).
+///
+/// # Examples
+/// ```
+/// use scaling::accounting::{load_runs, LoadRequest};
+/// use scaling::data::{Column, RunTable};
+/// use scaling::methods::{chinchilla_needs, compare_with, CompareRequest};
+/// let (mut n, mut d, mut l) = (vec![], vec![], vec![]);
+/// for c in [1e18_f64, 1e19, 1e20] {
+///     for k in -2..=2 {
+///         let p = (c / 6.0).sqrt() * 0.1 * 2f64.powi(k);
+///         n.push(p); d.push(c / (6.0 * p));
+///         l.push(1.7 + 400.0 / p.powf(0.34) + 410.0 / (c / (6.0 * p)).powf(0.28));
+///     }
+/// }
+/// let t = RunTable::from_columns("<arrays>", vec![
+///     ("params".into(), Column::Numbers(n)), ("tokens".into(), Column::Numbers(d)),
+///     ("loss".into(), Column::Numbers(l)),
+/// ]).unwrap();
+/// let load = LoadRequest::default();
+/// let runs = load_runs(&t, chinchilla_needs(), &load, None).unwrap();
+/// let ticks = std::sync::atomic::AtomicUsize::new(0);
+/// let req = CompareRequest { bootstrap: 8, ..Default::default() };
+/// compare_with(&t, &runs, &load, &req, &|| { ticks.fetch_add(1, std::sync::atomic::Ordering::Relaxed); }).unwrap();
+/// assert_eq!(ticks.into_inner(), 8);
+/// ```
+///
+/// # Errors
+/// Those of [`compare`].
+pub fn compare_with(
+    table: &RunTable,
+    runs: &Runs,
+    load: &LoadRequest,
+    req: &CompareRequest,
+    progress: &(dyn Fn() + Sync),
+) -> Result<Comparison> {
     check_level(req.level)?;
     let config = FitConfig::default();
     let mut rows: Vec<ApproachRow> = Vec::new();
@@ -800,7 +840,7 @@ pub fn compare(
             cluster_column: None,
             level: req.level,
         };
-        let b = uncertainty::bootstrap(&runs, &config, &f3, &bc, &|| {})?;
+        let b = uncertainty::bootstrap(&runs, &config, &f3, &bc, progress)?;
         let (iv, _) = uncertainty::intervals(&f3, &b, &[], req.level);
         iv3 = (iv.get("a").copied(), iv.get("b").copied());
     }
