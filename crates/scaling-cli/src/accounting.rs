@@ -8,7 +8,7 @@ use clap::Args;
 use scaling::accounting::{self, CountRequest, ReconcileRequest, ShapeRequest};
 use scaling::report::accounting as render;
 
-use crate::{plan, quantity, usage, Format};
+use crate::{emit, plan, quantity, usage, Format};
 
 #[derive(Args)]
 #[command(allow_negative_numbers = true)]
@@ -92,15 +92,7 @@ impl CountArgs {
 pub fn cmd_count(a: CountArgs, out: &mut String) -> Result<()> {
     let req = a.request();
     let Some(path) = &a.file else {
-        let r = accounting::count(&req)?;
-        match a.format {
-            Format::Json => {
-                out.push_str(&serde_json::to_string_pretty(&r)?);
-                out.push('\n');
-            }
-            Format::Text => out.push_str(&render::count_text(&r)),
-        }
-        return Ok(());
+        return emit(out, a.format, &accounting::count(&req)?, render::count_text);
     };
     if let Some(p) = &a.out {
         crate::check_new(p, a.force, "--out")?;
@@ -167,23 +159,13 @@ pub fn cmd_shape(a: ShapeArgs, out: &mut String) -> Result<()> {
         aspect_max: a.aspect_max,
         count: a.count,
     })?;
-    match a.format {
-        Format::Json => {
-            out.push_str(&serde_json::to_string_pretty(&r)?);
-            out.push('\n');
-        }
-        Format::Text => out.push_str(&render::shape_text(&r)),
-    }
-    Ok(())
+    emit(out, a.format, &r, render::shape_text)
 }
 
 #[derive(Args)]
 pub struct ReconcileArgs {
-    /// A saved fit or law file of the Chinchilla form in total parameters; or use --preset.
-    law: Option<PathBuf>,
-    /// A published law by name.
-    #[arg(long)]
-    preset: Option<String>,
+    #[command(flatten)]
+    law: plan::LawArgs,
     /// omega in N_T = N_E + omega N_E^(1/3) (default: V (aspect/12)^(1/3) from --vocab and
     /// --aspect, 47481 for 32000 and 39.2; Pearce & Song print 47491, from a rounded
     /// intermediate value: pass --omega 47491 to use their figure).
@@ -208,7 +190,7 @@ pub struct ReconcileArgs {
 
 /// `scaling reconcile`.
 pub fn cmd_reconcile(a: ReconcileArgs, out: &mut String) -> Result<()> {
-    let src = plan::resolve(a.law.as_deref(), a.preset.as_deref())?;
+    let src = a.law.resolve()?;
     let law = src
         .law
         .clone()
@@ -226,12 +208,5 @@ pub fn cmd_reconcile(a: ReconcileArgs, out: &mut String) -> Result<()> {
         max_params: a.max_params,
     };
     let r = accounting::reconcile_law(&law, &src.label, &req)?;
-    match a.format {
-        Format::Json => {
-            out.push_str(&serde_json::to_string_pretty(&r)?);
-            out.push('\n');
-        }
-        Format::Text => out.push_str(&render::reconcile_text(&r)),
-    }
-    Ok(())
+    emit(out, a.format, &r, render::reconcile_text)
 }

@@ -11,7 +11,7 @@ use scaling::plateau::PlateauRequest;
 use scaling::report::lab as render;
 use scaling::simulate::{self, StrategyRequest, SweepRequest};
 
-use crate::{plan, usage, write_new, Format};
+use crate::{emit, name, plan, usage, write_new, Format};
 
 #[derive(Args)]
 pub struct PlateauArgs {
@@ -43,12 +43,7 @@ pub struct PlateauArgs {
 
 /// `scaling plateau`.
 pub fn cmd_plateau(a: PlateauArgs, out: &mut String) -> Result<()> {
-    if !(a.level > 0.0 && a.level < 1.0) {
-        return Err(usage(format!(
-            "--level must be between 0 and 1, got {}",
-            a.level
-        )));
-    }
+    scaling::methods::check_level(a.level)?;
     let table = RunTable::read(&a.file)?;
     let req = PlateauRequest {
         x: a.x,
@@ -59,18 +54,8 @@ pub fn cmd_plateau(a: PlateauArgs, out: &mut String) -> Result<()> {
         level: a.level,
     };
     let r = scaling::plateau::plateau_table(&table, &req)?;
-    match a.format {
-        Format::Json => {
-            out.push_str(&serde_json::to_string_pretty(&r)?);
-            out.push('\n');
-        }
-        Format::Text => out.push_str(&render::plateau_text(
-            &r,
-            &req,
-            &a.file.display().to_string(),
-        )),
-    }
-    Ok(())
+    let file = a.file.display().to_string();
+    emit(out, a.format, &r, |r| render::plateau_text(r, &req, &file))
 }
 
 #[derive(Subcommand)]
@@ -146,11 +131,8 @@ enum NoiseArg {
 #[derive(Args)]
 #[command(allow_negative_numbers = true)]
 pub struct SweepArgs {
-    /// A law file or saved fit; or use --preset.
-    law: Option<PathBuf>,
-    /// A published law by name.
-    #[arg(long)]
-    preset: Option<String>,
+    #[command(flatten)]
+    law: plan::LawArgs,
     /// IsoFLOP design: these budgets (values or ranges), with --per-budget models each.
     #[arg(long, default_value = "6e18,1e19,3e19,6e19,1e20,3e20,6e20,1e21,3e21")]
     budgets: String,
@@ -192,46 +174,30 @@ pub fn cmd_simulate(c: SimulateCommand, out: &mut String) -> Result<()> {
 }
 
 fn strategy(a: StrategyArgs, out: &mut String) -> Result<()> {
-    fn name(v: &impl ValueEnum) -> String {
-        v.to_possible_value()
-            .map(|p| p.get_name().to_string())
-            .unwrap_or_default()
-    }
     let r = simulate::data_strategy(&StrategyRequest {
-        scenario: name(&a.scenario),
+        scenario: name(a.scenario),
         kappa: a.kappa,
         gamma: a.gamma,
         bias: a.bias,
         keep_fraction: a.keep_fraction,
-        keep: name(&a.keep),
+        keep: name(a.keep),
         sizes: a.sizes,
         reps: a.reps,
         seed: a.seed,
         noise: a.noise,
         level: a.level,
     })?;
-    match a.format {
-        Format::Json => {
-            out.push_str(&serde_json::to_string_pretty(&r)?);
-            out.push('\n');
-        }
-        Format::Text => out.push_str(&render::strategy_text(&r)),
-    }
-    Ok(())
+    emit(out, a.format, &r, render::strategy_text)
 }
 
 fn sweep(a: SweepArgs, out: &mut String) -> Result<()> {
     if let Some(p) = &a.out {
         crate::check_new(p, a.force, "--out")?;
     }
-    let src = plan::resolve(a.law.as_deref(), a.preset.as_deref())?;
+    let src = a.law.resolve()?;
     let law = src
         .law
         .ok_or_else(|| usage(format!("{} has no loss law to draw runs from", src.label)))?;
-    let noise_kind = match a.noise_kind {
-        NoiseArg::Gaussian => "gaussian",
-        NoiseArg::Exponential => "exponential",
-    };
     let runs = simulate::sweep(
         &law,
         &SweepRequest {
@@ -240,7 +206,7 @@ fn sweep(a: SweepArgs, out: &mut String) -> Result<()> {
             span: a.span,
             grid_params: a.grid_params,
             grid_tokens: a.grid_tokens,
-            noise_kind: noise_kind.into(),
+            noise_kind: name(a.noise_kind),
             noise: a.noise,
             seed: a.seed,
         },

@@ -1,17 +1,21 @@
 //! The `scaling` command line: arguments -> library config -> output. All science lives in
 //! the `scaling` library; this file parses, calls and prints.
 
-use std::io::Write;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use scaling::data::{Filters, RunTable, Runs};
+use serde::Serialize;
+
+use scaling::accounting as acc;
+use scaling::data::{Filters, Group, RunTable, Runs};
 use scaling::fit::{self, FitConfig};
 use scaling::law::LawForm;
 use scaling::report;
+use scaling::uncertainty::{calibrate_runs, CalibrationReport as Calibrated};
 
 mod accounting;
 mod backtest;
@@ -276,13 +280,8 @@ struct FitArgs {
 #[derive(Args)]
 #[command(allow_negative_numbers = true)]
 struct PredictArgs {
-    /// A saved fit (`scaling fit --out`) or a law file such as
-    /// {"law": "chinchilla", "params": {"E": 1.69, "A": 406.4, "B": 410.7, "alpha": 0.34, "beta": 0.28}};
-    /// or use --preset.
-    law: Option<PathBuf>,
-    /// A published law by name (`scaling presets` lists them).
-    #[arg(long)]
-    preset: Option<String>,
+    #[command(flatten)]
+    law: plan::LawArgs,
     /// Unique tokens available, for the data-constrained law (--preset muennighoff).
     #[arg(long, value_parser = quantity, value_name = "U")]
     unique_tokens: Option<f64>,
@@ -524,24 +523,15 @@ fn read_table(file: &Path, data: &DataArgs) -> Result<RunTable> {
     Ok(table)
 }
 
-/// The parsed `--where` filter, if any.
-fn row_filter(data: &DataArgs) -> Result<Option<scaling::data::RowFilter>> {
-    scaling::accounting::row_filter(&load_request(data))
-        .map_err(|e| anyhow::Error::new(e).context("--where"))
-}
-
 /// The 0-based table rows `--where` keeps (all rows without it), for grouping.
 fn selected_rows(table: &RunTable, data: &DataArgs) -> Result<Vec<usize>> {
     row_filter(data)?;
-    Ok(scaling::accounting::selected_rows(
-        table,
-        &load_request(data),
-    )?)
+    Ok(acc::selected_rows(table, &load_request(data))?)
 }
 
-/// Validated, filtered runs of `table` (only the table rows `rows`, when given: one group).
+/// Validated, filtered runs of `t` (only the table rows `rows`, when given: one group).
 fn runs_of(
-    table: &RunTable,
+    t: &RunTable,
     form: &LawForm,
     data: &DataArgs,
     rows: Option<Vec<usize>>,
@@ -549,96 +539,121 @@ fn runs_of(
     row_filter(data)?;
     let mut needs = fit::needs(form);
     needs.flops |= data.need_flops;
-    Ok(scaling::accounting::load_runs(
-        table,
-        needs,
-        &load_request(data),
-        rows,
-    )?)
+    Ok(acc::load_runs(t, needs, &load_request(data), rows)?)
 }
 
 /// The library's loading request for the data flags.
-fn load_request(data: &DataArgs) -> scaling::accounting::LoadRequest {
+fn load_request(d: &DataArgs) -> scaling::accounting::LoadRequest {
     scaling::accounting::LoadRequest {
-        params_col: data.params_col.clone(),
-        tokens_col: data.tokens_col.clone(),
-        flops_col: data.flops_col.clone(),
-        loss_col: data.loss_col.clone(),
-        skip_invalid: data.skip_invalid,
-        filters: filters(data),
-        params_convention: data.params_convention.clone(),
-        flops_convention: data.flops_convention.clone(),
-        flops_per_param_token: data.flops_per_param_token,
+        params_col: d.params_col.clone(),
+        tokens_col: d.tokens_col.clone(),
+        flops_col: d.flops_col.clone(),
+        loss_col: d.loss_col.clone(),
+        skip_invalid: d.skip_invalid,
+        filters: Filters {
+            min_flops: d.min_flops,
+            max_flops: d.max_flops,
+            drop_top_loss: d.drop_top_loss,
+            row_filter: d.row_filter.clone(),
+        },
+        params_convention: d.params_convention.clone(),
+        flops_convention: d.flops_convention.clone(),
+        flops_per_param_token: d.flops_per_param_token,
     }
 }
 
-fn filters(data: &DataArgs) -> Filters {
-    Filters {
-        min_flops: data.min_flops,
-        max_flops: data.max_flops,
-        drop_top_loss: data.drop_top_loss,
-        row_filter: data.row_filter.clone(),
+/// The parsed `--where` filter, if any (a filter that does not parse is named by its flag).
+fn row_filter(data: &DataArgs) -> Result<Option<scaling::data::RowFilter>> {
+    scaling::accounting::row_filter(&load_request(data))
+        .map_err(|e| anyhow::Error::new(e).context("--where"))
+}
+
+impl DataArgs {
+    /// The flags that reproduce these settings: the one place a data configuration is
+    /// rendered back to a command line (the report's "Reproduce" commands), so none is dropped.
+    fn flags(&self) -> Vec<String> {
+        let d = self;
+        let opt = |flag: &str, v: Option<String>| v.map(|v| vec![flag.to_string(), v]);
+        [
+            opt("--params-col", d.params_col.clone()),
+            opt("--tokens-col", d.tokens_col.clone()),
+            opt("--flops-col", d.flops_col.clone()),
+            opt("--loss-col", d.loss_col.clone()),
+            opt("--params-convention", d.params_convention.clone()),
+            opt("--flops-convention", d.flops_convention.clone()),
+            opt("--where", d.row_filter.clone()),
+            d.skip_invalid.then(|| vec!["--skip-invalid".into()]),
+            opt(
+                "--drop-top-loss",
+                (d.drop_top_loss > 0).then(|| d.drop_top_loss.to_string()),
+            ),
+            opt("--min-flops", d.min_flops.map(|v| format!("{v:e}"))),
+            opt("--max-flops", d.max_flops.map(|v| format!("{v:e}"))),
+            opt(
+                "--flops-per-param-token",
+                (d.flops_per_param_token != 6.0).then(|| format!("{}", d.flops_per_param_token)),
+            ),
+        ]
+        .into_iter()
+        .flatten()
+        .flatten()
+        .collect()
     }
 }
 
-/// Quote a word for a POSIX shell when it needs it.
-fn shell_word(s: &str) -> String {
-    if !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./,:=+@%".contains(c))
-    {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', "'\\''"))
+/// Print `value` as JSON, or its text.
+fn emit<T: Serialize>(
+    out: &mut String,
+    f: Format,
+    value: &T,
+    text: impl FnOnce(&T) -> String,
+) -> Result<()> {
+    match f {
+        Format::Json => out.push_str(&(serde_json::to_string_pretty(value)? + "\n")),
+        Format::Text => out.push_str(&text(value)),
     }
+    Ok(())
 }
 
-/// The flags that reproduce `data`: the one place a data configuration is rendered back to a
-/// command line (the report's "Reproduce" commands use it), so no flag is dropped.
-fn data_flags(data: &DataArgs) -> Vec<String> {
-    let mut f: Vec<String> = Vec::new();
-    let mut opt = |flag: &str, v: &Option<String>| {
-        if let Some(v) = v {
-            f.push(flag.to_string());
-            f.push(v.clone());
+/// Print one analysis per group with the library's printer ([`report::grouped`]): without
+/// grouping the single result (its error is the command's); with grouping a failed group is
+/// printed in its place, and the command fails only when every group failed.
+fn finish_groups<T: Serialize>(
+    outcomes: Vec<(Group, Result<T>)>,
+    grouped: bool,
+    format: Format,
+    text: &dyn Fn(&T, &str) -> String,
+    out: &mut String,
+) -> Result<()> {
+    use report::grouped::{print_groups, Unprinted};
+    match print_groups(outcomes, grouped, text, &chain) {
+        Ok(p) => {
+            out.push_str(if let Format::Json = format {
+                &p.json
+            } else {
+                &p.text
+            });
+            if p.failed > 0 {
+                let (n, total) = (p.failed, p.total);
+                eprintln!("warning: {n} of {total} groups failed; their errors are printed in their place");
+            }
+            Ok(())
         }
-    };
-    opt("--params-col", &data.params_col);
-    opt("--tokens-col", &data.tokens_col);
-    opt("--flops-col", &data.flops_col);
-    opt("--loss-col", &data.loss_col);
-    opt("--params-convention", &data.params_convention);
-    opt("--flops-convention", &data.flops_convention);
-    opt("--where", &data.row_filter);
-    if data.skip_invalid {
-        f.push("--skip-invalid".into());
+        Err(Unprinted::NoRows) => Err(usage("no rows to analyse")),
+        Err(Unprinted::Failed {
+            group,
+            error,
+            others,
+        }) if grouped => {
+            let more = if others > 0 {
+                format!(" (and all {others} other groups failed)")
+            } else {
+                String::new()
+            };
+            Err(error.context(format!("group {}{more}", group.label())))
+        }
+        Err(Unprinted::Failed { error, .. }) => Err(error),
     }
-    if data.drop_top_loss > 0 {
-        f.push("--drop-top-loss".into());
-        f.push(data.drop_top_loss.to_string());
-    }
-    if let Some(v) = data.min_flops {
-        f.push("--min-flops".into());
-        f.push(format!("{v:e}"));
-    }
-    if let Some(v) = data.max_flops {
-        f.push("--max-flops".into());
-        f.push(format!("{v:e}"));
-    }
-    if data.flops_per_param_token != 6.0 {
-        f.push("--flops-per-param-token".into());
-        f.push(format!("{}", data.flops_per_param_token));
-    }
-    f
-}
-
-/// A command line from words, each quoted for the shell as needed.
-fn command_line(words: &[String]) -> String {
-    words
-        .iter()
-        .map(|w| shell_word(w))
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 /// A progress bar on stderr, hidden when stderr is not a terminal or with --quiet.
@@ -656,73 +671,25 @@ fn progress_bar(len: u64, quiet: bool) -> indicatif::ProgressBar {
     bar
 }
 
-/// Check, before any work, that `path` may be written: without `force` nothing may exist
-/// there (not even a dangling symlink, which a write would follow), and its directory must
-/// exist. Both are the user's to fix (exit 2).
+/// The request field of a flag naming an output file (`--write-runs` -> `write_runs`).
+fn field(flag: &str) -> String {
+    flag.trim_start_matches('-').replace('-', "_")
+}
+
+/// Check, before any work, that `path` may be written ([`scaling::data::check_new`]).
 fn check_new(path: &Path, force: bool, flag: &str) -> Result<()> {
-    if !force && path.symlink_metadata().is_ok() {
-        return Err(usage(format!(
-            "{}: the file exists; pass --force to overwrite it (or choose another {flag})",
-            path.display()
-        )));
-    }
-    if path.file_name().is_none() {
-        return Err(usage(format!("{flag} {}: not a file name", path.display())));
-    }
-    let dir = parent_dir(path);
-    if !dir.is_dir() {
-        return Err(usage(format!(
-            "{flag} {}: the directory {} does not exist",
-            path.display(),
-            dir.display()
-        )));
-    }
-    Ok(())
+    Ok(scaling::data::check_new(path, force, &field(flag))?)
 }
 
-/// The directory a file goes in ("." for a bare name).
-fn parent_dir(path: &Path) -> &Path {
-    path.parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."))
-}
-
-/// Write `text` to `path`, refusing to replace an existing file unless `force`. The text goes
-/// to a temporary file beside the target first and takes its place only once complete, so a
-/// failed write never leaves half a file nor destroys the old one; without `force` the new file
-/// is linked into place, which fails rather than replace a file that appeared meanwhile.
+/// Write `text` to `path`, never over a file without `force`, never half a file
+/// ([`scaling::data::write_new`]).
 fn write_new(path: &Path, text: impl AsRef<[u8]>, force: bool, flag: &str) -> Result<()> {
-    check_new(path, force, flag)?;
-    let name = path.file_name().unwrap_or_default().to_string_lossy();
-    let tmp = parent_dir(path).join(format!(".{name}.{}.tmp", std::process::id()));
-    let written = (|| -> std::io::Result<()> {
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)?;
-        f.write_all(text.as_ref())?;
-        f.sync_all()
-    })();
-    let placed = written.and_then(|()| {
-        if force {
-            std::fs::rename(&tmp, path)
-        } else {
-            std::fs::hard_link(&tmp, path).or_else(|e| match e.kind() {
-                std::io::ErrorKind::AlreadyExists => Err(e),
-                // A file system without hard links: the check above has to do.
-                _ => std::fs::rename(&tmp, path),
-            })
-        }
-    });
-    let _ = std::fs::remove_file(&tmp);
-    match placed {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(usage(format!(
-            "{}: the file exists; pass --force to overwrite it (or choose another {flag})",
-            path.display()
-        ))),
-        Err(e) => Err(e).with_context(|| format!("{}: cannot write", path.display())),
-    }
+    Ok(scaling::data::write_new(
+        path,
+        text.as_ref(),
+        force,
+        &field(flag),
+    )?)
 }
 
 /// The name clap gives a value (the library's name for it).
@@ -822,18 +789,14 @@ fn cmd_fit(a: FitArgs, out: &mut String) -> Result<()> {
             ));
         }
         let selected = selected_rows(&table, &a.data)?;
-        let mut outcomes: Vec<methods::Outcome> = Vec::new();
-        for g in scaling::data::group_rows(&table, "--by", &a.by, &selected)? {
-            let one = || -> Result<(serde_json::Value, String)> {
-                let runs = runs_of(&table, &form, &a.data, Some(g.rows.clone()))?;
-                let result = fit_runs(&a, &config, &table, &runs)?;
-                let text = format!("[{}]\n{}\n", g.label(), report::fit_text(&result));
-                Ok((serde_json::to_value(&result)?, text))
-            };
-            let r = one();
-            outcomes.push((g, r));
-        }
-        return methods::finish_groups(outcomes, true, a.format, out);
+        let groups = scaling::data::group_rows(&table, "--by", &a.by, &selected)?;
+        let outcomes = groups.into_iter().map(|g| {
+            let runs = runs_of(&table, &form, &a.data, Some(g.rows.clone()));
+            let r = runs.and_then(|runs| fit_runs(&a, &config, &table, &runs));
+            (g, r)
+        });
+        let text = |r: &fit::Fit, g: &str| format!("[{g}]\n{}\n", report::fit_text(r));
+        return finish_groups(outcomes.collect(), true, a.format, &text, out);
     }
     let runs = runs_of(&table, &form, &a.data, None)?;
     let result = fit_runs(&a, &config, &table, &runs)?;
@@ -861,7 +824,7 @@ fn cmd_fit(a: FitArgs, out: &mut String) -> Result<()> {
 
 fn cmd_predict(a: PredictArgs, out: &mut String) -> Result<()> {
     // A saved fit brings intervals and its data range; a law file or preset brings neither.
-    let src = plan::resolve(a.law.as_deref(), a.preset.as_deref())?;
+    let src = a.law.resolve()?;
     let req = scaling::allocate::PointRequest {
         params: a.params,
         tokens: a.tokens,
@@ -870,11 +833,7 @@ fn cmd_predict(a: PredictArgs, out: &mut String) -> Result<()> {
         level: a.level,
     };
     let p = scaling::allocate::predict_point(&src, &req)?;
-    match a.format {
-        Format::Json => out.push_str(&(serde_json::to_string_pretty(&p)? + "\n")),
-        Format::Text => out.push_str(&report::results::predict_text(&p)),
-    }
-    Ok(())
+    emit(out, a.format, &p, report::results::predict_text)
 }
 
 /// Read a saved fit (not a hand-written law: it needs the data and replicates).
@@ -900,11 +859,9 @@ fn cmd_test(a: TestArgs, out: &mut String) -> Result<()> {
     let src = plan::resolve(a.against.as_deref(), a.preset.as_deref())?;
     let name = a.fit.display().to_string();
     let t = scaling::allocate::test_against(&fitted, &name, &src, a.delta)?;
-    match a.format {
-        Format::Json => out.push_str(&(serde_json::to_string_pretty(&t)? + "\n")),
-        Format::Text => out.push_str(&report::law_test_text(&t.test, &t.law_source, &t.fitted)),
-    }
-    Ok(())
+    emit(out, a.format, &t, |t| {
+        report::law_test_text(&t.test, &t.law_source, &t.fitted)
+    })
 }
 
 fn cmd_calibrate(a: CalibrateArgs, out: &mut String) -> Result<()> {
@@ -924,25 +881,23 @@ fn cmd_calibrate(a: CalibrateArgs, out: &mut String) -> Result<()> {
     let groups = scaling::data::group_rows(&table, "--by", &a.by, &selected)?;
     let file = a.file.display().to_string();
     let bar = progress_bar((a.datasets * groups.len()) as u64, a.quiet);
-    let mut outcomes: Vec<methods::Outcome> = Vec::new();
-    for g in groups {
-        let one = || -> Result<(serde_json::Value, String)> {
-            let rows = (!g.key.is_empty()).then(|| g.rows.clone());
-            let runs = runs_of(&table, &LawForm::Chinchilla, &a.data, rows)?;
-            let design = if g.key.is_empty() {
-                file.clone()
-            } else {
-                format!("{file} [{}]", g.label())
-            };
-            let c = scaling::uncertainty::calibrate_runs(&runs, &design, &req, &|| bar.inc(1))?;
-            let text = report::calibration_text(&c.calibration, &c.truth_law, &design);
-            Ok((serde_json::to_value(&c)?, text))
-        };
-        let r = one();
-        outcomes.push((g, r));
-    }
+    let design = |label: &str| match label {
+        "" => file.clone(),
+        g => format!("{file} [{g}]"),
+    };
+    let outcomes = groups.into_iter().map(|g| {
+        let rows = (!g.key.is_empty()).then(|| g.rows.clone());
+        let runs = runs_of(&table, &LawForm::Chinchilla, &a.data, rows);
+        let tick = || bar.inc(1);
+        let c = runs.and_then(|r| Ok(calibrate_runs(&r, &design(&g.label()), &req, &tick)?));
+        (g, c)
+    });
+    let outcomes = outcomes.collect();
     bar.finish_and_clear();
-    methods::finish_groups(outcomes, !a.by.is_empty(), a.format, out)
+    let text = |c: &Calibrated, g: &str| {
+        report::calibration_text(&c.calibration, &c.truth_law, &design(g))
+    };
+    finish_groups(outcomes, !a.by.is_empty(), a.format, &text, out)
 }
 
 fn cmd_demo(a: DemoArgs, out: &mut String) -> Result<()> {
@@ -959,12 +914,7 @@ fn cmd_demo(a: DemoArgs, out: &mut String) -> Result<()> {
     if let Some(path) = &a.write_runs {
         write_new(path, d.runs_csv(), a.force, "--write-runs")?;
     }
-    match a.format {
-        Format::Json => out.push_str(&(serde_json::to_string_pretty(&d)? + "\n")),
-        Format::Text => {
-            out.push_str(&report::results::demo_text(&d));
-            out.push_str("\nNext: `scaling fit YOUR_RUNS.csv` (columns such as params, tokens, loss) or `scaling demo --write-runs demo.csv`.\n");
-        }
-    }
-    Ok(())
+    emit(out, a.format, &d, |d| {
+        report::results::demo_text(d) + "\nNext: `scaling fit YOUR_RUNS.csv` (columns such as params, tokens, loss) or `scaling demo --write-runs demo.csv`.\n"
+    })
 }

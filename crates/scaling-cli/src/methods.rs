@@ -1,108 +1,17 @@
 //! `scaling powerlaw`, `isoflop`, `envelope` and `compare`: arguments -> one library request
 //! per group -> the library's renderer or JSON.
 
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use clap::Args;
-use serde::Serialize;
 
 use scaling::data::{group_rows, Group, RowFilter, RunTable};
 use scaling::law::LawForm;
 use scaling::methods::{self, CompareRequest, EnvelopeRequest, IsoflopRequest, PowerlawRequest};
 use scaling::report::methods as render;
 
-use crate::{usage, DataArgs, Format};
-
-/// One group's outcome: its JSON value and its text, or why it failed.
-pub(crate) type Outcome = (Group, Result<(serde_json::Value, String)>);
-
-/// Print every group's result or error, in the order the groups first appear. Without
-/// grouping the single result is printed as is, and its error is the command's error. With
-/// grouping a failed group does not hide the others: its error is printed in its place (and
-/// as `"error"` in its JSON object); the command fails only when every group failed.
-pub(crate) fn finish_groups(
-    outcomes: Vec<Outcome>,
-    grouped: bool,
-    format: Format,
-    out: &mut String,
-) -> Result<()> {
-    if !grouped {
-        let (_, r) = outcomes
-            .into_iter()
-            .next()
-            .ok_or_else(|| usage("no rows to analyse"))?;
-        let (v, text) = r?;
-        match format {
-            Format::Json => {
-                out.push_str(&serde_json::to_string_pretty(&v)?);
-                out.push('\n');
-            }
-            Format::Text => out.push_str(&text),
-        }
-        return Ok(());
-    }
-    let total = outcomes.len();
-    let failed = outcomes.iter().filter(|(_, r)| r.is_err()).count();
-    if failed == total {
-        let mut errs = outcomes
-            .into_iter()
-            .filter_map(|(g, r)| r.err().map(|e| (g, e)));
-        if let Some((g, e)) = errs.next() {
-            let more = total - 1;
-            return Err(e.context(format!(
-                "group {}{}",
-                g.label(),
-                if more > 0 {
-                    format!(" (and all {more} other groups failed)")
-                } else {
-                    String::new()
-                }
-            )));
-        }
-        return Err(usage("no rows to analyse"));
-    }
-    let chain = crate::chain;
-    match format {
-        Format::Json => {
-            let arr: Vec<serde_json::Value> = outcomes
-                .iter()
-                .map(|(g, r)| {
-                    let mut v = match r {
-                        Ok((v, _)) => v.clone(),
-                        Err(e) => serde_json::json!({ "error": chain(e) }),
-                    };
-                    if let Some(o) = v.as_object_mut() {
-                        o.insert(
-                            "group".into(),
-                            serde_json::to_value(g.key_map()).unwrap_or_default(),
-                        );
-                    }
-                    v
-                })
-                .collect();
-            out.push_str(&serde_json::to_string_pretty(&arr)?);
-            out.push('\n');
-        }
-        Format::Text => {
-            for (g, r) in &outcomes {
-                match r {
-                    Ok((_, text)) => out.push_str(text),
-                    Err(e) => {
-                        let _ = writeln!(out, "{}:\n  error: {}\n", g.label(), chain(e));
-                    }
-                }
-            }
-        }
-    }
-    if failed > 0 {
-        eprintln!(
-            "warning: {failed} of {total} groups failed; their errors are printed in their place"
-        );
-    }
-    Ok(())
-}
+use crate::{finish_groups, DataArgs, Format};
 
 /// The rows a `--where` filter keeps (every row without one).
 fn rows_where(
@@ -118,31 +27,26 @@ fn rows_where(
     Ok((0..table.rows.len()).filter(|&r| keep[r]).collect())
 }
 
-/// The library's per-group results as the command's outcomes: each result's JSON and text,
-/// each error with `context` (a library error that already names the file keeps its own words).
-fn outcomes<T: Serialize>(
+/// The library's per-group results, each error with `context` (a library error that already
+/// names the file keeps its own words).
+fn outcomes<T>(
     raw: Vec<(Group, scaling::Result<T>)>,
     file: &Path,
     context: &dyn Fn(&Group) -> Option<String>,
-    text: &dyn Fn(&T, &str) -> String,
-) -> Vec<Outcome> {
+) -> Vec<(Group, Result<T>)> {
     let path = file.display().to_string();
+    let with_context = |g: &Group, e: scaling::Error| {
+        let named = e.to_string().contains(&path);
+        let e = anyhow::Error::new(e);
+        match context(g) {
+            Some(c) => e.context(c),
+            None if named => e,
+            None => e.context(path.clone()),
+        }
+    };
     raw.into_iter()
         .map(|(g, r)| {
-            let r = match r {
-                Ok(v) => serde_json::to_value(&v)
-                    .map(|j| (j, text(&v, &g.label())))
-                    .map_err(anyhow::Error::from),
-                Err(e) => {
-                    let named = e.to_string().contains(&path);
-                    let e = anyhow::Error::new(e);
-                    Err(match context(&g) {
-                        Some(c) => e.context(c),
-                        None if named => e,
-                        None => e.context(path.clone()),
-                    })
-                }
-            };
+            let r = r.map_err(|e| with_context(&g, e));
             (g, r)
         })
         .collect()
@@ -150,12 +54,7 @@ fn outcomes<T: Serialize>(
 
 /// `scaling powerlaw`.
 pub fn cmd_powerlaw(a: PowerlawArgs, out: &mut String) -> Result<()> {
-    if !(a.level > 0.0 && a.level < 1.0) {
-        return Err(usage(format!(
-            "--level must be between 0 and 1, got {}",
-            a.level
-        )));
-    }
+    methods::check_level(a.level)?;
     let table = RunTable::read(&a.file)?;
     table.named_column("--x", &a.x)?;
     table.named_column("--y", &a.y)?;
@@ -181,29 +80,38 @@ pub fn cmd_powerlaw(a: PowerlawArgs, out: &mut String) -> Result<()> {
             a.y
         ))
     };
-    let outcomes = outcomes(raw, &a.file, &context, &render::powerlaw_text);
-    finish_groups(outcomes, !a.by.is_empty(), a.format, out)
+    let outcomes = outcomes(raw, &a.file, &context);
+    finish_groups(
+        outcomes,
+        !a.by.is_empty(),
+        a.format,
+        &render::powerlaw_text,
+        out,
+    )
 }
 
 /// `scaling isoflop`.
 pub fn cmd_isoflop(a: IsoflopArgs, out: &mut String) -> Result<()> {
-    let data = with_flops(&a.data);
+    let data = DataArgs {
+        need_flops: true,
+        ..a.data.clone()
+    };
     let table = crate::read_table(&a.file, &data)?;
-    if let Some(c) = &a.budget_col {
+    if let Some(c) = &a.o.budget_col {
         table.named_column("--budget-col", c)?;
     }
     let selected = crate::selected_rows(&table, &data)?;
     let load = crate::load_request(&data);
     let req = IsoflopRequest {
-        budget_col: a.budget_col.clone(),
-        budgets: a.budgets.clone(),
-        tolerance: a.tolerance,
-        keep_flagged: a.keep_flagged,
-        bootstrap: a.bootstrap,
-        seed: a.seed,
-        level: a.level,
+        budget_col: a.o.budget_col.clone(),
+        budgets: a.o.budgets.clone(),
+        tolerance: a.o.tolerance,
+        keep_flagged: a.o.keep_flagged,
+        bootstrap: a.o.bootstrap,
+        seed: a.o.seed,
+        level: a.o.level,
     };
-    let groups = group_rows(&table, "--by", &a.by, &selected)?;
+    let groups = group_rows(&table, "--by", &a.o.by, &selected)?;
     let raw = methods::for_groups(groups, |g| {
         let rows = (!g.key.is_empty()).then(|| g.rows.clone());
         let runs = methods::chinchilla_runs(&table, &load, rows)?;
@@ -211,43 +119,39 @@ pub fn cmd_isoflop(a: IsoflopArgs, out: &mut String) -> Result<()> {
     });
     let source = a.file.display().to_string();
     let text = |r: &methods::IsoflopResult, g: &str| render::isoflop_text(r, &source, g);
-    let outcomes = outcomes(raw, &a.file, &|_| None, &text);
-    finish_groups(outcomes, !a.by.is_empty(), a.format, out)
-}
-
-fn with_flops(d: &DataArgs) -> DataArgs {
-    DataArgs {
-        need_flops: true,
-        ..d.clone()
-    }
+    let outcomes = outcomes(raw, &a.file, &|_| None);
+    finish_groups(outcomes, !a.o.by.is_empty(), a.o.format, &text, out)
 }
 
 /// `scaling compare`.
 pub fn cmd_compare(a: CompareArgs, out: &mut String) -> Result<()> {
-    let data = with_flops(&a.data);
+    let data = DataArgs {
+        need_flops: true,
+        ..a.data.clone()
+    };
     let table = crate::read_table(&a.file, &data)?;
     let selected = crate::selected_rows(&table, &data)?;
     for c in &a.run_col {
         table.named_column("--run-col", c)?;
     }
-    if let Some(c) = &a.budget_col {
+    if let Some(c) = &a.o.budget_col {
         table.named_column("--budget-col", c)?;
     }
     let load = crate::load_request(&data);
     let mut needs = scaling::fit::needs(&LawForm::Chinchilla);
     needs.flops = true;
     let req = CompareRequest {
-        budgets: a.budgets.clone(),
-        budget_col: a.budget_col.clone(),
-        tolerance: a.tolerance,
-        keep_flagged: a.keep_flagged,
+        budgets: a.o.budgets.clone(),
+        budget_col: a.o.budget_col.clone(),
+        tolerance: a.o.tolerance,
+        keep_flagged: a.o.keep_flagged,
         run_col: a.run_col.clone(),
-        bootstrap: a.bootstrap,
-        seed: a.seed,
-        level: a.level,
+        bootstrap: a.o.bootstrap,
+        seed: a.o.seed,
+        level: a.o.level,
         rows: None,
     };
-    let groups = group_rows(&table, "--by", &a.by, &selected)?;
+    let groups = group_rows(&table, "--by", &a.o.by, &selected)?;
     let raw = methods::for_groups(groups, |g| {
         let rows = (!g.key.is_empty()).then(|| g.rows.clone());
         let runs = scaling::accounting::load_runs(&table, needs, &load, rows.clone())?;
@@ -266,28 +170,27 @@ pub fn cmd_compare(a: CompareArgs, out: &mut String) -> Result<()> {
         };
         head + &render::compare_text(c, &source)
     };
-    let outcomes = outcomes(raw, &a.file, &|_| None, &text);
-    finish_groups(outcomes, !a.by.is_empty(), a.format, out)
+    let outcomes = outcomes(raw, &a.file, &|_| None);
+    finish_groups(outcomes, !a.o.by.is_empty(), a.o.format, &text, out)
 }
 
 /// `scaling envelope`.
 pub fn cmd_envelope(a: EnvelopeArgs, out: &mut String) -> Result<()> {
     scaling::limits::check("envelope grid points", a.grid, scaling::limits::MAX_GRID)?;
-    if !(a.level > 0.0 && a.level < 1.0) {
-        return Err(usage(format!(
-            "--level must be between 0 and 1, got {}",
-            a.level
-        )));
-    }
-    if !(0.0..1.0).contains(&a.min_fraction) {
-        return Err(usage(format!(
-            "--min-fraction must be in [0, 1), got {}",
-            a.min_fraction
-        )));
-    }
-    if a.steps_col.is_some() && a.tokens_per_step.is_none() {
-        return Err(usage("--steps-col needs --tokens-per-step"));
-    }
+    let req = EnvelopeRequest {
+        run_col: a.run_col.clone(),
+        params_col: a.params_col.clone(),
+        tokens_col: a.tokens_col.clone(),
+        steps_col: a.steps_col.clone(),
+        tokens_per_step: a.tokens_per_step,
+        loss_col: a.loss_col.clone(),
+        min_fraction: a.min_fraction,
+        grid: a.grid,
+        bootstrap: a.bootstrap,
+        seed: a.seed,
+        level: a.level,
+    };
+    req.check()?;
     let table = RunTable::read(&a.file)?;
     for c in &a.run_col {
         table.named_column("--run-col", c)?;
@@ -302,19 +205,6 @@ pub fn cmd_envelope(a: EnvelopeArgs, out: &mut String) -> Result<()> {
         loss: a.loss_col.clone(),
     };
     let selected = rows_where(&table, &a.row_filter, &ov)?;
-    let req = EnvelopeRequest {
-        run_col: a.run_col.clone(),
-        params_col: a.params_col.clone(),
-        tokens_col: a.tokens_col.clone(),
-        steps_col: a.steps_col.clone(),
-        tokens_per_step: a.tokens_per_step,
-        loss_col: a.loss_col.clone(),
-        min_fraction: a.min_fraction,
-        grid: a.grid,
-        bootstrap: a.bootstrap,
-        seed: a.seed,
-        level: a.level,
-    };
     let groups = group_rows(&table, "--by", &a.by, &selected)?;
     let raw = methods::for_groups(groups, |g| methods::envelope_table(&table, &g.rows, &req));
     let source = a.file.display().to_string();
@@ -326,8 +216,8 @@ pub fn cmd_envelope(a: EnvelopeArgs, out: &mut String) -> Result<()> {
             a.run_col.join(",")
         ))
     };
-    let outcomes = outcomes(raw, &a.file, &context, &text);
-    finish_groups(outcomes, !a.by.is_empty(), a.format, out)
+    let outcomes = outcomes(raw, &a.file, &context);
+    finish_groups(outcomes, !a.by.is_empty(), a.format, &text, out)
 }
 
 #[derive(Args)]
@@ -365,35 +255,8 @@ pub struct IsoflopArgs {
     file: PathBuf,
     #[command(flatten)]
     data: DataArgs,
-    /// Column holding each run's budget.
-    #[arg(long)]
-    budget_col: Option<String>,
-    /// Snap runs to these budgets (FLOPs), e.g. Chinchilla's 6e18,1e19,3e19,...
-    #[arg(long, value_delimiter = ',', value_parser = crate::quantity)]
-    budgets: Vec<f64>,
-    /// Without a budget column or list: runs whose FLOPs agree within this relative tolerance
-    /// form a budget.
-    #[arg(long, default_value_t = 0.05)]
-    tolerance: f64,
-    /// Use flagged budgets (off-centre, weak curvature, few points) in the power-law fits.
-    #[arg(long)]
-    keep_flagged: bool,
-    /// Bootstrap replicates for the intervals.
-    #[arg(long, default_value_t = 400)]
-    bootstrap: usize,
-    /// Seed.
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
-    /// Interval level.
-    #[arg(long, default_value_t = 0.95)]
-    level: f64,
-    /// Run the analysis for each combination of these columns' values (groups in the order
-    /// they first appear; a group that fails is reported in its place).
-    #[arg(long, value_delimiter = ',')]
-    by: Vec<String>,
-    /// Output format.
-    #[arg(long, value_enum, default_value = "text")]
-    format: Format,
+    #[command(flatten)]
+    o: Approach2Args,
 }
 
 #[derive(Args)]
@@ -403,23 +266,34 @@ pub struct CompareArgs {
     file: PathBuf,
     #[command(flatten)]
     data: DataArgs,
-    /// Snap runs to these IsoFLOP budgets for Approach 2.
-    #[arg(long, value_delimiter = ',', value_parser = crate::quantity)]
-    budgets: Vec<f64>,
-    /// Column holding each run's budget.
-    #[arg(long)]
-    budget_col: Option<String>,
-    /// Otherwise runs whose FLOPs agree within this relative tolerance form a budget.
-    #[arg(long, default_value_t = 0.05)]
-    tolerance: f64,
-    /// Use flagged IsoFLOP budgets (off-centre, weak curvature, few points) in Approach 2.
-    #[arg(long)]
-    keep_flagged: bool,
     /// For loss curves: the columns identifying a run. Approach 1 then runs on all
     /// checkpoints, and Approaches 2 and 3 on each run's last checkpoint.
     #[arg(long, value_delimiter = ',')]
     run_col: Vec<String>,
-    /// Bootstrap replicates (Approach 3 refits and Approach 2 resamples).
+    #[command(flatten)]
+    o: Approach2Args,
+}
+
+/// What `isoflop` and `compare` share: how runs form IsoFLOP budgets (Approach 2), the
+/// bootstrap, grouping and the output format.
+#[derive(Args)]
+pub struct Approach2Args {
+    /// Column holding each run's budget.
+    #[arg(long)]
+    budget_col: Option<String>,
+    /// Snap runs to these IsoFLOP budgets (FLOPs), e.g. Chinchilla's 6e18,1e19,3e19,...
+    #[arg(long, value_delimiter = ',', value_parser = crate::quantity)]
+    budgets: Vec<f64>,
+    /// Without a budget column or list: runs whose FLOPs agree within this relative tolerance
+    /// form a budget.
+    #[arg(long, default_value_t = 0.05)]
+    tolerance: f64,
+    /// Use flagged budgets (off-centre, weak curvature, few points) in Approach 2's power-law
+    /// fits.
+    #[arg(long)]
+    keep_flagged: bool,
+    /// Bootstrap replicates for the intervals (compare: Approach 3 refits and Approach 2
+    /// resamples).
     #[arg(long, default_value_t = 400)]
     bootstrap: usize,
     /// Seed.
@@ -428,7 +302,7 @@ pub struct CompareArgs {
     /// Interval level.
     #[arg(long, default_value_t = 0.95)]
     level: f64,
-    /// Compare separately for each combination of these columns' values (groups in the order
+    /// Run the analysis for each combination of these columns' values (groups in the order
     /// they first appear; a group that fails is reported in its place).
     #[arg(long, value_delimiter = ',', value_name = "COL")]
     by: Vec<String>,

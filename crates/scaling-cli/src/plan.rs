@@ -9,7 +9,7 @@ use clap::Args;
 use scaling::allocate::{self, plan};
 use scaling::law::presets;
 
-use crate::{quantity, usage, Format};
+use crate::{emit, quantity, usage, Format};
 
 pub use scaling::allocate::Source;
 
@@ -25,14 +25,30 @@ pub fn resolve(path: Option<&Path>, preset: Option<&str>) -> Result<Source> {
     }
 }
 
+/// A law named on the command line: a file or a preset.
 #[derive(Args)]
-#[command(allow_negative_numbers = true)]
-pub struct OptimalArgs {
-    /// A saved fit (`scaling fit --out`) or a law file; or use --preset.
+pub struct LawArgs {
+    /// A saved fit (`scaling fit --out`) or a law file such as
+    /// {"law": "chinchilla", "params": {"E": 1.69, "A": 406.4, "B": 410.7, "alpha": 0.34, "beta": 0.28}};
+    /// or use --preset.
     law: Option<PathBuf>,
     /// A published law by name (`scaling presets` lists them).
     #[arg(long)]
     preset: Option<String>,
+}
+
+impl LawArgs {
+    /// The law, from the library's loader.
+    pub fn resolve(&self) -> Result<Source> {
+        resolve(self.law.as_deref(), self.preset.as_deref())
+    }
+}
+
+#[derive(Args)]
+#[command(allow_negative_numbers = true)]
+pub struct OptimalArgs {
+    #[command(flatten)]
+    law: LawArgs,
     /// Budgets in FLOPs: values separated by commas, or ranges A:B by decades (A:B:K for K per
     /// decade), e.g. 5.76e23 or 1e19:1e26.
     #[arg(long, value_name = "C")]
@@ -78,66 +94,15 @@ pub enum OutFormat {
     Json,
 }
 
-/// `scaling optimal`: the flags' combinations are checked here (so errors name the flags),
-/// then one library call and one renderer.
+/// `scaling optimal`: one library call (which checks the question asked) and one renderer.
 pub fn cmd_optimal(a: OptimalArgs, out: &mut String) -> Result<()> {
-    let src = resolve(a.law.as_deref(), a.preset.as_deref())?;
-    if let Some(level) = a.level {
-        if !(level > 0.0 && level < 1.0) {
-            return Err(usage(format!(
-                "--level must be between 0 and 1, got {level}"
-            )));
-        }
-    }
+    let src = a.law.resolve()?;
+    a.level.map(scaling::methods::check_level).transpose()?;
     let budgets: Vec<f64> = if a.flops.is_empty() {
         vec![]
     } else {
         allocate::parse_budgets(&a.flops.join(","))?
     };
-    if budgets.is_empty() && a.target_loss.is_none() {
-        return Err(usage(
-            "give --flops C (one or more budgets, or a range like 1e19:1e26) or --target-loss L",
-        ));
-    }
-    // One question at a time.
-    if a.target_loss.is_some() && (a.params.is_some() || a.tokens.is_some()) {
-        return Err(usage(
-            "--target-loss answers its own question: do not combine it with --params or --tokens",
-        ));
-    }
-    if a.target_loss.is_some() && !budgets.is_empty() {
-        return Err(usage("give --flops or --target-loss, not both (with --inference-tokens either sets the loss)"));
-    }
-    if (a.params.is_some() || a.tokens.is_some()) && budgets.is_empty() {
-        return Err(usage(
-            "--params or --tokens needs --flops: the budget fixes the partner",
-        ));
-    }
-    if (a.params.is_some() || a.tokens.is_some()) && a.inference_tokens.is_some() {
-        return Err(usage("--inference-tokens chooses N and D itself: do not combine it with --params or --tokens"));
-    }
-    let asks_law = a.target_loss.is_some()
-        || a.params.is_some()
-        || a.tokens.is_some()
-        || a.inference_tokens.is_some();
-    if src.rule.is_some() && asks_law {
-        return Err(usage(format!(
-            "{} is a published allocation rule; --target-loss, --params, --tokens and --inference-tokens need a loss law whose optimum is that rule, which it does not publish",
-            src.label
-        )));
-    }
-    if a.unique_tokens.is_some()
-        && src.law.as_ref().map(|l| l.form.clone()) != Some(scaling::law::LawForm::DataConstrained)
-    {
-        return Err(usage(
-            "--unique-tokens needs the data-constrained law (--preset muennighoff)",
-        ));
-    }
-    if a.unique_tokens.is_some() && a.inference_tokens.is_some() {
-        return Err(usage(
-            "--inference-tokens plans with every token unique: do not combine it with --unique-tokens",
-        ));
-    }
     let req = plan::PlanRequest {
         budgets,
         target_loss: a.target_loss,
@@ -148,7 +113,16 @@ pub fn cmd_optimal(a: OptimalArgs, out: &mut String) -> Result<()> {
         flops_per_param_token: a.flops_per_param_token,
         level: a.level,
     };
-    let p = plan::plan(&src, &req)?;
+    // The library's checks of the question name `budgets`, which this command calls --flops.
+    let p = plan::plan(&src, &req).map_err(|mut e| {
+        if let scaling::Error::Setting { names, .. } = &mut e {
+            names
+                .iter_mut()
+                .filter(|n| *n == "budgets")
+                .for_each(|n| *n = "flops".into());
+        }
+        e
+    })?;
     match a.format {
         OutFormat::Json => {
             out.push_str(&serde_json::to_string_pretty(&p)?);
@@ -172,13 +146,8 @@ pub struct PresetsArgs {
 /// `scaling presets`.
 pub fn cmd_presets(a: PresetsArgs, out: &mut String) -> Result<()> {
     let all = presets::all();
-    match a.format {
-        Format::Json => {
-            let v: Vec<serde_json::Value> = all.iter().map(|p| p.to_json()).collect();
-            out.push_str(&serde_json::to_string_pretty(&v)?);
-            out.push('\n');
-        }
-        Format::Text => out.push_str(&scaling::report::plan::presets_text(&all)),
-    }
-    Ok(())
+    let v: Vec<serde_json::Value> = all.iter().map(|p| p.to_json()).collect();
+    emit(out, a.format, &v, |_| {
+        scaling::report::plan::presets_text(&all)
+    })
 }

@@ -2,7 +2,7 @@
 //! library's analysis (`methods::overview`), from a run table or a saved fit.
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::{Args, ValueEnum};
@@ -13,8 +13,7 @@ use scaling::methods::{self, Overview, OverviewRequest};
 use scaling::report;
 use scaling::report::figure::{self, PlotKind};
 
-use crate::methods::{finish_groups, Outcome};
-use crate::{check_new, read_fit, usage, write_new, DataArgs, Format};
+use crate::{check_new, finish_groups, read_fit, usage, write_new, DataArgs, Format};
 
 #[derive(Clone, Copy, ValueEnum, PartialEq)]
 pub enum Kind {
@@ -137,31 +136,6 @@ pub struct PlotArgs {
     bootstrap: usize,
 }
 
-/// The file of one group's plot: `out` with the group's values before the extension.
-fn group_path(out: &Path, g: &Group) -> PathBuf {
-    if g.key.is_empty() {
-        return out.to_path_buf();
-    }
-    let safe: String = g
-        .key
-        .iter()
-        .map(|(_, v)| v.clone())
-        .collect::<Vec<_>>()
-        .join("-")
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let stem = out.file_stem().unwrap_or_default().to_string_lossy();
-    let ext = out.extension().unwrap_or_default().to_string_lossy();
-    out.with_file_name(format!("{stem}.{safe}.{ext}"))
-}
-
 fn library_kind(kind: Kind) -> PlotKind {
     match kind {
         Kind::LossCompute => PlotKind::LossCompute,
@@ -206,10 +180,10 @@ pub fn cmd_plot(a: PlotArgs, out: &mut String) -> Result<()> {
     } else {
         0
     };
-    let outcomes: Vec<Outcome> = analyse(&a.source, reps, kind.needs_isoflop())?
+    let outcomes: Vec<(Group, Result<String>)> = analyse(&a.source, reps, kind.needs_isoflop())?
         .into_iter()
         .map(|(g, r)| {
-            let path = group_path(&a.out, &g);
+            let path = report::grouped::group_path(&a.out, &g);
             let one = r.and_then(|o| {
                 let svg = figure::plot(kind, &o)?;
                 let bytes = if png {
@@ -223,13 +197,23 @@ pub fn cmd_plot(a: PlotArgs, out: &mut String) -> Result<()> {
                 } else {
                     format!("{}: ", g.label())
                 };
-                let text = format!("{label}wrote {} ({} bytes)\n", path.display(), bytes.len());
-                Ok((serde_json::Value::Null, text))
+                Ok(format!(
+                    "{label}wrote {} ({} bytes)\n",
+                    path.display(),
+                    bytes.len()
+                ))
             });
             (g, one)
         })
         .collect();
-    finish_groups(outcomes, !a.source.by.is_empty(), Format::Text, out)
+    let grouped = !a.source.by.is_empty();
+    finish_groups(
+        outcomes,
+        grouped,
+        Format::Text,
+        &|t: &String, _| t.clone(),
+        out,
+    )
 }
 
 #[derive(Args)]
@@ -252,51 +236,33 @@ pub struct ReportArgs {
 /// ran (every data flag included), quoted for a POSIX shell.
 fn reproduce(a: &ReportArgs) -> Vec<String> {
     let s = &a.source;
-    let mut report = vec!["scaling".to_string(), "report".into()];
-    report.extend(s.file.iter().map(|f| f.display().to_string()));
+    let w = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<String>>();
+    let file = s.file.as_ref().map(|f| f.display().to_string());
+    let (n, seed) = (a.bootstrap.to_string(), s.seed.to_string());
+    let mut words = w(&["scaling", "report"]);
+    words.extend(file.clone());
     if let Some(fit) = &s.fit {
-        report.extend(["--fit".into(), fit.display().to_string()]);
+        words.extend(["--fit".into(), fit.display().to_string()]);
     }
-    report.extend([
-        "-o".into(),
-        a.out.display().to_string(),
-        "--bootstrap".into(),
-        a.bootstrap.to_string(),
-        "--seed".into(),
-        s.seed.to_string(),
-    ]);
-    report.extend(crate::data_flags(&s.data));
+    let out = a.out.display().to_string();
+    words.extend(w(&["-o", &out, "--bootstrap", &n, "--seed", &seed]));
+    words.extend(s.data.flags());
     if !s.budgets.is_empty() {
-        report.push("--budgets".into());
-        report.push(
-            s.budgets
-                .iter()
-                .map(|b| format!("{b:e}"))
-                .collect::<Vec<_>>()
-                .join(","),
-        );
+        let b: Vec<String> = s.budgets.iter().map(|b| format!("{b:e}")).collect();
+        words.extend(["--budgets".into(), b.join(",")]);
     }
     if !s.by.is_empty() {
-        report.extend(["--by".into(), s.by.join(",")]);
+        words.extend(["--by".into(), s.by.join(",")]);
     }
-    let mut lines = vec![crate::command_line(&report)];
-    if let (Some(file), None, true) = (&s.file, &s.fit, s.by.is_empty()) {
-        let mut fit = vec![
-            "scaling".to_string(),
-            "fit".into(),
-            file.display().to_string(),
-        ];
-        fit.extend(crate::data_flags(&s.data));
+    let mut lines = vec![report::shell::command_line(&words)];
+    if let (Some(file), None, true) = (file, &s.fit, s.by.is_empty()) {
+        let mut fit = w(&["scaling", "fit", &file]);
+        fit.extend(s.data.flags());
         if a.bootstrap >= 2 {
-            fit.extend([
-                "--bootstrap".into(),
-                a.bootstrap.to_string(),
-                "--seed".into(),
-                s.seed.to_string(),
-            ]);
+            fit.extend(w(&["--bootstrap", &n, "--seed", &seed]));
         }
-        fit.extend(["--format".into(), "json".into()]);
-        lines.push(crate::command_line(&fit));
+        fit.extend(w(&["--format", "json"]));
+        lines.push(report::shell::command_line(&fit));
     }
     lines
 }
@@ -319,11 +285,14 @@ pub fn cmd_report(a: ReportArgs, out: &mut String) -> Result<()> {
         report::html::html_report(&one?, &name, &reproduce(&a))
     } else {
         if groups.iter().all(|(_, r)| r.is_err()) {
-            let outcomes: Vec<Outcome> = groups
-                .into_iter()
-                .map(|(g, r)| (g, r.map(|_| (serde_json::Value::Null, String::new()))))
-                .collect();
-            return finish_groups(outcomes, true, Format::Text, out);
+            let failed = groups.into_iter().map(|(g, r)| (g, r.map(|_| ())));
+            return finish_groups(
+                failed.collect(),
+                true,
+                Format::Text,
+                &|_, _| String::new(),
+                out,
+            );
         }
         let sections: Vec<(String, std::result::Result<Overview, String>)> = groups
             .into_iter()

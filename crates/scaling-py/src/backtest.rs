@@ -51,9 +51,15 @@ fn axis(s: &str) -> Axis {
     }
 }
 
-/// `scaling backtest`: `(json, text)`.
+/// `scaling backtest`: `(json, text)`. Off the interpreter: Ctrl-C returns at once, and
+/// `progress(done, 0)` shows the time taken after a second.
 #[pyfunction]
-fn backtest(data: &Bound<'_, PyAny>, request: &str) -> PyResult<(String, String)> {
+#[pyo3(signature = (data, request, progress=None))]
+fn backtest(
+    data: &Bound<'_, PyAny>,
+    request: &str,
+    progress: Option<&Bound<'_, PyAny>>,
+) -> PyResult<(String, String)> {
     let py = data.py();
     let mut table = table(data)?;
     let req: BacktestNames = serde_json::from_str(request)
@@ -80,62 +86,67 @@ fn backtest(data: &Bound<'_, PyAny>, request: &str) -> PyResult<(String, String)
         }
     };
     let fr = req.fit.fit_request().map_err(|e| to_py(py, e))?;
-    py.detach(move || -> scaling::Result<(String, String)> {
-        let load = &req.fit.load;
-        scaling::accounting::prepare_table(&mut table, load)?;
-        let on = axis(&req.on);
-        let mut needs = scaling::fit::needs(&fr.config.form);
-        needs.flops |= on == Axis::Flops || distance != Some(Axis::Params);
-        needs.params |= on == Axis::Params || distance == Some(Axis::Params);
-        let runs = scaling::accounting::load_runs(&table, needs, load, None)?;
-        let split = match (&req.train_where, req.cutoff) {
-            (Some(t), _) => Split::Where {
-                train: t.clone(),
-                test: req.test_where.clone(),
-                columns: scaling::accounting::column_overrides(load)?,
-            },
-            (None, v) => Split::Cutoff {
-                axis: on.clone(),
-                value: v.unwrap_or(f64::INFINITY),
-            },
-        };
-        let base = BacktestRequest {
-            fit: fr,
-            split,
-            distance_axis: distance,
-            inflation: match (req.kappa, req.no_extrapolation_term) {
-                (Some(k), _) => Inflation::Fixed(req.sigma0, k),
-                (None, true) => Inflation::None,
-                (None, false) => Inflation::Calibrated,
-            },
-        };
-        let source = table.path.clone();
-        let ser = |e: serde_json::Error| {
-            scaling::Error::Numerical(format!("cannot serialise the backtest: {e}"))
-        };
-        if req.roll {
-            let r = validate::rolling(
-                &table,
-                &runs,
-                &RollingRequest {
-                    base,
-                    axis: on,
-                    cutoffs: req.cutoffs.clone(),
-                    bin_width: req.bin_width,
+    crate::run::detached(
+        py,
+        0,
+        progress,
+        move |_| -> scaling::Result<(String, String)> {
+            let load = &req.fit.load;
+            scaling::accounting::prepare_table(&mut table, load)?;
+            let on = axis(&req.on);
+            let mut needs = scaling::fit::needs(&fr.config.form);
+            needs.flops |= on == Axis::Flops || distance != Some(Axis::Params);
+            needs.params |= on == Axis::Params || distance == Some(Axis::Params);
+            let runs = scaling::accounting::load_runs(&table, needs, load, None)?;
+            let split = match (&req.train_where, req.cutoff) {
+                (Some(t), _) => Split::Where {
+                    train: t.clone(),
+                    test: req.test_where.clone(),
+                    columns: scaling::accounting::column_overrides(load)?,
                 },
-            )?;
-            Ok((
-                serde_json::to_string_pretty(&r).map_err(ser)? + "\n",
-                scaling::report::backtest::rolling_text(&r, &source),
-            ))
-        } else {
-            let b = validate::backtest(&table, &runs, &base)?;
-            Ok((
-                serde_json::to_string_pretty(&b).map_err(ser)? + "\n",
-                scaling::report::backtest::backtest_text(&b, &source),
-            ))
-        }
-    })
+                (None, v) => Split::Cutoff {
+                    axis: on.clone(),
+                    value: v.unwrap_or(f64::INFINITY),
+                },
+            };
+            let base = BacktestRequest {
+                fit: fr,
+                split,
+                distance_axis: distance,
+                inflation: match (req.kappa, req.no_extrapolation_term) {
+                    (Some(k), _) => Inflation::Fixed(req.sigma0, k),
+                    (None, true) => Inflation::None,
+                    (None, false) => Inflation::Calibrated,
+                },
+            };
+            let source = table.path.clone();
+            let ser = |e: serde_json::Error| {
+                scaling::Error::Numerical(format!("cannot serialise the backtest: {e}"))
+            };
+            if req.roll {
+                let r = validate::rolling(
+                    &table,
+                    &runs,
+                    &RollingRequest {
+                        base,
+                        axis: on,
+                        cutoffs: req.cutoffs.clone(),
+                        bin_width: req.bin_width,
+                    },
+                )?;
+                Ok((
+                    serde_json::to_string_pretty(&r).map_err(ser)? + "\n",
+                    scaling::report::backtest::rolling_text(&r, &source),
+                ))
+            } else {
+                let b = validate::backtest(&table, &runs, &base)?;
+                Ok((
+                    serde_json::to_string_pretty(&b).map_err(ser)? + "\n",
+                    scaling::report::backtest::backtest_text(&b, &source),
+                ))
+            }
+        },
+    )?
     .map_err(|e| to_py(py, e))
 }
 

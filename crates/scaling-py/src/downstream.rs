@@ -9,14 +9,16 @@ use scaling::report::downstream::downstream_text;
 use crate::{table, to_py};
 
 /// Downstream accuracy prediction; `join` (a table) is joined to `data` on column `on`.
-/// Returns `(json, text)`.
+/// Returns `(json, text)`. Off the interpreter: Ctrl-C returns at once, and
+/// `progress(done, 0)` shows the time taken after a second.
 #[pyfunction]
-#[pyo3(signature = (data, options, join=None, on=None))]
+#[pyo3(signature = (data, options, join=None, on=None, progress=None))]
 fn downstream(
     data: &Bound<'_, PyAny>,
     options: &str,
     join: Option<&Bound<'_, PyAny>>,
     on: Option<String>,
+    progress: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<(String, String)> {
     let py = data.py();
     let mut t = table(data)?;
@@ -26,16 +28,16 @@ fn downstream(
     };
     let opts: DownstreamOptions = serde_json::from_str(options)
         .map_err(|e| pyo3::exceptions::PyValueError::new_err(format!("bad options: {e}")))?;
-    py.detach(|| {
+    crate::run::detached(py, 0, progress, move |tick| {
         if let Some(r) = &right {
             t = join_tables(&t, r, on.as_deref().unwrap_or_default())?;
         }
         let req = opts.request()?;
-        let result = ds::downstream(&t, &req, &|| {})?;
+        let result = ds::downstream(&t, &req, tick)?;
         let json = serde_json::to_string_pretty(&result).expect("a result serialises") + "\n";
         Ok((json, downstream_text(&result)))
-    })
-    .map_err(|e| to_py(py, e))
+    })?
+    .map_err(|e: scaling::Error| to_py(py, e))
 }
 
 /// Add the function to the module.

@@ -7,7 +7,7 @@ use pyo3::prelude::*;
 use scaling::law::Law;
 use scaling::report;
 
-use crate::{table, to_py};
+use crate::{run, table, to_py};
 
 fn request<T: serde::de::DeserializeOwned>(text: &str) -> PyResult<T> {
     serde_json::from_str(text)
@@ -102,25 +102,39 @@ fn reconcile(
     Ok((json(&r), report::accounting::reconcile_text(&r)))
 }
 
-/// `scaling plateau`: `(json, text)`.
+/// `scaling plateau`: `(json, text)`. Off the interpreter: Ctrl-C returns at once, and
+/// `progress(done, 0)` shows the time taken after a second.
 #[pyfunction]
-fn plateau(data: &Bound<'_, PyAny>, request: &str) -> PyResult<(String, String)> {
+#[pyo3(signature = (data, request, progress=None))]
+fn plateau(
+    data: &Bound<'_, PyAny>,
+    request: &str,
+    progress: Option<&Bound<'_, PyAny>>,
+) -> PyResult<(String, String)> {
     let py = data.py();
     let t = table(data)?;
     let req: scaling::plateau::PlateauRequest = self::request(request)?;
-    let r = py
-        .detach(|| scaling::plateau::plateau_table(&t, &req))
-        .map_err(|e| to_py(py, e))?;
-    Ok((json(&r), report::lab::plateau_text(&r, &req, &t.path)))
+    let path = t.path.clone();
+    let (r, req) = run::detached(py, 0, progress, move |_| {
+        (scaling::plateau::plateau_table(&t, &req), req)
+    })?;
+    let r = r.map_err(|e| to_py(py, e))?;
+    Ok((json(&r), report::lab::plateau_text(&r, &req, &path)))
 }
 
-/// `scaling simulate data-strategy`: `(json, text)`.
+/// `scaling simulate data-strategy`: `(json, text)`. Off the interpreter as [`plateau`].
 #[pyfunction]
-fn simulate_data_strategy(py: Python<'_>, request: &str) -> PyResult<(String, String)> {
+#[pyo3(signature = (request, progress=None))]
+fn simulate_data_strategy(
+    py: Python<'_>,
+    request: &str,
+    progress: Option<&Bound<'_, PyAny>>,
+) -> PyResult<(String, String)> {
     let req: scaling::simulate::StrategyRequest = self::request(request)?;
-    let r = py
-        .detach(|| scaling::simulate::data_strategy(&req))
-        .map_err(|e| to_py(py, e))?;
+    let r = run::detached(py, 0, progress, move |_| {
+        scaling::simulate::data_strategy(&req)
+    })?
+    .map_err(|e| to_py(py, e))?;
     Ok((json(&r), report::lab::strategy_text(&r)))
 }
 

@@ -7,9 +7,10 @@ use serde::Serialize;
 use scaling::accounting::{prepare_table, selected_rows, LoadRequest};
 use scaling::data::{group_rows, Group, RunTable};
 use scaling::methods::{self, CompareRequest, EnvelopeRequest, IsoflopRequest, PowerlawRequest};
+use scaling::report::grouped::{print_groups, Unprinted};
 use scaling::report::methods as render;
 
-use crate::{error_chain, table, to_py};
+use crate::{error_chain, run, table, to_py};
 
 /// What Python sends: how to load, the method's request, and the grouping columns.
 #[derive(serde::Deserialize)]
@@ -38,29 +39,13 @@ fn finish<T: Serialize>(
     grouped: bool,
     text: &dyn Fn(&T, &str) -> String,
 ) -> scaling::Result<(String, String)> {
-    if !grouped || outcomes.iter().all(|(_, r)| r.is_err()) {
-        let mut it = outcomes.into_iter();
-        let Some((g, r)) = it.next() else {
-            return Err(scaling::Error::InsufficientData(
-                "no rows to analyse".into(),
-            ));
-        };
-        let v = r?;
-        return Ok((pretty(&v), text(&v, &g.label())));
+    match print_groups(outcomes, grouped, text, &|e| error_chain(e)) {
+        Ok(p) => Ok((p.json, p.text)),
+        Err(Unprinted::NoRows) => Err(scaling::Error::InsufficientData(
+            "no rows to analyse".into(),
+        )),
+        Err(Unprinted::Failed { error, .. }) => Err(error),
     }
-    let mut s = String::new();
-    let strings: Vec<(Group, Result<T, String>)> = outcomes
-        .into_iter()
-        .map(|(g, r)| {
-            match &r {
-                Ok(v) => s.push_str(&text(v, &g.label())),
-                Err(e) => s.push_str(&format!("{}:\n  error: {}\n\n", g.label(), error_chain(e))),
-            }
-            let r = r.map_err(|e| error_chain(&e));
-            (g, r)
-        })
-        .collect();
-    Ok((pretty(&methods::grouped_json(&strings)), s))
 }
 
 /// Rows the request's row filter keeps, split by `by`.
@@ -69,13 +54,19 @@ fn groups(t: &RunTable, load: &LoadRequest, by: &[String]) -> scaling::Result<Ve
     group_rows(t, "by", by, &rows)
 }
 
-/// Approach 2 (IsoFLOP profiles); returns `(json, text)`.
+/// Approach 2 (IsoFLOP profiles); returns `(json, text)`. Off the interpreter: Ctrl-C
+/// returns at once, and `progress(done, 0)` shows the time taken after a second.
 #[pyfunction]
-fn isoflop(data: &Bound<'_, PyAny>, request: &str) -> PyResult<(String, String)> {
+#[pyo3(signature = (data, request, progress=None))]
+fn isoflop(
+    data: &Bound<'_, PyAny>,
+    request: &str,
+    progress: Option<&Bound<'_, PyAny>>,
+) -> PyResult<(String, String)> {
     let py = data.py();
     let mut t = table(data)?;
     let req: Request<IsoflopRequest> = parse(request)?;
-    py.detach(|| {
+    run::detached(py, 0, progress, move |_| {
         prepare_table(&mut t, &req.load)?;
         let gs = groups(&t, &req.load, &req.by)?;
         let grouped = !req.by.is_empty();
@@ -86,24 +77,30 @@ fn isoflop(data: &Bound<'_, PyAny>, request: &str) -> PyResult<(String, String)>
         });
         let source = t.path.clone();
         finish(out, grouped, &|r, g| render::isoflop_text(r, &source, g))
-    })
+    })?
     .map_err(|e| to_py(py, e))
 }
 
-/// Approach 1 (lower envelope of loss curves); returns `(json, text)`.
+/// Approach 1 (lower envelope of loss curves); returns `(json, text)`. Off the interpreter
+/// as [`isoflop`].
 #[pyfunction]
-fn envelope(data: &Bound<'_, PyAny>, request: &str) -> PyResult<(String, String)> {
+#[pyo3(signature = (data, request, progress=None))]
+fn envelope(
+    data: &Bound<'_, PyAny>,
+    request: &str,
+    progress: Option<&Bound<'_, PyAny>>,
+) -> PyResult<(String, String)> {
     let py = data.py();
     let t = table(data)?;
     let req: Request<EnvelopeRequest> = parse(request)?;
-    py.detach(|| {
+    run::detached(py, 0, progress, move |_| {
         let gs = groups(&t, &req.load, &req.by)?;
         let out = methods::for_groups(gs, |g| methods::envelope_table(&t, &g.rows, &req.request));
         let source = t.path.clone();
         finish(out, !req.by.is_empty(), &|r, g| {
             render::envelope_text(r, &source, g)
         })
-    })
+    })?
     .map_err(|e| to_py(py, e))
 }
 
@@ -121,19 +118,31 @@ fn powerlaw(data: &Bound<'_, PyAny>, request: &str) -> PyResult<(String, String)
     .map_err(|e| to_py(py, e))
 }
 
-/// Chinchilla's three approaches side by side; returns `(json, text)`.
+/// Chinchilla's three approaches side by side; returns `(json, text)`. Off the interpreter:
+/// Ctrl-C returns at once, and `progress(done, total)` follows Approach 3's bootstrap after a
+/// second.
 #[pyfunction]
-fn compare(data: &Bound<'_, PyAny>, request: &str) -> PyResult<(String, String)> {
+#[pyo3(signature = (data, request, progress=None))]
+fn compare(
+    data: &Bound<'_, PyAny>,
+    request: &str,
+    progress: Option<&Bound<'_, PyAny>>,
+) -> PyResult<(String, String)> {
     let py = data.py();
     let mut t = table(data)?;
     let req: Request<CompareRequest> = parse(request)?;
-    py.detach(|| {
+    let total = if req.request.bootstrap >= 2 {
+        req.request.bootstrap as u64
+    } else {
+        0
+    };
+    run::detached(py, total, progress, move |tick| {
         prepare_table(&mut t, &req.load)?;
         let runs = methods::chinchilla_runs(&t, &req.load, None)?;
-        let c = methods::compare(&t, &runs, &req.load, &req.request)?;
+        let c = methods::compare_with(&t, &runs, &req.load, &req.request, tick)?;
         Ok((pretty(&c), render::compare_text(&c, &t.path)))
-    })
-    .map_err(|e| to_py(py, e))
+    })?
+    .map_err(|e: scaling::Error| to_py(py, e))
 }
 
 /// Add the methods to the module.

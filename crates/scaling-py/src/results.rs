@@ -186,6 +186,7 @@ fn overview(
     load: &LoadRequest,
     req: &OverviewRequest,
     py: Python<'_>,
+    progress: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<methods::Overview> {
     let saved = fit_json
         .map(|t| Fit::from_json_str("fit", t))
@@ -199,19 +200,28 @@ fn overview(
         }
     };
     let req = req.clone();
-    py.detach(move || methods::overview(&runs, saved, &req))
-        .map_err(|e| to_py(py, e))
+    // Only a fit made here is bootstrapped (a saved fit brings its replicates).
+    let total = match &saved {
+        None if req.bootstrap >= 2 => req.bootstrap as u64,
+        _ => 0,
+    };
+    run::detached(py, total, progress, move |tick| {
+        methods::overview_with(&runs, saved, &req, tick)
+    })?
+    .map_err(|e| to_py(py, e))
 }
 
 /// One plot (`kind` as on the command line: "loss-compute", "isoflop", ...) as SVG text.
+/// `progress(done, total)` follows the bootstrap after a second; Ctrl-C returns at once.
 #[pyfunction]
-#[pyo3(signature = (kind, request, data=None, fit_json=None))]
+#[pyo3(signature = (kind, request, data=None, fit_json=None, progress=None))]
 fn plot(
     py: Python<'_>,
     kind: &str,
     request: &str,
     data: Option<&Bound<'_, PyAny>>,
     fit_json: Option<&str>,
+    progress: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<String> {
     let kind: figure::PlotKind = serde_json::from_value(serde_json::Value::String(kind.into()))
         .map_err(|_| {
@@ -227,22 +237,24 @@ fn plot(
         req.request.bootstrap = 0;
     }
     req.request.isoflop = kind.needs_isoflop();
-    let o = overview(data, fit_json, &req.load, &req.request, py)?;
+    let o = overview(data, fit_json, &req.load, &req.request, py, progress)?;
     figure::plot(kind, &o).map_err(|e| to_py(py, e))
 }
 
-/// The HTML report of the runs (`data`) and/or a saved fit, titled `source`.
+/// The HTML report of the runs (`data`) and/or a saved fit, titled `source`. Progress and
+/// Ctrl-C as for [`plot`].
 #[pyfunction]
-#[pyo3(signature = (source, request, data=None, fit_json=None))]
+#[pyo3(signature = (source, request, data=None, fit_json=None, progress=None))]
 fn report_html(
     py: Python<'_>,
     source: &str,
     request: &str,
     data: Option<&Bound<'_, PyAny>>,
     fit_json: Option<&str>,
+    progress: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<String> {
     let req: Request<OverviewRequest> = serde_json::from_str(request).map_err(bad_request)?;
-    let o = overview(data, fit_json, &req.load, &req.request, py)?;
+    let o = overview(data, fit_json, &req.load, &req.request, py, progress)?;
     Ok(report::html::html_report(&o, source, &[]))
 }
 

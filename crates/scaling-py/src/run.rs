@@ -12,7 +12,9 @@ use pyo3::prelude::*;
 /// Run `work` (given a tick to call once per finished unit of `total`) off the interpreter.
 ///
 /// `progress`, when given, is called as `progress(done, total)` every 100 ms after the first
-/// second, and once more with `done == total` when the work ends, so a bar can close.
+/// second (`total` 0 when the work is not counted: the bar then shows the time taken), and
+/// once more with `done == total > 0` when the work ends (for uncounted work the units done,
+/// at least 1), so a bar can close.
 pub fn detached<T: Send + 'static>(
     py: Python<'_>,
     total: u64,
@@ -43,7 +45,12 @@ pub fn detached<T: Send + 'static>(
             Ok(result) => {
                 if shown {
                     if let Some(p) = progress {
-                        p.call1((total, total))?;
+                        let end = if total > 0 {
+                            total
+                        } else {
+                            done.load(Ordering::Relaxed).max(1)
+                        };
+                        p.call1((end, end))?;
                     }
                 }
                 return Ok(result);
@@ -51,8 +58,9 @@ pub fn detached<T: Send + 'static>(
             Err(mpsc::RecvTimeoutError::Timeout) => {
                 py.check_signals()?;
                 if let Some(p) = progress {
-                    if total > 0 && start.elapsed() >= Duration::from_secs(1) {
-                        p.call1((done.load(Ordering::Relaxed).min(total), total))?;
+                    if start.elapsed() >= Duration::from_secs(1) {
+                        let d = done.load(Ordering::Relaxed);
+                        p.call1((if total > 0 { d.min(total) } else { d }, total))?;
                         shown = true;
                     }
                 }

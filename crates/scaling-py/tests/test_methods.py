@@ -86,3 +86,39 @@ def test_powerlaw_unknown_column_is_an_input_error_naming_it():
         scaling.powerlaw({"x": [1.0, 2.0, 3.0], "y": [1.0, 2.0, 3.0]}, x="nope", y="y")
     with pytest.raises(ValueError):
         scaling.powerlaw({"x": [1.0, 2.0, 3.0], "y": [1.0, 2.0, 3.0]}, x="x", y="y", level=2.0)
+
+
+def test_compare_reports_bootstrap_progress_and_isoflop_the_time_taken():
+    # Through the core directly: the reporter is called only after a second of work, then
+    # once more at the end with done == total.
+    from scaling import _scaling
+
+    path = str(data_file(EPOCH))
+    calls = []
+    load = {"filters": {"drop_top_loss": 0, "min_flops": None, "max_flops": None},
+            "flops_per_param_token": 6.0, "skip_invalid": False}
+    req = {"load": load, "request": {"bootstrap": 2000, "seed": 1}}
+    _scaling.compare(path, json.dumps(req), lambda d, t: calls.append((d, t)))
+    if calls:  # only when the machine took more than a second
+        assert calls[-1] == (2000, 2000)
+        assert all(0 <= d <= t == 2000 for d, t in calls)
+    calls.clear()
+    req = {"load": load, "request": {"budgets": BUDGETS, "bootstrap": 20000, "seed": 1}}
+    _scaling.isoflop(path, json.dumps(req), lambda d, t: calls.append((d, t)))
+    if calls:  # uncounted: total 0 while running, then done == total > 0 at the end
+        assert all(t == 0 for _, t in calls[:-1])
+        assert calls[-1][0] == calls[-1][1] > 0
+
+
+def test_ctrl_c_interrupts_a_long_compare_promptly():
+    import _thread
+    import threading
+    import time
+
+    path = str(data_file(EPOCH))
+    timer = threading.Timer(0.5, _thread.interrupt_main)
+    timer.start()
+    start = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        scaling.compare(path, bootstrap=100000, progress=False)
+    assert time.monotonic() - start < 5.0

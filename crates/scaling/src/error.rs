@@ -106,6 +106,15 @@ pub enum Error {
         /// What is wrong with it.
         message: String,
     },
+    /// An output file could not be written (the file system refused: not the user's input).
+    #[error("{path}: cannot write")]
+    Write {
+        /// The file.
+        path: String,
+        /// The operating system's reason.
+        #[source]
+        source: std::io::Error,
+    },
     /// A numerical failure that is not the user's fault.
     #[error("numerical failure: {0}")]
     Numerical(String),
@@ -143,9 +152,9 @@ fn fill(template: &str, names: &[String], name: &dyn Fn(&str) -> String) -> Stri
 
 impl Error {
     /// True when the error comes from the user's input or settings (the command line exits
-    /// with code 2), false for internal failures (exit code 1).
+    /// with code 2), false for internal failures and refused writes (exit code 1).
     pub fn is_user_error(&self) -> bool {
-        !matches!(self, Error::Numerical(_))
+        !matches!(self, Error::Numerical(_) | Error::Write { .. })
     }
 
     /// A [`Error::Setting`]: `template` with one `{}` per entry of `names` (request fields).

@@ -295,24 +295,28 @@ def _overview_request(bootstrap: int, seed: int, budgets: Sequence[float], load:
 
 
 def plot(kind: str, data: Any = None, *, fit: Union[Fit, str, None] = None, bootstrap: int = 400,
-         seed: int = 0, budgets: Sequence[float] = (), **load: Any) -> Plot:
+         seed: int = 0, budgets: Sequence[float] = (), progress: bool = True,
+         **load: Any) -> Plot:
     """Draw a plot (`scaling plot KIND`): "loss-compute", "isoflop", "frontier", "residuals",
     "bootstrap" or "curves". From runs (`data`: path, DataFrame or dict of arrays), or from a
     saved fit (`fit=`: drawn with its own replicates, no second bootstrap). Panels with more
-    than 4000 points draw every k-th point and say so in their title."""
+    than 4000 points draw every k-th point and say so in their title. `progress`: a bar for the
+    bootstrap when it takes more than a second; Ctrl-C interrupts."""
     fit_json = None if fit is None else _fit_json(fit)[0]
     req = _overview_request(bootstrap, seed, budgets, load)
-    return Plot(_scaling.plot(kind, req, None if data is None else table_arg(data), fit_json))
+    return Plot(_scaling.plot(kind, req, None if data is None else table_arg(data), fit_json,
+                              reporter("bootstrap", progress)))
 
 
 def report(data: Any = None, *, fit: Union[Fit, str, None] = None, path=None, force: bool = False,
            bootstrap: int = 1000, seed: int = 0, budgets: Sequence[float] = (),
-           **load: Any) -> str:
+           progress: bool = True, **load: Any) -> str:
     """The self-contained HTML report (`scaling report`): data, fit with intervals,
     Chinchilla's approaches beside the published ones, allocations and plots.
 
     From runs (`data`) and/or a saved fit (`fit=`, no second bootstrap). Returns the HTML text;
     with `path=` also writes it there (an existing file is kept unless force=True).
+    `progress`: a bar for the bootstrap when it takes more than a second; Ctrl-C interrupts.
     """
     if path is not None and os.path.lexists(path) and not force:
         raise InputError(f"{path}: the file exists; pass force=True to overwrite it")
@@ -324,7 +328,8 @@ def report(data: Any = None, *, fit: Union[Fit, str, None] = None, path=None, fo
     else:
         title = "<DataFrame>"
     req = _overview_request(bootstrap, seed, budgets, load)
-    html = _scaling.report_html(title, req, None if data is None else table_arg(data), fit_json)
+    html = _scaling.report_html(title, req, None if data is None else table_arg(data), fit_json,
+                                reporter("bootstrap", progress))
     if path is not None:
         with open(path, "w", encoding="utf-8") as f:
             f.write(html)

@@ -9,6 +9,7 @@ from typing import Any, Optional, Sequence
 
 from . import _scaling
 from ._data import table_arg
+from ._progress import reporter
 from ._results import Result
 
 
@@ -69,6 +70,7 @@ def backtest(
     kappa: Optional[float] = None,
     sigma0: float = 0.0,
     no_extrapolation_term: bool = False,
+    progress: bool = True,
 ) -> Backtest:
     """How far can the fit be trusted? (`scaling backtest`) Fit the runs with at most `cutoff`
     on `on` ("flops", "params" or a column), or the rows `train_where` selects, and predict the
@@ -77,6 +79,7 @@ def backtest(
     Alg. 6.4), and with an extrapolation term whose standard deviation sqrt(sigma0^2 +
     kappa^2 d^2) is calibrated by inner backtests on the training runs only. `roll=True` runs
     a backtest at each of `cutoffs` (default every half decade) and pools by distance.
+    `progress`: the time taken when the call takes more than a second; Ctrl-C interrupts.
 
     Raises InputError for bad input, as the command line exits 2."""
     from . import _load  # the one translation of the loading keywords
@@ -104,4 +107,5 @@ def backtest(
         "sigma0": float(sigma0),
         "no_extrapolation_term": bool(no_extrapolation_term),
     }
-    return Backtest(*_scaling.backtest(table_arg(data), json.dumps(request)))
+    return Backtest(*_scaling.backtest(table_arg(data), json.dumps(request),
+                                       reporter("backtest", progress)))

@@ -10,6 +10,7 @@ from typing import Any, Dict, List, Optional, Sequence
 
 from . import _scaling
 from ._data import table_arg
+from ._progress import reporter
 from ._results import Result
 
 
@@ -80,7 +81,8 @@ def downstream(data: Any, *, recipe: Optional[str] = None, tasks: Optional[Seque
                anchor: bool = False, params: Optional[str] = None, tokens: Optional[str] = None,
                flops: Optional[str] = None, flops_unit: Optional[float] = None,
                bootstrap: int = 0, seed: int = 0, level: float = 0.95,
-               join: Any = None, on: Optional[str] = None) -> Downstream:
+               join: Any = None, on: Optional[str] = None,
+               progress: bool = True) -> Downstream:
     """Predict a large run's benchmark accuracy from small runs (`scaling downstream`).
 
     Step 1 fits `law` from (N, D) or C to the `feature` column (a task loss); step 2 fits
@@ -91,7 +93,8 @@ def downstream(data: Any, *, recipe: Optional[str] = None, tasks: Optional[Seque
     override it. `tasks` are "METRIC", "FEATURE:METRIC" or "FEATURE:METRIC:CHANCE".
     `targets` are run labels (column `run_col`), `at` "N:D" strings such as "7B:4T",
     `at_flops` budgets. `bootstrap` replicates resample whole runs and refit both steps.
-    `join` (a path or DataFrame) is joined to `data` on column `on`.
+    `join` (a path or DataFrame) is joined to `data` on column `on`. `progress`: the time
+    taken when the call takes more than a second; Ctrl-C interrupts.
     """
     options = {
         "recipe": recipe, "tasks": _list(tasks), "feature": feature, "metric": metric,
@@ -106,4 +109,5 @@ def downstream(data: Any, *, recipe: Optional[str] = None, tasks: Optional[Seque
         "bootstrap": int(bootstrap), "seed": int(seed), "level": float(level),
     }
     right = table_arg(join) if join is not None else None
-    return Downstream(*_scaling.downstream(table_arg(data), json.dumps(options), right, on))
+    return Downstream(*_scaling.downstream(table_arg(data), json.dumps(options), right, on,
+                                           reporter("downstream", progress)))

@@ -10,6 +10,7 @@ from typing import Any, Dict, List, Optional, Sequence
 
 from . import _scaling
 from ._data import table_arg
+from ._progress import reporter
 from ._methods import _load
 from ._results import Result
 
@@ -66,7 +67,8 @@ def compare_forms(data: Any, laws: Sequence[str], *, param: Sequence[str] = (),
                   objective: str = "huber", delta: float = 1e-3, space: str = "log",
                   reduction: str = "sum", starts: str = "varpro", max_iter: int = 2000,
                   cutoff: Optional[float] = None, on: str = "flops",
-                  where: Optional[str] = None, **load) -> FormComparison:
+                  where: Optional[str] = None, progress: bool = True,
+                  **load) -> FormComparison:
     """Fit several law forms to the same runs and compare them (`scaling forms`).
 
     `laws`: built-in names (`"chinchilla"`, `"kaplan"`, ...) or formulas
@@ -78,6 +80,7 @@ def compare_forms(data: Any, laws: Sequence[str], *, param: Sequence[str] = (),
     With `cutoff`, each form is also fitted to the runs with at most `cutoff` on `on` (`"flops"`,
     `"params"` or a column) and scored by its errors on the others (`held_out` of each row).
     Loading keywords are those of `fit` (params=, tokens=, flops=, loss=, drop_top_loss=, ...).
+    `progress`: the time taken when the call takes more than a second; Ctrl-C interrupts.
     """
     if isinstance(laws, str):
         laws = [laws]
@@ -98,4 +101,5 @@ def compare_forms(data: Any, laws: Sequence[str], *, param: Sequence[str] = (),
             },
         },
     }
-    return FormComparison(*_scaling.compare_forms(table_arg(data), json.dumps(request)))
+    return FormComparison(*_scaling.compare_forms(table_arg(data), json.dumps(request),
+                                                  reporter("forms", progress)))

@@ -10,6 +10,7 @@ from typing import Any, Optional
 
 from . import _scaling
 from ._data import table_arg
+from ._progress import reporter
 from ._results import Result
 
 
@@ -181,27 +182,32 @@ def reconcile(
 
 def plateau(
     data: Any, *, x: str, y: str, holdout: Optional[int] = None, bootstrap: int = 200,
-    seed: int = 0, level: float = 0.95,
+    seed: int = 0, level: float = 0.95, progress: bool = True,
 ) -> Plateau:
     """Is it really a plateau? (`scaling plateau`) Fits y = A x^-alpha, y = E + A x^-alpha and
     a broken power law (Caballero et al. 2022) on ln y, compares them by AICc and BIC and on
-    held-out points of largest x, and gives E with a bootstrap interval."""
+    held-out points of largest x, and gives E with a bootstrap interval. `progress`: the time
+    taken when the call takes more than a second; Ctrl-C interrupts."""
     req = dict(x=x, y=y, holdout=holdout, bootstrap=bootstrap, seed=seed, level=level)
-    return Plateau(*_scaling.plateau(table_arg(data), json.dumps(req)))
+    return Plateau(*_scaling.plateau(table_arg(data), json.dumps(req),
+                                     reporter("plateau", progress)))
 
 
 def simulate_data_strategy(
     *, scenario: str, kappa: float = 0.25, gamma: float = 0.5, bias: float = 0.0,
     keep_fraction: float = 0.5, keep: str = "largest", sizes: str = "1e2:1e5:3",
     reps: int = 400, seed: int = 0, noise: float = 1.0, level: float = 0.95,
+    progress: bool = True,
 ) -> DataStrategy:
     """The data-strategy experiment of "Are Scaling Laws Really Plateauing?" (`scaling simulate
     data-strategy`): the test error R(n) of y = theta x fitted under a strategy, and the law
     R = R_inf + c n^-r fitted to it beside the theory (full range: r = 1; near zero:
-    r = 1 - 2 kappa; low noise: r = 1 + gamma)."""
+    r = 1 - 2 kappa; low noise: r = 1 + gamma). `progress`: the time taken when the call takes
+    more than a second; Ctrl-C interrupts."""
     req = dict(scenario=scenario, kappa=kappa, gamma=gamma, bias=bias, keep_fraction=keep_fraction,
                keep=keep, sizes=str(sizes), reps=reps, seed=seed, noise=noise, level=level)
-    return DataStrategy(*_scaling.simulate_data_strategy(json.dumps(req)))
+    return DataStrategy(*_scaling.simulate_data_strategy(json.dumps(req),
+                                                         reporter("simulate", progress)))
 
 
 def simulate_sweep(

@@ -9,6 +9,7 @@ import json
 from typing import Any, Dict, List, Optional, Sequence
 
 from . import _scaling
+from ._progress import reporter
 from ._data import table_arg
 from ._results import Result
 
@@ -203,7 +204,7 @@ class PowerLaw(MethodResult):
 def isoflop(data: Any, *, budgets: Sequence[float] = (), budget_col: Optional[str] = None,
             tolerance: float = 0.05, keep_flagged: bool = False, bootstrap: int = 400,
             seed: int = 0, level: float = 0.95, by=None, where: Optional[str] = None,
-            **load) -> Isoflop:
+            progress: bool = True, **load) -> Isoflop:
     """Chinchilla's Approach 2 (`scaling isoflop`; Hoffmann et al. 2022, Section 3.2).
 
     For each FLOP budget C, fit L = p0 + p1 ln N + p2 (ln N)^2 to its runs and take the
@@ -215,6 +216,7 @@ def isoflop(data: Any, *, budgets: Sequence[float] = (), budget_col: Optional[st
 
     data: a path, a pandas/polars DataFrame or a dict of arrays; `params=`, `tokens=`,
     `flops=`, `loss=` name columns; `where=` filters rows; `by=` runs per group.
+    progress: show the time taken when the call takes more than a second; Ctrl-C interrupts.
     """
     request = {
         "load": _load(where=where, **load),
@@ -223,20 +225,23 @@ def isoflop(data: Any, *, budgets: Sequence[float] = (), budget_col: Optional[st
                     "bootstrap": int(bootstrap), "seed": int(seed), "level": float(level)},
         "by": _by(by),
     }
-    return Isoflop(*_scaling.isoflop(table_arg(data), json.dumps(request)))
+    return Isoflop(*_scaling.isoflop(table_arg(data), json.dumps(request),
+                                     reporter("isoflop", progress)))
 
 
 def envelope(data: Any, *, run_col: Sequence[str], params_col: Optional[str] = None,
              tokens_col: Optional[str] = None, steps_col: Optional[str] = None,
              tokens_per_step: Optional[float] = None, loss_col: Optional[str] = None,
              min_fraction: float = 0.0, grid: int = 1500, bootstrap: int = 200, seed: int = 0,
-             level: float = 0.95, by=None, where: Optional[str] = None) -> Envelope:
+             level: float = 0.95, by=None, where: Optional[str] = None,
+             progress: bool = True) -> Envelope:
     """Chinchilla's Approach 1 (`scaling envelope`; Hoffmann et al. 2022, Section 3.1).
 
     Loss curves (one row per checkpoint; `run_col` columns identify a run) are put on a grid of
     `grid` log-spaced FLOP budgets with C = 6 N D; at each budget the run with the lowest loss
     wins; N_opt ~ C^a and D_opt ~ C^b are fitted in log-log space to the winners (budgets won
     by the smallest or largest model left out). Intervals: runs resampled `bootstrap` times.
+    progress: show the time taken when the call takes more than a second; Ctrl-C interrupts.
     """
     run_col = [run_col] if isinstance(run_col, str) else list(run_col)
     request = {
@@ -247,13 +252,14 @@ def envelope(data: Any, *, run_col: Sequence[str], params_col: Optional[str] = N
                     "bootstrap": int(bootstrap), "seed": int(seed), "level": float(level)},
         "by": _by(by),
     }
-    return Envelope(*_scaling.envelope(table_arg(data), json.dumps(request)))
+    return Envelope(*_scaling.envelope(table_arg(data), json.dumps(request),
+                                       reporter("envelope", progress)))
 
 
 def compare(data: Any, *, budgets: Sequence[float] = (), budget_col: Optional[str] = None,
             tolerance: float = 0.05, keep_flagged: bool = False, run_col: Sequence[str] = (),
             bootstrap: int = 400, seed: int = 0, level: float = 0.95,
-            where: Optional[str] = None, **load) -> Comparison:
+            where: Optional[str] = None, progress: bool = True, **load) -> Comparison:
     """Chinchilla's three approaches on the same runs (`scaling compare`).
 
     Approach 3 fits L = E + A/N^alpha + B/D^beta (Huber, log space) and implies
@@ -262,6 +268,8 @@ def compare(data: Any, *, budgets: Sequence[float] = (), budget_col: Optional[st
     Approach 2 on losses drawn without noise from the Approach 3 law (its bias on this
     design), warnings where two approaches' intervals on a do not overlap, and the published
     values of Hoffmann et al. 2022 (Table 2, 10-90% intervals) and Kaplan et al. 2020.
+    progress: a bar for Approach 3's bootstrap when it takes more than a second; Ctrl-C
+    interrupts.
     """
     run_col = [run_col] if isinstance(run_col, str) else list(run_col)
     request = {
@@ -271,7 +279,8 @@ def compare(data: Any, *, budgets: Sequence[float] = (), budget_col: Optional[st
                     "run_col": run_col, "bootstrap": int(bootstrap), "seed": int(seed),
                     "level": float(level)},
     }
-    return Comparison(*_scaling.compare(table_arg(data), json.dumps(request)))
+    return Comparison(*_scaling.compare(table_arg(data), json.dumps(request),
+                                        reporter("bootstrap", progress)))
 
 
 def powerlaw(data: Any, *, x: str, y: str, by=None, where: Optional[str] = None,

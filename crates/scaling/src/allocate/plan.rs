@@ -156,26 +156,48 @@ pub struct Answer {
 /// [`Error::InvalidSetting`] when it asks none or several at once.
 pub fn question(req: &Request) -> Result<Question> {
     let fixed = req.params.is_some() || req.tokens.is_some();
-    let bad = |m: &str| Err(Error::InvalidSetting(m.to_string()));
+    let bad = |m: &str, names: &[&str]| Err(Error::setting(m, names));
     if req.budgets.is_empty() && req.target_loss.is_none() {
-        return bad("a plan needs budgets or a target loss");
+        return bad(
+            "give {} (one or more budgets) or {}",
+            &["budgets", "target_loss"],
+        );
+    }
+    if req.target_loss.is_some() && fixed {
+        return bad(
+            "{} answers its own question: do not combine it with {} or {}",
+            &["target_loss", "params", "tokens"],
+        );
     }
     if req.target_loss.is_some() && !req.budgets.is_empty() {
-        return bad("give budgets or a target loss, not both (either sets the loss to plan for)");
+        return bad(
+            "give {} or {}, not both (with {} either sets the loss)",
+            &["budgets", "target_loss", "inference_tokens"],
+        );
     }
     if req.params.is_some() && req.tokens.is_some() {
-        return bad("fix the model size or the token count, not both (the budget fixes the other)");
+        return bad(
+            "fix {} or {}, not both (the budget fixes the other)",
+            &["params", "tokens"],
+        );
     }
     if fixed && req.budgets.is_empty() {
         return bad(
-            "a fixed model size or token count needs budgets: the budget fixes the partner",
+            "{} or {} needs {}: the budget fixes the partner",
+            &["params", "tokens", "budgets"],
         );
     }
     if fixed && req.inference_tokens.is_some() {
-        return bad("inference demand chooses N and D itself: do not fix either");
+        return bad(
+            "{} chooses N and D itself: do not combine it with {} or {}",
+            &["inference_tokens", "params", "tokens"],
+        );
     }
     if req.inference_tokens.is_some() && req.unique_tokens.is_some() {
-        return bad("inference demand is planned with every token unique; a limited pool of unique tokens is not supported with it");
+        return bad(
+            "{} plans with every token unique: do not combine it with {}",
+            &["inference_tokens", "unique_tokens"],
+        );
     }
     Ok(if req.inference_tokens.is_some() {
         Question::Inference
@@ -439,16 +461,18 @@ impl Serialize for Plan {
 pub fn plan(source: &Source, req: &PlanRequest) -> Result<Plan> {
     if let Some(level) = req.level {
         if !(level > 0.0 && level < 1.0) {
-            return Err(Error::InvalidSetting(format!(
-                "the interval level must be between 0 and 1, got {level}"
-            )));
+            return Err(Error::setting(
+                format!("{{}} must be between 0 and 1, got {level}"),
+                &["level"],
+            ));
         }
     }
     if req.unique_tokens.is_some()
         && source.law.as_ref().map(|l| l.form.clone()) != Some(crate::law::LawForm::DataConstrained)
     {
-        return Err(Error::InvalidSetting(
-            "a pool of unique tokens needs the data-constrained law (preset muennighoff)".into(),
+        return Err(Error::setting(
+            "{} needs the data-constrained law (preset muennighoff)",
+            &["unique_tokens"],
         ));
     }
     let k = req.flops_per_param_token.unwrap_or(source.k);

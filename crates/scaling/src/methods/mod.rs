@@ -8,13 +8,13 @@ pub mod powerlaw;
 
 pub use envelope::{envelope, Curve, EnvelopeResult, Segment};
 pub use isoflop::{isoflop, BudgetFit, Grouping, IsoflopConfig, IsoflopResult};
-pub use overview::{overview, AllocationRow, Overview, OverviewRequest};
+pub use overview::{overview, overview_with, AllocationRow, Overview, OverviewRequest};
 pub use powerlaw::{fit_power_law, PowerLawFit};
 pub mod table;
 
 pub use table::{
-    chinchilla_needs, chinchilla_runs, compare, curves_from_checkpoints, envelope_table,
-    for_groups, grouped_json, isoflop_table, powerlaw_table, ApproachRow, BiasCheck,
-    CompareRequest, Comparison, EnvelopeReport, EnvelopeRequest, IsoflopRequest, PowerlawRequest,
-    PowerlawResult,
+    check_level, chinchilla_needs, chinchilla_runs, compare, compare_with, curves_from_checkpoints,
+    envelope_table, for_groups, grouped_json, isoflop_table, powerlaw_table, ApproachRow,
+    BiasCheck, CompareRequest, Comparison, EnvelopeReport, EnvelopeRequest, IsoflopRequest,
+    PowerlawRequest, PowerlawResult,
 };

@@ -95,6 +95,33 @@ pub struct Overview {
 /// # Errors
 /// Those of [`fit::fit`] and [`uncertainty::bootstrap`].
 pub fn overview(runs: &Runs, saved: Option<Fit>, req: &OverviewRequest) -> Result<Overview> {
+    overview_with(runs, saved, req, &|| {})
+}
+
+/// [`overview`], calling `progress` once per finished bootstrap replicate (for a front end's
+/// progress bar; `req.bootstrap` of them when the fit is made here, none for a saved fit).
+///
+/// # Examples
+/// ```
+/// use std::sync::atomic::{AtomicUsize, Ordering};
+/// use scaling::methods::{overview_with, OverviewRequest};
+/// let law = scaling::law::presets::get("epoch").unwrap().law.unwrap();
+/// let design = scaling::simulate::isoflop_design(&law, &[1e18, 1e19, 1e20], 6, 1.5, 6.0);
+/// let runs = scaling::simulate::sample_runs(&law, &design, 0.01, 1, "synthetic").unwrap();
+/// let done = AtomicUsize::new(0);
+/// let req = OverviewRequest { bootstrap: 10, ..Default::default() };
+/// overview_with(&runs, None, &req, &|| { done.fetch_add(1, Ordering::Relaxed); }).unwrap();
+/// assert_eq!(done.load(Ordering::Relaxed), 10);
+/// ```
+///
+/// # Errors
+/// Those of [`overview`].
+pub fn overview_with(
+    runs: &Runs,
+    saved: Option<Fit>,
+    req: &OverviewRequest,
+    progress: &(dyn Fn() + Sync),
+) -> Result<Overview> {
     let saved_fit = saved.is_some();
     let f = match saved {
         Some(f) => f,
@@ -109,7 +136,7 @@ pub fn overview(runs: &Runs, saved: Option<Fit>, req: &OverviewRequest) -> Resul
                     cluster_column: None,
                     level: 0.95,
                 };
-                let b = uncertainty::bootstrap(runs, &config, &f, &bc, &|| {})?;
+                let b = uncertainty::bootstrap(runs, &config, &f, &bc, progress)?;
                 let budgets: Vec<f64> = f
                     .data_range
                     .flops

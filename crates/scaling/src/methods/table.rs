@@ -21,13 +21,23 @@ fn default_level() -> f64 {
     0.95
 }
 
-fn check_level(level: f64) -> Result<()> {
+/// An interval level must lie in (0, 1); the error names the request field `level`.
+///
+/// # Examples
+/// ```
+/// use scaling::methods::check_level;
+/// assert!(check_level(0.95).is_ok());
+/// let e = check_level(95.0).unwrap_err();
+/// assert_eq!(e.to_string(), "level must be between 0 and 1, got 95");
+/// ```
+pub fn check_level(level: f64) -> Result<()> {
     if level > 0.0 && level < 1.0 {
         Ok(())
     } else {
-        Err(Error::InvalidSetting(format!(
-            "the interval level must be between 0 and 1, got {level}"
-        )))
+        Err(Error::setting(
+            format!("{{}} must be between 0 and 1, got {level}"),
+            &["level"],
+        ))
     }
 }
 
@@ -332,6 +342,34 @@ impl Default for EnvelopeRequest {
     }
 }
 
+impl EnvelopeRequest {
+    /// The settings that are wrong whatever the table: a level outside (0, 1), a minimum
+    /// fraction outside [0, 1), a steps column without the tokens per step.
+    ///
+    /// # Examples
+    /// ```
+    /// use scaling::methods::EnvelopeRequest;
+    /// let req = EnvelopeRequest { steps_col: Some("step".into()), ..Default::default() };
+    /// assert_eq!(req.check().unwrap_err().to_string(), "steps_col needs tokens_per_step");
+    /// ```
+    pub fn check(&self) -> Result<()> {
+        check_level(self.level)?;
+        if !(0.0..1.0).contains(&self.min_fraction) {
+            return Err(Error::setting(
+                format!("{{}} must be in [0, 1), got {}", self.min_fraction),
+                &["min_fraction"],
+            ));
+        }
+        if self.steps_col.is_some() && self.tokens_per_step.is_none() {
+            return Err(Error::setting(
+                "{} needs {}",
+                &["steps_col", "tokens_per_step"],
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// Approach 1's result with what reading the curves found.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EnvelopeReport {
@@ -359,12 +397,7 @@ pub fn curves_from_checkpoints(
     rows: &[usize],
     req: &EnvelopeRequest,
 ) -> Result<(Vec<Curve>, Vec<String>)> {
-    if !(0.0..1.0).contains(&req.min_fraction) {
-        return Err(Error::InvalidSetting(format!(
-            "the minimum fraction of a run's tokens must be in [0, 1), got {}",
-            req.min_fraction
-        )));
-    }
+    req.check()?;
     let ov = ColumnOverrides {
         params: req.params_col.clone(),
         tokens: req.tokens_col.clone(),
@@ -384,8 +417,9 @@ pub fn curves_from_checkpoints(
     let (dc, per_step) = match (&req.steps_col, req.tokens_per_step) {
         (Some(s), Some(t)) => (table.named_column("steps column", s)?, t),
         (Some(_), None) => {
-            return Err(Error::InvalidSetting(
-                "a steps column needs the tokens per step".into(),
+            return Err(Error::setting(
+                "{} needs {}",
+                &["steps_col", "tokens_per_step"],
             ))
         }
         (None, _) => (
@@ -489,7 +523,7 @@ pub fn envelope_table(
     req: &EnvelopeRequest,
 ) -> Result<EnvelopeReport> {
     crate::limits::check("envelope grid points", req.grid, crate::limits::MAX_GRID)?;
-    check_level(req.level)?;
+    req.check()?;
     let (curves, warnings) = curves_from_checkpoints(table, rows, req)?;
     let result = envelope(&curves, req.grid, 6.0, req.bootstrap, req.seed, req.level)?;
     Ok(EnvelopeReport {
@@ -712,6 +746,46 @@ pub fn compare(
     load: &LoadRequest,
     req: &CompareRequest,
 ) -> Result<Comparison> {
+    compare_with(table, runs, load, req, &|| {})
+}
+
+/// [`compare`], calling `progress` once per finished replicate of Approach 3's bootstrap (for
+/// a front end's progress bar; `req.bootstrap` of them when it runs).
+///
+/// # Examples
+/// ```
+/// use scaling::accounting::{load_runs, LoadRequest};
+/// use scaling::data::{Column, RunTable};
+/// use scaling::methods::{chinchilla_needs, compare_with, CompareRequest};
+/// let (mut n, mut d, mut l) = (vec![], vec![], vec![]);
+/// for c in [1e18_f64, 1e19, 1e20] {
+///     for k in -2..=2 {
+///         let p = (c / 6.0).sqrt() * 0.1 * 2f64.powi(k);
+///         n.push(p); d.push(c / (6.0 * p));
+///         l.push(1.7 + 400.0 / p.powf(0.34) + 410.0 / (c / (6.0 * p)).powf(0.28));
+///     }
+/// }
+/// let t = RunTable::from_columns("<arrays>", vec![
+///     ("params".into(), Column::Numbers(n)), ("tokens".into(), Column::Numbers(d)),
+///     ("loss".into(), Column::Numbers(l)),
+/// ]).unwrap();
+/// let load = LoadRequest::default();
+/// let runs = load_runs(&t, chinchilla_needs(), &load, None).unwrap();
+/// let ticks = std::sync::atomic::AtomicUsize::new(0);
+/// let req = CompareRequest { bootstrap: 8, ..Default::default() };
+/// compare_with(&t, &runs, &load, &req, &|| { ticks.fetch_add(1, std::sync::atomic::Ordering::Relaxed); }).unwrap();
+/// assert_eq!(ticks.into_inner(), 8);
+/// ```
+///
+/// # Errors
+/// Those of [`compare`].
+pub fn compare_with(
+    table: &RunTable,
+    runs: &Runs,
+    load: &LoadRequest,
+    req: &CompareRequest,
+    progress: &(dyn Fn() + Sync),
+) -> Result<Comparison> {
     check_level(req.level)?;
     let config = FitConfig::default();
     let mut rows: Vec<ApproachRow> = Vec::new();
@@ -766,7 +840,7 @@ pub fn compare(
             cluster_column: None,
             level: req.level,
         };
-        let b = uncertainty::bootstrap(&runs, &config, &f3, &bc, &|| {})?;
+        let b = uncertainty::bootstrap(&runs, &config, &f3, &bc, progress)?;
         let (iv, _) = uncertainty::intervals(&f3, &b, &[], req.level);
         iv3 = (iv.get("a").copied(), iv.get("b").copied());
     }

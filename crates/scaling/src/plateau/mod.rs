@@ -534,10 +534,10 @@ impl PlateauRequest {
 /// (0, 1), and the errors of [`plateau`].
 pub fn plateau_table(table: &crate::data::RunTable, req: &PlateauRequest) -> Result<PlateauResult> {
     if !(req.level > 0.0 && req.level < 1.0) {
-        return Err(Error::InvalidSetting(format!(
-            "the interval level must be between 0 and 1, got {}",
-            req.level
-        )));
+        return Err(Error::setting(
+            format!("{{}} must be between 0 and 1, got {}", req.level),
+            &["level"],
+        ));
     }
     let (xi, yi) = (
         table.named_column("x", &req.x)?,

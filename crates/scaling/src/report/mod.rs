@@ -7,6 +7,7 @@ pub mod backtest;
 pub mod downstream;
 pub mod figure;
 pub mod forms;
+pub mod grouped;
 pub mod groups;
 pub mod html;
 pub mod lab;
@@ -15,6 +16,7 @@ pub mod plan;
 pub mod plots;
 pub mod png;
 pub mod results;
+pub mod shell;
 pub mod svg;
 
 use crate::data::ValueSource;
