@@ -19,6 +19,7 @@ use scaling::uncertainty::{calibrate_runs, CalibrationReport as Calibrated};
 
 mod accounting;
 mod backtest;
+mod design;
 mod downstream;
 mod forms;
 mod groups;
@@ -94,6 +95,9 @@ enum Command {
     /// How a law's loss, N_opt and D_opt move per 0.01 of each exponent and per unit of the
     /// other parameters, at a budget or a run.
     Sensitivity(sensitivity::SensitivityArgs),
+    /// The next K runs, within a compute allowance, that most shrink the interval on N_opt,
+    /// the loss or an exponent at a target; compared with equal-cost alternatives.
+    Design(Box<design::DesignArgs>),
     /// Groups of runs (datasets, architectures): separate and joint fits with shared
     /// parameters, a test of sharing, paired-bootstrap differences and compute-equivalent gains.
     Groups(Box<groups::GroupsArgs>),
@@ -456,6 +460,7 @@ fn main() -> ExitCode {
         Command::Downstream(a) => downstream::cmd_downstream(*a, &mut out),
         Command::Backtest(a) => backtest::cmd_backtest(*a, &mut out),
         Command::Sensitivity(a) => sensitivity::cmd_sensitivity(a, &mut out),
+        Command::Design(a) => design::cmd_design(*a, &mut out),
         Command::Groups(a) => groups::cmd_groups(*a, &mut out),
     };
     // Names and labels read from the user's files are echoed: no raw control characters.

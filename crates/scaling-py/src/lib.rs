@@ -9,6 +9,7 @@ use pyo3::types::{PyList, PyTuple};
 use scaling::data::{Column, RunTable};
 
 mod backtest;
+mod design;
 mod downstream;
 mod forms;
 mod groups;
@@ -172,6 +173,7 @@ fn _scaling(m: &Bound<'_, PyModule>) -> PyResult<()> {
     results::register(m)?;
     downstream::register(m)?;
     backtest::register(m)?;
+    design::register(m)?;
     groups::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

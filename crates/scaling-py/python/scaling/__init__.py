@@ -33,6 +33,7 @@ from ._analysis import (
 # module does not hand pytest a function named `test`.
 test = test_law
 from ._backtest import Backtest, backtest
+from ._design import Design, Sensitivity, design, sensitivity
 
 __version__ = _scaling.__version__
 
@@ -56,6 +57,10 @@ __all__ = [
     "simulate_data_strategy",
     "simulate_sweep",
     "backtest",
+    "design",
+    "sensitivity",
+    "Design",
+    "Sensitivity",
     "Backtest",
     "Fit",
     "Result",

@@ -380,3 +380,123 @@ pub fn sensitivity_text(s: &crate::validate::Sensitivity, label: &str) -> String
     let _ = writeln!(out, "\n  ({})", s.method);
     out
 }
+
+/// The text report of [`crate::validate::design()`]: today's width, the proposed runs with the
+/// expected width after each, the alternatives of equal cost, and the simulation check.
+/// `source` names the runs or the saved fit.
+pub fn design_text(d: &crate::validate::Design, source: &str) -> String {
+    let mut out = String::new();
+    let at = match d.target {
+        crate::validate::Target::Point { params, tokens } => {
+            format!(
+                "at N = {}, D = {}",
+                super::human(params),
+                super::human(tokens)
+            )
+        }
+        crate::validate::Target::Budget { flops, .. } => format!("at C = {flops:.3e} FLOPs"),
+    };
+    let lvl = (1e6 * 100.0 * d.level).round() / 1e6;
+    let show = |x: f64| {
+        if d.quantity == "n_opt" {
+            super::human(x)
+        } else {
+            sig(x, 5)
+        }
+    };
+    let _ = writeln!(
+        out,
+        "Design: {} new runs within {:.3e} FLOPs to pin down {} {at}\n  {source}: {} runs, {} law, {}",
+        d.runs, d.allowance, d.quantity, d.current_runs, d.law, d.formula
+    );
+    let _ = writeln!(
+        out,
+        "  {} today {}; {lvl}% interval [{}, {}], width {} (Fisher){}",
+        d.quantity,
+        show(d.estimate),
+        show(d.current_interval[0]),
+        show(d.current_interval[1]),
+        sig(d.current_width, 4),
+        d.current_bootstrap_width
+            .map(|w| format!(", bootstrap width {}", sig(w, 4)))
+            .unwrap_or_default()
+    );
+    let _ = writeln!(out, "  width: {}\n", d.conventions.width);
+    let plan = |out: &mut String, p: &crate::validate::Plan| {
+        let _ = writeln!(
+            out,
+            "{}: {} (cost {:.3e} FLOPs)",
+            p.name, p.description, p.cost
+        );
+        let _ = writeln!(
+            out,
+            "  {:>3} {:>10} {:>10} {:>10} {:>8} {:>12}",
+            "run", "N", "D", "C", "D/N", "width after"
+        );
+        for (i, r) in p.runs.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "  {:>3} {:>10} {:>10} {:>10.3e} {:>8} {:>12}",
+                i + 1,
+                super::human(r.params),
+                super::human(r.tokens),
+                r.flops,
+                sig(r.tokens_per_param, 3),
+                sig(r.width_after, 4)
+            );
+        }
+        let _ = writeln!(
+            out,
+            "  expected width {} ({:.0}% of today's), interval [{}, {}]\n",
+            sig(p.width, 4),
+            100.0 * p.width_ratio,
+            show(p.interval[0]),
+            show(p.interval[1])
+        );
+    };
+    plan(&mut out, &d.proposal);
+    let _ = writeln!(out, "Alternatives of equal cost:");
+    for a in &d.alternatives {
+        plan(&mut out, a);
+    }
+    if let Some(s) = &d.simulation {
+        let _ = writeln!(
+            out,
+            "Simulated: {} repetitions, each plan's runs drawn from the fitted law with resampled residuals, refitted, {} bootstrap replicates (seed {}){}",
+            s.repetitions,
+            s.bootstrap,
+            s.seed,
+            s.current_width
+                .map(|w| format!("; today's bootstrap width {}", sig(w, 4)))
+                .unwrap_or_default()
+        );
+        for p in &s.plans {
+            let _ = writeln!(
+                out,
+                "  {:<14} median width {}, mean {}{}",
+                p.name,
+                sig(p.median_width, 4),
+                sig(p.mean_width, 4),
+                if p.failed > 0 {
+                    format!(" ({} refits failed)", p.failed)
+                } else {
+                    String::new()
+                }
+            );
+        }
+        for b in &s.beats {
+            let _ = writeln!(
+                out,
+                "  the proposal is narrower than {} in {} of {} repetitions ({:.0}%)",
+                b.alternative,
+                b.wins,
+                b.compared,
+                100.0 * b.fraction
+            );
+        }
+    }
+    for w in &d.warnings {
+        let _ = writeln!(out, "warning: {w}");
+    }
+    out
+}
