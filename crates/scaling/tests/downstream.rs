@@ -264,3 +264,30 @@ fn task_weights_must_name_every_task_once() {
         [0.25, 0.75]
     );
 }
+
+#[test]
+fn the_figure_draws_every_task_and_rasterises() {
+    let Some(r) = mmlu_groups(0, &MMLU_WEIGHTS) else {
+        return;
+    };
+    let svg = scaling::report::downstream::downstream_svg(&r);
+    // The summary row, then per task step 1 and step 2, with the targets in the legends.
+    assert!(svg.contains("Chained prediction against actual (4 tasks)"));
+    for g in ["stem", "humanities", "social_sciences", "other"] {
+        assert!(
+            svg.contains(&format!("mmlu_{g}_test_rc_acc: step 1")),
+            "{g}"
+        );
+        assert!(
+            svg.contains(&format!("mmlu_{g}_test_rc_acc: step 2")),
+            "{g}"
+        );
+    }
+    assert!(svg.contains("7B-4T predicted") && svg.contains("13B-5T actual"));
+    assert!(!svg.contains("NaN") && !svg.contains("inf"));
+    // resvg parses it (a malformed nesting of the rows would fail here).
+    let png = scaling::report::png::svg_to_png(&svg, 0.5).unwrap();
+    assert!(png.starts_with(b"\x89PNG"));
+    let page = scaling::report::html::html_downstream(&r, &[]);
+    assert!(page.contains("<th>weighted average</th>") && page.contains("Target 13B-5T"));
+}

@@ -298,12 +298,12 @@ fn step1_panel(t: &TaskResult, feature: &str) -> Option<Panel> {
     let mut sizes: Vec<f64> = t.step1_points.iter().map(|p| p.n).collect();
     sizes.sort_by(|a, b| a.total_cmp(b));
     sizes.dedup();
-    // One line per model size where sizes were trained to several lengths (a ladder).
+    // One line per model size where every size was trained to several lengths (a ladder).
     let by_n = sizes.iter().all(|n| n.is_finite())
         && sizes.len() <= 12
         && sizes
             .iter()
-            .any(|&n| t.step1_points.iter().filter(|p| p.n == n).count() > 1);
+            .all(|&n| t.step1_points.iter().filter(|p| p.n == n).count() > 1);
     let curve_c = |c0: f64, c1: f64| -> Vec<(f64, f64)> {
         (0..60)
             .filter_map(|i| {
