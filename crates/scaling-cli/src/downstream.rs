@@ -8,7 +8,8 @@ use clap::Args;
 
 use scaling::data::RunTable;
 use scaling::downstream::{self as ds, join_tables, DownstreamOptions};
-use scaling::report::downstream::downstream_text;
+use scaling::report::downstream::{downstream_svg, downstream_text};
+use scaling::report::html::html_downstream;
 
 use crate::Format;
 
@@ -32,6 +33,10 @@ pub struct DownstreamArgs {
     /// step-1 target column (a task loss), METRIC the accuracy or error column.
     #[arg(long = "task", value_name = "SPEC")]
     tasks: Vec<String>,
+    /// A task's weight in the weighted average over tasks, as NAME=W (NAME: the task's metric
+    /// column); repeatable, for every task or none (default: equal weights).
+    #[arg(long = "task-weight", value_name = "NAME=W")]
+    task_weights: Vec<String>,
     /// The one task's feature column (with --metric).
     #[arg(long)]
     feature: Option<String>,
@@ -119,6 +124,17 @@ pub struct DownstreamArgs {
     /// Interval level.
     #[arg(long, default_value_t = 0.95)]
     level: f64,
+    /// Write the figure (.svg, or .png drawn from the SVG) to this file: the chained prediction per task against the
+    /// actual value, then per task step 1 (feature against compute with the law) and step 2
+    /// (metric against feature with the fitted law and the targets' predictions).
+    #[arg(long, value_name = "FILE")]
+    plot: Option<PathBuf>,
+    /// Write a self-contained HTML page (tables, the figure, the report) to this file.
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
+    /// Overwrite the --plot and --html files if they exist.
+    #[arg(long)]
+    force: bool,
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
@@ -129,6 +145,7 @@ impl DownstreamArgs {
         DownstreamOptions {
             recipe: self.recipe.clone(),
             tasks: self.tasks.clone(),
+            task_weights: self.task_weights.clone(),
             feature: self.feature.clone(),
             metric: self.metric.clone(),
             chance: self.chance,
@@ -165,18 +182,74 @@ impl DownstreamArgs {
 /// `scaling downstream`.
 pub fn cmd_downstream(a: DownstreamArgs, out: &mut String) -> Result<()> {
     let req = a.options().request()?;
+    let mut png = false;
+    if let Some(p) = &a.plot {
+        png = match p.extension().map(|e| e.to_string_lossy().to_ascii_lowercase()).as_deref() {
+            Some("png") => true,
+            Some("svg") => false,
+            _ => {
+                return Err(crate::usage(format!(
+                    "--plot {}: plots are written as .svg or .png; name the file with one of those extensions",
+                    p.display()
+                )))
+            }
+        };
+        crate::check_new(p, a.force, "--plot")?;
+    }
+    if let Some(p) = &a.html {
+        crate::check_new(p, a.force, "--html")?;
+    }
     let mut table = RunTable::read(&a.file)?;
     if let Some(j) = &a.join {
         let right = RunTable::read(j)?;
         table = join_tables(&table, &right, a.on.as_deref().unwrap_or_default())?;
     }
     let result = ds::downstream(&table, &req, &|| {})?;
+    if let Some(p) = &a.plot {
+        let svg = downstream_svg(&result);
+        let bytes = if png {
+            scaling::report::png::svg_to_png(&svg, 1.0)?
+        } else {
+            svg.into_bytes()
+        };
+        crate::write_new(p, bytes, a.force, "--plot")?;
+    }
+    if let Some(p) = &a.html {
+        let page = html_downstream(&result, &[reproduce()]);
+        crate::write_new(p, page, a.force, "--html")?;
+    }
     match a.format {
-        Format::Text => out.push_str(&downstream_text(&result)),
+        Format::Text => {
+            out.push_str(&downstream_text(&result));
+            if let Some(p) = &a.plot {
+                out.push_str(&format!("\nplot: {}\n", p.display()));
+            }
+            if let Some(p) = &a.html {
+                out.push_str(&format!("html: {}\n", p.display()));
+            }
+        }
         Format::Json => {
             out.push_str(&serde_json::to_string_pretty(&result)?);
             out.push('\n');
         }
     }
     Ok(())
+}
+
+/// The command that gives the same page: this process's arguments without the output files
+/// (`--html`, `--plot` and `--force`).
+fn reproduce() -> String {
+    let mut words = vec!["scaling".to_string()];
+    let mut args = std::env::args().skip(1);
+    while let Some(w) = args.next() {
+        match w.as_str() {
+            "--html" | "--plot" => {
+                args.next();
+            }
+            "--force" => {}
+            _ if w.starts_with("--html=") || w.starts_with("--plot=") => {}
+            _ => words.push(w),
+        }
+    }
+    crate::command_line(&words)
 }

@@ -4,7 +4,7 @@
 use pyo3::prelude::*;
 
 use scaling::downstream::{self as ds, join_tables, DownstreamOptions};
-use scaling::report::downstream::downstream_text;
+use scaling::report::downstream::{downstream_svg, downstream_text};
 
 use crate::{table, to_py};
 
@@ -40,8 +40,18 @@ fn downstream(
     .map_err(|e: scaling::Error| to_py(py, e))
 }
 
-/// Add the function to the module.
+/// The figure (SVG) of a downstream result given as its JSON.
+#[pyfunction]
+fn downstream_svg_of(result_json: &str) -> PyResult<String> {
+    let r: ds::DownstreamResult = serde_json::from_str(result_json).map_err(|e| {
+        pyo3::exceptions::PyValueError::new_err(format!("not a downstream result: {e}"))
+    })?;
+    Ok(downstream_svg(&r))
+}
+
+/// Add the functions to the module.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(downstream, m)?)?;
+    m.add_function(wrap_pyfunction!(downstream_svg_of, m)?)?;
     Ok(())
 }

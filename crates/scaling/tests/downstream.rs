@@ -5,7 +5,8 @@ mod common;
 
 use scaling::data::RunTable;
 use scaling::downstream::{
-    apply_recipe, downstream, join_tables, DownstreamRequest, DownstreamResult, Target, Task,
+    apply_recipe, downstream, join_tables, DownstreamOptions, DownstreamRequest, DownstreamResult,
+    Target, Task,
 };
 
 fn gadre_request() -> DownstreamRequest {
@@ -151,4 +152,142 @@ fn ruan_single_step_sigmoid_per_benchmark_with_intervals_and_caveats() {
     assert!(mmlu.step2.params["a"].unwrap() > 0.0);
     assert!(r.warnings.iter().any(|w| w.contains("model families")));
     assert!(r.notes.iter().any(|n| n.contains("mixture-of-experts")));
+}
+
+/// MMLU's four test groups as tasks, weighted as the OLMo-ladder code weights them
+/// (`WEIGHT_BY_KEY`: stem 0.215, humanities 0.335, social sciences 0.219, other 0.231;
+/// PROVENANCE.md), with the ladder recipe.
+fn mmlu_groups(replicates: usize, weights: &[&str]) -> Option<DownstreamResult> {
+    let path = common::shared_data("bhagia2024_ladder_evals.csv")?;
+    let table = RunTable::read(path).unwrap();
+    let opts = DownstreamOptions {
+        recipe: Some("ladder".into()),
+        tasks: ["stem", "humanities", "social_sciences", "other"]
+            .iter()
+            .map(|g| format!("mmlu_{g}_test_bpb:mmlu_{g}_test_rc_acc"))
+            .collect(),
+        task_weights: weights.iter().map(|w| w.to_string()).collect(),
+        targets: vec!["7B-4T".into(), "13B-5T".into()],
+        bootstrap: replicates,
+        seed: 3,
+        ..DownstreamOptions::default()
+    };
+    Some(downstream(&table, &opts.request().unwrap(), &|| {}).unwrap())
+}
+
+const MMLU_WEIGHTS: [&str; 4] = [
+    "mmlu_stem_test_rc_acc=0.215",
+    "mmlu_humanities_test_rc_acc=0.335",
+    "mmlu_social_sciences_test_rc_acc=0.219",
+    "mmlu_other_test_rc_acc=0.231",
+];
+
+#[test]
+fn weighted_average_of_mmlu_groups_uses_the_subject_weights() {
+    let Some(r) = mmlu_groups(40, &MMLU_WEIGHTS) else {
+        return;
+    };
+    let w = &r.conventions["task_weights"];
+    assert_eq!(w["mmlu_humanities_test_rc_acc"], 0.335, "{w}");
+    assert_eq!(w["mmlu_stem_test_rc_acc"], 0.215, "{w}");
+    let ws = [0.215, 0.335, 0.219, 0.231];
+    for (ti, a) in r.average.iter().enumerate() {
+        // The weighted mean of the groups' actual accuracies is the data file's derived
+        // mmlu_avg_test_rc_acc (the same weights; PROVENANCE.md): 7B-4T 0.490108 (its one
+        // row), 13B-5T 0.516140 (mean of its last 5 rows, as the recipe takes an actual value;
+        // computed from the CSV with Python's csv module).
+        let expect_actual = [0.490_108_310, 0.516_140_237][ti];
+        let actual = a.actual.unwrap();
+        assert!(
+            (actual - expect_actual).abs() < 5e-6,
+            "{} {actual}",
+            a.target
+        );
+        let p: f64 = r
+            .tasks
+            .iter()
+            .zip(ws)
+            .map(|(t, w)| w * t.predictions[ti].predicted)
+            .sum();
+        assert!((a.predicted - p).abs() < 1e-12, "{} {p}", a.target);
+        assert!((a.error.unwrap() - (p - actual)).abs() < 1e-12);
+        let [lo, hi] = a.interval.unwrap();
+        assert!(lo < a.predicted && a.predicted < hi, "{a:?}");
+    }
+}
+
+#[test]
+fn weighted_average_interval_comes_from_the_same_replicates() {
+    // All weight on one task: the average's interval is that task's own (replicate r of
+    // every task resamples the same runs, so the weighted means are the task's values).
+    let Some(r) = mmlu_groups(
+        30,
+        &[
+            "mmlu_stem_test_rc_acc=0",
+            "mmlu_humanities_test_rc_acc=2",
+            "mmlu_social_sciences_test_rc_acc=0",
+            "mmlu_other_test_rc_acc=0",
+        ],
+    ) else {
+        return;
+    };
+    assert!(r.tasks.iter().all(|t| t.failed_replicates == 0));
+    for (ti, a) in r.average.iter().enumerate() {
+        let p = &r.tasks[1].predictions[ti];
+        assert_eq!(a.predicted, p.predicted);
+        assert_eq!(a.interval, p.interval, "{}", a.target);
+    }
+}
+
+#[test]
+fn task_weights_must_name_every_task_once() {
+    let mut opts = DownstreamOptions {
+        tasks: vec!["f1:m1".into(), "f2:m2".into()],
+        task_weights: vec!["m1=1".into()],
+        at: vec!["1B:20B".into()],
+        ..DownstreamOptions::default()
+    };
+    let e = opts.request().unwrap_err().to_string();
+    assert!(e.contains("not for m2"), "{e}");
+    opts.task_weights = vec!["m1=1".into(), "m3=2".into()];
+    let e = opts.request().unwrap_err().to_string();
+    assert!(
+        e.contains("no task is named \"m3\"") && e.contains("m1, m2"),
+        "{e}"
+    );
+    opts.task_weights = vec!["m1=1".into(), "m2=-1".into()];
+    assert!(opts.request().is_err());
+    opts.task_weights = vec!["m1=0.25".into(), "m2=0.75".into()];
+    let req = opts.request().unwrap();
+    assert_eq!(
+        req.tasks.iter().map(|t| t.weight).collect::<Vec<_>>(),
+        [0.25, 0.75]
+    );
+}
+
+#[test]
+fn the_figure_draws_every_task_and_rasterises() {
+    let Some(r) = mmlu_groups(0, &MMLU_WEIGHTS) else {
+        return;
+    };
+    let svg = scaling::report::downstream::downstream_svg(&r);
+    // The summary row, then per task step 1 and step 2, with the targets in the legends.
+    assert!(svg.contains("Chained prediction against actual (4 tasks)"));
+    for g in ["stem", "humanities", "social_sciences", "other"] {
+        assert!(
+            svg.contains(&format!("mmlu_{g}_test_rc_acc: step 1")),
+            "{g}"
+        );
+        assert!(
+            svg.contains(&format!("mmlu_{g}_test_rc_acc: step 2")),
+            "{g}"
+        );
+    }
+    assert!(svg.contains("7B-4T predicted") && svg.contains("13B-5T actual"));
+    assert!(!svg.contains("NaN") && !svg.contains("inf"));
+    // resvg parses it (a malformed nesting of the rows would fail here).
+    let png = scaling::report::png::svg_to_png(&svg, 0.5).unwrap();
+    assert!(png.starts_with(b"\x89PNG"));
+    let page = scaling::report::html::html_downstream(&r, &[]);
+    assert!(page.contains("<th>weighted average</th>") && page.contains("Target 13B-5T"));
 }

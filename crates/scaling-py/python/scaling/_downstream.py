@@ -42,6 +42,26 @@ class Downstream(Result):
         """Every choice that changes a number (recipe, checkpoints, objective, bootstrap)."""
         return dict(self._dict["conventions"])
 
+    def svg(self) -> str:
+        """The figure as SVG text (the same drawing as `scaling downstream --plot`): the
+        chained prediction per task against the actual value, then per task step 1 and step 2
+        with the fitted laws and the targets' predictions."""
+        return _scaling.downstream_svg_of(self._json)
+
+    def _repr_svg_(self) -> str:
+        return self.svg()
+
+    def plot(self, path, force: bool = False) -> None:
+        """Write `svg()` to `path`; an existing file is kept unless `force=True`."""
+        import os
+
+        from ._errors import InputError
+
+        if os.path.lexists(path) and not force:
+            raise InputError(f"{path}: the file exists; pass force=True to overwrite it")
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(self.svg())
+
     def to_frame(self):
         """One row per (task, target): predicted, interval, actual, error."""
         import pandas as pd
@@ -67,7 +87,16 @@ def _list(v) -> List[str]:
     return [str(x) for x in v]
 
 
+def _weights(w) -> List[str]:
+    if w is None:
+        return []
+    if isinstance(w, dict):
+        return [f"{k}={float(v)!r}" for k, v in w.items()]
+    return _list(w)
+
+
 def downstream(data: Any, *, recipe: Optional[str] = None, tasks: Optional[Sequence[str]] = None,
+               task_weights: Any = None,
                feature: Optional[str] = None, metric: Optional[str] = None, chance: float = 0.25,
                max: float = 1.0, run_col: Optional[str] = None, family_col: Optional[str] = None,
                where: Optional[str] = None, step1_where: Optional[str] = None,
@@ -93,11 +122,13 @@ def downstream(data: Any, *, recipe: Optional[str] = None, tasks: Optional[Seque
     override it. `tasks` are "METRIC", "FEATURE:METRIC" or "FEATURE:METRIC:CHANCE".
     `targets` are run labels (column `run_col`), `at` "N:D" strings such as "7B:4T",
     `at_flops` budgets. `bootstrap` replicates resample whole runs and refit both steps.
-    `join` (a path or DataFrame) is joined to `data` on column `on`. `progress`: the time
-    taken when the call takes more than a second; Ctrl-C interrupts.
+    `join` (a path or DataFrame) is joined to `data` on column `on`. `task_weights` (a dict
+    {task: weight} or "TASK=W" strings, for every task) weights the average over tasks.
+    `progress`: the time taken when the call takes more than a second; Ctrl-C interrupts.
     """
     options = {
-        "recipe": recipe, "tasks": _list(tasks), "feature": feature, "metric": metric,
+        "recipe": recipe, "tasks": _list(tasks), "task_weights": _weights(task_weights),
+        "feature": feature, "metric": metric,
         "chance": float(chance), "max": float(max), "run_col": run_col, "family_col": family_col,
         "fit_where": where, "step1_where": step1_where, "targets": _list(targets),
         "at": _list(at), "at_flops": [float(c) for c in (at_flops or [])],

@@ -430,17 +430,23 @@ pub struct Point {
     pub y: f64,
 }
 
-/// The weighted average over tasks at one target.
+/// The weighted average over tasks at one target: `sum_i w_i p_i / sum_i w_i` over the tasks'
+/// chained predictions `p_i` with the tasks' weights `w_i` (e.g. MMLU's four test groups
+/// weighted by their question counts, OLMo-ladder `WEIGHT_BY_KEY`, Bhagia et al. 2024).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Average {
     /// The target.
     pub target: String,
     /// Weighted mean of the tasks' predictions.
     pub predicted: f64,
-    /// Its interval (the weighted mean per replicate).
+    /// Its percentile interval: bootstrap replicate r resamples the same runs for every task,
+    /// refits both steps of each, and gives one weighted mean; replicates where any task
+    /// failed to fit are left out.
     pub interval: Option<[f64; 2]>,
     /// Weighted mean of the actual values, when every task has one.
     pub actual: Option<f64>,
+    /// `predicted - actual` of the weighted mean, when known.
+    pub error: Option<f64>,
     /// Mean over tasks of |predicted - actual|, in points (x100), when known.
     pub mean_abs_error_points: Option<f64>,
     /// How many tasks' prediction intervals hold the actual value, of how many.
@@ -732,6 +738,19 @@ fn eval_step2(fit: &Fit, form: &LawForm, x: f64) -> Option<f64> {
     v.is_finite().then_some(v)
 }
 
+/// A fitted step 1's feature at (N, D, C) (`None` where the law is not finite), for drawing
+/// its curves from a [`TaskResult`].
+pub fn step1_value(fit: &Fit, n: f64, d: f64, c: f64) -> Option<f64> {
+    eval_step1(fit, n, d, c)
+}
+
+/// A fitted step 2's metric at feature `x` (log10 C in single-step mode), for drawing its
+/// curve from a [`TaskResult`]: the form re-read from the fit's formula, evaluated without
+/// checking the parameters' default domains (a falling sigmoid has a < 0).
+pub fn step2_value(fit: &Fit, x: f64) -> Option<f64> {
+    eval_step2(fit, &fit.try_form().ok()?, x)
+}
+
 /// The chained (or single-step) prediction of one fitted pair at (N, D, C).
 fn chain(f: &Fitted, form: &LawForm, n: f64, d: f64, c: f64) -> Option<(Option<f64>, f64)> {
     match &f.step1 {
@@ -779,6 +798,23 @@ pub fn downstream(
         req.replicates,
         crate::limits::MAX_REPLICATES,
     )?;
+    for t in &req.tasks {
+        if !(t.weight.is_finite() && t.weight >= 0.0) {
+            return Err(Error::setting(
+                format!(
+                    "{{}} of task {} must be a finite number >= 0, got {}",
+                    t.name, t.weight
+                ),
+                &["task_weight"],
+            ));
+        }
+    }
+    if req.tasks.len() > 1 && req.tasks.iter().all(|t| t.weight == 0.0) {
+        return Err(Error::setting(
+            "{} are all 0: the weighted average needs a positive weight",
+            &["task_weight"],
+        ));
+    }
     let two_step = req.step1.is_some();
     let step1_cfg = match &req.step1 {
         Some(names) => Some(names.config_for(&[])?),
@@ -883,6 +919,18 @@ pub fn downstream(
         "prediction_interval".into(),
         j(&"replicate predictions combined with step 2's modified residuals (run-to-run noise)"),
     );
+    if req.tasks.len() > 1 {
+        let weights: BTreeMap<&str, f64> = req
+            .tasks
+            .iter()
+            .map(|t| (t.name.as_str(), t.weight))
+            .collect();
+        conventions.insert("task_weights".into(), j(&weights));
+        conventions.insert(
+            "average".into(),
+            j(&"sum of weight x prediction over tasks / sum of weights; its interval from the same bootstrap replicates (each resamples the same runs for every task)"),
+        );
+    }
     let mut warnings: Vec<String> = Vec::new();
     let mut results = Vec::new();
     for task in &req.tasks {
@@ -903,15 +951,18 @@ pub fn downstream(
                 || (two_step && tf.is_some_and(|c| table.cell(r, c).trim().is_empty()))
         };
         let mut n_blank = 0;
-        let task_runs: Vec<(String, Vec<usize>)> = fit_runs
+        // Each task run keeps its index among the fitting runs, so that replicate r
+        // resamples the same runs for every task (the weighted average's interval).
+        let (task_runs, global): (Vec<(String, Vec<usize>)>, Vec<usize>) = fit_runs
             .iter()
-            .map(|(l, rows)| {
+            .enumerate()
+            .map(|(g, (l, rows))| {
                 let k: Vec<usize> = rows.iter().copied().filter(|&r| !blank(r)).collect();
                 n_blank += rows.len() - k.len();
-                (l.clone(), k)
+                ((l.clone(), k), g)
             })
-            .filter(|(_, k)| !k.is_empty())
-            .collect();
+            .filter(|((_, k), _)| !k.is_empty())
+            .unzip();
         if task_runs.len() < 2 {
             return Err(Error::InsufficientData(format!(
                 "{}: task {} has {} fitting run(s) with a value in {}; need at least 2",
@@ -1064,11 +1115,12 @@ pub fn downstream(
             }
         }
         // Bootstrap over runs.
-        let nr = task_runs.len();
+        let nf = fit_runs.len();
         let reps: Vec<Option<Vec<Chained>>> = (0..req.replicates)
             .into_par_iter()
             .map(|r| {
-                let w = replicate_weights(nr, None, nr, req.seed, r);
+                let all = replicate_weights(nf, None, nf, req.seed, r);
+                let w: Vec<f64> = global.iter().map(|&g| all[g]).collect();
                 let out = fit_task(&data, Some(&w), step1_cfg.as_ref(), &step2_cfg, &task.name)
                     .ok()
                     .and_then(|f| {
@@ -1267,6 +1319,7 @@ pub fn downstream(
                 predicted,
                 interval: summarise(&series, req.level).map(|x| x.0),
                 actual,
+                error: actual.map(|a| predicted - a),
                 mean_abs_error_points: errs.map(|e| 100.0 * mean(&e)),
                 covered: cov.map(|c| [c.iter().filter(|b| **b).count(), c.len()]),
             });

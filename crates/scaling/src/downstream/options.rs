@@ -23,6 +23,9 @@ pub struct DownstreamOptions {
     /// A task as METRIC, FEATURE:METRIC or FEATURE:METRIC:CHANCE (repeatable); FEATURE is the
     /// step-1 target column (a task loss), METRIC the accuracy or error column.
     pub tasks: Vec<String>,
+    /// A task's weight in the weighted average over tasks, as NAME=W (NAME: the task's
+    /// name, its metric column); repeatable. Given for one task, it must be given for all.
+    pub task_weights: Vec<String>,
     /// The one task's feature column (with --metric).
     pub feature: Option<String>,
     /// The one task's metric column.
@@ -88,6 +91,7 @@ impl Default for DownstreamOptions {
         DownstreamOptions {
             recipe: None,
             tasks: vec![],
+            task_weights: vec![],
             feature: None,
             metric: None,
             chance: 0.25,
@@ -207,6 +211,7 @@ impl DownstreamOptions {
         if !tasks.is_empty() {
             req.tasks = tasks;
         }
+        set_weights(&mut req.tasks, &self.task_weights)?;
         if self.run_col.is_some() {
             req.run_col = self.run_col.clone();
         }
@@ -305,4 +310,69 @@ impl DownstreamOptions {
         req.level = self.level;
         Ok(req)
     }
+}
+
+/// Set the tasks' weights from `NAME=W` settings: every task named exactly once (none named:
+/// every weight stays as it is).
+fn set_weights(tasks: &mut [Task], specs: &[String]) -> Result<()> {
+    if specs.is_empty() {
+        return Ok(());
+    }
+    let names = tasks
+        .iter()
+        .map(|t| t.name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut seen = vec![false; tasks.len()];
+    for spec in specs {
+        let (name, w) = spec.rsplit_once('=').ok_or_else(|| {
+            Error::setting(
+                format!("{{}} {spec:?} is not NAME=WEIGHT"),
+                &["task_weight"],
+            )
+        })?;
+        let w: f64 = w
+            .trim()
+            .parse()
+            .ok()
+            .filter(|w: &f64| w.is_finite() && *w >= 0.0)
+            .ok_or_else(|| {
+                Error::setting(
+                    format!("{{}} {spec:?}: the weight must be a finite number >= 0"),
+                    &["task_weight"],
+                )
+            })?;
+        let i = tasks
+            .iter()
+            .position(|t| t.name == name.trim())
+            .ok_or_else(|| {
+                Error::setting(
+                    format!("{{}} {spec:?}: no task is named {name:?} (tasks: {names})"),
+                    &["task_weight"],
+                )
+            })?;
+        if std::mem::replace(&mut seen[i], true) {
+            return Err(Error::setting(
+                format!("{{}}: task {name:?} is given a weight twice"),
+                &["task_weight"],
+            ));
+        }
+        tasks[i].weight = w;
+    }
+    let missing: Vec<&str> = tasks
+        .iter()
+        .zip(&seen)
+        .filter(|(_, s)| !**s)
+        .map(|(t, _)| t.name.as_str())
+        .collect();
+    if !missing.is_empty() {
+        return Err(Error::setting(
+            format!(
+                "{{}} is given for some tasks but not for {}: give every task a weight",
+                missing.join(", ")
+            ),
+            &["task_weight"],
+        ));
+    }
+    Ok(())
 }

@@ -2,7 +2,8 @@
 
 use std::fmt::Write as _;
 
-use crate::downstream::DownstreamResult;
+use super::svg::{render_grid, Axis, Mark, Panel, Series, TickStyle};
+use crate::downstream::{step1_value, step2_value, DownstreamResult, TaskResult};
 use crate::num::sig;
 
 fn iv(i: &Option<[f64; 2]>) -> String {
@@ -34,6 +35,13 @@ pub fn downstream_text(r: &DownstreamResult) -> String {
     let Some(first) = r.tasks.first() else {
         return s;
     };
+    let tw = r
+        .tasks
+        .iter()
+        .map(|t| t.task.name.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(22);
     for (ti, p0) in first.predictions.iter().enumerate() {
         if let (Some(n), Some(d)) = (p0.n, p0.d) {
             let _ = writeln!(
@@ -49,7 +57,7 @@ pub fn downstream_text(r: &DownstreamResult) -> String {
         }
         let _ = writeln!(
             s,
-            "  {:<22} {:>9} {:>9} {:>9} {:>20} {:>20} {:>8} {:>8}",
+            "  {:<tw$} {:>9} {:>9} {:>9} {:>20} {:>20} {:>8} {:>8}",
             "task",
             "feature",
             "(actual)",
@@ -63,7 +71,7 @@ pub fn downstream_text(r: &DownstreamResult) -> String {
             let p = &t.predictions[ti];
             let _ = writeln!(
                 s,
-                "  {:<22} {:>9} {:>9} {:>9.4} {:>20} {:>20} {:>8} {:>8}",
+                "  {:<tw$} {:>9} {:>9} {:>9.4} {:>20} {:>20} {:>8} {:>8}",
                 t.task.name,
                 opt(p.feature),
                 opt(p.feature_actual),
@@ -77,9 +85,22 @@ pub fn downstream_text(r: &DownstreamResult) -> String {
             );
         }
         if let Some(a) = r.average.get(ti) {
+            let ws: Vec<f64> = r.tasks.iter().map(|t| t.task.weight).collect();
+            if ws.iter().any(|w| *w != ws[0]) {
+                let total: f64 = ws.iter().sum();
+                let _ = writeln!(
+                    s,
+                    "  weights: {}",
+                    r.tasks
+                        .iter()
+                        .map(|t| format!("{} {}", t.task.name, sig(t.task.weight / total, 3)))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+            }
             let _ = writeln!(
                 s,
-                "  {:<22} {:>9} {:>9} {:>9.4} {:>20} {:>20} {:>8} {:>8}",
+                "  {:<tw$} {:>9} {:>9} {:>9.4} {:>20} {:>20} {:>8} {:>8}",
                 "weighted average",
                 "",
                 "",
@@ -87,7 +108,9 @@ pub fn downstream_text(r: &DownstreamResult) -> String {
                 iv(&a.interval),
                 "",
                 opt(a.actual),
-                ""
+                a.error
+                    .map(|e| format!("{:+.4}", e))
+                    .unwrap_or_else(|| "-".into()),
             );
             if let Some(e) = a.mean_abs_error_points {
                 let _ = write!(s, "  mean absolute error {e:.2} points");
@@ -155,4 +178,338 @@ fn params(p: &std::collections::BTreeMap<String, Option<f64>>) -> String {
         .map(|(k, v)| format!("{k}={}", v.map(|x| sig(x, 5)).unwrap_or_else(|| "?".into())))
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+fn axis(label: &str, log: bool, ticks: TickStyle) -> Axis {
+    Axis {
+        label: label.into(),
+        log,
+        ticks,
+        range: None,
+    }
+}
+
+fn span(v: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
+    let (lo, hi) = v
+        .filter(|x| x.is_finite())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| {
+            (a.min(x), b.max(x))
+        });
+    (lo <= hi).then_some((lo, hi))
+}
+
+/// Chained prediction per task against the actual value (x), with the bootstrap interval as
+/// an error bar and the line y = x; without actual values, against the task's number.
+fn summary_panel(r: &DownstreamResult) -> Panel {
+    let first = &r.tasks[0];
+    let known = r
+        .tasks
+        .iter()
+        .any(|t| t.predictions.iter().any(|p| p.actual.is_some()));
+    let mut series = Vec::new();
+    for (ti, p0) in first.predictions.iter().enumerate() {
+        let (pts, bars): (Vec<(f64, f64)>, Vec<(f64, f64)>) = r
+            .tasks
+            .iter()
+            .enumerate()
+            .filter_map(|(k, t)| {
+                let p = &t.predictions[ti];
+                let x = if known { p.actual? } else { (k + 1) as f64 };
+                let [lo, hi] = p.interval.unwrap_or([p.predicted, p.predicted]);
+                Some(((x, p.predicted), (lo, hi)))
+            })
+            .unzip();
+        series.push(Series {
+            name: format!("{} predicted", p0.target),
+            points: pts,
+            mark: Mark::ErrorBars(bars),
+            style: 1 + 2 * ti,
+        });
+    }
+    if known {
+        let all = r.tasks.iter().flat_map(|t| {
+            t.predictions
+                .iter()
+                .flat_map(|p| [p.actual, Some(p.predicted)].into_iter().flatten())
+        });
+        if let Some((lo, hi)) = span(all) {
+            series.push(Series {
+                name: "predicted = actual".into(),
+                points: vec![(lo, lo), (hi, hi)],
+                mark: Mark::Dashed,
+                style: 7,
+            });
+        }
+    }
+    let metric = if r.tasks.len() == 1 {
+        r.tasks[0].task.metric.clone()
+    } else {
+        "metric".into()
+    };
+    Panel {
+        title: if known {
+            format!(
+                "Chained prediction against actual ({} tasks)",
+                r.tasks.len()
+            )
+        } else {
+            "Chained prediction per task".into()
+        },
+        x: if known {
+            axis(&format!("actual {metric}"), false, TickStyle::Plain)
+        } else {
+            axis(
+                "task (in the order of the table)",
+                false,
+                TickStyle::Integer,
+            )
+        },
+        y: axis(&format!("predicted {metric}"), false, TickStyle::Plain),
+        series,
+    }
+}
+
+/// Step 1: the feature against compute, the law along each fitted model size and along each
+/// target's size (dashed, up to the target), the target's predicted feature with its interval
+/// and its actual feature.
+fn step1_panel(t: &TaskResult, feature: &str) -> Option<Panel> {
+    let f = t.step1.as_ref()?;
+    let mut series = vec![Series {
+        name: "fitted runs".into(),
+        points: t.step1_points.iter().map(|p| (p.c, p.y)).collect(),
+        mark: Mark::Points,
+        style: 0,
+    }];
+    // FLOPs per parameter-token of the data (C = k N D).
+    let k = t
+        .step1_points
+        .iter()
+        .map(|p| p.c / (p.n * p.d))
+        .find(|k| k.is_finite() && *k > 0.0)
+        .unwrap_or(6.0);
+    let line = |n: f64, d0: f64, d1: f64| -> Vec<(f64, f64)> {
+        (0..40)
+            .filter_map(|i| {
+                let d = (d0.ln() + (d1.ln() - d0.ln()) * i as f64 / 39.0).exp();
+                step1_value(f, n, d, k * n * d).map(|y| (k * n * d, y))
+            })
+            .collect()
+    };
+    let mut sizes: Vec<f64> = t.step1_points.iter().map(|p| p.n).collect();
+    sizes.sort_by(|a, b| a.total_cmp(b));
+    sizes.dedup();
+    // One line per model size where every size was trained to several lengths (a ladder).
+    let by_n = sizes.iter().all(|n| n.is_finite())
+        && sizes.len() <= 12
+        && sizes
+            .iter()
+            .all(|&n| t.step1_points.iter().filter(|p| p.n == n).count() > 1);
+    let curve_c = |c0: f64, c1: f64| -> Vec<(f64, f64)> {
+        (0..60)
+            .filter_map(|i| {
+                let c = (c0.ln() + (c1.ln() - c0.ln()) * i as f64 / 59.0).exp();
+                step1_value(f, f64::NAN, f64::NAN, c).map(|y| (c, y))
+            })
+            .collect()
+    };
+    if by_n {
+        for (i, &n) in sizes.iter().enumerate() {
+            let ds = span(t.step1_points.iter().filter(|p| p.n == n).map(|p| p.d));
+            if let Some((d0, d1)) = ds {
+                series.push(Series {
+                    name: if i == 0 {
+                        "step-1 law per N".into()
+                    } else {
+                        String::new()
+                    },
+                    points: line(n, d0, d1.max(d0 * 1.0001)),
+                    mark: Mark::Line,
+                    style: 7,
+                });
+            }
+        }
+    } else if let Some((c0, c1)) = span(t.step1_points.iter().map(|p| p.c)) {
+        // A law in C alone: one curve over the data and on to the targets.
+        let c1 = t.predictions.iter().map(|p| p.c).fold(c1, f64::max);
+        let curve = curve_c(c0, c1);
+        if curve.len() >= 2 {
+            series.push(Series {
+                name: "step-1 law".into(),
+                points: curve,
+                mark: Mark::Line,
+                style: 7,
+            });
+        } else {
+            // A law in N and D with one run per size: its value at each run.
+            series.push(Series {
+                name: "step-1 law at each run".into(),
+                points: t
+                    .step1_points
+                    .iter()
+                    .filter_map(|p| step1_value(f, p.n, p.d, p.c).map(|y| (p.c, y)))
+                    .collect(),
+                mark: Mark::Points,
+                style: 7,
+            });
+        }
+    }
+    // Each target's line runs from the largest fitted compute (or a tenth of its own, if
+    // smaller) to the target: the extrapolation.
+    let cmax = span(t.step1_points.iter().map(|p| p.c)).map(|s| s.1);
+    for (ti, p) in t.predictions.iter().enumerate() {
+        if let (Some(n), Some(d), Some(c0)) = (p.n, p.d, cmax) {
+            series.push(Series {
+                name: format!("law at N = {}", super::human(n)),
+                points: line(n, (c0 / (k * n)).min(d / 10.0), d),
+                mark: Mark::Dashed,
+                style: 1 + 2 * ti,
+            });
+        }
+        if let Some(x) = p.feature {
+            let [lo, hi] = p.feature_interval.unwrap_or([x, x]);
+            series.push(Series {
+                name: format!("{} predicted", p.target),
+                points: vec![(p.c, x)],
+                mark: Mark::ErrorBars(vec![(lo, hi)]),
+                style: 1 + 2 * ti,
+            });
+        }
+        if let Some(x) = p.feature_actual {
+            series.push(Series {
+                name: format!("{} actual", p.target),
+                points: vec![(p.c, x)],
+                mark: Mark::Points,
+                style: 2 + 2 * ti,
+            });
+        }
+    }
+    Some(Panel {
+        title: format!("{}: step 1", t.task.name),
+        x: axis("training compute C (FLOPs)", true, TickStyle::Scientific),
+        y: axis(feature, false, TickStyle::Plain),
+        series,
+    })
+}
+
+/// Step 2: the metric against the feature (log10 C in one step) with the fitted law, the
+/// anchor when used, each target's chained prediction with its interval and its actual value.
+fn step2_panel(t: &TaskResult, single: bool, anchor: bool) -> Panel {
+    let mut pts: Vec<(f64, f64)> = t.step2_points.iter().map(|p| (p[0], p[1])).collect();
+    let anchor_pt = if anchor { pts.pop() } else { None };
+    let xs_of = |p: &crate::downstream::Prediction| -> [Option<f64>; 2] {
+        if single {
+            [Some(p.c.log10()), None]
+        } else {
+            [p.feature, p.feature_actual]
+        }
+    };
+    let mut series = vec![Series {
+        name: "fitted points".into(),
+        points: pts.clone(),
+        mark: Mark::Points,
+        style: 0,
+    }];
+    if let Some(a) = anchor_pt {
+        series.push(Series {
+            name: "anchor".into(),
+            points: vec![a],
+            mark: Mark::Points,
+            style: 5,
+        });
+    }
+    let xs = pts.iter().map(|p| p.0).chain(anchor_pt.map(|a| a.0)).chain(
+        t.predictions
+            .iter()
+            .flat_map(|p| xs_of(p).into_iter().flatten()),
+    );
+    if let Some((x0, x1)) = span(xs) {
+        series.push(Series {
+            name: "step-2 law".into(),
+            points: (0..100)
+                .filter_map(|i| {
+                    let x = x0 + (x1 - x0) * i as f64 / 99.0;
+                    step2_value(&t.step2, x).map(|y| (x, y))
+                })
+                .collect(),
+            mark: Mark::Line,
+            style: 7,
+        });
+    }
+    for (ti, p) in t.predictions.iter().enumerate() {
+        if let [Some(x), _] = xs_of(p) {
+            let [lo, hi] = p.interval.unwrap_or([p.predicted, p.predicted]);
+            series.push(Series {
+                name: format!("{} predicted", p.target),
+                points: vec![(x, p.predicted)],
+                mark: Mark::ErrorBars(vec![(lo, hi)]),
+                style: 1 + 2 * ti,
+            });
+        }
+        let xa = if single { xs_of(p)[0] } else { xs_of(p)[1] };
+        if let (Some(x), Some(a)) = (xa, p.actual) {
+            series.push(Series {
+                name: format!("{} actual", p.target),
+                points: vec![(x, a)],
+                mark: Mark::Points,
+                style: 2 + 2 * ti,
+            });
+        }
+    }
+    Panel {
+        title: format!("{}: step 2", t.task.name),
+        x: axis(
+            if single {
+                "log10 training compute C (FLOPs)"
+            } else {
+                t.task.feature.as_deref().unwrap_or("feature")
+            },
+            false,
+            TickStyle::Plain,
+        ),
+        y: axis(&t.task.metric, false, TickStyle::Plain),
+        series,
+    }
+}
+
+/// The figure of a downstream prediction (SVG): first the chained prediction per task
+/// against the actual value when known (error bars: the bootstrap interval); then one row per
+/// task with step 1 (the feature against compute with the law along each model size, and the
+/// target's predicted feature) and step 2 (the metric against the feature with the fitted
+/// sigmoid or exponential, and the target's predicted point with its interval).
+///
+/// # Examples
+/// ```
+/// # use scaling::downstream::*;
+/// # use scaling::data::RunTable;
+/// let csv = "N,D,loss,acc\n1e8,2e9,3.9,0.27\n2e8,4e9,3.5,0.31\n4e8,8e9,3.2,0.38\n8e8,1.6e10,2.95,0.46\n1.6e9,3.2e10,2.75,0.55\n";
+/// let table = RunTable::from_csv_str("runs.csv", csv).unwrap();
+/// let opts = DownstreamOptions {
+///     tasks: vec!["loss:acc".into()], params_col: Some("N".into()),
+///     tokens_col: Some("D".into()), law: Some("E + A*C^-alpha".into()),
+///     at_flops: vec![1e21], ..Default::default()
+/// };
+/// let r = downstream(&table, &opts.request().unwrap(), &|| {}).unwrap();
+/// let svg = scaling::report::downstream::downstream_svg(&r);
+/// assert!(svg.contains("acc: step 2"));
+/// ```
+pub fn downstream_svg(r: &DownstreamResult) -> String {
+    let mut rows = Vec::new();
+    if r.tasks.is_empty() {
+        return render_grid(&rows);
+    }
+    rows.push(vec![summary_panel(r)]);
+    let single = r.mode == "single-step";
+    let anchor = r
+        .conventions
+        .get("step2_anchor")
+        .is_some_and(|v| !v.is_null());
+    for t in &r.tasks {
+        let mut row = Vec::new();
+        if let Some(p) = step1_panel(t, t.task.feature.as_deref().unwrap_or("feature")) {
+            row.push(p);
+        }
+        row.push(step2_panel(t, single, anchor));
+        rows.push(row);
+    }
+    render_grid(&rows)
 }

@@ -73,12 +73,112 @@ pub fn html_grouped(
     h
 }
 
+/// One HTML page (no scripts, no external requests) for a downstream prediction: per target
+/// a table of the tasks' chained predictions with their intervals, actual values and errors
+/// (and the weighted average), the figure of [`super::downstream::downstream_svg`], the text
+/// report (laws, conventions, warnings, notes), and the `reproduce` lines.
+///
+/// # Examples
+/// ```
+/// # use scaling::downstream::*;
+/// # use scaling::data::RunTable;
+/// let csv = "N,D,loss,acc\n1e8,2e9,3.9,0.27\n2e8,4e9,3.5,0.31\n4e8,8e9,3.2,0.38\n8e8,1.6e10,2.95,0.46\n1.6e9,3.2e10,2.75,0.55\n";
+/// let table = RunTable::from_csv_str("runs.csv", csv).unwrap();
+/// let opts = DownstreamOptions {
+///     tasks: vec!["loss:acc".into()], params_col: Some("N".into()),
+///     tokens_col: Some("D".into()), law: Some("E + A*C^-alpha".into()),
+///     at_flops: vec![1e21], ..Default::default()
+/// };
+/// let r = downstream(&table, &opts.request().unwrap(), &|| {}).unwrap();
+/// let page = scaling::report::html::html_downstream(&r, &["scaling downstream runs.csv".into()]);
+/// assert!(page.starts_with("<!DOCTYPE html>") && page.contains("<h2>Reproduce</h2>"));
+/// assert!(page.contains("<svg") && !page.contains("<script"));
+/// ```
+pub fn html_downstream(r: &crate::downstream::DownstreamResult, reproduce: &[String]) -> String {
+    let mut h = head_titled("Downstream prediction", &r.source);
+    let _ = write!(
+        h,
+        "<p>{}{}; {} task(s).</p>",
+        escape(&r.mode),
+        r.recipe
+            .as_ref()
+            .map(|x| format!(", recipe {}", escape(x)))
+            .unwrap_or_default(),
+        r.tasks.len()
+    );
+    if !r.warnings.is_empty() {
+        let _ = write!(
+            h,
+            "<p>{} warning(s): see the report below.</p>",
+            r.warnings.len()
+        );
+    }
+    let iv = |v: Option<[f64; 2]>| {
+        v.map(|[l, h]| format!("[{}, {}]", sig(l, 4), sig(h, 4)))
+            .unwrap_or_default()
+    };
+    let num = |v: Option<f64>| v.map(|x| sig(x, 4)).unwrap_or_default();
+    if let Some(first) = r.tasks.first() {
+        for (ti, p0) in first.predictions.iter().enumerate() {
+            let _ = write!(
+                h,
+                "<h2>Target {} (C {} FLOPs)</h2>",
+                escape(&p0.target),
+                sig(p0.c, 4)
+            );
+            h.push_str("<table><tr><th>task</th><th>predicted feature</th><th>actual feature</th><th>predicted</th><th>interval</th><th>new-run interval</th><th>actual</th><th>error</th></tr>");
+            for t in &r.tasks {
+                let p = &t.predictions[ti];
+                let _ = write!(
+                    h,
+                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                    escape(&t.task.name),
+                    num(p.feature),
+                    num(p.feature_actual),
+                    sig(p.predicted, 4),
+                    iv(p.interval),
+                    iv(p.prediction_interval),
+                    num(p.actual),
+                    num(p.error)
+                );
+            }
+            if let Some(a) = r.average.get(ti) {
+                let _ = write!(
+                    h,
+                    "<tr><th>weighted average</th><td></td><td></td><td>{}</td><td>{}</td><td></td><td>{}</td><td>{}</td></tr>",
+                    sig(a.predicted, 4),
+                    iv(a.interval),
+                    num(a.actual),
+                    num(a.error)
+                );
+            }
+            h.push_str("</table>");
+        }
+    }
+    let _ = write!(
+        h,
+        "<h2>Plots</h2><figure><figcaption>Chained predictions; step 1 and step 2 per task</figcaption>{}</figure>",
+        inline(&super::downstream::downstream_svg(r))
+    );
+    let _ = write!(
+        h,
+        "<h2>Report</h2><pre>{}</pre>",
+        escape(&super::downstream::downstream_text(r))
+    );
+    tail(&mut h, reproduce);
+    h
+}
+
 fn head(source: &str) -> String {
+    head_titled("Scaling-law report", source)
+}
+
+fn head_titled(title: &str, source: &str) -> String {
     let mut h = String::new();
     h.push_str("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>scaling report</title><style>");
     h.push_str("body{font-family:DejaVu Sans,Helvetica,Arial,sans-serif;max-width:1180px;margin:2em auto;color:#222}pre{background:#f6f6f6;padding:1em;overflow-x:auto;font-size:12px}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}th{background:#eee}figure{margin:1em 0}svg{max-width:100%;height:auto}");
     h.push_str("</style></head><body>");
-    let _ = write!(h, "<h1>Scaling-law report: {}</h1>", escape(source));
+    let _ = write!(h, "<h1>{}: {}</h1>", escape(title), escape(source));
     h
 }
 

@@ -539,6 +539,45 @@ pub fn thin(panel: &Panel) -> Panel {
 
 /// Render panels side by side as one SVG document (each panel [`thin`]ned first).
 pub fn render(panels: &[Panel]) -> String {
+    render_with_ids(panels, "c")
+}
+
+/// Render rows of panels, one row under the other (each row as [`render`] draws it), as one
+/// SVG document.
+///
+/// # Examples
+/// ```
+/// use scaling::report::svg::{render_grid, Axis, Mark, Panel, Series, TickStyle};
+/// let axis = Axis { label: "x".into(), log: false, ticks: TickStyle::Plain, range: None };
+/// let p = Panel { title: "t".into(), x: axis.clone(), y: axis, series: vec![
+///     Series { name: "runs".into(), points: vec![(1.0, 2.0), (2.0, 3.0)], mark: Mark::Points, style: 0 }] };
+/// let svg = render_grid(&[vec![p.clone(), p.clone()], vec![p]]);
+/// assert!(svg.contains(r#"<svg x="0" y="400""#));
+/// ```
+pub fn render_grid(rows: &[Vec<Panel>]) -> String {
+    let mut body = String::new();
+    let (mut width, mut y) = (0.0f64, 0.0f64);
+    for (i, row) in rows.iter().enumerate() {
+        let svg = render_with_ids(row, &format!("r{i}c"));
+        // The row's own size, from the root element this module writes.
+        let size = |attr: &str| -> f64 {
+            svg.split_once(&format!(" {attr}=\""))
+                .and_then(|(_, rest)| rest.split('"').next())
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(H)
+        };
+        let (w, h) = (size("width"), size("height"));
+        body.push_str(&svg.replacen("<svg ", &format!(r#"<svg x="0" y="{y}" "#), 1));
+        width = width.max(w);
+        y += h;
+    }
+    format!(
+        r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {y}" width="{width}" height="{y}"><rect width="100%" height="100%" fill="white"/>{body}</svg>
+"#
+    )
+}
+
+fn render_with_ids(panels: &[Panel], id: &str) -> String {
     let panels: Vec<Panel> = panels.iter().map(thin).collect();
     let panels = &panels[..];
     let layouts: Vec<Layout> = panels.iter().map(layout).collect();
@@ -619,7 +658,7 @@ pub fn render(panels: &[Panel]) -> String {
         );
         let _ = write!(
             s,
-            r#"<clipPath id="c{pi}"><rect x="{:.1}" y="{MT}" width="{:.1}" height="{:.1}"/></clipPath><g clip-path="url(#c{pi})">"#,
+            r#"<clipPath id="{id}{pi}"><rect x="{:.1}" y="{MT}" width="{:.1}" height="{:.1}"/></clipPath><g clip-path="url(#{id}{pi})">"#,
             ox + ML,
             W - ML - MR,
             H - MT - MB
