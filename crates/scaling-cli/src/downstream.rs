@@ -251,5 +251,5 @@ fn reproduce() -> String {
             _ => words.push(w),
         }
     }
-    crate::command_line(&words)
+    scaling::report::shell::command_line(&words)
 }
