@@ -5,11 +5,13 @@
 //! cargo build --release -p scaling --example kernel_count
 //! valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.out target/release/examples/kernel_count eval 10000
 //! callgrind_annotate /tmp/cg.out | head -30     # instructions / 10000 = one evaluation
-//! target/release/examples/kernel_count fit 1    # prints evaluations and the objective
+//! target/release/examples/kernel_count fit 100  # time per default fit and its starts
+//! target/release/examples/kernel_count seeds    # evaluations of each variable-projection seed
 //! ```
 //!
 //! Modes: `eval N` evaluates value and gradient N times at a fixed point; `fit N` runs the
-//! default fit N times and prints its objective and evaluation counts.
+//! default fit N times and prints its objective, time per fit and starts; `seeds` counts the
+//! evaluations of each variable-projection seed, polished and screened.
 
 use std::hint::black_box;
 use std::path::PathBuf;
@@ -49,6 +51,37 @@ fn main() {
                 acc += problem.value_grad(black_box(&t), &mut grad);
             }
             println!("{n} evaluations: sum {acc:e} grad {grad:?}");
+        }
+        "seeds" => {
+            // The default strategy's polishing: every variable-projection seed run to full
+            // convergence, against the same seeds stopped at the grid's screening rule.
+            let problem = fit::problem(&runs, &config).unwrap();
+            let seeds: Vec<Vec<f64>> = fit::starts::varpro_seeds(&problem, config.varpro_seeds)
+                .into_iter()
+                .map(|s| s.theta)
+                .collect();
+            let f = |x: &[f64], g: &mut [f64]| problem.value_grad(x, g);
+            let screen = fit::bfgs::Options {
+                max_iter: config.optimizer.max_iter,
+                gtol: fit::starts::SCREEN_GTOL,
+                gtol_stalled: fit::starts::SCREEN_GTOL,
+                ftol_rel: fit::starts::SCREEN_FTOL_REL,
+            };
+            let (mut full_evals, mut screen_evals) = (0, 0);
+            for x0 in &seeds {
+                let o = fit::bfgs::minimize(f, x0, &config.optimizer);
+                let s = fit::bfgs::minimize(f, x0, &screen);
+                full_evals += o.evaluations;
+                screen_evals += s.evaluations;
+                println!(
+                    "seed: full {:e} ({} evaluations); screened {:e} ({} evaluations, {:?})",
+                    o.f, o.evaluations, s.f, s.evaluations, s.termination
+                );
+            }
+            println!(
+                "{} seeds: {full_evals} evaluations polishing every seed, {screen_evals} screening",
+                seeds.len()
+            );
         }
         _ => {
             let t0 = std::time::Instant::now();
