@@ -70,6 +70,17 @@ fn pick(given: &Option<String>, table: &[(&str, &str)], what: &str) -> Result<Op
 /// Add the count columns to `table` when a counting convention is asked for (idempotent: a
 /// table that already has them, say from `scaling count`, keeps its own).
 ///
+/// # Examples
+/// ```
+/// use scaling::accounting::{prepare_table, LoadRequest};
+/// use scaling::data::RunTable;
+/// let csv = "n_layers,d_model,n_heads,tokens,loss\n12,768,12,2e10,3.0\n24,1024,16,4e10,2.8\n";
+/// let mut t = RunTable::from_csv_str("shapes.csv", csv).unwrap();
+/// let req = LoadRequest { params_convention: Some("non-embedding".into()), ..Default::default() };
+/// prepare_table(&mut t, &req).unwrap();
+/// assert!(t.columns.iter().any(|c| c == "params_non_embedding"));
+/// ```
+///
 /// # Errors
 /// A FLOP-count convention without a tokens column; the errors of [`add_count_columns`].
 pub fn prepare_table(table: &mut RunTable, req: &LoadRequest) -> Result<()> {
@@ -98,6 +109,13 @@ pub fn prepare_table(table: &mut RunTable, req: &LoadRequest) -> Result<()> {
 /// The columns the request names for each role, with counting conventions resolved to the
 /// count columns of [`prepare_table`].
 ///
+/// # Examples
+/// ```
+/// use scaling::accounting::{column_overrides, LoadRequest};
+/// let req = LoadRequest { params_convention: Some("total".into()), ..Default::default() };
+/// assert_eq!(column_overrides(&req).unwrap().params.as_deref(), Some("params_total"));
+/// ```
+///
 /// # Errors
 /// [`Error::InvalidSetting`] for an unknown convention.
 pub fn column_overrides(req: &LoadRequest) -> Result<ColumnOverrides> {
@@ -117,6 +135,14 @@ pub fn column_overrides(req: &LoadRequest) -> Result<ColumnOverrides> {
 
 /// The row filter of the request (`where`), parsed.
 ///
+/// # Examples
+/// ```
+/// use scaling::accounting::{row_filter, LoadRequest};
+/// let mut req = LoadRequest::default();
+/// req.filters.row_filter = Some("N >= 1e9 and".into());
+/// assert!(row_filter(&req).is_err()); // the filter ends too early
+/// ```
+///
 /// # Errors
 /// [`Error::Filter`] pointing at the character where the text stops making sense.
 pub fn row_filter(req: &LoadRequest) -> Result<Option<RowFilter>> {
@@ -129,6 +155,16 @@ pub fn row_filter(req: &LoadRequest) -> Result<Option<RowFilter>> {
 
 /// The 0-based rows of `table` the request's row filter keeps (every row without one): the
 /// rows that grouping then splits.
+///
+/// # Examples
+/// ```
+/// use scaling::accounting::{selected_rows, LoadRequest};
+/// use scaling::data::RunTable;
+/// let t = RunTable::from_csv_str("runs.csv", "set,N,loss\nc4,1e8,3.1\nrw,1e8,3.0\nc4,1e9,2.7\n").unwrap();
+/// let mut req = LoadRequest::default();
+/// req.filters.row_filter = Some("set == 'c4' and N > 5e8".into());
+/// assert_eq!(selected_rows(&t, &req).unwrap(), vec![2]);
+/// ```
 ///
 /// # Errors
 /// The errors of [`row_filter`] and of evaluating it on the table.

@@ -230,6 +230,15 @@ pub fn from_rule(rule: &Rule, law: Option<&Law>, flops: f64, k: f64) -> Result<A
 /// The compute-optimal allocation of `flops` under C = k N D: closed form for the Chinchilla
 /// form (and the data-constrained form without a unique-token limit), numerical otherwise.
 ///
+/// # Examples
+/// ```
+/// let law = scaling::law::presets::get("chinchilla").unwrap().law.unwrap();
+/// let a = scaling::allocate::optimal(&law, 5.76e23, 6.0, None).unwrap();
+/// // C = k N D holds, and Approach 3's optimum at Gopher's budget is about 40B parameters.
+/// assert!((6.0 * a.params * a.tokens / 5.76e23 - 1.0).abs() < 1e-9);
+/// assert!((a.params / 40.36e9 - 1.0).abs() < 1e-3);
+/// ```
+///
 /// # Errors
 /// A non-positive budget, k or unique-token count; an invalid law or one whose loss does not
 /// depend on N and D; a budget below [`smallest_budget`], whose optimum has fewer than one
@@ -395,6 +404,16 @@ fn least_flops(law: &Law, target: f64, k: f64, unique: Option<f64>) -> Result<f6
 /// The search is bracketed from the law and the target (see [`smallest_budget`] and
 /// [`loss_floor`]), so it works at any scale of N, D and C.
 ///
+/// # Examples
+/// ```
+/// use scaling::allocate::{min_flops_for_loss, optimal};
+/// let law = scaling::law::presets::get("chinchilla").unwrap().law.unwrap();
+/// let loss = optimal(&law, 1e22, 6.0, None).unwrap().loss.unwrap();
+/// // The least compute reaching the optimum's loss at 1e22 FLOPs is 1e22 FLOPs.
+/// let a = min_flops_for_loss(&law, loss, 6.0, None).unwrap();
+/// assert!((a.flops / 1e22 - 1.0).abs() < 1e-3);
+/// ```
+///
 /// # Errors
 /// A target at or below the law's lowest loss ([`loss_floor`]: E, or the data-constrained
 /// floor with limited unique tokens); one that needs more than [`MAX_FLOPS`]; one already met by
@@ -452,6 +471,15 @@ pub struct Constrained {
 
 /// With N fixed (`params`) or D fixed (`tokens`), spend `flops`: the partner is the budget's
 /// remainder, D = C / (k N) or N = C / (k D).
+///
+/// # Examples
+/// ```
+/// let law = scaling::law::presets::get("chinchilla").unwrap().law.unwrap();
+/// let r = scaling::allocate::constrained(&law, 1e22, 6.0, Some(1e9), None, None).unwrap();
+/// assert_eq!(r.plan.params, 1e9);
+/// assert!((r.plan.tokens * 6e9 / 1e22 - 1.0).abs() < 1e-12); // D = C / (k N)
+/// assert!(r.extra_compute > 0.0); // a 1B model is far from optimal at 1e22 FLOPs
+/// ```
 ///
 /// # Errors
 /// Neither or both of N and D given, non-positive values, a partner below one, or the errors
@@ -538,6 +566,17 @@ pub struct InferencePlan {
 /// N > N_min = (A / (target - E))^(1/alpha); the plan minimises k N D(N) + 2 N T over
 /// N in (max(N_min, 1), N_chin], N_chin being the Chinchilla-optimal size for the target.
 ///
+/// # Examples
+/// ```
+/// use scaling::allocate::{optimal, with_inference};
+/// let law = scaling::law::presets::get("chinchilla").unwrap().law.unwrap();
+/// let loss = optimal(&law, 1e22, 6.0, None).unwrap().loss.unwrap();
+/// // Serving 1e13 tokens: a smaller model trained longer reaches the loss for less in total.
+/// let p = with_inference(&law, loss, 1e13, 6.0).unwrap();
+/// assert!(p.plan.params < p.chinchilla.params);
+/// assert!(p.total_flops <= p.chinchilla_total_flops);
+/// ```
+///
 /// # Errors
 /// Another form, an invalid law, negative or non-finite T, and the errors of
 /// [`min_flops_for_loss`] (a target at or below E, or one every run reaches).
@@ -617,6 +656,14 @@ pub fn with_inference(
 
 /// Parse budgets: comma-separated values and `A:B` ranges by decades (`A:B:K` for K points per
 /// decade), each value plain, e-notation or with a K/M/B/T suffix.
+///
+/// # Examples
+/// ```
+/// use scaling::allocate::parse_budgets;
+/// assert_eq!(parse_budgets("5.76e23, 1e24").unwrap(), vec![5.76e23, 1e24]);
+/// assert_eq!(parse_budgets("1e19:1e21").unwrap().len(), 3); // one per decade
+/// assert!(parse_budgets("0").is_err());
+/// ```
 ///
 /// # Errors
 /// Unparseable or non-positive values, or a range whose end is below its start.

@@ -614,6 +614,16 @@ impl Serialize for GroupKey<'_> {
 /// Split `rows` (0-based table rows) into groups by the values of the columns `by` (cells
 /// trimmed), in order of first appearance; one group holding every row when `by` is empty.
 ///
+/// # Examples
+/// ```
+/// use scaling::data::{group_rows, RunTable};
+/// let t = RunTable::from_csv_str("runs.csv", "set,N,loss\nc4,1e8,3.1\nrw,1e8,3.0\nc4,1e9,2.7\n").unwrap();
+/// let g = group_rows(&t, "by", &["set".to_string()], &[0, 1, 2]).unwrap();
+/// assert_eq!((g[0].label(), g[0].rows.clone()), ("set=c4".to_string(), vec![0, 2]));
+/// assert_eq!(g[1].rows, vec![1]);
+/// assert!(group_rows(&t, "by", &["lr".to_string()], &[0]).is_err()); // not a header
+/// ```
+///
 /// # Errors
 /// [`Error::MissingColumn`] when a name in `by` is not a header (`flag` names the option in
 /// the message).

@@ -93,6 +93,14 @@ pub fn parse_quantity(text: &str) -> Result<f64, QuantityProblem> {
 
 /// Parse a quantity that must be strictly positive (a parameter count, a token count, FLOPs
 /// or a loss).
+///
+/// # Examples
+/// ```
+/// use scaling::data::parse_positive;
+/// assert_eq!(parse_positive("7B").unwrap(), 7e9);
+/// assert_eq!(parse_positive("5.76e23").unwrap(), 5.76e23);
+/// assert!(parse_positive("0").is_err() && parse_positive("-1").is_err());
+/// ```
 pub fn parse_positive(text: &str) -> Result<f64, QuantityProblem> {
     let v = parse_quantity(text)?;
     if v == 0.0 {

@@ -373,6 +373,16 @@ fn flops_check(runs: &Runs, column: &str) -> Option<FlopsCheck> {
 
 /// Find the column for a role: the user's override (which must exist) or the best alias.
 ///
+/// # Examples
+/// ```
+/// use scaling::data::{find_column, ColumnOverrides, Role, RunTable};
+/// let t = RunTable::from_csv_str("runs.csv", "n_params,tokens,val_loss\n1e8,2e9,3.1\n").unwrap();
+/// let none = ColumnOverrides::default();
+/// assert_eq!(find_column(&t, Role::Params, &none).unwrap(), Some(0)); // by alias
+/// let ov = ColumnOverrides { loss: Some("val_loss".into()), ..Default::default() };
+/// assert_eq!(find_column(&t, Role::Loss, &ov).unwrap(), Some(2));
+/// ```
+///
 /// # Errors
 /// [`Error::MissingColumn`] when the override names no column, or when two columns match
 /// the same alias (`Loss` and `loss`): taking one silently could fit the wrong numbers.

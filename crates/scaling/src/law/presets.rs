@@ -61,6 +61,12 @@ fn chinchilla(params: Vec<f64>) -> Law {
 }
 
 /// All presets.
+///
+/// # Examples
+/// ```
+/// let names: Vec<&str> = scaling::law::presets::all().iter().map(|p| p.name).collect();
+/// assert!(names.contains(&"chinchilla") && names.contains(&"kaplan"));
+/// ```
 pub fn all() -> Vec<Preset> {
     vec![
         Preset {
@@ -169,6 +175,20 @@ pub fn all() -> Vec<Preset> {
 }
 
 /// A preset by name.
+///
+/// # Examples
+/// ```
+/// let p = scaling::law::presets::get("Chinchilla").unwrap(); // any case
+/// let law = p.law.unwrap();
+/// // L = E + A / N^alpha + B / D^beta at Chinchilla's size (70B parameters, 1.4T tokens),
+/// // with the unrounded constants of the source (ln E, ln A, ln B, alpha, beta).
+/// let loss = law.predict(70e9, 1.4e12, 6.0 * 70e9 * 1.4e12);
+/// let by_hand = 0.5267228_f64.exp()
+///     + 6.0073404_f64.exp() / 70e9_f64.powf(0.33917084)
+///     + 6.0179186_f64.exp() / 1.4e12_f64.powf(0.2849083);
+/// assert!((loss / by_hand - 1.0).abs() < 1e-12, "{loss} {by_hand}");
+/// assert!(scaling::law::presets::get("gpt-5").is_err());
+/// ```
 ///
 /// # Errors
 /// [`Error::InvalidSetting`] listing the known names.

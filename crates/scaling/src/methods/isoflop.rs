@@ -235,6 +235,20 @@ pub fn assign_budgets(flops: &[f64], grouping: &Grouping) -> Result<Vec<Option<f
 
 /// Run Approach 2 on runs (N, D, C, loss per run).
 ///
+/// # Examples
+/// ```
+/// use scaling::methods::{isoflop, Grouping, IsoflopConfig};
+/// let law = scaling::law::presets::get("chinchilla").unwrap().law.unwrap();
+/// let design = scaling::simulate::isoflop_design(&law, &[1e18, 1e19, 1e20, 1e21], 9, 1.5, 6.0);
+/// let runs = scaling::simulate::sample_runs(&law, &design, 0.0, 1, "noiseless").unwrap();
+/// let cfg = IsoflopConfig { grouping: Grouping::Tolerance(0.05), replicates: 0, seed: 0,
+///                           level: 0.95, keep_flagged: false };
+/// let r = isoflop(&runs.params, &runs.tokens, &runs.flops, &runs.loss, &cfg).unwrap();
+/// assert_eq!(r.budgets.len(), 4);
+/// // Parabolas find the law's exponent a = beta / (alpha + beta) = 0.457 to within a few %.
+/// assert!((r.params_exponent - 0.457).abs() < 0.03, "{}", r.params_exponent);
+/// ```
+///
 /// # Errors
 /// Fewer than two usable budgets, or invalid settings.
 pub fn isoflop(

@@ -39,6 +39,14 @@ pub struct PowerLawFit {
 
 /// Fit y = k x^a to positive (x, y) pairs.
 ///
+/// # Examples
+/// ```
+/// let x = [1e18, 1e19, 1e20, 1e21];
+/// let y: Vec<f64> = x.iter().map(|c: &f64| 0.1 * c.powf(0.5)).collect();
+/// let f = scaling::methods::fit_power_law(&x, &y, 0.95).unwrap();
+/// assert!((f.exponent - 0.5).abs() < 1e-10 && (f.coefficient - 0.1).abs() < 1e-8);
+/// ```
+///
 /// # Errors
 /// Fewer than two points, non-positive or non-finite values, or all x equal (to within
 /// rounding: a spread of ln x below 1e-12 of its size).

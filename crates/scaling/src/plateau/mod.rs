@@ -224,6 +224,14 @@ fn resample(
 
 /// Diagnose a curve y(x): fit on all but the `holdout` points of largest x, hold those out.
 ///
+/// # Examples
+/// ```
+/// let x: Vec<f64> = (0..12).map(|i| 10f64.powf(1.0 + 0.25 * i as f64)).collect();
+/// let y: Vec<f64> = x.iter().map(|x| 0.8 + 5.0 * x.powf(-0.4)).collect();
+/// let r = scaling::plateau::plateau(&x, &y, 2, 0, 0, 0.95).unwrap();
+/// assert!((r.asymptote - 0.8).abs() < 0.02, "{}", r.asymptote);
+/// ```
+///
 /// # Errors
 /// Fewer than 6 points to fit, non-positive values, or more replicates than
 /// [`crate::limits::MAX_REPLICATES`].

@@ -9,6 +9,14 @@ use crate::data::RunTable;
 
 /// The text report of [`crate::accounting::count`]: the shape, its parameter counts and its
 /// training FLOPs per token under each convention, as ratios to 6N.
+///
+/// # Examples
+/// ```
+/// use scaling::accounting::{count, CountRequest};
+/// let req = CountRequest { layers: Some(12), d_model: Some(768), ..Default::default() };
+/// let text = scaling::report::accounting::count_text(&count(&req).unwrap());
+/// assert!(!text.is_empty());
+/// ```
 pub fn count_text(r: &CountResult) -> String {
     let mut out = String::new();
     let (s, c, f) = (&r.shape, &r.counts, &r.flops_per_token);
@@ -79,6 +87,13 @@ fn csv_field(s: &str) -> String {
 }
 
 /// A table as CSV (header, then one line per row; fields quoted where needed).
+///
+/// # Examples
+/// ```
+/// use scaling::data::RunTable;
+/// let t = RunTable::from_csv_str("t.csv", "name,N\n\"a,b\",1e9\n").unwrap();
+/// assert_eq!(scaling::report::accounting::table_csv(&t), "name,N\n\"a,b\",1e9\n");
+/// ```
 pub fn table_csv(table: &RunTable) -> String {
     let line = |cells: &mut dyn Iterator<Item = &str>| {
         cells.map(csv_field).collect::<Vec<_>>().join(",") + "\n"
@@ -92,6 +107,14 @@ pub fn table_csv(table: &RunTable) -> String {
 
 /// A table as a JSON array with one object per row; cells that read as finite numbers are
 /// numbers, the others strings.
+///
+/// # Examples
+/// ```
+/// use scaling::data::RunTable;
+/// let t = RunTable::from_csv_str("t.csv", "name,N\nsmall,1e9\n").unwrap();
+/// let v = scaling::report::accounting::table_json_rows(&t);
+/// assert_eq!(v[0]["name"], "small");
+/// ```
 pub fn table_json_rows(table: &RunTable) -> serde_json::Value {
     let rows = table
         .rows
@@ -112,6 +135,13 @@ pub fn table_json_rows(table: &RunTable) -> serde_json::Value {
 }
 
 /// The text report of [`crate::accounting::shape`]: one line per proposed shape.
+///
+/// # Examples
+/// ```
+/// use scaling::accounting::{shape, ShapeRequest};
+/// let text = scaling::report::accounting::shape_text(&shape(&ShapeRequest::new(7e9)).unwrap());
+/// assert!(!text.is_empty());
+/// ```
 pub fn shape_text(r: &ShapeResult) -> String {
     let mut out = String::new();
     if let Some(q) = &r.request {
@@ -148,6 +178,14 @@ pub fn shape_text(r: &ShapeResult) -> String {
 
 /// The text report of [`crate::accounting::reconcile_law`]: the frontier's local exponents and
 /// the exponent over Kaplan's range beside the large-scale limit.
+///
+/// # Examples
+/// ```
+/// use scaling::accounting::{reconcile_law, ReconcileRequest};
+/// let law = scaling::law::presets::get("chinchilla").unwrap().law.unwrap();
+/// let r = reconcile_law(&law, "chinchilla", &ReconcileRequest::default()).unwrap();
+/// assert!(scaling::report::accounting::reconcile_text(&r).contains("chinchilla"));
+/// ```
 pub fn reconcile_text(res: &ReconcileResult) -> String {
     let mut out = String::new();
     let (r, q) = (&res.reconciliation, &res.request);

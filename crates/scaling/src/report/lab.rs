@@ -10,6 +10,21 @@ use crate::simulate::{DataStrategyResult, Scenario};
 /// The text report of [`crate::plateau::plateau_table`]: each form's AIC, BIC, held-out error
 /// and end slope, the floor with its interval, Amari et al.'s type and the verdict. `source`
 /// names the table.
+///
+/// # Examples
+/// ```
+/// use scaling::data::{Column, RunTable};
+/// use scaling::plateau::{plateau_table, PlateauRequest};
+/// let x: Vec<f64> = (0..10).map(|i| 10f64.powf(1.0 + 0.3 * i as f64)).collect();
+/// let y: Vec<f64> = x.iter().map(|x| 1.5 + 20.0 * x.powf(-0.5)).collect();
+/// let t = RunTable::from_columns("curve", vec![
+///     ("x".into(), Column::Numbers(x)), ("y".into(), Column::Numbers(y)),
+/// ]).unwrap();
+/// let mut req = PlateauRequest::new("x", "y");
+/// req.bootstrap = 0;
+/// let r = plateau_table(&t, &req).unwrap();
+/// assert!(scaling::report::lab::plateau_text(&r, &req, "curve").contains("curve"));
+/// ```
 pub fn plateau_text(r: &PlateauResult, req: &PlateauRequest, source: &str) -> String {
     let mut out = String::new();
     let _ = writeln!(
@@ -82,6 +97,16 @@ pub fn plateau_text(r: &PlateauResult, req: &PlateauRequest, source: &str) -> St
 
 /// The text report of [`crate::simulate::data_strategy`]: the mean error per size and the
 /// fitted rate and floor beside the theory's.
+///
+/// # Examples
+/// ```
+/// use scaling::simulate::{data_strategy, StrategyRequest};
+/// let mut req = StrategyRequest::new("full-range");
+/// req.sizes = "1e2:1e3:2".into();
+/// req.reps = 20;
+/// let text = scaling::report::lab::strategy_text(&data_strategy(&req).unwrap());
+/// assert!(!text.is_empty());
+/// ```
 pub fn strategy_text(d: &DataStrategyResult) -> String {
     let (r, q) = (&d.result, &d.request);
     let mut out = String::new();
@@ -145,6 +170,16 @@ pub fn strategy_text(d: &DataStrategyResult) -> String {
 }
 
 /// Runs as the CSV `scaling simulate sweep` writes: `params,tokens,flops,loss`.
+///
+/// # Examples
+/// ```
+/// let law = scaling::law::presets::get("chinchilla").unwrap().law.unwrap();
+/// let design = scaling::simulate::grid_design(&[1e8], &[1e10, 1e11], 6.0);
+/// let runs = scaling::simulate::sample_runs(&law, &design, 0.0, 1, "grid").unwrap();
+/// let csv = scaling::report::lab::runs_csv(&runs);
+/// assert!(csv.starts_with("params,tokens,flops,loss\n"));
+/// assert_eq!(csv.lines().count(), 3);
+/// ```
 pub fn runs_csv(runs: &Runs) -> String {
     let mut csv = String::from("params,tokens,flops,loss\n");
     for i in 0..runs.len() {

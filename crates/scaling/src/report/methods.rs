@@ -20,6 +20,19 @@ fn group_suffix(group: &str) -> String {
 
 /// A power law's text: the law, the exponent's interval, the points and R^2. `group` is the
 /// group's label (empty without grouping).
+///
+/// # Examples
+/// ```
+/// use scaling::methods::{powerlaw_table, PowerlawRequest};
+/// use scaling::data::{Column, RunTable};
+/// let t = RunTable::from_columns("<arrays>", vec![
+///     ("x".into(), Column::Numbers(vec![1.0, 10.0, 100.0])),
+///     ("y".into(), Column::Numbers(vec![2.0, 20.0, 200.0])),
+/// ]).unwrap();
+/// let req = PowerlawRequest { x: "x".into(), y: "y".into(), ..Default::default() };
+/// let r = powerlaw_table(&t, &[0, 1, 2], &req).unwrap();
+/// assert!(scaling::report::methods::powerlaw_text(&r, "").contains('1'));
+/// ```
 pub fn powerlaw_text(r: &PowerlawResult, group: &str) -> String {
     let f = &r.fit;
     let mut s = String::new();
@@ -62,6 +75,18 @@ pub fn powerlaw_text(r: &PowerlawResult, group: &str) -> String {
 
 /// Approach 2's text: one line per budget (vertex N*, D*, L* with intervals and flags) and the
 /// power laws N* ~ C^a, D* ~ C^b. `source` names the table, `group` the group (or empty).
+///
+/// # Examples
+/// ```
+/// use scaling::methods::{isoflop, Grouping, IsoflopConfig};
+/// let law = scaling::law::presets::get("chinchilla").unwrap().law.unwrap();
+/// let design = scaling::simulate::isoflop_design(&law, &[1e18, 1e19, 1e20], 7, 1.5, 6.0);
+/// let runs = scaling::simulate::sample_runs(&law, &design, 0.01, 1, "synthetic").unwrap();
+/// let cfg = IsoflopConfig { grouping: Grouping::Tolerance(0.05), replicates: 0, seed: 0,
+///                           level: 0.95, keep_flagged: false };
+/// let r = isoflop(&runs.params, &runs.tokens, &runs.flops, &runs.loss, &cfg).unwrap();
+/// assert!(scaling::report::methods::isoflop_text(&r, "synthetic", "").contains("synthetic"));
+/// ```
 pub fn isoflop_text(r: &IsoflopResult, source: &str, group: &str) -> String {
     let mut s = String::new();
     let _ = writeln!(
@@ -225,6 +250,20 @@ pub fn envelope_text(rep: &EnvelopeReport, source: &str, group: &str) -> String 
 
 /// The comparison's text: a table of a and b with intervals per approach, the Approach 2 bias
 /// check and the warnings. `source` names the table.
+///
+/// # Examples
+/// ```
+/// use scaling::accounting::LoadRequest;
+/// use scaling::methods::{chinchilla_runs, compare, CompareRequest};
+/// let law = scaling::law::presets::get("chinchilla").unwrap().law.unwrap();
+/// let design = scaling::simulate::isoflop_design(&law, &[1e18, 1e19, 1e20], 7, 1.5, 6.0);
+/// let runs = scaling::simulate::sample_runs(&law, &design, 0.01, 1, "synthetic").unwrap();
+/// let t = scaling::data::RunTable::from_csv_str("runs.csv", &scaling::report::lab::runs_csv(&runs)).unwrap();
+/// let load = LoadRequest::default();
+/// let runs = chinchilla_runs(&t, &load, None).unwrap();
+/// let c = compare(&t, &runs, &load, &CompareRequest { bootstrap: 0, ..Default::default() }).unwrap();
+/// assert!(scaling::report::methods::compare_text(&c, "runs.csv").contains("Approach 3"));
+/// ```
 pub fn compare_text(c: &Comparison, source: &str) -> String {
     let mut out = String::new();
     let _ = writeln!(

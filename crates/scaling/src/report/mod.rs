@@ -29,6 +29,12 @@ pub use crate::num::{human, sig};
 /// (ESC, BEL, carriage return, DEL, the C1 controls such as CSI) is written as a visible
 /// `\u{1b}`-style escape, so a group label or column name read from a CSV cannot set the
 /// terminal's title, colours or cursor. Every text output goes through this one helper.
+///
+/// # Examples
+/// ```
+/// let s = scaling::report::escape_control("run\u{1b}[31m 7\n");
+/// assert!(!s.contains('\u{1b}') && s.ends_with('\n')); // newlines and tabs stay
+/// ```
 pub fn escape_control(s: &str) -> String {
     if !s.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
         return s.to_string();
@@ -91,6 +97,16 @@ fn outside_data(o: &Optimum, dr: &DataRange) -> String {
 /// The fit as a readable report: parameters with their meanings, the objective, how the fit
 /// ended (with any warning right under it), the runs used and excluded, what the law implies
 /// (with a note where that lies outside the data) and the conventions.
+///
+/// # Examples
+/// ```
+/// let law = scaling::law::presets::get("chinchilla").unwrap().law.unwrap();
+/// let design = scaling::simulate::isoflop_design(&law, &[1e18, 1e19, 1e20], 6, 1.5, 6.0);
+/// let runs = scaling::simulate::sample_runs(&law, &design, 0.01, 1, "synthetic").unwrap();
+/// let f = scaling::fit::fit(&runs, &scaling::fit::FitConfig::default()).unwrap();
+/// let text = scaling::report::fit_text(&f);
+/// assert!(text.contains("alpha") && text.contains("beta"));
+/// ```
 pub fn fit_text(fit: &Fit) -> String {
     let mut s = String::new();
     let title = match (fit.law.as_str(), fit.x) {
@@ -380,6 +396,13 @@ fn intervals_text(
 }
 
 /// A p-value for reading: `p = 0.034`, `p = 6.2e-45`, `p < 1e-300`, `p = 1`.
+///
+/// # Examples
+/// ```
+/// use scaling::report::p_value;
+/// assert_eq!(p_value(0.0), "p < 1e-300");
+/// assert_eq!(p_value(1.0), "p = 1");
+/// ```
 pub fn p_value(p: f64) -> String {
     if p <= 0.0 {
         "p < 1e-300".into()
@@ -393,6 +416,23 @@ pub fn p_value(p: f64) -> String {
 }
 
 /// The result of testing a law against a fit, as text.
+///
+/// # Examples
+/// ```
+/// use scaling::fit::{fit, FitConfig};
+/// use scaling::uncertainty::{attach, bootstrap, test_law, BootstrapConfig};
+/// let law = scaling::law::presets::get("chinchilla").unwrap().law.unwrap();
+/// let design = scaling::simulate::isoflop_design(&law, &[1e18, 1e19, 1e20], 6, 1.5, 6.0);
+/// let runs = scaling::simulate::sample_runs(&law, &design, 0.01, 1, "synthetic").unwrap();
+/// let config = FitConfig::default();
+/// let mut f = fit(&runs, &config).unwrap();
+/// let bc = BootstrapConfig { replicates: 20, seed: 0, clusters: None, cluster_column: None,
+///                            level: 0.95 };
+/// let b = bootstrap(&runs, &config, &f, &bc, &|| {}).unwrap();
+/// attach(&mut f, b, &[], 0.95);
+/// let t = test_law(&f, &runs, &config, &law, 1e-3).unwrap();
+/// assert!(scaling::report::law_test_text(&t, "chinchilla", &f).contains("chinchilla"));
+/// ```
 pub fn law_test_text(t: &crate::uncertainty::LawTest, law_name: &str, fit: &Fit) -> String {
     let mut s = String::new();
     let reps = fit.bootstrap.as_ref().map(|b| b.replicates).unwrap_or(0);
@@ -484,6 +524,18 @@ pub fn law_test_text(t: &crate::uncertainty::LawTest, law_name: &str, fit: &Fit)
 }
 
 /// A calibration study as text.
+///
+/// # Examples
+/// ```
+/// use scaling::uncertainty::{calibrate_runs, CalibrateRequest, NoiseModel};
+/// let law = scaling::law::presets::get("chinchilla").unwrap().law.unwrap();
+/// let design = scaling::simulate::isoflop_design(&law, &[1e18, 1e19, 1e20], 6, 1.5, 6.0);
+/// let runs = scaling::simulate::sample_runs(&law, &design, 0.01, 1, "synthetic").unwrap();
+/// let req = CalibrateRequest { datasets: 3, bootstrap: 10, noise: NoiseModel::Gaussian, ..Default::default() };
+/// let c = calibrate_runs(&runs, "synthetic", &req, &|| {}).unwrap();
+/// let text = scaling::report::calibration_text(&c.calibration, &c.truth_law, "synthetic");
+/// assert!(text.contains("synthetic"));
+/// ```
 pub fn calibration_text(c: &crate::uncertainty::Calibration, truth: &Law, design: &str) -> String {
     let mut s = String::new();
     let pct = (1e6 * 100.0 * c.level).round() / 1e6;
@@ -543,6 +595,15 @@ pub fn calibration_text(c: &crate::uncertainty::Calibration, truth: &Law, design
 /// a = beta/(alpha+beta), the loss both laws predict at the true compute-optimal point for
 /// 1e24 FLOPs (`L@1e24`) and the optimal N there (`N*@1e24`); with the fit's bootstrap
 /// intervals, whether each covers the truth.
+///
+/// # Examples
+/// ```
+/// let law = scaling::law::presets::get("chinchilla").unwrap().law.unwrap();
+/// let design = scaling::simulate::isoflop_design(&law, &[1e18, 1e19, 1e20], 6, 1.5, 6.0);
+/// let runs = scaling::simulate::sample_runs(&law, &design, 0.01, 1, "synthetic").unwrap();
+/// let f = scaling::fit::fit(&runs, &scaling::fit::FitConfig::default()).unwrap();
+/// assert!(scaling::report::truth_table(&law, &f).contains("alpha"));
+/// ```
 pub fn truth_table(truth: &Law, fit: &Fit) -> String {
     let mut s = String::new();
     let boot = fit.intervals.is_some();

@@ -15,6 +15,13 @@ const FONT: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
 /// `scale` multiplies the SVG's own width and height in pixels (2.0 gives a sharp image
 /// for slides). Every `font-family` falls back to the embedded DejaVu Sans.
 ///
+/// # Examples
+/// ```
+/// let svg = r#"<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="10" height="10"/></svg>"#;
+/// let png = scaling::report::png::svg_to_png(svg, 2.0).unwrap();
+/// assert_eq!(&png[1..4], b"PNG");
+/// ```
+///
 /// # Errors
 /// [`Error::InvalidSetting`] for a scale that is not finite and positive or gives an image
 /// larger than 16384 pixels on a side; [`Error::Numerical`] when the SVG cannot be parsed.

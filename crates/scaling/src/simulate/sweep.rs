@@ -14,6 +14,14 @@ pub const CHINCHILLA_BUDGETS: [f64; 9] = [6e18, 1e19, 3e19, 6e19, 1e20, 3e20, 6e
 /// An IsoFLOP design: for each budget, `per_budget` model sizes spaced evenly in ln N over
 /// `span` decades centred on the law's compute-optimal N (or on 10^9 (C/1e20)^0.5 when the
 /// law has no optimum), with D = C / (k N).
+///
+/// # Examples
+/// ```
+/// let law = scaling::law::presets::get("chinchilla").unwrap().law.unwrap();
+/// let d = scaling::simulate::isoflop_design(&law, &[1e19, 1e20], 5, 1.0, 6.0);
+/// assert_eq!(d.len(), 10);
+/// assert!(d.iter().all(|&(n, t, c)| (6.0 * n * t / c - 1.0).abs() < 1e-12));
+/// ```
 pub fn isoflop_design(
     law: &Law,
     budgets: &[f64],
@@ -41,6 +49,13 @@ pub fn isoflop_design(
 }
 
 /// A grid design: every combination of `params` and `tokens`, with C = k N D.
+///
+/// # Examples
+/// ```
+/// let d = scaling::simulate::grid_design(&[1e8, 1e9], &[1e10, 1e11, 1e12], 6.0);
+/// assert_eq!(d.len(), 6);
+/// assert_eq!(d[0], (1e8, 1e10, 6e18));
+/// ```
 pub fn grid_design(params: &[f64], tokens: &[f64], k: f64) -> Vec<(f64, f64, f64)> {
     params
         .iter()
@@ -60,6 +75,14 @@ pub enum NoiseKind {
 
 /// Draw runs at the design points: loss = law(N, D) x exp(eps), eps ~ Normal(0, noise_sd),
 /// from a ChaCha8 stream seeded with `seed` (the same seed gives the same runs everywhere).
+///
+/// # Examples
+/// ```
+/// let law = scaling::law::presets::get("chinchilla").unwrap().law.unwrap();
+/// let design = scaling::simulate::grid_design(&[1e8, 1e9], &[1e10, 1e11], 6.0);
+/// let runs = scaling::simulate::sample_runs(&law, &design, 0.0, 7, "noiseless").unwrap();
+/// assert!((runs.loss[0] / law.predict(1e8, 1e10, 6e18) - 1.0).abs() < 1e-12); // the law itself
+/// ```
 ///
 /// # Errors
 /// A negative or non-finite noise level.

@@ -92,6 +92,21 @@ pub fn replicate_weights(
 /// that is lower is polished too (the generic path polishes from each of them). The best
 /// result is kept.
 ///
+/// # Examples
+/// ```
+/// use scaling::fit::{fit, FitConfig};
+/// use scaling::uncertainty::{bootstrap, BootstrapConfig};
+/// let law = scaling::law::presets::get("chinchilla").unwrap().law.unwrap();
+/// let design = scaling::simulate::isoflop_design(&law, &[1e18, 1e19, 1e20], 6, 1.5, 6.0);
+/// let runs = scaling::simulate::sample_runs(&law, &design, 0.01, 1, "synthetic").unwrap();
+/// let config = FitConfig::default();
+/// let f = fit(&runs, &config).unwrap();
+/// let bc = BootstrapConfig { replicates: 20, seed: 0, clusters: None, cluster_column: None,
+///                            level: 0.95 };
+/// let b = bootstrap(&runs, &config, &f, &bc, &|| {}).unwrap();
+/// assert_eq!(b.replicates, 20);
+/// ```
+///
 /// # Errors
 /// Fewer than 2 replicates or more than [`crate::limits::MAX_REPLICATES`], cluster labels of
 /// the wrong length, or a single cluster.
@@ -399,6 +414,26 @@ pub fn replicate_series(
 /// standard error) of each quantity `derive` gives, over the usable replicates; `None` for a
 /// quantity with too few finite values. Use this for any quantity derived from a fit (a
 /// prediction, an allocation, an exponent), so that every front end reports the same interval.
+///
+/// # Examples
+/// ```
+/// use scaling::fit::{fit, FitConfig};
+/// use scaling::uncertainty::{bootstrap, BootstrapConfig};
+/// let law = scaling::law::presets::get("chinchilla").unwrap().law.unwrap();
+/// let design = scaling::simulate::isoflop_design(&law, &[1e18, 1e19, 1e20], 6, 1.5, 6.0);
+/// let runs = scaling::simulate::sample_runs(&law, &design, 0.01, 1, "synthetic").unwrap();
+/// let config = FitConfig::default();
+/// let f = fit(&runs, &config).unwrap();
+/// let bc = BootstrapConfig { replicates: 20, seed: 0, clusters: None, cluster_column: None,
+///                            level: 0.95 };
+/// let b = bootstrap(&runs, &config, &f, &bc, &|| {}).unwrap();
+/// // The interval on the loss predicted at 10x the largest budget's compute-optimal point.
+/// let iv = scaling::uncertainty::derived_intervals(&b, f.form(), 0.95, |l| {
+///     vec![Some(l.predict(1e10, 2e11, 1.2e22))]
+/// });
+/// let ([lo, hi], se) = iv[0].unwrap();
+/// assert!(lo < hi && se > 0.0);
+/// ```
 pub fn derived_intervals(
     boot: &Bootstrap,
     form: LawForm,
@@ -418,6 +453,22 @@ pub fn derived_intervals(
 /// `L_opt@C` is the interval on the mean loss at the optimum. `L_opt_new_run@C` is the interval
 /// for the loss of one new run trained at the optimum: the replicates' L_opt combined with the
 /// fit's modified residuals by [`new_run_interval`] (no standard error is given for it).
+///
+/// # Examples
+/// ```
+/// use scaling::fit::{fit, FitConfig};
+/// use scaling::uncertainty::{bootstrap, BootstrapConfig};
+/// let law = scaling::law::presets::get("chinchilla").unwrap().law.unwrap();
+/// let design = scaling::simulate::isoflop_design(&law, &[1e18, 1e19, 1e20], 6, 1.5, 6.0);
+/// let runs = scaling::simulate::sample_runs(&law, &design, 0.01, 1, "synthetic").unwrap();
+/// let config = FitConfig::default();
+/// let f = fit(&runs, &config).unwrap();
+/// let bc = BootstrapConfig { replicates: 20, seed: 0, clusters: None, cluster_column: None,
+///                            level: 0.95 };
+/// let b = bootstrap(&runs, &config, &f, &bc, &|| {}).unwrap();
+/// let (iv, se) = scaling::uncertainty::intervals(&f, &b, &[], 0.95);
+/// assert!(iv.contains_key("alpha") && se["alpha"] > 0.0);
+/// ```
 pub fn intervals(
     fit: &Fit,
     boot: &Bootstrap,

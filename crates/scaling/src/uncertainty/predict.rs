@@ -124,6 +124,14 @@ pub fn locate(fit: &Fit, n: f64, d: f64, c: f64) -> Extrapolation {
 
 /// Predict the loss at (n, d, c) from `law`, with intervals when `fit` has bootstrap replicates
 /// (`level` defaults to the bootstrap's).
+///
+/// # Examples
+/// ```
+/// let law = scaling::law::presets::get("chinchilla").unwrap().law.unwrap();
+/// let p = scaling::uncertainty::predict(&law, None, 70e9, 1.4e12, 5.88e23, None);
+/// assert_eq!(p.loss, law.predict(70e9, 1.4e12, 5.88e23));
+/// assert!(p.interval.is_none()); // a law without a fit has no replicates
+/// ```
 pub fn predict(
     law: &Law,
     fit: Option<&Fit>,

@@ -126,6 +126,24 @@ fn nll(
 /// Test `law` against `fit` (which must carry bootstrap replicates) and the runs it was fitted
 /// to.
 ///
+/// # Examples
+/// ```
+/// use scaling::fit::{fit, FitConfig};
+/// use scaling::uncertainty::{attach, bootstrap, test_law, BootstrapConfig};
+/// let law = scaling::law::presets::get("chinchilla").unwrap().law.unwrap();
+/// let design = scaling::simulate::isoflop_design(&law, &[1e18, 1e19, 1e20], 6, 1.5, 6.0);
+/// let runs = scaling::simulate::sample_runs(&law, &design, 0.01, 1, "synthetic").unwrap();
+/// let config = FitConfig::default();
+/// let mut f = fit(&runs, &config).unwrap();
+/// let bc = BootstrapConfig { replicates: 40, seed: 0, clusters: None, cluster_column: None,
+///                            level: 0.95 };
+/// let b = bootstrap(&runs, &config, &f, &bc, &|| {}).unwrap();
+/// attach(&mut f, b, &[], 0.95);
+/// // The law the runs were drawn from.
+/// let t = test_law(&f, &runs, &config, &law, 1e-3).unwrap();
+/// assert!((0.0..=1.0).contains(&t.chi2_p_value));
+/// ```
+///
 /// # Errors
 /// A law of another form, a fit without replicates, a singular covariance, or a law with
 /// E = 0 where the fit estimates E.

@@ -677,6 +677,27 @@ fn split_indices(
 /// Fit the training runs of `req.split`, predict the held-out runs, and compare (module
 /// documentation for the formulas).
 ///
+/// # Examples
+/// ```
+/// use scaling::accounting::{load_runs, LoadRequest};
+/// use scaling::data::RunTable;
+/// use scaling::uncertainty::FitRequest;
+/// use scaling::validate::{backtest, Axis, BacktestRequest, Inflation, Split};
+/// let law = scaling::law::presets::get("chinchilla").unwrap().law.unwrap();
+/// let design = scaling::simulate::isoflop_design(&law, &[1e18, 1e19, 1e20, 1e21], 6, 1.5, 6.0);
+/// let runs = scaling::simulate::sample_runs(&law, &design, 0.01, 1, "synthetic").unwrap();
+/// let t = RunTable::from_csv_str("runs.csv", &scaling::report::lab::runs_csv(&runs)).unwrap();
+/// let runs = load_runs(&t, scaling::methods::chinchilla_needs(), &LoadRequest::default(), None).unwrap();
+/// let req = BacktestRequest {
+///     fit: FitRequest::default(),
+///     split: Split::Cutoff { axis: Axis::Flops, value: 2e20 },
+///     distance_axis: None,
+///     inflation: Inflation::None,
+/// };
+/// let b = backtest(&t, &runs, &req).unwrap();
+/// assert_eq!(b.held_out.len(), 6); // the 1e21 budget's runs
+/// ```
+///
 /// # Errors
 /// [`Error::InsufficientData`] when either side of the split is empty or the training fit
 /// leaves a parameter undetermined; every error of [`fit_table`]; a bad filter or column.

@@ -185,6 +185,22 @@ pub fn gaussian_criteria(r: &[f64], k: usize) -> std::result::Result<(f64, f64, 
 /// [`gaussian_criteria`]). The table should be prepared (`accounting::prepare_table`) as
 /// for [`fit_table`].
 ///
+/// # Examples
+/// ```
+/// use scaling::accounting::LoadRequest;
+/// use scaling::data::RunTable;
+/// use scaling::validate::{compare_forms, FormsRequest};
+/// let law = scaling::law::presets::get("chinchilla").unwrap().law.unwrap();
+/// let design = scaling::simulate::isoflop_design(&law, &[1e18, 1e19, 1e20], 6, 1.5, 6.0);
+/// let runs = scaling::simulate::sample_runs(&law, &design, 0.01, 1, "synthetic").unwrap();
+/// let t = RunTable::from_csv_str("runs.csv", &scaling::report::lab::runs_csv(&runs)).unwrap();
+/// let req = FormsRequest { laws: vec!["chinchilla".into(), "E + A*N^-alpha".into()],
+///                          settings: Default::default() };
+/// let c = compare_forms(&t, &req, &LoadRequest::default()).unwrap();
+/// assert_eq!(c.forms.len(), 2);
+/// assert_eq!(c.best_bic.as_deref(), Some("chinchilla")); // the law the runs follow
+/// ```
+///
 /// # Errors
 /// No form, a form that is not understood (named in the message), a setting a form refuses,
 /// and every error of loading and fitting, prefixed with the form it concerns.

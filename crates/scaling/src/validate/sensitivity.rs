@@ -96,6 +96,15 @@ pub struct Sensitivity {
 
 /// The sensitivity of `law` (Chinchilla form) at `target` (module documentation).
 ///
+/// # Examples
+/// ```
+/// use scaling::validate::sensitivity::{sensitivity, Target};
+/// let law = scaling::law::presets::get("chinchilla").unwrap().law.unwrap();
+/// let s = sensitivity(&law, Target::Point { params: 70e9, tokens: 1.4e12 }).unwrap();
+/// assert!((s.loss - law.predict(70e9, 1.4e12, 5.88e23)).abs() < 1e-12);
+/// assert!(s.per_param.iter().any(|p| p.name == "alpha"));
+/// ```
+///
 /// # Errors
 /// [`Error::InvalidSetting`] for another form, non-positive exponents, or a target that is not
 /// positive and finite.
