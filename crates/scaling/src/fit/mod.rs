@@ -737,6 +737,13 @@ pub fn problem(runs: &Runs, config: &FitConfig) -> Result<Problem> {
 /// Relative tolerance for counting starts that reached the best objective.
 pub const SAME_OPTIMUM_RTOL: f64 = 1e-7;
 
+/// Absolute floor of the tolerance for counting starts that reached the best objective (and
+/// so for the "several basins" warning): objectives that differ by less than this are the
+/// same optimum. On noise-free data the optimum is near 1e-27 and a relative tolerance alone
+/// would call rounding noise another basin. 1e-14 is a log residual of about 1.4e-7 in the
+/// default mean Huber objective, far below any real data's objective (1e-4 to 1e-2).
+pub const SAME_OPTIMUM_ATOL: f64 = 1e-14;
+
 pub use starts::SCREEN_FTOL_REL;
 
 /// A screened grid start counts as having reached the best objective within this relative
@@ -819,6 +826,7 @@ fn fit_kernel(runs: &Runs, config: &FitConfig) -> Result<Fit> {
         e_free,
         &identifiability,
     ));
+    warnings.extend(identifiability.weak_warning());
     warnings.extend(search_warnings(&search, &ending, config.starts));
     let (status, status_detail) = classify_end(&ending.best, &bounds.at_bound, config);
     // 6. Quantities the law implies.
@@ -1052,7 +1060,7 @@ impl Ending {
             StartStrategy::Chinchilla => SCREEN_REACH_RTOL,
             StartStrategy::VarPro => SAME_OPTIMUM_RTOL,
         };
-        let tol = reach_rtol * best.f.abs() + 1e-300;
+        let tol = (reach_rtol * best.f.abs()).max(SAME_OPTIMUM_ATOL);
         let reached_best = outcomes
             .iter()
             .filter(|o| o.f.is_finite() && (o.f - best.f).abs() <= tol)
@@ -1225,6 +1233,29 @@ fn identifiability_at(
     }
     identifiability
         .unidentified
+        .sort_by_key(|u| names.iter().position(|n| *n == u.param));
+    // An exponent outside the range the starts scanned was reached by descent alone.
+    let [lo, hi] = match config.starts {
+        StartStrategy::Chinchilla => starts::GRID_EXPONENTS,
+        StartStrategy::VarPro => starts::VARPRO_EXPONENTS,
+    };
+    for j in 0..k {
+        let en = names[1 + k + j].as_str();
+        let v = law.params[1 + k + j];
+        let determined = !identifiability.unidentified.iter().any(|u| u.param == en);
+        if determined && !(lo..=hi).contains(&v) {
+            identifiability.weak.retain(|w| w.param != en);
+            identifiability.weak.push(Unidentified {
+                param: en.to_string(),
+                reason: format!(
+                    "{en} = {} is outside the exponents the starts scanned ({lo} to {hi})",
+                    crate::num::sig(v, 4)
+                ),
+            });
+        }
+    }
+    identifiability
+        .weak
         .sort_by_key(|u| names.iter().position(|n| *n == u.param));
     identifiability
 }
@@ -1665,6 +1696,7 @@ fn kernel_free_report(runs: &Runs, config: &FitConfig, form: &LawForm) -> Fit {
             identified: true,
             unidentified: vec![],
             jacobian_singular_ratio: f64::NAN,
+            weak: vec![],
         },
         implied: None,
         data_range: DataRange {
