@@ -735,7 +735,7 @@ pub(crate) fn fit_general(runs: &Runs, columns: &Columns, config: &FitConfig) ->
             basins.push(o.x.clone());
         }
     }
-    let tol = SAME_OPTIMUM_RTOL * best.f.abs() + 1e-300;
+    let tol = (SAME_OPTIMUM_RTOL * best.f.abs()).max(super::SAME_OPTIMUM_ATOL);
     let reached_best = outcomes
         .iter()
         .filter(|o| o.f.is_finite() && (o.f - best.f).abs() <= tol)
@@ -780,6 +780,7 @@ pub(crate) fn fit_general(runs: &Runs, columns: &Columns, config: &FitConfig) ->
             )
         });
     }
+    warnings.extend(identifiability.weak_warning());
     let unconverged = outcomes
         .iter()
         .filter(|o| o.termination != bfgs::Termination::Converged)

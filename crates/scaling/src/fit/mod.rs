@@ -345,6 +345,10 @@ pub struct Fit {
     pub implied: Option<Implied>,
     /// The range of the data.
     pub data_range: DataRange,
+    /// How strongly the log residuals are correlated within groups of runs (by model size):
+    /// see [`residual_correlation`].
+    #[serde(default)]
+    pub residual_correlation: Vec<ResidualCorrelation>,
     /// Things the reader should know.
     pub warnings: Vec<String>,
     /// The runs fitted (N, D, C, loss and file row of each), so a saved fit can be tested
@@ -737,6 +741,13 @@ pub fn problem(runs: &Runs, config: &FitConfig) -> Result<Problem> {
 /// Relative tolerance for counting starts that reached the best objective.
 pub const SAME_OPTIMUM_RTOL: f64 = 1e-7;
 
+/// Absolute floor of the tolerance for counting starts that reached the best objective (and
+/// so for the "several basins" warning): objectives that differ by less than this are the
+/// same optimum. On noise-free data the optimum is near 1e-27 and a relative tolerance alone
+/// would call rounding noise another basin. 1e-14 is a log residual of about 1.4e-7 in the
+/// default mean Huber objective, far below any real data's objective (1e-4 to 1e-2).
+pub const SAME_OPTIMUM_ATOL: f64 = 1e-14;
+
 pub use starts::SCREEN_FTOL_REL;
 
 /// A screened grid start counts as having reached the best objective within this relative
@@ -763,11 +774,111 @@ pub fn fit(runs: &Runs, config: &FitConfig) -> Result<Fit> {
 /// # Errors
 /// As [`fit`]; also a variable the runs and `columns` lack.
 pub fn fit_with_columns(runs: &Runs, columns: &Columns, config: &FitConfig) -> Result<Fit> {
-    if config.uses_kernel() {
-        fit_kernel(runs, config)
+    let mut fit = if config.uses_kernel() {
+        fit_kernel(runs, config)?
     } else {
-        general::fit_general(runs, columns, config)
+        general::fit_general(runs, columns, config)?
+    };
+    if runs.params.len() == runs.len() && fit.residuals.len() == runs.len() {
+        let ln_res: Vec<f64> = match config.objective.space {
+            Space::Log => fit.residuals.clone(),
+            // r = L_hat - L, so ln L_hat - ln L = ln(1 + r / L).
+            Space::Linear => fit
+                .residuals
+                .iter()
+                .zip(&runs.loss)
+                .map(|(r, l)| (r / l).ln_1p())
+                .collect(),
+        };
+        let keys: Vec<String> = runs.params.iter().map(|n| format!("{n:e}")).collect();
+        if let Some(rc) = residual_correlation("N", &keys, &ln_res) {
+            if rc.material {
+                fit.warnings.push(format!(
+                    "the log residuals are correlated within a model size (intra-class \
+                     correlation {} over {} sizes): runs of one size are not independent, so \
+                     the run-level bootstrap understates the uncertainty; resample by model \
+                     size (cluster_column = the N column)",
+                    crate::num::sig(rc.icc, 2),
+                    rc.groups
+                ));
+            }
+            fit.residual_correlation.push(rc);
+        }
     }
+    Ok(fit)
+}
+
+/// Intra-class correlation above which correlated residuals are called material (with at
+/// least [`ICC_MIN_GROUPS`] groups of which some hold two or more runs).
+pub const ICC_MATERIAL: f64 = 0.05;
+
+/// Fewest groups for a material intra-class correlation.
+pub const ICC_MIN_GROUPS: usize = 5;
+
+/// The intra-class correlation of the log residuals within groups of runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResidualCorrelation {
+    /// What the groups are (`N`: runs of one model size).
+    pub by: String,
+    /// Number of groups.
+    pub groups: usize,
+    /// One-way ANOVA estimate of the intra-class correlation (may be negative).
+    pub icc: f64,
+    /// `icc > ICC_MATERIAL` with at least `ICC_MIN_GROUPS` groups.
+    pub material: bool,
+}
+
+/// One-way random-effects ANOVA estimate of the intra-class correlation of `values` grouped by
+/// `keys` (Fisher 1925; unbalanced groups as in Searle, Casella & McCulloch 1992, 3.6):
+/// `ICC = (MSB - MSW) / (MSB + (n0 - 1) MSW)` with `n0 = (n - sum n_g^2 / n) / (G - 1)`.
+/// None when there are fewer than 2 groups or no group holds two runs.
+///
+/// ```
+/// // Groups {1, 3} and {5, 7}: MSB = 16, MSW = 2, n0 = 2, so ICC = 14 / 18.
+/// let keys: Vec<String> = ["a", "a", "b", "b"].iter().map(|s| s.to_string()).collect();
+/// let rc = scaling::fit::residual_correlation("N", &keys, &[1.0, 3.0, 5.0, 7.0]).unwrap();
+/// assert!((rc.icc - 14.0 / 18.0).abs() < 1e-12);
+/// assert_eq!(rc.groups, 2);
+/// ```
+pub fn residual_correlation(
+    by: &str,
+    keys: &[String],
+    values: &[f64],
+) -> Option<ResidualCorrelation> {
+    let mut groups: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+    for (k, v) in keys.iter().zip(values) {
+        if v.is_finite() {
+            groups.entry(k.as_str()).or_default().push(*v);
+        }
+    }
+    let g = groups.len();
+    let n: usize = groups.values().map(Vec::len).sum();
+    if g < 2 || n <= g {
+        return None;
+    }
+    let grand = groups.values().flatten().sum::<f64>() / n as f64;
+    let (mut ssb, mut ssw, mut sum_sq_sizes) = (0.0, 0.0, 0.0);
+    for v in groups.values() {
+        let m = v.iter().sum::<f64>() / v.len() as f64;
+        ssb += v.len() as f64 * (m - grand) * (m - grand);
+        ssw += v.iter().map(|x| (x - m) * (x - m)).sum::<f64>();
+        sum_sq_sizes += (v.len() * v.len()) as f64;
+    }
+    let msb = ssb / (g - 1) as f64;
+    let msw = ssw / (n - g) as f64;
+    let n0 = (n as f64 - sum_sq_sizes / n as f64) / (g - 1) as f64;
+    let denom = msb + (n0 - 1.0) * msw;
+    let icc = if denom > 0.0 {
+        (msb - msw) / denom
+    } else {
+        0.0
+    };
+    Some(ResidualCorrelation {
+        by: by.to_string(),
+        groups: g,
+        icc,
+        material: icc > ICC_MATERIAL && g >= ICC_MIN_GROUPS,
+    })
 }
 
 /// Fit a form with a fast kernel, in six steps a reader can follow: set up the problem
@@ -819,6 +930,7 @@ fn fit_kernel(runs: &Runs, config: &FitConfig) -> Result<Fit> {
         e_free,
         &identifiability,
     ));
+    warnings.extend(identifiability.weak_warning());
     warnings.extend(search_warnings(&search, &ending, config.starts));
     let (status, status_detail) = classify_end(&ending.best, &bounds.at_bound, config);
     // 6. Quantities the law implies.
@@ -1052,7 +1164,7 @@ impl Ending {
             StartStrategy::Chinchilla => SCREEN_REACH_RTOL,
             StartStrategy::VarPro => SAME_OPTIMUM_RTOL,
         };
-        let tol = reach_rtol * best.f.abs() + 1e-300;
+        let tol = (reach_rtol * best.f.abs()).max(SAME_OPTIMUM_ATOL);
         let reached_best = outcomes
             .iter()
             .filter(|o| o.f.is_finite() && (o.f - best.f).abs() <= tol)
@@ -1225,6 +1337,29 @@ fn identifiability_at(
     }
     identifiability
         .unidentified
+        .sort_by_key(|u| names.iter().position(|n| *n == u.param));
+    // An exponent outside the range the starts scanned was reached by descent alone.
+    let [lo, hi] = match config.starts {
+        StartStrategy::Chinchilla => starts::GRID_EXPONENTS,
+        StartStrategy::VarPro => starts::VARPRO_EXPONENTS,
+    };
+    for j in 0..k {
+        let en = names[1 + k + j].as_str();
+        let v = law.params[1 + k + j];
+        let determined = !identifiability.unidentified.iter().any(|u| u.param == en);
+        if determined && !(lo..=hi).contains(&v) {
+            identifiability.weak.retain(|w| w.param != en);
+            identifiability.weak.push(Unidentified {
+                param: en.to_string(),
+                reason: format!(
+                    "{en} = {} is outside the exponents the starts scanned ({lo} to {hi})",
+                    crate::num::sig(v, 4)
+                ),
+            });
+        }
+    }
+    identifiability
+        .weak
         .sort_by_key(|u| names.iter().position(|n| *n == u.param));
     identifiability
 }
@@ -1545,6 +1680,7 @@ fn kernel_report(runs: &Runs, config: &FitConfig, end: KernelEnd) -> Fit {
         identifiability,
         implied,
         data_range,
+        residual_correlation: vec![],
         warnings,
         residuals,
         data: FitData {
@@ -1665,6 +1801,7 @@ fn kernel_free_report(runs: &Runs, config: &FitConfig, form: &LawForm) -> Fit {
             identified: true,
             unidentified: vec![],
             jacobian_singular_ratio: f64::NAN,
+            weak: vec![],
         },
         implied: None,
         data_range: DataRange {
@@ -1673,6 +1810,7 @@ fn kernel_free_report(runs: &Runs, config: &FitConfig, form: &LawForm) -> Fit {
             flops: range(&derived_c),
             loss: range(&runs.loss).unwrap_or([f64::NAN; 2]),
         },
+        residual_correlation: vec![],
         warnings: vec![],
         data: FitData {
             params: runs.params.clone(),

@@ -216,6 +216,13 @@ pub struct Seed {
 }
 
 /// Exponent grid of the scan: geometric from 0.02 to 3.
+/// The range of exponents the paper's grid of starts covers (alpha, beta in {0, 0.5, ..., 2}).
+pub const GRID_EXPONENTS: [f64; 2] = [0.0, 2.0];
+
+/// The range of exponents the variable-projection profile scans (the ends of the grid of
+/// `exponent_grid`).
+pub const VARPRO_EXPONENTS: [f64; 2] = [0.02, 3.0];
+
 fn exponent_grid(points: usize) -> Vec<f64> {
     let (lo, hi) = (0.02f64.ln(), 3.0f64.ln());
     (0..points)
@@ -611,5 +618,17 @@ mod tests {
         let yy2: f64 = y2.iter().map(|v| v * v).sum();
         let (_, c) = nnls_small(&gram, &rhs, yy2, 2);
         assert!(c.iter().all(|v| *v >= 0.0));
+    }
+}
+
+#[cfg(test)]
+mod scanned_range_tests {
+    use super::*;
+
+    #[test]
+    fn scanned_ranges_match_the_grids() {
+        let g = exponent_grid(28);
+        assert!((g[0] - VARPRO_EXPONENTS[0]).abs() < 1e-12);
+        assert!((g[27] - VARPRO_EXPONENTS[1]).abs() < 1e-12);
     }
 }

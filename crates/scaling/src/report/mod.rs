@@ -480,10 +480,19 @@ pub fn law_test_text(t: &crate::uncertainty::LawTest, law_name: &str, fit: &Fit)
         .collect();
     let _ = writeln!(
         s,
-        "\n  chi-squared against the bootstrap covariance of ({}) ({} df): chi2 = {}, {}",
+        "\n  chi-squared against the bootstrap covariance of ({}) ({} df): chi2 = {}{}, {}",
         scale_names.join(", "),
         t.chi2_df,
         sig(t.chi2, 5),
+        if t.chi2_mc_std_error.is_finite() {
+            format!(
+                " (Monte Carlo standard error {} from the finite replicates: another seed \
+                 moves it by about that much)",
+                sig(t.chi2_mc_std_error, 2)
+            )
+        } else {
+            String::new()
+        },
         p_value(t.chi2_p_value)
     );
     let _ = writeln!(

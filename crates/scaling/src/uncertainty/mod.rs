@@ -338,12 +338,61 @@ pub fn at_budget(name: &str, flops: f64) -> String {
 pub fn attach(fit: &mut Fit, mut boot: Bootstrap, budgets: &[f64], level: f64) {
     boot.budgets = budgets.to_vec();
     let (iv, se) = intervals(fit, &boot, budgets, level);
+    let wide = wide_exponents(fit, &iv, level);
+    if !wide.is_empty() {
+        for w in &wide {
+            fit.identifiability.weak.retain(|u| u.param != w.param);
+            fit.identifiability.weak.push(w.clone());
+        }
+        let names = fit.form().param_names();
+        fit.identifiability
+            .weak
+            .sort_by_key(|u| names.iter().position(|n| *n == u.param));
+        let list: Vec<String> = wide.iter().map(|w| w.reason.clone()).collect();
+        fit.warnings.push(format!(
+            "the bootstrap interval on an exponent is wider than the exponent itself ({}): the \
+             data determine it only weakly",
+            list.join("; ")
+        ));
+    }
     fit.intervals = Some(iv);
     fit.std_errors = Some(se);
     fit.conventions.seed = Some(boot.seed);
     fit.conventions.new_run_interval = Some(new_run_residuals(fit).1.to_string());
     fit.warnings.extend(boot.warnings());
     fit.bootstrap = Some(boot);
+}
+
+/// Exponents (parameters whose meaning starts "exponent") whose interval at `level` is wider
+/// than the estimate's own magnitude: the data do not even fix their size.
+fn wide_exponents(
+    fit: &Fit,
+    iv: &BTreeMap<String, [f64; 2]>,
+    level: f64,
+) -> Vec<crate::fit::Unidentified> {
+    let mut out = vec![];
+    for (name, meaning) in &fit.meanings {
+        if !meaning.starts_with("exponent") {
+            continue;
+        }
+        let (Some(v), Some(&[lo, hi])) = (fit.params.get(name).copied().flatten(), iv.get(name))
+        else {
+            continue;
+        };
+        if hi - lo > v.abs() {
+            out.push(crate::fit::Unidentified {
+                param: name.clone(),
+                reason: format!(
+                    "{name} = {} with a {}% interval [{}, {}]",
+                    crate::num::sig(v, 3),
+                    crate::num::sig(100.0 * level, 3),
+                    crate::num::sig(lo, 3),
+                    crate::num::sig(hi, 3)
+                ),
+            });
+        }
+    }
+    out
 }
 
 /// The replicates that enter every interval: the bootstrap's parameter vectors whose refit
