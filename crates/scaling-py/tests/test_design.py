@@ -63,7 +63,7 @@ def test_design_matches_the_command_line():
         with open(path, "w") as f:
             f.write("params,tokens,loss\n")
             for i in range(len(runs["loss"])):
-                f.write(f"{runs['params'][i]!r},{runs['tokens'][i]!r},{runs['loss'][i]!r}\n")
+                f.write(f"{float(runs['params'][i])!r},{float(runs['tokens'][i])!r},{float(runs['loss'][i])!r}\n")
         out = subprocess.run([exe, "design", path, "--budget", "1e24", "--allowance", "1e21",
                               "--k", "2", "--format", "json"],
                              capture_output=True, text=True, check=True).stdout
