@@ -57,3 +57,27 @@ def test_downstream_bad_input_is_an_input_error():
                            targets=["7B-4T"])
     with pytest.raises(scaling.InputError, match="recipe"):
         scaling.downstream(str(path), recipe="nope", targets=["7B-4T"])
+
+
+def test_downstream_task_weights_and_figure(tmp_path):
+    path = data_file("bhagia2024_ladder_evals.csv")
+    groups = {"stem": 0.215, "humanities": 0.335, "social_sciences": 0.219, "other": 0.231}
+    r = scaling.downstream(
+        str(path), recipe="ladder", targets=["7B-4T"],
+        tasks=[f"mmlu_{g}_test_bpb:mmlu_{g}_test_rc_acc" for g in groups],
+        task_weights={f"mmlu_{g}_test_rc_acc": w for g, w in groups.items()})
+    assert r.conventions["task_weights"]["mmlu_humanities_test_rc_acc"] == 0.335
+    # The groups' weighted actual accuracy is the file's derived mmlu_avg_test_rc_acc
+    # (PROVENANCE.md: the repo's WEIGHT_BY_KEY), 0.490108 for 7B-4T.
+    assert abs(r.average[0]["actual"] - 0.490108310) < 5e-6
+    svg = r.svg()
+    assert svg.startswith("<svg") and "mmlu_stem_test_rc_acc: step 2" in svg
+    assert r._repr_svg_() == svg
+    out = tmp_path / "ds.svg"
+    r.plot(out)
+    assert out.read_text() == svg
+    with pytest.raises(scaling.InputError, match="exists"):
+        r.plot(out)
+    with pytest.raises(scaling.InputError, match="no task is named"):
+        scaling.downstream(str(path), recipe="ladder", targets=["7B-4T"],
+                           task_weights={"nope": 1})

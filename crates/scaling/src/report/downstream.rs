@@ -208,7 +208,8 @@ fn summary_panel(r: &DownstreamResult) -> Panel {
         .any(|t| t.predictions.iter().any(|p| p.actual.is_some()));
     let mut series = Vec::new();
     for (ti, p0) in first.predictions.iter().enumerate() {
-        let (pts, bars): (Vec<(f64, f64)>, Vec<(f64, f64)>) = r
+        type Xy = Vec<(f64, f64)>;
+        let (pts, bars): (Xy, Xy) = r
             .tasks
             .iter()
             .enumerate()
