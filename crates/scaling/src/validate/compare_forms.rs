@@ -195,7 +195,7 @@ pub fn gaussian_criteria(r: &[f64], k: usize) -> std::result::Result<(f64, f64, 
 /// let runs = scaling::simulate::sample_runs(&law, &design, 0.01, 1, "synthetic").unwrap();
 /// let t = RunTable::from_csv_str("runs.csv", &scaling::report::lab::runs_csv(&runs)).unwrap();
 /// let req = FormsRequest { laws: vec!["chinchilla".into(), "E + A*N^-alpha".into()],
-///                          settings: Default::default() };
+///                          settings: Default::default(), holdout: None };
 /// let c = compare_forms(&t, &req, &LoadRequest::default()).unwrap();
 /// assert_eq!(c.forms.len(), 2);
 /// assert_eq!(c.best_bic.as_deref(), Some("chinchilla")); // the law the runs follow
