@@ -27,7 +27,7 @@ pub struct Identifiability {
     /// (1 is perfectly conditioned, 0 is rank deficient).
     pub jacobian_singular_ratio: f64,
     /// Free parameters the data determine only weakly: they lie along a direction whose
-    /// singular-value ratio is below [`WEAK_RATIO_THRESHOLD`] (but not below
+    /// singular-value ratio is below `WEAK_RATIO_THRESHOLD` (1e-3) (but not below
     /// [`SINGULAR_RATIO_THRESHOLD`]), or (exponents) the optimum left the range the starts
     /// scanned. Their values are reported, with a warning; nothing is widened.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -49,7 +49,7 @@ pub struct LawTest {
     /// Monte Carlo standard error of `chi2`: the bootstrap covariance is estimated from a
     /// finite number of replicates, so the statistic moves with the seed (by about 15 between
     /// seeds on Epoch's runs with 4000 replicates). Delete-a-group jackknife (Efron & Stein
-    /// 1981) over [`JACKKNIFE_GROUPS`] consecutive groups of the usable replicates:
+    /// 1981) over `JACKKNIFE_GROUPS` (10) consecutive groups of the usable replicates:
     /// `se = sqrt((G - 1) / G * sum_g (chi2_(-g) - mean)^2)`. NaN when it cannot be formed.
     #[serde(default)]
     pub chi2_mc_std_error: f64,

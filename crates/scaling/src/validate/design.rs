@@ -598,8 +598,8 @@ fn choose(f: &Fisher, cands: &[(f64, f64)], kk: usize, allowance: f64, k: f64) -
                 .map(|(_, &c)| c)
                 .collect();
             let room = allowance - others.iter().map(|&c| cost[c]).sum::<f64>();
-            for c in 0..cands.len() {
-                if cost[c] > room * (1.0 + 1e-12) || c == chosen[slot] {
+            for (c, &cost_c) in cost.iter().enumerate().take(cands.len()) {
+                if cost_c > room * (1.0 + 1e-12) || c == chosen[slot] {
                     continue;
                 }
                 let v = var_with(&others, Some(c));
