@@ -9,10 +9,7 @@ use scaling::report::backtest as render;
 use scaling::uncertainty::{BootstrapRequest, FitRequest};
 use scaling::validate::{self, Axis, BacktestRequest, Inflation, RollingRequest, Split};
 
-use crate::{
-    load_request, name, quantity, read_table, usage, write_new, DataArgs, Format, ObjectiveArg,
-    ReductionArg, SpaceArg, StartsArg, XArg,
-};
+use crate::{load_request, quantity, read_table, usage, write_new, DataArgs, Format};
 
 #[derive(Args)]
 #[command(allow_negative_numbers = true)]
@@ -49,33 +46,6 @@ pub struct BacktestArgs {
     /// Functional form (as in `scaling fit`: a name or a formula).
     #[arg(long, default_value = "chinchilla", value_name = "NAME|FORMULA")]
     law: String,
-    /// Fix or bound a parameter, as in `scaling fit`; repeatable.
-    #[arg(long = "param", value_name = "NAME=VALUE|NAME=LOW:HIGH")]
-    param: Vec<String>,
-    /// The variable of `--law power`.
-    #[arg(long, value_enum)]
-    x: Option<XArg>,
-    /// Fix the irreducible loss E.
-    #[arg(long, value_parser = crate::non_negative, value_name = "E")]
-    fix_e: Option<f64>,
-    /// Per-run penalty on residuals.
-    #[arg(long, value_enum, default_value = "huber")]
-    objective: ObjectiveArg,
-    /// Huber's delta.
-    #[arg(long, default_value_t = 1e-3, value_parser = quantity)]
-    delta: f64,
-    /// Residuals of log loss or of loss.
-    #[arg(long, value_enum, default_value = "log")]
-    space: SpaceArg,
-    /// Sum or mean over runs.
-    #[arg(long, value_enum, default_value = "sum")]
-    reduction: ReductionArg,
-    /// Starting-point strategy.
-    #[arg(long, value_enum, default_value = "varpro")]
-    starts: StartsArg,
-    /// BFGS iteration limit per start.
-    #[arg(long, default_value_t = 2000)]
-    max_iter: usize,
     #[command(flatten)]
     data: DataArgs,
     /// Bootstrap replicates of each training fit, for the intervals (0: errors only).
@@ -109,6 +79,8 @@ pub struct BacktestArgs {
     /// Overwrite the --plot file if it exists.
     #[arg(long)]
     force: bool,
+    #[command(flatten)]
+    settings: crate::FitSettings,
 }
 
 fn axis(s: &str) -> Axis {
@@ -160,18 +132,7 @@ pub fn cmd_backtest(a: BacktestArgs, out: &mut String) -> Result<()> {
     if let Some(p) = &a.plot {
         crate::check_new(p, a.force, "--plot")?;
     }
-    let names = scaling::fit::FitNames {
-        law: a.law.clone(),
-        params: a.param.clone(),
-        x: a.x.map(name),
-        fix_e: a.fix_e,
-        objective: name(a.objective),
-        delta: a.delta,
-        space: name(a.space),
-        reduction: name(a.reduction),
-        starts: name(a.starts),
-        max_iter: a.max_iter,
-    };
+    let names = a.settings.names(&a.law);
     names.config_for(&[]).map_err(|e| usage(e.to_string()))?;
     let mut data = a.data.clone();
     data.need_flops = matches!(axis(&a.on), Axis::Flops) || distance != Some(Axis::Params);

@@ -8,10 +8,7 @@ use clap::Args;
 
 use scaling::validate::{self, DesignRequest, Quantity, SimulateRequest, Target};
 
-use crate::{
-    load_request, name, quantity, read_table, usage, DataArgs, Format, ObjectiveArg, SpaceArg,
-    StartsArg,
-};
+use crate::{load_request, quantity, read_table, usage, DataArgs, Format};
 
 #[derive(Args)]
 pub struct DesignArgs {
@@ -52,29 +49,13 @@ pub struct DesignArgs {
     /// Functional form when fitting a run table (as in `scaling fit`).
     #[arg(long, default_value = "chinchilla", value_name = "NAME|FORMULA")]
     law: String,
-    /// Fix or bound a parameter, as in `scaling fit`; repeatable.
-    #[arg(long = "param", value_name = "NAME=VALUE|NAME=LOW:HIGH")]
-    param: Vec<String>,
-    /// Fix the irreducible loss E.
-    #[arg(long, value_parser = crate::non_negative, value_name = "E")]
-    fix_e: Option<f64>,
-    /// Per-run penalty on residuals.
-    #[arg(long, value_enum, default_value = "huber")]
-    objective: ObjectiveArg,
-    /// Huber's delta.
-    #[arg(long, default_value_t = 1e-3, value_parser = quantity)]
-    delta: f64,
-    /// Residuals of log loss or of loss.
-    #[arg(long, value_enum, default_value = "log")]
-    space: SpaceArg,
-    /// Starting-point strategy.
-    #[arg(long, value_enum, default_value = "varpro")]
-    starts: StartsArg,
     #[command(flatten)]
     data: DataArgs,
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
+    #[command(flatten)]
+    settings: crate::FitSettings,
 }
 
 /// `scaling design`.
@@ -86,18 +67,7 @@ pub fn cmd_design(a: DesignArgs, out: &mut String) -> Result<()> {
     let fit = if saved {
         crate::read_fit(&a.file)?
     } else {
-        let names = scaling::fit::FitNames {
-            law: a.law.clone(),
-            params: a.param.clone(),
-            x: None,
-            fix_e: a.fix_e,
-            objective: name(a.objective),
-            delta: a.delta,
-            space: name(a.space),
-            reduction: "sum".into(),
-            starts: name(a.starts),
-            max_iter: 2000,
-        };
+        let names = a.settings.names(&a.law);
         names.config_for(&[]).map_err(|e| usage(e.to_string()))?;
         let table = read_table(&a.file, &a.data)?;
         let headers: Vec<&str> = table.columns.iter().map(|c| c.as_str()).collect();

@@ -7,10 +7,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::Args;
 
-use super::{
-    load_request, name, non_negative, quantity, read_table, row_filter, usage, DataArgs, Format,
-    ObjectiveArg, ReductionArg, SpaceArg, StartsArg, XArg,
-};
+use super::{load_request, quantity, read_table, row_filter, usage, DataArgs, Format};
 
 #[derive(Args)]
 #[command(allow_negative_numbers = true)]
@@ -21,33 +18,6 @@ pub(crate) struct FormsArgs {
     /// overtraining, multiplicative, broken-power, or a formula such as 'E + A*N^-alpha'.
     #[arg(long, required = true, value_name = "NAME|FORMULA")]
     law: Vec<String>,
-    /// Fix or bound a parameter in every form (`--param E=1.69`, `--param alpha=0.01:2`).
-    #[arg(long = "param", value_name = "NAME=VALUE|NAME=LOW:HIGH")]
-    param: Vec<String>,
-    /// The variable of the power and broken-power laws.
-    #[arg(long, value_enum)]
-    x: Option<XArg>,
-    /// Fix the irreducible loss E at this value in every form.
-    #[arg(long, value_parser = non_negative, value_name = "E")]
-    fix_e: Option<f64>,
-    /// Per-run penalty on residuals.
-    #[arg(long, value_enum, default_value = "huber")]
-    objective: ObjectiveArg,
-    /// Huber's delta.
-    #[arg(long, default_value_t = 1e-3, value_parser = quantity)]
-    delta: f64,
-    /// Residuals of log loss (Chinchilla) or of loss.
-    #[arg(long, value_enum, default_value = "log")]
-    space: SpaceArg,
-    /// Sum (Chinchilla) or mean over runs.
-    #[arg(long, value_enum, default_value = "sum")]
-    reduction: ReductionArg,
-    /// Starting-point strategy.
-    #[arg(long, value_enum, default_value = "varpro")]
-    starts: StartsArg,
-    /// BFGS iteration limit per start.
-    #[arg(long, default_value_t = 2000)]
-    max_iter: usize,
     /// Also score each form by held-out error: fit it to the runs with at most this value
     /// (on `--on`) and predict the others.
     #[arg(long, value_parser = quantity, value_name = "VALUE")]
@@ -65,23 +35,14 @@ pub(crate) struct FormsArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
+    #[command(flatten)]
+    settings: crate::FitSettings,
 }
 
 pub(crate) fn cmd_forms(a: FormsArgs, out: &mut String) -> Result<()> {
     let req = scaling::validate::FormsRequest {
         laws: a.law.clone(),
-        settings: scaling::fit::FitNames {
-            law: String::new(),
-            params: a.param.clone(),
-            x: a.x.map(name),
-            fix_e: a.fix_e,
-            objective: name(a.objective),
-            delta: a.delta,
-            space: name(a.space),
-            reduction: name(a.reduction),
-            starts: name(a.starts),
-            max_iter: a.max_iter,
-        },
+        settings: a.settings.names(""),
         holdout: a.cutoff.map(|value| scaling::validate::Holdout {
             axis: match a.on.as_str() {
                 "flops" | "C" => scaling::validate::Axis::Flops,

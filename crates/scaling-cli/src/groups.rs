@@ -7,14 +7,10 @@ use anyhow::Result;
 use clap::Args;
 
 use scaling::data::RunTable;
-use scaling::fit;
 use scaling::groups::{self, GroupsNames};
 use scaling::report::groups as render;
 
-use crate::{
-    load_request, name, progress_bar, usage, write_new, DataArgs, Format, ObjectiveArg,
-    ReductionArg, SpaceArg, XArg,
-};
+use crate::{load_request, progress_bar, usage, write_new, DataArgs, Format};
 
 #[derive(Args)]
 #[command(allow_negative_numbers = true)]
@@ -29,16 +25,6 @@ pub struct GroupsArgs {
     /// Functional form: chinchilla, power, kaplan, ... or a formula (as `scaling fit`).
     #[arg(long, default_value = "chinchilla", value_name = "NAME|FORMULA")]
     law: String,
-    /// The variable of `--law power`.
-    #[arg(long, value_enum)]
-    x: Option<XArg>,
-    /// Fix (`--param E=1.69`) or bound (`--param alpha=0.01:2`) a parameter in every group
-    /// (`E[comma]=1.8` names one group's copy in the joint fit); repeatable.
-    #[arg(long = "param", value_name = "NAME=VALUE|NAME=LOW:HIGH")]
-    param: Vec<String>,
-    /// Fix E at this value in every group.
-    #[arg(long, value_name = "E")]
-    fix_e: Option<f64>,
     /// Parameters shared by every group in the joint fit, e.g. `alpha,beta`; the others are
     /// fitted per group. Also runs the test of shared parameters.
     #[arg(long, value_delimiter = ',', value_name = "NAMES")]
@@ -53,21 +39,6 @@ pub struct GroupsArgs {
     /// best achievable loss when some runs are under-tuned (1: symmetric).
     #[arg(long, value_name = "K")]
     asymmetric: Option<f64>,
-    /// Per-run penalty on residuals.
-    #[arg(long, value_enum, default_value = "huber")]
-    objective: ObjectiveArg,
-    /// Huber's delta.
-    #[arg(long, default_value_t = 1e-3)]
-    delta: f64,
-    /// Residuals of log loss or of loss.
-    #[arg(long, value_enum, default_value = "log")]
-    space: SpaceArg,
-    /// Sum or mean over runs.
-    #[arg(long, value_enum, default_value = "sum")]
-    reduction: ReductionArg,
-    /// BFGS iteration limit per start.
-    #[arg(long, default_value_t = 2000)]
-    max_iter: usize,
     /// Budgets (FLOPs) for the loss, N_opt, differences and compute-equivalent gains.
     #[arg(
         long,
@@ -106,23 +77,14 @@ pub struct GroupsArgs {
     /// No progress bar.
     #[arg(long, short = 'q')]
     quiet: bool,
+    #[command(flatten)]
+    settings: crate::FitSettings,
 }
 
 /// `scaling groups`.
 pub fn cmd_groups(a: GroupsArgs, out: &mut String) -> Result<()> {
     let names = GroupsNames {
-        fit: fit::FitNames {
-            law: a.law.clone(),
-            params: a.param.clone(),
-            x: a.x.map(name),
-            fix_e: a.fix_e,
-            objective: name(a.objective),
-            delta: a.delta,
-            space: name(a.space),
-            reduction: name(a.reduction),
-            starts: "varpro".into(),
-            max_iter: a.max_iter,
-        },
+        fit: a.settings.names(&a.law),
         by: a.by.clone().unwrap_or_default(),
         shared: a.shared.clone(),
         ties: a.tie.clone(),

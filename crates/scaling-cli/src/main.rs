@@ -204,21 +204,14 @@ struct DataArgs {
     need_flops: bool,
 }
 
-#[derive(Args)]
-#[command(allow_negative_numbers = true)]
-struct FitArgs {
-    /// Run table: CSV with a header row, or JSON (an array of objects).
-    file: PathBuf,
-    /// Functional form: chinchilla, power, kaplan, kaplan-steps, data-constrained,
-    /// overtraining, multiplicative, broken-power, or a formula such as
-    /// 'E + A*N^-alpha + B*D^-beta' (N, D, C, U, S, M = D/N and column names are data; other
-    /// names are parameters).
-    #[arg(long, default_value = "chinchilla", value_name = "NAME|FORMULA")]
-    law: String,
+/// How a law is fitted: the flags every command that fits runs shares (`fit`, `backtest`,
+/// `forms`, `groups`, `design`), mapped to the library's `FitNames`.
+#[derive(Args, Clone)]
+pub(crate) struct FitSettings {
     /// Fix a parameter (`--param E=1.69`) or bound it (`--param alpha=0.01:2`); repeatable.
     #[arg(long = "param", value_name = "NAME=VALUE|NAME=LOW:HIGH")]
     param: Vec<String>,
-    /// The variable of `--law power`.
+    /// The variable of the power and broken-power laws.
     #[arg(long, value_enum)]
     x: Option<XArg>,
     /// Fix the irreducible loss E at this value instead of fitting it (0 removes the term).
@@ -242,6 +235,37 @@ struct FitArgs {
     /// BFGS iteration limit per start.
     #[arg(long, default_value_t = 2000)]
     max_iter: usize,
+}
+
+impl FitSettings {
+    /// The library's settings by name for the law `law`.
+    pub(crate) fn names(&self, law: &str) -> fit::FitNames {
+        fit::FitNames {
+            law: law.to_string(),
+            params: self.param.clone(),
+            x: self.x.map(name),
+            fix_e: self.fix_e,
+            objective: name(self.objective),
+            delta: self.delta,
+            space: name(self.space),
+            reduction: name(self.reduction),
+            starts: name(self.starts),
+            max_iter: self.max_iter,
+        }
+    }
+}
+
+#[derive(Args)]
+#[command(allow_negative_numbers = true)]
+struct FitArgs {
+    /// Run table: CSV with a header row, or JSON (an array of objects).
+    file: PathBuf,
+    /// Functional form: chinchilla, power, kaplan, kaplan-steps, data-constrained,
+    /// overtraining, multiplicative, broken-power, or a formula such as
+    /// 'E + A*N^-alpha + B*D^-beta' (N, D, C, U, S, M = D/N and column names are data; other
+    /// names are parameters).
+    #[arg(long, default_value = "chinchilla", value_name = "NAME|FORMULA")]
+    law: String,
     #[command(flatten)]
     data: DataArgs,
     /// Output format.
@@ -279,6 +303,8 @@ struct FitArgs {
     /// Overwrite the --out file if it exists.
     #[arg(long)]
     force: bool,
+    #[command(flatten)]
+    settings: crate::FitSettings,
 }
 
 #[derive(Args)]
@@ -741,19 +767,8 @@ fn fit_runs(a: &FitArgs, config: &FitConfig, table: &RunTable, runs: &Runs) -> R
 }
 
 fn cmd_fit(a: FitArgs, out: &mut String) -> Result<()> {
-    let names = fit::FitNames {
-        law: a.law.clone(),
-        params: a.param.clone(),
-        x: a.x.map(name),
-        fix_e: a.fix_e,
-        objective: name(a.objective),
-        delta: a.delta,
-        space: name(a.space),
-        reduction: name(a.reduction),
-        starts: name(a.starts),
-        max_iter: a.max_iter,
-    };
-    match (a.law.as_str(), a.x) {
+    let names = a.settings.names(&a.law);
+    match (a.law.as_str(), a.settings.x) {
         ("chinchilla", Some(_)) => {
             return Err(usage(
                 "--x applies to --law power only (the Chinchilla law uses N and D)",
