@@ -554,10 +554,22 @@ fn read_table(file: &Path, data: &DataArgs) -> Result<RunTable> {
     Ok(table)
 }
 
+/// The run table (with count columns, as [`read_table`]) and the library's loading request.
+fn table_and_load(file: &Path, data: &DataArgs) -> Result<(RunTable, acc::LoadRequest)> {
+    Ok((read_table(file, data)?, load_request(data)))
+}
+
 /// The 0-based table rows `--where` keeps (all rows without it), for grouping.
 fn selected_rows(table: &RunTable, data: &DataArgs) -> Result<Vec<usize>> {
     row_filter(data)?;
     Ok(acc::selected_rows(table, &load_request(data))?)
+}
+
+/// The rows `--where` keeps, in groups of `--by` (one group of them all without it).
+fn groups_of(table: &RunTable, load: &acc::LoadRequest, by: &[String]) -> Result<Vec<Group>> {
+    acc::row_filter(load).map_err(|e| anyhow::Error::new(e).context("--where"))?;
+    let selected = acc::selected_rows(table, load)?;
+    Ok(scaling::data::group_rows(table, "--by", by, &selected)?)
 }
 
 /// Validated, filtered runs of `t` (only the table rows `rows`, when given: one group).

@@ -6,102 +6,56 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 use clap::Args;
 
-use scaling::data::{group_rows, Group, RowFilter, RunTable};
-use scaling::law::LawForm;
+use scaling::accounting::LoadRequest;
+use scaling::data::{Filters, Group, RunTable};
 use scaling::methods::{self, CompareRequest, EnvelopeRequest, IsoflopRequest, PowerlawRequest};
 use scaling::report::methods as render;
 
 use crate::{finish_groups, DataArgs, Format};
 
-/// The rows a `--where` filter keeps (every row without one).
-fn rows_where(
-    table: &RunTable,
-    filter: &Option<String>,
-    overrides: &scaling::data::ColumnOverrides,
-) -> Result<Vec<usize>> {
-    let Some(text) = filter else {
-        return Ok((0..table.rows.len()).collect());
-    };
-    let f = RowFilter::parse(text).map_err(|e| anyhow::Error::new(e).context("--where"))?;
-    let keep = f.matches(table, overrides)?;
-    Ok((0..table.rows.len()).filter(|&r| keep[r]).collect())
-}
-
-/// The library's per-group results, each error with `context` (a library error that already
-/// names the file keeps its own words).
-fn outcomes<T>(
-    raw: Vec<(Group, scaling::Result<T>)>,
-    file: &Path,
-    context: &dyn Fn(&Group) -> Option<String>,
-) -> Vec<(Group, Result<T>)> {
+/// The library's per-group results, each error naming the file unless it already does.
+fn outcomes<T>(raw: Vec<(Group, scaling::Result<T>)>, file: &Path) -> Vec<(Group, Result<T>)> {
     let path = file.display().to_string();
-    let with_context = |g: &Group, e: scaling::Error| {
-        let named = e.to_string().contains(&path);
-        let e = anyhow::Error::new(e);
-        match context(g) {
-            Some(c) => e.context(c),
-            None if named => e,
-            None => e.context(path.clone()),
-        }
+    let named = |e: scaling::Error| match e.to_string().contains(&path) {
+        true => anyhow::Error::new(e),
+        false => anyhow::Error::new(e).context(path.clone()),
     };
     raw.into_iter()
-        .map(|(g, r)| {
-            let r = r.map_err(|e| with_context(&g, e));
-            (g, r)
-        })
+        .map(|(g, r)| (g, r.map_err(named)))
         .collect()
 }
 
 /// `scaling powerlaw`.
 pub fn cmd_powerlaw(a: PowerlawArgs, out: &mut String) -> Result<()> {
-    methods::check_level(a.level)?;
     let table = RunTable::read(&a.file)?;
-    table.named_column("--x", &a.x)?;
-    table.named_column("--y", &a.y)?;
-    let selected = rows_where(&table, &a.row_filter, &Default::default())?;
+    let load = LoadRequest {
+        filters: Filters {
+            row_filter: a.row_filter.clone(),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
     let req = PowerlawRequest {
         x: a.x.clone(),
         y: a.y.clone(),
         skip_invalid: a.skip_invalid,
         level: a.level,
     };
-    let groups = group_rows(&table, "--by", &a.by, &selected)?;
+    let groups = crate::groups_of(&table, &load, &a.by)?;
     let raw = methods::for_groups(groups, |g| methods::powerlaw_table(&table, &g.rows, &req));
-    let context = |g: &Group| {
-        let group = if g.key.is_empty() {
-            String::new()
-        } else {
-            format!(", group {}", g.label())
-        };
-        Some(format!(
-            "{}: --x column {:?} against --y column {:?}{group}",
-            a.file.display(),
-            a.x,
-            a.y
-        ))
-    };
-    let outcomes = outcomes(raw, &a.file, &context);
+    let text = render::powerlaw_text;
     finish_groups(
-        outcomes,
+        outcomes(raw, &a.file),
         !a.by.is_empty(),
         a.format,
-        &render::powerlaw_text,
+        &text,
         out,
     )
 }
 
 /// `scaling isoflop`.
 pub fn cmd_isoflop(a: IsoflopArgs, out: &mut String) -> Result<()> {
-    let data = DataArgs {
-        need_flops: true,
-        ..a.data.clone()
-    };
-    let table = crate::read_table(&a.file, &data)?;
-    if let Some(c) = &a.o.budget_col {
-        table.named_column("--budget-col", c)?;
-    }
-    let selected = crate::selected_rows(&table, &data)?;
-    let load = crate::load_request(&data);
+    let (table, load) = crate::table_and_load(&a.file, &a.data)?;
     let req = IsoflopRequest {
         budget_col: a.o.budget_col.clone(),
         budgets: a.o.budgets.clone(),
@@ -111,35 +65,29 @@ pub fn cmd_isoflop(a: IsoflopArgs, out: &mut String) -> Result<()> {
         seed: a.o.seed,
         level: a.o.level,
     };
-    let groups = group_rows(&table, "--by", &a.o.by, &selected)?;
+    let groups = crate::groups_of(&table, &load, &a.o.by)?;
     let raw = methods::for_groups(groups, |g| {
         let rows = (!g.key.is_empty()).then(|| g.rows.clone());
-        let runs = methods::chinchilla_runs(&table, &load, rows)?;
-        methods::isoflop_table(&table, &runs, &req)
+        methods::isoflop_table(
+            &table,
+            &methods::chinchilla_runs(&table, &load, rows)?,
+            &req,
+        )
     });
     let source = a.file.display().to_string();
     let text = |r: &methods::IsoflopResult, g: &str| render::isoflop_text(r, &source, g);
-    let outcomes = outcomes(raw, &a.file, &|_| None);
-    finish_groups(outcomes, !a.o.by.is_empty(), a.o.format, &text, out)
+    finish_groups(
+        outcomes(raw, &a.file),
+        !a.o.by.is_empty(),
+        a.o.format,
+        &text,
+        out,
+    )
 }
 
 /// `scaling compare`.
 pub fn cmd_compare(a: CompareArgs, out: &mut String) -> Result<()> {
-    let data = DataArgs {
-        need_flops: true,
-        ..a.data.clone()
-    };
-    let table = crate::read_table(&a.file, &data)?;
-    let selected = crate::selected_rows(&table, &data)?;
-    for c in &a.run_col {
-        table.named_column("--run-col", c)?;
-    }
-    if let Some(c) = &a.o.budget_col {
-        table.named_column("--budget-col", c)?;
-    }
-    let load = crate::load_request(&data);
-    let mut needs = scaling::fit::needs(&LawForm::Chinchilla);
-    needs.flops = true;
+    let (table, load) = crate::table_and_load(&a.file, &a.data)?;
     let req = CompareRequest {
         budgets: a.o.budgets.clone(),
         budget_col: a.o.budget_col.clone(),
@@ -151,15 +99,19 @@ pub fn cmd_compare(a: CompareArgs, out: &mut String) -> Result<()> {
         level: a.o.level,
         rows: None,
     };
-    let groups = group_rows(&table, "--by", &a.o.by, &selected)?;
+    let groups = crate::groups_of(&table, &load, &a.o.by)?;
     let raw = methods::for_groups(groups, |g| {
         let rows = (!g.key.is_empty()).then(|| g.rows.clone());
-        let runs = scaling::accounting::load_runs(&table, needs, &load, rows.clone())?;
-        let req = CompareRequest {
-            rows,
-            ..req.clone()
-        };
-        methods::compare(&table, &runs, &load, &req)
+        let runs = methods::chinchilla_runs(&table, &load, rows.clone())?;
+        methods::compare(
+            &table,
+            &runs,
+            &load,
+            &CompareRequest {
+                rows,
+                ..req.clone()
+            },
+        )
     });
     let source = a.file.display().to_string();
     let text = |c: &methods::Comparison, g: &str| {
@@ -170,8 +122,13 @@ pub fn cmd_compare(a: CompareArgs, out: &mut String) -> Result<()> {
         };
         head + &render::compare_text(c, &source)
     };
-    let outcomes = outcomes(raw, &a.file, &|_| None);
-    finish_groups(outcomes, !a.o.by.is_empty(), a.o.format, &text, out)
+    finish_groups(
+        outcomes(raw, &a.file),
+        !a.o.by.is_empty(),
+        a.o.format,
+        &text,
+        out,
+    )
 }
 
 /// `scaling envelope`.
@@ -192,32 +149,27 @@ pub fn cmd_envelope(a: EnvelopeArgs, out: &mut String) -> Result<()> {
     };
     req.check()?;
     let table = RunTable::read(&a.file)?;
-    for c in &a.run_col {
-        table.named_column("--run-col", c)?;
-    }
-    if let Some(c) = &a.steps_col {
-        table.named_column("--steps-col", c)?;
-    }
-    let ov = scaling::data::ColumnOverrides {
-        params: a.params_col.clone(),
-        tokens: a.tokens_col.clone(),
-        flops: None,
-        loss: a.loss_col.clone(),
+    let load = LoadRequest {
+        params_col: a.params_col.clone(),
+        tokens_col: a.tokens_col.clone(),
+        loss_col: a.loss_col.clone(),
+        filters: Filters {
+            row_filter: a.row_filter.clone(),
+            ..Default::default()
+        },
+        ..Default::default()
     };
-    let selected = rows_where(&table, &a.row_filter, &ov)?;
-    let groups = group_rows(&table, "--by", &a.by, &selected)?;
+    let groups = crate::groups_of(&table, &load, &a.by)?;
     let raw = methods::for_groups(groups, |g| methods::envelope_table(&table, &g.rows, &req));
     let source = a.file.display().to_string();
     let text = |r: &methods::EnvelopeReport, g: &str| render::envelope_text(r, &source, g);
-    let context = |_: &Group| {
-        Some(format!(
-            "{} (runs identified by --run-col {}; columns named by --params-col, --tokens-col or --steps-col, --loss-col)",
-            a.file.display(),
-            a.run_col.join(",")
-        ))
-    };
-    let outcomes = outcomes(raw, &a.file, &context);
-    finish_groups(outcomes, !a.by.is_empty(), a.format, &text, out)
+    finish_groups(
+        outcomes(raw, &a.file),
+        !a.by.is_empty(),
+        a.format,
+        &text,
+        out,
+    )
 }
 
 #[derive(Args)]

@@ -410,6 +410,34 @@ impl RunTable {
         })
     }
 
+    /// Index of the column that the request field `field` names (`x`, `run_col`,
+    /// `budget_col`, ...). As [`RunTable::named_column`], but the error names the field, so a
+    /// front end can say it in its own words (`--run-col`, `run_col=`).
+    ///
+    /// # Examples
+    /// ```
+    /// use scaling::data::{Column, RunTable};
+    /// let t = RunTable::from_columns("t.csv", vec![("n".into(), Column::Numbers(vec![1.0]))]).unwrap();
+    /// assert_eq!(t.field_column("x", "n").unwrap(), 0);
+    /// let e = t.field_column("run_col", "id").unwrap_err();
+    /// let flag = |f: &str| format!("--{}", f.replace('_', "-"));
+    /// assert!(e.render(&flag).contains("--run-col \"id\" names no column"));
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::MissingColumn`] naming the file, the field, the name given and every header.
+    pub fn field_column(&self, field: &str, name: &str) -> Result<usize> {
+        self.column_index(name).ok_or_else(|| Error::MissingColumn {
+            path: self.path.clone(),
+            role: field.replace('_', " "),
+            message: format!(
+                "{{}} {name:?} names no column: {name:?} is not a header (columns are: {})",
+                self.column_list()
+            ),
+            names: vec![field.to_string()],
+        })
+    }
+
     /// The headers, quoted and comma-separated, for error messages.
     pub(crate) fn column_list(&self) -> String {
         self.columns

@@ -160,8 +160,8 @@ pub fn powerlaw_table(
     req: &PowerlawRequest,
 ) -> Result<PowerlawResult> {
     check_level(req.level)?;
-    let xi = table.named_column("x column", &req.x)?;
-    let yi = table.named_column("y column", &req.y)?;
+    let xi = table.field_column("x", &req.x)?;
+    let yi = table.field_column("y", &req.y)?;
     let (mut xs, mut ys, mut skipped) = (vec![], vec![], 0);
     for &r in rows {
         match (table.positive(r, xi), table.positive(r, yi)) {
@@ -173,7 +173,13 @@ pub fn powerlaw_table(
             _ => skipped += 1,
         }
     }
-    let fit = fit_power_law(&xs, &ys, req.level)?;
+    let fit = fit_power_law(&xs, &ys, req.level).map_err(|e| match e {
+        Error::InsufficientData(m) => Error::InsufficientData(format!(
+            "{}: column {:?} against column {:?}: {m}",
+            table.path, req.x, req.y
+        )),
+        other => other,
+    })?;
     Ok(PowerlawResult {
         fit,
         skipped_rows: skipped,
@@ -221,7 +227,7 @@ impl IsoflopRequest {
     /// How the runs of `runs` (loaded from `table`) are grouped into budgets.
     fn grouping(&self, table: &RunTable, runs: &Runs) -> Result<Grouping> {
         if let Some(c) = &self.budget_col {
-            let i = table.named_column("budget column", c)?;
+            let i = table.field_column("budget_col", c)?;
             let v = runs
                 .rows
                 .iter()
@@ -415,7 +421,7 @@ pub fn curves_from_checkpoints(
     let lc = find_column(table, Role::Loss, &ov)?
         .ok_or_else(|| missing(Role::Loss.describe(), "name the loss column"))?;
     let (dc, per_step) = match (&req.steps_col, req.tokens_per_step) {
-        (Some(s), Some(t)) => (table.named_column("steps column", s)?, t),
+        (Some(s), Some(t)) => (table.field_column("steps_col", s)?, t),
         (Some(_), None) => {
             return Err(Error::setting(
                 "{} needs {}",
@@ -435,7 +441,7 @@ pub fn curves_from_checkpoints(
     let run_idx: Vec<usize> = req
         .run_col
         .iter()
-        .map(|c| table.named_column("run column", c))
+        .map(|c| table.field_column("run_col", c))
         .collect::<Result<_>>()?;
     let mut curves: Vec<RawCurve> = Vec::new();
     let mut warnings: Vec<String> = Vec::new();
@@ -450,11 +456,12 @@ pub fn curves_from_checkpoints(
         match curves.iter_mut().find(|c| c.0 == id) {
             Some(c) => {
                 if c.1 != n {
-                    return Err(Error::InvalidSetting(format!(
-                        "{}: run {id:?} has two sizes ({} and {n}): add the column that tells them apart to the run columns",
+                    let why = format!(
+                        "{}: run {id:?} has two sizes ({} and {n}): add the column that tells them apart to {{}}",
                         table.location(r),
                         c.1
-                    )));
+                    );
+                    return Err(Error::setting(why, &["run_col"]));
                 }
                 if let Some(last) = c.2.last() {
                     if d <= last.0 && !warnings.iter().any(|w| w.contains(&format!("run {id:?}"))) {
@@ -666,7 +673,7 @@ pub const PUBLISHED: [Published; 4] = [
 fn last_checkpoints(table: &RunTable, runs: &Runs, run_col: &[String]) -> Result<Runs> {
     let idx: Vec<usize> = run_col
         .iter()
-        .map(|c| table.named_column("run column", c))
+        .map(|c| table.field_column("run_col", c))
         .collect::<Result<_>>()?;
     let mut last: Vec<(String, usize)> = Vec::new();
     for i in 0..runs.len() {
