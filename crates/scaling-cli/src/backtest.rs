@@ -133,14 +133,12 @@ pub fn cmd_backtest(a: BacktestArgs, out: &mut String) -> Result<()> {
         crate::check_new(p, a.force, "--plot")?;
     }
     let names = a.settings.names(&a.law);
-    names.config_for(&[]).map_err(|e| usage(e.to_string()))?;
+    names.config_for(&[])?;
     let mut data = a.data.clone();
     data.need_flops = matches!(axis(&a.on), Axis::Flops) || distance != Some(Axis::Params);
     let table = read_table(&a.file, &data)?;
     let headers: Vec<&str> = table.columns.iter().map(|c| c.as_str()).collect();
-    let config = names
-        .config_for(&headers)
-        .map_err(|e| usage(e.to_string()))?;
+    let config = names.config_for(&headers)?;
     crate::row_filter(&data)?;
     let mut needs = scaling::fit::needs(&config.form);
     needs.flops |= data.need_flops;

@@ -68,12 +68,10 @@ pub fn cmd_design(a: DesignArgs, out: &mut String) -> Result<()> {
         crate::read_fit(&a.file)?
     } else {
         let names = a.settings.names(&a.law);
-        names.config_for(&[]).map_err(|e| usage(e.to_string()))?;
+        names.config_for(&[])?;
         let table = read_table(&a.file, &a.data)?;
         let headers: Vec<&str> = table.columns.iter().map(|c| c.as_str()).collect();
-        let config = names
-            .config_for(&headers)
-            .map_err(|e| usage(e.to_string()))?;
+        let config = names.config_for(&headers)?;
         crate::row_filter(&a.data)?;
         let mut needs = scaling::fit::needs(&config.form);
         needs.params = true;

@@ -124,7 +124,7 @@ pub fn cmd_groups(a: GroupsArgs, out: &mut String) -> Result<()> {
         }
     };
     let headers: Vec<&str> = table.columns.iter().map(|c| c.as_str()).collect();
-    let req = names.request(&headers).map_err(|e| usage(e.to_string()))?;
+    let req = names.request(&headers)?;
     let targets: Vec<Option<String>> = if a.targets.is_empty() {
         vec![None]
     } else {

@@ -4,14 +4,14 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use anyhow::Result;
-use clap::{Args, Subcommand, ValueEnum};
+use clap::{Args, Subcommand};
 
 use scaling::data::RunTable;
 use scaling::plateau::PlateauRequest;
 use scaling::report::lab as render;
 use scaling::simulate::{self, StrategyRequest, SweepRequest};
 
-use crate::{emit, name, plan, usage, write_new, Format};
+use crate::{emit, plan, usage, write_new, Format};
 
 #[derive(Args)]
 pub struct PlateauArgs {
@@ -66,27 +66,12 @@ pub enum SimulateCommand {
     Sweep(Box<SweepArgs>),
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-enum ScenarioArg {
-    FullRange,
-    NearZero,
-    LowNoise,
-    HalfSupport,
-    Prune,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum KeepArg {
-    Largest,
-    Smallest,
-}
-
 #[derive(Args)]
 #[command(allow_negative_numbers = true)]
 pub struct StrategyArgs {
     /// Scenario.
-    #[arg(long, value_enum)]
-    scenario: ScenarioArg,
+    #[arg(long, value_parser = ["full-range", "near-zero", "low-noise", "half-support", "prune"])]
+    scenario: String,
     /// near-zero: training x ~ Uniform(-n^-kappa, n^-kappa).
     #[arg(long, default_value_t = 0.25)]
     kappa: f64,
@@ -100,8 +85,8 @@ pub struct StrategyArgs {
     #[arg(long, default_value_t = 0.5)]
     keep_fraction: f64,
     /// prune: keep the largest or the smallest |x|.
-    #[arg(long, value_enum, default_value = "largest")]
-    keep: KeepArg,
+    #[arg(long, value_parser = ["largest", "smallest"], default_value = "largest")]
+    keep: String,
     /// Training-set sizes: values or ranges A:B (A:B:K for K per decade; default 3 per decade).
     #[arg(long, default_value = "1e2:1e5:3")]
     sizes: String,
@@ -120,12 +105,6 @@ pub struct StrategyArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum NoiseArg {
-    Gaussian,
-    Exponential,
 }
 
 #[derive(Args)]
@@ -149,8 +128,8 @@ pub struct SweepArgs {
     #[arg(long)]
     grid_tokens: Option<String>,
     /// Noise in ln L.
-    #[arg(long, value_enum, default_value = "gaussian")]
-    noise_kind: NoiseArg,
+    #[arg(long, value_parser = ["gaussian", "exponential"], default_value = "gaussian")]
+    noise_kind: String,
     /// Its scale (sd, or mean for exponential).
     #[arg(long, default_value_t = 0.01)]
     noise: f64,
@@ -175,12 +154,12 @@ pub fn cmd_simulate(c: SimulateCommand, out: &mut String) -> Result<()> {
 
 fn strategy(a: StrategyArgs, out: &mut String) -> Result<()> {
     let r = simulate::data_strategy(&StrategyRequest {
-        scenario: name(a.scenario),
+        scenario: a.scenario,
         kappa: a.kappa,
         gamma: a.gamma,
         bias: a.bias,
         keep_fraction: a.keep_fraction,
-        keep: name(a.keep),
+        keep: a.keep,
         sizes: a.sizes,
         reps: a.reps,
         seed: a.seed,
@@ -206,7 +185,7 @@ fn sweep(a: SweepArgs, out: &mut String) -> Result<()> {
             span: a.span,
             grid_params: a.grid_params,
             grid_tokens: a.grid_tokens,
-            noise_kind: name(a.noise_kind),
+            noise_kind: a.noise_kind,
             noise: a.noise,
             seed: a.seed,
         },

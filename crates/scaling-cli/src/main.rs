@@ -110,31 +110,6 @@ enum Format {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
-enum XArg {
-    Params,
-    Tokens,
-    Flops,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum ObjectiveArg {
-    Huber,
-    Squared,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum SpaceArg {
-    Log,
-    Linear,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum ReductionArg {
-    Sum,
-    Mean,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
 enum StartsArg {
     /// Variable projection seeds, then BFGS polish (fast, default).
     Varpro,
@@ -212,23 +187,23 @@ pub(crate) struct FitSettings {
     #[arg(long = "param", value_name = "NAME=VALUE|NAME=LOW:HIGH")]
     param: Vec<String>,
     /// The variable of the power and broken-power laws.
-    #[arg(long, value_enum)]
-    x: Option<XArg>,
+    #[arg(long, value_parser = ["params", "tokens", "flops"])]
+    x: Option<String>,
     /// Fix the irreducible loss E at this value instead of fitting it (0 removes the term).
     #[arg(long, value_parser = non_negative, value_name = "E")]
     fix_e: Option<f64>,
     /// Per-run penalty on residuals.
-    #[arg(long, value_enum, default_value = "huber")]
-    objective: ObjectiveArg,
+    #[arg(long, value_parser = ["huber", "squared"], default_value = "huber")]
+    objective: String,
     /// Huber's delta.
     #[arg(long, default_value_t = 1e-3, value_parser = quantity)]
     delta: f64,
     /// Residuals of log loss (Chinchilla) or of loss.
-    #[arg(long, value_enum, default_value = "log")]
-    space: SpaceArg,
+    #[arg(long, value_parser = ["log", "linear"], default_value = "log")]
+    space: String,
     /// Sum (Chinchilla) or mean over runs.
-    #[arg(long, value_enum, default_value = "sum")]
-    reduction: ReductionArg,
+    #[arg(long, value_parser = ["sum", "mean"], default_value = "sum")]
+    reduction: String,
     /// Starting-point strategy.
     #[arg(long, value_enum, default_value = "varpro")]
     starts: StartsArg,
@@ -243,12 +218,12 @@ impl FitSettings {
         fit::FitNames {
             law: law.to_string(),
             params: self.param.clone(),
-            x: self.x.map(name),
+            x: self.x.clone(),
             fix_e: self.fix_e,
-            objective: name(self.objective),
+            objective: self.objective.clone(),
             delta: self.delta,
-            space: name(self.space),
-            reduction: name(self.reduction),
+            space: self.space.clone(),
+            reduction: self.reduction.clone(),
             starts: name(self.starts),
             max_iter: self.max_iter,
         }
@@ -780,33 +755,18 @@ fn fit_runs(a: &FitArgs, config: &FitConfig, table: &RunTable, runs: &Runs) -> R
 
 fn cmd_fit(a: FitArgs, out: &mut String) -> Result<()> {
     let names = a.settings.names(&a.law);
-    match (a.law.as_str(), a.settings.x) {
-        ("chinchilla", Some(_)) => {
-            return Err(usage(
-                "--x applies to --law power only (the Chinchilla law uses N and D)",
-            ))
-        }
-        ("power", None) => {
-            return Err(usage(
-                "--law power needs --x params, --x tokens or --x flops",
-            ))
-        }
-        _ => {}
-    }
     // Settings are checked before the file, so a bad --law is named even when the file is
     // missing too; the headers then decide which names of a formula are data.
     let early = names.config_for(&[]);
     let table = match read_table(&a.file, &a.data) {
         Ok(t) => t,
         Err(e) => {
-            early.map_err(|e| usage(e.to_string()))?;
+            early?;
             return Err(e);
         }
     };
     let headers: Vec<&str> = table.columns.iter().map(|c| c.as_str()).collect();
-    let config = names
-        .config_for(&headers)
-        .map_err(|e| usage(e.to_string()))?;
+    let config = names.config_for(&headers)?;
     let form = config.form.clone();
     if let Some(path) = &a.out {
         check_new(path, a.force, "--out")?;

@@ -117,14 +117,18 @@ impl FitNames {
         } else {
             let form = if builtin {
                 if x.is_some() && lower != "broken-power" {
-                    return Err(Error::InvalidSetting(format!(
-                        "a variable x applies to the power and broken-power laws only, not {lower}"
-                    )));
+                    return Err(Error::setting(
+                        format!(
+                            "{{}} applies to the power and broken-power laws only, not {lower}"
+                        ),
+                        &["x"],
+                    ));
                 }
                 LawForm::builtin(&lower, x).ok_or_else(|| {
-                    Error::InvalidSetting(format!(
-                        "the {lower} law needs its variable x: params, tokens or flops"
-                    ))
+                    Error::setting(
+                        format!("the {lower} law needs its variable {{}}: params, tokens or flops"),
+                        &["x"],
+                    )
                 })?
             } else {
                 let word = self.law.trim();
@@ -217,26 +221,28 @@ impl FitNames {
     }
 
     fn kernel_config(&self) -> Result<FitConfig> {
-        let form =
-            match (one_of("law", &self.law, &LAWS)?, &self.x) {
-                ("chinchilla", None) => LawForm::Chinchilla,
-                ("chinchilla", Some(_)) => return Err(Error::InvalidSetting(
-                    "a variable x applies to the power law only (the Chinchilla law uses N and D)"
-                        .into(),
-                )),
-                (_, None) => {
-                    return Err(Error::InvalidSetting(
-                        "the power law needs its variable x: params, tokens or flops".into(),
-                    ))
-                }
-                (_, Some(x)) => LawForm::Power {
-                    x: match one_of("variable", x, &VARIABLES)? {
-                        "params" => Variable::Params,
-                        "tokens" => Variable::Tokens,
-                        _ => Variable::Flops,
-                    },
+        let form = match (one_of("law", &self.law, &LAWS)?, &self.x) {
+            ("chinchilla", None) => LawForm::Chinchilla,
+            ("chinchilla", Some(_)) => {
+                return Err(Error::setting(
+                    "{} applies to the power law only (the Chinchilla law uses N and D)",
+                    &["x"],
+                ))
+            }
+            (_, None) => {
+                return Err(Error::setting(
+                    "the power law needs its variable {}: params, tokens or flops",
+                    &["x"],
+                ))
+            }
+            (_, Some(x)) => LawForm::Power {
+                x: match one_of("variable", x, &VARIABLES)? {
+                    "params" => Variable::Params,
+                    "tokens" => Variable::Tokens,
+                    _ => Variable::Flops,
                 },
-            };
+            },
+        };
         self.kernel_config_for(form)
     }
 
