@@ -300,8 +300,9 @@ impl DownstreamOptions {
         }
         targets.extend(self.at_flops.iter().map(|&c| Target::Compute { c }));
         if targets.is_empty() {
-            return Err(Error::InvalidSetting(
-                "nothing to predict: give --target RUN, --at N:D or --at-flops C".into(),
+            return Err(Error::setting(
+                "nothing to predict: give {} RUN, {} N:D or {} C",
+                &["target", "at", "at_flops"],
             ));
         }
         req.targets = targets;

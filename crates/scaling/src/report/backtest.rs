@@ -130,7 +130,7 @@ pub fn backtest_text(b: &Backtest, source: &str) -> String {
     if c.level.is_none() {
         let _ = writeln!(
             out,
-            "  (no bootstrap: errors only; --bootstrap R gives intervals)"
+            "  (no bootstrap: errors only; bootstrap replicates give intervals)"
         );
     }
     for w in &b.warnings {

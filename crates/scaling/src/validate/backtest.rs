@@ -900,8 +900,9 @@ pub fn rolling(table: &RunTable, runs: &Runs, req: &RollingRequest) -> Result<Ro
             )));
         };
         if !(first > 0.0) {
-            return Err(Error::InvalidSetting(
-                "automatic cutoffs need positive values on the axis; give --cutoffs".into(),
+            return Err(Error::setting(
+                "automatic cutoffs need positive values on the axis; give {}",
+                &["cutoffs"],
             ));
         }
         let mut c = Vec::new();
