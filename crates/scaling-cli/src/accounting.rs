@@ -8,7 +8,7 @@ use clap::Args;
 use scaling::accounting::{self, CountRequest, ReconcileRequest, ShapeRequest};
 use scaling::report::accounting as render;
 
-use crate::{emit, plan, quantity, usage, Format};
+use crate::{emit, plan, quantity, Format};
 
 #[derive(Args)]
 #[command(allow_negative_numbers = true)]
@@ -191,15 +191,6 @@ pub struct ReconcileArgs {
 /// `scaling reconcile`.
 pub fn cmd_reconcile(a: ReconcileArgs, out: &mut String) -> Result<()> {
     let src = a.law.resolve()?;
-    let law = src
-        .law
-        .clone()
-        .ok_or_else(|| usage(format!("{} has no loss law", src.label)))?;
-    if !(a.min_params > 0.0 && a.max_params > a.min_params) {
-        return Err(usage(
-            "--min-params must be positive and below --max-params",
-        ));
-    }
     let req = ReconcileRequest {
         omega: a.omega,
         vocab: a.vocab,
@@ -207,6 +198,6 @@ pub fn cmd_reconcile(a: ReconcileArgs, out: &mut String) -> Result<()> {
         min_params: a.min_params,
         max_params: a.max_params,
     };
-    let r = accounting::reconcile_law(&law, &src.label, &req)?;
+    let r = accounting::reconcile_law(src.loss_law()?, &src.label, &req)?;
     emit(out, a.format, &r, render::reconcile_text)
 }

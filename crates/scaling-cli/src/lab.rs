@@ -11,7 +11,7 @@ use scaling::plateau::PlateauRequest;
 use scaling::report::lab as render;
 use scaling::simulate::{self, StrategyRequest, SweepRequest};
 
-use crate::{emit, plan, usage, write_new, Format};
+use crate::{emit, plan, write_new, Format};
 
 #[derive(Args)]
 pub struct PlateauArgs {
@@ -174,11 +174,8 @@ fn sweep(a: SweepArgs, out: &mut String) -> Result<()> {
         crate::check_new(p, a.force, "--out")?;
     }
     let src = a.law.resolve()?;
-    let law = src
-        .law
-        .ok_or_else(|| usage(format!("{} has no loss law to draw runs from", src.label)))?;
     let runs = simulate::sweep(
-        &law,
+        src.loss_law()?,
         &SweepRequest {
             budgets: a.budgets,
             per_budget: a.per_budget,

@@ -44,11 +44,7 @@ pub fn cmd_sensitivity(a: SensitivityArgs, out: &mut String) -> Result<()> {
         },
         _ => return Err(usage("give --flops C, or --params N and --tokens D")),
     };
-    let law = src
-        .law
-        .as_ref()
-        .ok_or_else(|| usage(format!("{} has no loss law", src.label)))?;
-    let s = sensitivity(law, target)?;
+    let s = sensitivity(src.loss_law()?, target)?;
     match a.format {
         Format::Json => {
             out.push_str(&serde_json::to_string_pretty(&s)?);

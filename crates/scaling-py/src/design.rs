@@ -151,10 +151,7 @@ fn sensitivity(
     }
     .map_err(|e| to_py(py, e))?;
     let target = target(py, req.flops, req.params, req.tokens, src.k)?;
-    let law = src
-        .law
-        .as_ref()
-        .ok_or_else(|| crate::input_error(py, &format!("{} has no loss law", src.label)))?;
+    let law = src.loss_law().map_err(|e| to_py(py, e))?;
     let s = validate::sensitivity(law, target).map_err(|e| to_py(py, e))?;
     let json = serde_json::to_string_pretty(&s).expect("a sensitivity serialises") + "\n";
     Ok((

@@ -422,10 +422,14 @@ pub struct ReconcileResult {
 /// non-positive omega.
 pub fn reconcile_law(law: &Law, label: &str, req: &ReconcileRequest) -> Result<ReconcileResult> {
     if !(req.min_params > 0.0 && req.max_params > req.min_params) {
-        return Err(Error::InvalidSetting(format!(
-            "the fitted range of non-embedding parameters must be positive and increasing, got [{}, {}]",
-            req.min_params, req.max_params
-        )));
+        return Err(Error::setting(
+            format!(
+                "{{}} must be positive and below {{}} (the fitted range of non-embedding \
+                 parameters), got [{}, {}]",
+                req.min_params, req.max_params
+            ),
+            &["min_params", "max_params"],
+        ));
     }
     let omega = req.omega.unwrap_or_else(|| omega(req.vocab, req.aspect));
     Ok(ReconcileResult {

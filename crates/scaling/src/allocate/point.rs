@@ -206,12 +206,7 @@ fn complete(form: &LawForm, reads: &[Var], k: f64, r: &PointRequest) -> Result<C
 /// request fields (`params`, `tokens`, `flops`, `unique_tokens`, `level`) for a point the law
 /// cannot use; [`Error::Numerical`] when the law's value is not finite.
 pub fn predict_point(source: &Source, req: &PointRequest) -> Result<PointPrediction> {
-    let law = source.law.as_ref().ok_or_else(|| {
-        Error::InvalidSetting(format!(
-            "{} publishes an allocation rule but no loss law, so it cannot predict a loss",
-            source.label
-        ))
-    })?;
+    let law = source.loss_law()?;
     let reads = law.form.form().variables();
     if req.unique_tokens.is_some() && !reads.contains(&Var::U) {
         return Err(Error::setting(

@@ -84,4 +84,27 @@ impl Source {
         })?;
         Source::from_json_str(&path.display().to_string(), &text)
     }
+
+    /// The loss law, for analyses that need one (predicting a loss, drawing runs,
+    /// sensitivities, reconciling conventions).
+    ///
+    /// # Examples
+    /// ```
+    /// use scaling::allocate::Source;
+    /// assert!(Source::preset("chinchilla").unwrap().loss_law().is_ok());
+    /// // Approaches 1 and 2 publish an allocation rule, not a loss law.
+    /// let rule_only = Source::preset("chinchilla-approach1").unwrap();
+    /// assert!(rule_only.loss_law().unwrap_err().to_string().contains("no loss law"));
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidSetting`] when the source publishes only an allocation rule.
+    pub fn loss_law(&self) -> Result<&Law> {
+        self.law.as_ref().ok_or_else(|| {
+            Error::InvalidSetting(format!(
+                "{} publishes an allocation rule but no loss law",
+                self.label
+            ))
+        })
+    }
 }
