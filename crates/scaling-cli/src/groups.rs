@@ -29,16 +29,6 @@ pub struct GroupsArgs {
     /// fitted per group. Also runs the test of shared parameters.
     #[arg(long, value_delimiter = ',', value_name = "NAMES")]
     shared: Vec<String>,
-    /// Tie two parameters of the law (`alpha=beta`: beta takes alpha's value); repeatable.
-    #[arg(long, value_name = "KEPT=REMOVED")]
-    tie: Vec<String>,
-    /// Column of per-run weights (each run's penalty is multiplied by its weight).
-    #[arg(long, value_name = "COL")]
-    weight_col: Option<String>,
-    /// Charge over-prediction K times an equal under-prediction, so the law follows the
-    /// best achievable loss when some runs are under-tuned (1: symmetric).
-    #[arg(long, value_name = "K")]
-    asymmetric: Option<f64>,
     /// Budgets (FLOPs) for the loss, N_opt, differences and compute-equivalent gains.
     #[arg(
         long,
@@ -87,9 +77,6 @@ pub fn cmd_groups(a: GroupsArgs, out: &mut String) -> Result<()> {
         fit: a.settings.names(&a.law),
         by: a.by.clone().unwrap_or_default(),
         shared: a.shared.clone(),
-        ties: a.tie.clone(),
-        weight_col: a.weight_col.clone(),
-        asymmetric: a.asymmetric,
         budgets: a.budgets.clone(),
         replicates: a.bootstrap,
         seed: a.seed,

@@ -210,6 +210,16 @@ pub(crate) struct FitSettings {
     /// BFGS iteration limit per start.
     #[arg(long, default_value_t = 2000)]
     max_iter: usize,
+    /// Tie two parameters of the law (`alpha=beta`: beta takes alpha's value); repeatable.
+    #[arg(long, value_name = "KEPT=REMOVED")]
+    tie: Vec<String>,
+    /// Column of per-run weights (each run's penalty is multiplied by its weight).
+    #[arg(long, value_name = "COL")]
+    weight_col: Option<String>,
+    /// Charge over-prediction K times an equal under-prediction, so the law follows the
+    /// best achievable loss when some runs are under-tuned (1: symmetric).
+    #[arg(long, value_name = "K")]
+    asymmetric: Option<f64>,
 }
 
 impl FitSettings {
@@ -226,6 +236,9 @@ impl FitSettings {
             reduction: self.reduction.clone(),
             starts: name(self.starts),
             max_iter: self.max_iter,
+            ties: self.tie.clone(),
+            weight_col: self.weight_col.clone(),
+            asymmetric: self.asymmetric,
         }
     }
 }
@@ -272,6 +285,10 @@ struct FitArgs {
     /// they first appear; a group that fails is reported in its place).
     #[arg(long, value_delimiter = ',', value_name = "COL")]
     by: Vec<String>,
+    /// With --by COL: fit every group jointly with these parameters shared (`alpha,beta`) and
+    /// the rest per group, and test the sharing (as `scaling groups --shared`).
+    #[arg(long, value_delimiter = ',', value_name = "NAMES")]
+    shared: Vec<String>,
     /// Save the fit (JSON) to this file; `scaling predict` reads it.
     #[arg(long, short = 'o', value_name = "FILE")]
     out: Option<PathBuf>,
@@ -544,7 +561,7 @@ fn selected_rows(table: &RunTable, data: &DataArgs) -> Result<Vec<usize>> {
 fn groups_of(table: &RunTable, load: &acc::LoadRequest, by: &[String]) -> Result<Vec<Group>> {
     acc::row_filter(load).map_err(|e| anyhow::Error::new(e).context("--where"))?;
     let selected = acc::selected_rows(table, load)?;
-    Ok(scaling::data::group_rows(table, "--by", by, &selected)?)
+    Ok(scaling::data::group_rows(table, by, &selected)?)
 }
 
 /// Validated, filtered runs of `t` (only the table rows `rows`, when given: one group).
@@ -774,6 +791,9 @@ fn cmd_fit(a: FitArgs, out: &mut String) -> Result<()> {
     if let Some(r) = a.bootstrap {
         scaling::limits::check("bootstrap replicates", r, scaling::limits::MAX_REPLICATES)?;
     }
+    if !a.shared.is_empty() {
+        return fit_shared(&a, &table, out);
+    }
     if !a.by.is_empty() {
         if a.out.is_some() {
             return Err(usage(
@@ -781,7 +801,7 @@ fn cmd_fit(a: FitArgs, out: &mut String) -> Result<()> {
             ));
         }
         let selected = selected_rows(&table, &a.data)?;
-        let groups = scaling::data::group_rows(&table, "--by", &a.by, &selected)?;
+        let groups = scaling::data::group_rows(&table, &a.by, &selected)?;
         let outcomes = groups.into_iter().map(|g| {
             let runs = runs_of(&table, &form, &a.data, Some(g.rows.clone()));
             let r = runs.and_then(|runs| fit_runs(&a, &config, &table, &runs));
@@ -812,6 +832,33 @@ fn cmd_fit(a: FitArgs, out: &mut String) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// `fit --by COL --shared NAMES`: the groups library's separate and joint fits and test.
+fn fit_shared(a: &FitArgs, table: &RunTable, out: &mut String) -> Result<()> {
+    let [by] = a.by.as_slice() else {
+        return Err(usage("--shared needs --by with one column: the groups"));
+    };
+    if a.out.is_some() || a.cluster_col.is_some() || !a.flops.is_empty() {
+        return Err(usage(
+            "--shared goes without --out, --cluster-col and --flops; `scaling groups` has the joint fit's other options",
+        ));
+    }
+    let names = scaling::groups::GroupsNames {
+        fit: a.settings.names(&a.law),
+        by: by.clone(),
+        shared: a.shared.clone(),
+        replicates: a.bootstrap,
+        seed: a.seed,
+        level: a.level,
+        ..Default::default()
+    };
+    let headers: Vec<&str> = table.columns.iter().map(|c| c.as_str()).collect();
+    let req = names.request(&headers)?;
+    let bar = progress_bar(a.bootstrap.unwrap_or(0) as u64, a.quiet);
+    let r = scaling::groups::fit_groups(table, &load_request(&a.data), &req, &|| bar.inc(1))?;
+    bar.finish_and_clear();
+    emit(out, a.format, &r, report::groups::groups_text)
 }
 
 fn cmd_predict(a: PredictArgs, out: &mut String) -> Result<()> {
@@ -870,7 +917,7 @@ fn cmd_calibrate(a: CalibrateArgs, out: &mut String) -> Result<()> {
     };
     let table = read_table(&a.file, &a.data)?;
     let selected = selected_rows(&table, &a.data)?;
-    let groups = scaling::data::group_rows(&table, "--by", &a.by, &selected)?;
+    let groups = scaling::data::group_rows(&table, &a.by, &selected)?;
     let file = a.file.display().to_string();
     let bar = progress_bar((a.datasets * groups.len()) as u64, a.quiet);
     let design = |label: &str| match label {

@@ -99,7 +99,7 @@ fn analyse(s: &Source, reps: usize, isoflop: bool) -> Result<Vec<(Group, Result<
     };
     let table = crate::read_table(file, &data)?;
     let selected = crate::selected_rows(&table, &data)?;
-    let groups = group_rows(&table, "--by", &s.by, &selected)?;
+    let groups = group_rows(&table, &s.by, &selected)?;
     let mut saved = saved;
     Ok(groups
         .into_iter()

@@ -97,3 +97,94 @@ fn groups_bad_input_exits_2() {
         assert!(!err.contains("panicked"), "{err}");
     }
 }
+
+/// `fit` takes the same ties, weights and asymmetric penalty as `groups` (one FitSettings
+/// flag group), and `fit --by COL --shared` is the groups library's joint fit.
+#[test]
+fn fit_takes_ties_weights_asymmetry_and_shared_groups() {
+    let dir = tempdir("fit");
+    let a = csv(&dir, "a.csv", 1.7);
+    let json = |args: &[&str]| -> serde_json::Value {
+        let (code, out, err) = scaling(args);
+        assert_eq!(code, 0, "{args:?}: {err}");
+        serde_json::from_str(&out).unwrap()
+    };
+    // Exact data from alpha = 0.34, beta = 0.28: tied, one exponent between the two.
+    let tied = json(&["fit", &a, "--tie", "alpha=beta", "--format", "json"]);
+    assert_eq!(
+        tied["conventions"]["joint"]["ties"][0],
+        serde_json::json!(["alpha", "beta"])
+    );
+    assert!(tied["params"].get("beta").is_none());
+    let al = tied["params"]["alpha"].as_f64().unwrap();
+    assert!(al > 0.25 && al < 0.37, "{al}");
+    // The tied fit is a saved law that predicts.
+    let saved = dir.join("tied.json");
+    let s = saved.display().to_string();
+    json(&[
+        "fit",
+        &a,
+        "--tie",
+        "alpha=beta",
+        "--out",
+        &s,
+        "--format",
+        "json",
+    ]);
+    let p = json(&[
+        "predict", &s, "--params", "1e9", "--tokens", "2e10", "--format", "json",
+    ]);
+    assert!(p["loss"].as_f64().unwrap() > 1.7);
+    // k = 1 is the symmetric objective; weights of 1 change nothing.
+    let plain = json(&["fit", &a, "--format", "json"]);
+    let sym = json(&[
+        "fit",
+        &a,
+        "--asymmetric",
+        "1",
+        "--weight-col",
+        "w",
+        "--format",
+        "json",
+    ]);
+    for k in ["E", "A", "B", "alpha", "beta"] {
+        let (x, y) = (
+            plain["params"][k].as_f64().unwrap(),
+            sym["params"][k].as_f64().unwrap(),
+        );
+        assert!((x - y).abs() < 1e-6 * x.abs(), "{k}: {x} vs {y}");
+    }
+    assert_eq!(sym["conventions"]["asymmetric"], 1.0);
+    assert_eq!(sym["conventions"]["weights"], "w");
+    // Joint fit through `fit --by --shared` on a stacked table.
+    let both = dir.join("both.csv");
+    let mut t = String::from("params,tokens,loss,w,set\n");
+    for (f, set) in [(&a, "a"), (&csv(&dir, "b.csv", 1.8), "b")] {
+        for line in std::fs::read_to_string(f).unwrap().lines().skip(1) {
+            t.push_str(&format!("{line},{set}\n"));
+        }
+    }
+    std::fs::write(&both, t).unwrap();
+    let b = both.display().to_string();
+    let g = json(&[
+        "fit",
+        &b,
+        "--by",
+        "set",
+        "--shared",
+        "alpha,beta",
+        "--format",
+        "json",
+    ]);
+    assert!((g["joint"]["params"]["alpha"].as_f64().unwrap() - 0.34).abs() < 1e-3);
+    assert!(g["test"]["f_p_value"].as_f64().is_some());
+    let (code, _, err) = scaling(&["fit", &b, "--shared", "alpha"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--by"), "{err}");
+    let (code, _, err) = scaling(&["fit", &a, "--weight-col", "nope"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("--weight-col") && err.contains("nope"),
+        "{err}"
+    );
+}

@@ -85,7 +85,8 @@ fn backtest(
             ))
         }
     };
-    let fr = req.fit.fit_request().map_err(|e| to_py(py, e))?;
+    let headers: Vec<&str> = table.columns.iter().map(|c| c.as_str()).collect();
+    let fr = req.fit.fit_request(&headers).map_err(|e| to_py(py, e))?;
     crate::run::detached(
         py,
         0,

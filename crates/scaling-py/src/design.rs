@@ -69,7 +69,11 @@ fn design(
         Some(d) => Some(table(d)?),
         None => None,
     };
-    let fr = req.fit.fit_request().map_err(|e| to_py(py, e))?;
+    let headers: Vec<&str> = tbl
+        .as_ref()
+        .map(|t| t.columns.iter().map(|c| c.as_str()).collect())
+        .unwrap_or_default();
+    let fr = req.fit.fit_request(&headers).map_err(|e| to_py(py, e))?;
     let fit = py
         .detach(|| -> scaling::Result<scaling::fit::Fit> {
             match (fit_json, tbl.as_mut()) {

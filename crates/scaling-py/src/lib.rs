@@ -101,7 +101,8 @@ fn fit(
     let mut table = table(data)?;
     let req: Request = serde_json::from_str(request)
         .map_err(|e| pyo3::exceptions::PyValueError::new_err(format!("bad request: {e}")))?;
-    let fr = req.fit_request().map_err(|e| to_py(py, e))?;
+    let headers: Vec<&str> = table.columns.iter().map(|c| c.as_str()).collect();
+    let fr = req.fit_request(&headers).map_err(|e| to_py(py, e))?;
     let total = fr.bootstrap.as_ref().map_or(0, |b| b.replicates as u64);
     run::detached(py, total, progress, move |tick| {
         let needs = scaling::fit::needs(&fr.config.form);
@@ -145,9 +146,9 @@ fn default_level() -> f64 {
 }
 
 impl Request {
-    fn fit_request(&self) -> scaling::Result<scaling::uncertainty::FitRequest> {
+    fn fit_request(&self, headers: &[&str]) -> scaling::Result<scaling::uncertainty::FitRequest> {
         Ok(scaling::uncertainty::FitRequest {
-            config: self.fit.config()?,
+            config: self.fit.config_for(headers)?,
             bootstrap: self
                 .bootstrap
                 .as_ref()

@@ -51,7 +51,7 @@ fn finish<T: Serialize>(
 /// Rows the request's row filter keeps, split by `by`.
 fn groups(t: &RunTable, load: &LoadRequest, by: &[String]) -> scaling::Result<Vec<Group>> {
     let rows = selected_rows(t, load)?;
-    group_rows(t, "by", by, &rows)
+    group_rows(t, by, &rows)
 }
 
 /// Approach 2 (IsoFLOP profiles); returns `(json, text)`. Off the interpreter: Ctrl-C

@@ -35,3 +35,28 @@ def test_groups_from_arrays_and_errors():
         scaling.groups(data, by="g", tie=["alpha"])
     with pytest.raises(scaling.InputError, match="nope"):
         scaling.groups(data, by="nope")
+
+
+def test_fit_takes_ties_weights_and_asymmetry_as_the_cli():
+    n = np.repeat(3e7 * 2.5 ** np.arange(6), 5)
+    d = np.tile(1e9 * 2.5 ** np.arange(5), 6)
+    loss = 1.7 + 400 / n**0.34 + 410 / d**0.28
+    data = {"params": n, "tokens": d, "loss": loss, "w": np.ones_like(n)}
+    tied = scaling.fit(data, tie=["alpha=beta"])
+    assert "beta" not in tied.params and 0.25 < tied.params["alpha"] < 0.37
+    plain = scaling.fit(data)
+    sym = scaling.fit(data, asymmetric=1.0, weight_col="w")
+    for k in ["E", "A", "B", "alpha", "beta"]:
+        assert abs(plain.params[k] - sym.params[k]) < 1e-6 * abs(plain.params[k])
+    with pytest.raises(scaling.InputError, match="weight_col"):
+        scaling.fit(data, weight_col="nope")
+    path = str(data_file(GADRE))
+    py = scaling.fit(path, loss="loss_c4_val", tie=["alpha=beta"], where="dataset_name == 'rpj'")
+    assert py.to_json() == cli("fit", path, "--loss-col", "loss_c4_val", "--tie", "alpha=beta",
+                               "--where", "dataset_name == 'rpj'", "--format", "json")
+    # `where=` reaches the library in every call (it was once sent under a key serde ignored).
+    r = scaling.groups(path, by="dataset_name", loss="loss_c4_val",
+                       where="dataset_name != 'rpj'")
+    assert r.groups == ["c4_original", "rw_original"]
+    with pytest.raises(ValueError, match="unknown field"):
+        scaling._scaling.fit(path, '{"fit": {"tie": ["alpha=beta"]}}')

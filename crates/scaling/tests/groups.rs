@@ -48,7 +48,6 @@ fn request(shared: &[&str]) -> GroupsRequest {
         config: FitConfig::default(),
         shared: shared.iter().map(|s| s.to_string()).collect(),
         ties: vec![],
-        weight_column: None,
         budgets: vec![1e21],
         bootstrap: None,
     }

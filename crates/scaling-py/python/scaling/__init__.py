@@ -18,7 +18,7 @@ from ._data import table_arg
 from ._errors import InputError, NumericalError, ScalingError
 from ._progress import reporter
 from ._results import Fit, Result
-from ._methods import Comparison, Envelope, Isoflop, PowerLaw, compare, envelope, isoflop, powerlaw
+from ._methods import _load, Comparison, Envelope, Isoflop, PowerLaw, compare, envelope, isoflop, powerlaw
 from ._forms import FormComparison, compare_forms
 from ._plan import Plan, Presets, optimal, presets
 from ._downstream import Downstream, downstream
@@ -70,32 +70,6 @@ __all__ = [
 ]
 
 
-def _load(
-    params: Optional[str],
-    tokens: Optional[str],
-    flops: Optional[str],
-    loss: Optional[str],
-    skip_invalid: bool,
-    drop_top_loss: int,
-    min_flops: Optional[float],
-    max_flops: Optional[float],
-    params_convention: Optional[str],
-    flops_convention: Optional[str],
-    flops_per_param_token: float,
-) -> dict:
-    return {
-        "params_col": params,
-        "tokens_col": tokens,
-        "flops_col": flops,
-        "loss_col": loss,
-        "skip_invalid": skip_invalid,
-        "filters": {"min_flops": min_flops, "max_flops": max_flops, "drop_top_loss": drop_top_loss},
-        "params_convention": params_convention,
-        "flops_convention": flops_convention,
-        "flops_per_param_token": flops_per_param_token,
-    }
-
-
 def fit(
     data: Any,
     *,
@@ -108,6 +82,11 @@ def fit(
     reduction: str = "sum",
     starts: str = "varpro",
     max_iter: int = 2000,
+    param: Sequence[str] = (),
+    tie: Sequence[str] = (),
+    weight_col: Optional[str] = None,
+    asymmetric: Optional[float] = None,
+    where: Optional[str] = None,
     params: Optional[str] = None,
     tokens: Optional[str] = None,
     flops: Optional[str] = None,
@@ -138,6 +117,12 @@ def fit(
     bootstrap: replicates for percentile intervals (Efron and Tibshirani 1993), resampling runs
     or, with `cluster=COLUMN`, whole groups; `seed` gives the same bits as `scaling fit --seed`.
     budgets: FLOPs at which to give intervals on N_opt, D_opt and the loss (Chinchilla law).
+    param: `["E=1.69"]` fixes a parameter, `["alpha=0.01:2"]` bounds one (`--param`).
+    tie: `["alpha=beta"]` ties two parameters of any law (beta takes alpha's value).
+    weight_col: a column of per-run weights multiplying each run's penalty.
+    asymmetric: k charges over-prediction k times an equal under-prediction (1: symmetric),
+    so the law follows the best achievable loss when some runs are under-tuned.
+    where: keep only the rows this filter selects, e.g. "dataset == 'rpj' and N < 1e9".
     progress: show a bar when the bootstrap takes more than a second. Ctrl-C interrupts the
     call at once (KeyboardInterrupt); the GIL is released while the core works.
 
@@ -146,11 +131,16 @@ def fit(
     if bootstrap is None and (cluster is not None or list(budgets) or level != 0.95):
         raise InputError("cluster, budgets and level go with bootstrap=R")
     request = {
-        "load": _load(params, tokens, flops, loss, skip_invalid, drop_top_loss, min_flops,
-                      max_flops, params_convention, flops_convention, flops_per_param_token),
+        "load": _load(params=params, tokens=tokens, flops=flops, loss=loss,
+                      skip_invalid=skip_invalid, drop_top_loss=drop_top_loss,
+                      min_flops=min_flops, max_flops=max_flops, where=where,
+                      params_convention=params_convention, flops_convention=flops_convention,
+                      flops_per_param_token=flops_per_param_token),
         "fit": {
             "law": law, "x": x, "fix_e": fix_e, "objective": objective, "delta": delta,
             "space": space, "reduction": reduction, "starts": starts, "max_iter": max_iter,
+            "params": list(param), "ties": list(tie), "weight_col": weight_col,
+            "asymmetric": None if asymmetric is None else float(asymmetric),
         },
         "bootstrap": None if bootstrap is None else {
             "replicates": int(bootstrap), "seed": int(seed), "cluster_col": cluster,

@@ -82,11 +82,12 @@ def backtest(
     `progress`: the time taken when the call takes more than a second; Ctrl-C interrupts.
 
     Raises InputError for bad input, as the command line exits 2."""
-    from . import _load  # the one translation of the loading keywords
+    from ._methods import _load  # the one translation of the loading keywords
 
     request = {
-        "load": _load(params, tokens, flops, loss, skip_invalid, drop_top_loss, None, None,
-                      None, None, flops_per_param_token),
+        "load": _load(params=params, tokens=tokens, flops=flops, loss=loss,
+                      skip_invalid=skip_invalid, drop_top_loss=drop_top_loss,
+                      flops_per_param_token=flops_per_param_token),
         "fit": {
             "law": law, "x": x, "fix_e": fix_e, "objective": objective, "delta": delta,
             "space": space, "reduction": reduction, "starts": starts, "max_iter": max_iter,

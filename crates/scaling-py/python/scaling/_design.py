@@ -79,7 +79,7 @@ def design(
 
     data: runs (path, DataFrame, dict of arrays), fitted with the keywords; or give `fit`, a
     Fit from scaling.fit or a saved fit's path. Raises InputError for bad input."""
-    from . import _load
+    from ._methods import _load
 
     fit_json, label = None, "<data>"
     if fit is not None:
@@ -96,8 +96,8 @@ def design(
     elif isinstance(data, (str, os.PathLike)):
         label = os.fspath(data)
     request = {
-        "load": _load(params_col, tokens_col, None, loss_col, False, 0, None, None, None, None,
-                      flops_per_param_token),
+        "load": _load(params=params_col, tokens=tokens_col, loss=loss_col,
+                      flops_per_param_token=flops_per_param_token),
         "fit": {
             "law": law, "x": None, "fix_e": fix_e, "objective": objective, "delta": delta,
             "space": space, "reduction": "sum", "starts": starts, "max_iter": 2000,

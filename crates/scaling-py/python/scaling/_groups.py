@@ -62,9 +62,10 @@ def groups(data: Any, *, by: str, law: str = "chinchilla", x: Optional[str] = No
     names = {
         "fit": {"law": law, "x": x, "fix_e": fix_e, "objective": objective, "delta": float(delta),
                 "space": space, "reduction": reduction, "starts": "varpro",
-                "max_iter": int(max_iter), "params": list(param)},
-        "by": by, "shared": list(shared), "ties": list(tie), "weight_col": weight_col,
-        "asymmetric": None if asymmetric is None else float(asymmetric),
+                "max_iter": int(max_iter), "params": list(param), "ties": list(tie),
+                "weight_col": weight_col,
+                "asymmetric": None if asymmetric is None else float(asymmetric)},
+        "by": by, "shared": list(shared),
         "budgets": [float(b) for b in budgets], "replicates": bootstrap, "seed": int(seed),
         "level": float(level), "pair_col": pair_col,
     }

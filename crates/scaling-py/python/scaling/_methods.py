@@ -21,7 +21,7 @@ def _load(params=None, tokens=None, flops=None, loss=None, skip_invalid=False,
         "params_col": params, "tokens_col": tokens, "flops_col": flops, "loss_col": loss,
         "skip_invalid": skip_invalid,
         "filters": {"min_flops": min_flops, "max_flops": max_flops,
-                    "drop_top_loss": drop_top_loss, "row_filter": where},
+                    "drop_top_loss": drop_top_loss, "where": where},
         "params_convention": params_convention, "flops_convention": flops_convention,
         "flops_per_param_token": flops_per_param_token,
     }

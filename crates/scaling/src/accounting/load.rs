@@ -13,6 +13,7 @@ use super::{add_count_columns, FLOPS_CONVENTIONS, PARAMS_CONVENTIONS};
 /// How to turn a table into the runs an analysis uses: which columns, which counting
 /// conventions, which rows.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct LoadRequest {
     /// User-named columns for N, D, C and the loss (others are recognised by name).
     pub params_col: Option<String>,

@@ -618,21 +618,16 @@ impl Serialize for GroupKey<'_> {
 /// ```
 /// use scaling::data::{group_rows, RunTable};
 /// let t = RunTable::from_csv_str("runs.csv", "set,N,loss\nc4,1e8,3.1\nrw,1e8,3.0\nc4,1e9,2.7\n").unwrap();
-/// let g = group_rows(&t, "by", &["set".to_string()], &[0, 1, 2]).unwrap();
+/// let g = group_rows(&t, &["set".to_string()], &[0, 1, 2]).unwrap();
 /// assert_eq!((g[0].label(), g[0].rows.clone()), ("set=c4".to_string(), vec![0, 2]));
 /// assert_eq!(g[1].rows, vec![1]);
-/// assert!(group_rows(&t, "by", &["lr".to_string()], &[0]).is_err()); // not a header
+/// assert!(group_rows(&t, &["lr".to_string()], &[0]).is_err()); // not a header
 /// ```
 ///
 /// # Errors
-/// [`Error::MissingColumn`] when a name in `by` is not a header (`flag` names the option in
-/// the message).
-pub fn group_rows(
-    table: &RunTable,
-    flag: &str,
-    by: &[String],
-    rows: &[usize],
-) -> Result<Vec<Group>> {
+/// [`Error::MissingColumn`] when a name in `by` is not a header (naming the request field
+/// `by`, which a front end renders as its flag or keyword).
+pub fn group_rows(table: &RunTable, by: &[String], rows: &[usize]) -> Result<Vec<Group>> {
     if by.is_empty() {
         return Ok(vec![Group {
             key: vec![],
@@ -641,7 +636,7 @@ pub fn group_rows(
     }
     let idx: Vec<usize> = by
         .iter()
-        .map(|c| table.named_column(flag, c))
+        .map(|c| table.field_column("by", c))
         .collect::<Result<_>>()?;
     let mut index: HashMap<Vec<String>, usize> = HashMap::new();
     let mut out: Vec<Group> = Vec::new();
@@ -752,7 +747,7 @@ mod tests {
     #[test]
     fn by_groups_keep_first_appearance_order() {
         let t = RunTable::from_csv_str("t.csv", "d,x\nz,1\na,2\nz,3\nm,4\n").unwrap();
-        let g = group_rows(&t, "by", &["d".into()], &[0, 1, 2, 3]).unwrap();
+        let g = group_rows(&t, &["d".into()], &[0, 1, 2, 3]).unwrap();
         let labels: Vec<String> = g.iter().map(Group::label).collect();
         assert_eq!(labels, ["d=z", "d=a", "d=m"]);
         assert_eq!(g[0].rows, [0, 2]);
@@ -763,7 +758,7 @@ mod tests {
     #[test]
     fn by_key_keeps_the_columns_order_given() {
         let t = RunTable::from_csv_str("t.csv", "b,a\n1,2\n").unwrap();
-        let g = group_rows(&t, "by", &["b".into(), "a".into()], &[0]).unwrap();
+        let g = group_rows(&t, &["b".into(), "a".into()], &[0]).unwrap();
         assert_eq!(g[0].label(), "b=1, a=2");
         assert_eq!(
             serde_json::to_string(&g[0].key_map()).unwrap(),

@@ -229,6 +229,7 @@ pub struct Exclusion {
 /// Row filters applied after validation, in this order: FLOP range, then the K highest
 /// losses among the remaining runs.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Filters {
     /// Keep runs with C >= this.
     pub min_flops: Option<f64>,

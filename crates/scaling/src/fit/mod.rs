@@ -24,7 +24,7 @@ pub use general::{column_for, design, Columns, Design, GeneralProblem};
 pub use identify::{
     collinear, Identifiability, Unidentified, COLLINEAR_REASON, SINGULAR_RATIO_THRESHOLD,
 };
-pub use names::{FitNames, LAWS, PENALTIES, REDUCTIONS, SPACES, STARTS, VARIABLES};
+pub use names::{joint_config, FitNames, LAWS, PENALTIES, REDUCTIONS, SPACES, STARTS, VARIABLES};
 pub use objective::{ETerm, Objective, Penalty, Problem, Reduction, Space};
 pub use replicates::Bootstrap;
 
@@ -96,6 +96,7 @@ impl FitConfig {
             && self.fixed.is_empty()
             && self.bounds.is_empty()
             && self.weights.is_none()
+            && self.weight_column.is_none()
             && self.asymmetric.is_none()
             && self.extra_starts.is_empty()
     }

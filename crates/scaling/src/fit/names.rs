@@ -27,6 +27,7 @@ pub const STARTS: [&str; 2] = ["varpro", "chinchilla"];
 /// App. D.2: Huber with delta 1e-3 on log-loss residuals, summed) with our default starts.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
+#[serde(deny_unknown_fields)]
 pub struct FitNames {
     /// `chinchilla` (L = E + A/N^alpha + B/D^beta), `power` (L = E + A x^-alpha), another
     /// built-in form (`kaplan`, `kaplan-steps`, `data-constrained`, `overtraining`,
@@ -52,6 +53,17 @@ pub struct FitNames {
     /// side may be empty).
     #[serde(default)]
     pub params: Vec<String>,
+    /// Ties `kept=removed` inside the law (`alpha=beta`: beta takes alpha's value), for any
+    /// form: the law is fitted as a one-group [`crate::law::Joint`] form with those ties.
+    #[serde(default)]
+    pub ties: Vec<String>,
+    /// The column of per-run weights w_i >= 0 multiplying each run's penalty.
+    #[serde(default)]
+    pub weight_col: Option<String>,
+    /// The asymmetric factor k > 0: over-prediction charged k times an equal
+    /// under-prediction (OLMo-core; kyo-takano). `None` or 1 is symmetric.
+    #[serde(default)]
+    pub asymmetric: Option<f64>,
 }
 
 impl Default for FitNames {
@@ -67,6 +79,9 @@ impl Default for FitNames {
             starts: "varpro".into(),
             max_iter: 2000,
             params: Vec::new(),
+            ties: Vec::new(),
+            weight_col: None,
+            asymmetric: None,
         }
     }
 }
@@ -102,6 +117,66 @@ impl FitNames {
     /// As [`FitNames::config`]; a formula that does not parse (the message points at the
     /// character); a parameter setting that is not `name=value` or `name=low:high`.
     pub fn config_for(&self, columns: &[&str]) -> Result<FitConfig> {
+        let mut config = self.untied_config_for(columns)?;
+        let ties = self.parsed_ties()?;
+        if !ties.is_empty() {
+            let spec = crate::law::JointSpec {
+                base_law: config.form.name().to_string(),
+                base_x: config.form.x(),
+                base_formula: match &config.form {
+                    LawForm::Formula(f) => Some(f.text().to_string()),
+                    _ => None,
+                },
+                group_column: String::new(),
+                groups: vec!["all".into()],
+                shared: vec![],
+                ties,
+            };
+            config = joint_config(&config, spec, vec![])?;
+        }
+        Ok(config)
+    }
+
+    /// The ties `[kept, removed]` these names give.
+    ///
+    /// # Errors
+    /// [`Error::InvalidSetting`] for a tie that is not `kept=removed`.
+    pub fn parsed_ties(&self) -> Result<Vec<[String; 2]>> {
+        self.ties
+            .iter()
+            .map(|t| {
+                let (k, r) = t.split_once('=').ok_or_else(|| {
+                    Error::setting(
+                        format!("{{}} {t:?} is not KEPT=REMOVED (alpha=beta)"),
+                        &["tie"],
+                    )
+                })?;
+                Ok([k.trim().to_string(), r.trim().to_string()])
+            })
+            .collect()
+    }
+
+    /// The configuration without the ties (the base law a joint fit over groups wraps, with
+    /// the weight column and asymmetric factor).
+    ///
+    /// # Errors
+    /// As [`FitNames::config_for`].
+    pub fn untied_config_for(&self, columns: &[&str]) -> Result<FitConfig> {
+        if let Some(k) = self.asymmetric {
+            if !(k.is_finite() && k > 0.0) {
+                return Err(Error::setting(
+                    format!("{{}} must be a number > 0, got {k}"),
+                    &["asymmetric"],
+                ));
+            }
+        }
+        let mut config = self.form_config_for(columns)?;
+        config.asymmetric = self.asymmetric;
+        config.weight_column = self.weight_col.clone();
+        Ok(config)
+    }
+
+    fn form_config_for(&self, columns: &[&str]) -> Result<FitConfig> {
         let x = match &self.x {
             None => None,
             Some(x) => Some(match one_of("variable", x, &VARIABLES)? {
@@ -298,4 +373,59 @@ impl FitNames {
             ..FitConfig::default()
         })
     }
+}
+
+/// The configuration that fits the joint form `spec` over `base`'s law: fixed and bounded
+/// parameters named by base name are copied to every group's copy (a joint name such as
+/// `E[rpj]` names one copy); `starts` are extra starting points.
+///
+/// # Errors
+/// [`Error::InvalidSetting`] for a name that is not a parameter of the joint law, and every
+/// error of [`crate::law::Joint::new`].
+pub fn joint_config(
+    base: &FitConfig,
+    spec: crate::law::JointSpec,
+    starts: Vec<Vec<f64>>,
+) -> Result<FitConfig> {
+    use crate::law::Joint;
+    use std::collections::BTreeMap;
+    let joint = Joint::new(base.form.clone(), spec)?;
+    let names = crate::law::Form::param_names(&joint);
+    let mut fixed = BTreeMap::new();
+    let mut all_fixed = base.fixed.clone();
+    if let Some(e) = base.fixed_e {
+        all_fixed.insert("E".into(), e);
+    }
+    let expand = |n: &str| -> Result<Vec<String>> {
+        if names.iter().any(|m| m == n) {
+            return Ok(vec![n.to_string()]);
+        }
+        let c = joint.copies_of(n);
+        if c.is_empty() {
+            return Err(Error::InvalidSetting(format!(
+                "{n:?} is not a parameter of the joint law (its parameters: {})",
+                names.join(", ")
+            )));
+        }
+        Ok(c)
+    };
+    for (n, v) in &all_fixed {
+        for m in expand(n)? {
+            fixed.insert(m, *v);
+        }
+    }
+    let mut bounds = BTreeMap::new();
+    for (n, d) in &base.bounds {
+        for m in expand(n)? {
+            bounds.insert(m, *d);
+        }
+    }
+    Ok(FitConfig {
+        form: LawForm::Joint(Arc::new(joint)),
+        fixed_e: None,
+        fixed,
+        bounds,
+        extra_starts: starts,
+        ..base.clone()
+    })
 }

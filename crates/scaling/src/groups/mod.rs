@@ -23,19 +23,18 @@
 //!   "effective compute multiplier" labs report for a data or architecture change).
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
 use crate::accounting::{load_runs, selected_rows, LoadRequest};
 use crate::data::{group_rows, Cells, RunTable, Runs};
 use crate::error::{Error, Result};
-use crate::fit::{self, Columns, Fit, FitConfig, Penalty};
+use crate::fit::{self, joint_config, Columns, Fit, FitConfig, Penalty};
 use crate::law::joint::GROUP_INDEX;
 use crate::law::{Joint, JointSpec, Law, LawForm, Variable};
 use crate::num::special::{chi2_sf, f_sf};
 use crate::num::summarise;
-use crate::uncertainty::{self, law_columns, BootstrapConfig};
+use crate::uncertainty::{self, law_columns, weights_from, BootstrapConfig};
 
 /// Stack several tables into one, adding a column `column` holding each table's label (the
 /// file stem, say), so that `--by column` groups them. Columns are the union of the tables'
@@ -174,10 +173,9 @@ pub struct GroupsRequest {
     pub config: FitConfig,
     /// Base parameters shared by every group in the joint fit (empty: no joint fit).
     pub shared: Vec<String>,
-    /// Ties `[kept, removed]` inside the law (`alpha=beta`), applied to every fit.
+    /// Ties `[kept, removed]` inside the law (`alpha=beta`), applied to every fit (the
+    /// `config` is the untied base law; its `weight_column` weights the runs).
     pub ties: Vec<[String; 2]>,
-    /// The column of per-run weights.
-    pub weight_column: Option<String>,
     /// Budgets (FLOPs) for losses, N_opt, differences and compute-equivalent gains.
     pub budgets: Vec<f64>,
     /// The paired bootstrap, if wanted.
@@ -362,30 +360,6 @@ fn subset_columns(cols: &Columns, idx: &[usize]) -> Columns {
         .collect()
 }
 
-/// Per-run weights of `runs` from `column` of `table`.
-///
-/// # Errors
-/// [`Error::MissingColumn`] for an absent column; [`Error::BadValue`] naming the file, row,
-/// column and value of a weight that is not a finite number >= 0.
-pub fn weights_from(table: &RunTable, runs: &Runs, column: &str) -> Result<Vec<f64>> {
-    let c = table.named_column("weight column", column)?;
-    runs.rows
-        .iter()
-        .map(|&row| {
-            let text = table.cell(row - 1, c).trim();
-            text.parse::<f64>()
-                .ok()
-                .filter(|v| v.is_finite() && *v >= 0.0)
-                .ok_or_else(|| Error::BadValue {
-                    location: table.location(row - 1),
-                    column: column.to_string(),
-                    value: text.to_string(),
-                    problem: "a weight must be a finite number >= 0".into(),
-                })
-        })
-        .collect()
-}
-
 /// The loss at the compute-optimal allocation for budget `c` (Hoffmann et al. 2022, Eq. 4),
 /// or the law's loss at C for a law of C alone; `None` for other laws.
 pub fn loss_at_budget(law: &Law, c: f64, k: f64) -> Option<f64> {
@@ -443,56 +417,6 @@ fn budget_key(c: f64) -> String {
         .to_string()
 }
 
-/// The joint config for `spec` on top of `base` (fixed and bounded parameters by base name
-/// copied to every copy).
-fn joint_config(base: &FitConfig, spec: JointSpec, starts: Vec<Vec<f64>>) -> Result<FitConfig> {
-    let joint = Joint::new(base.form.clone(), spec)?;
-    let names = joint.param_names_vec();
-    let mut fixed = BTreeMap::new();
-    let mut all_fixed = base.fixed.clone();
-    if let Some(e) = base.fixed_e {
-        all_fixed.insert("E".into(), e);
-    }
-    let expand = |n: &str| -> Result<Vec<String>> {
-        if names.iter().any(|m| m == n) {
-            return Ok(vec![n.to_string()]);
-        }
-        let c = joint.copies_of(n);
-        if c.is_empty() {
-            return Err(Error::InvalidSetting(format!(
-                "{n:?} is not a parameter of the joint law (its parameters: {})",
-                names.join(", ")
-            )));
-        }
-        Ok(c)
-    };
-    for (n, v) in &all_fixed {
-        for m in expand(n)? {
-            fixed.insert(m, *v);
-        }
-    }
-    let mut bounds = BTreeMap::new();
-    for (n, d) in &base.bounds {
-        for m in expand(n)? {
-            bounds.insert(m, *d);
-        }
-    }
-    Ok(FitConfig {
-        form: LawForm::Joint(Arc::new(joint)),
-        fixed_e: None,
-        fixed,
-        bounds,
-        extra_starts: starts,
-        ..base.clone()
-    })
-}
-
-impl Joint {
-    fn param_names_vec(&self) -> Vec<String> {
-        crate::law::Form::param_names(self)
-    }
-}
-
 /// A start for the joint law from the groups' separate fits: each joint parameter takes the
 /// mean of its groups' values.
 fn start_from(joint: &Joint, fits: &[Option<Law>]) -> Option<Vec<f64>> {
@@ -541,7 +465,7 @@ pub fn fit_groups(
 ) -> Result<GroupsResult> {
     let base = &req.config;
     let rows = selected_rows(table, load)?;
-    let groups = group_rows(table, "by", std::slice::from_ref(&req.by), &rows)?;
+    let groups = group_rows(table, std::slice::from_ref(&req.by), &rows)?;
     let labels: Vec<String> = groups
         .iter()
         .map(|g| g.key.first().map(|k| k.1.clone()).unwrap_or_default())
@@ -572,7 +496,7 @@ pub fn fit_groups(
         })
         .collect();
     let mut columns = law_columns(table, &runs, &base.form)?;
-    let weights = match &req.weight_column {
+    let weights = match &base.weight_column {
         Some(c) => Some(weights_from(table, &runs, c)?),
         None => None,
     };
@@ -594,17 +518,15 @@ pub fn fit_groups(
     for (g, label) in labels.iter().enumerate() {
         let idx: Vec<usize> = (0..runs.len()).filter(|&i| group_of[i] == g).collect();
         let gr = subset(&runs, &idx);
-        let mut gc = subset_columns(&columns, &idx);
-        let mut one = || -> Result<Fit> {
+        let gc = subset_columns(&columns, &idx);
+        let one = || -> Result<Fit> {
             let mut config = base.clone();
             if !req.ties.is_empty() {
                 config = joint_config(base, spec(vec![], vec![label.clone()]), vec![])?;
-                gc.insert(GROUP_INDEX.into(), vec![0.0; idx.len()]);
             }
             config.weights = weights
                 .as_ref()
                 .map(|w| idx.iter().map(|&i| w[i]).collect());
-            config.weight_column = req.weight_column.clone();
             fit::fit_with_columns(&gr, &gc, &config)
         };
         let (fit, error) = match one() {
@@ -641,7 +563,6 @@ pub fn fit_groups(
         let starts: Vec<Vec<f64>> = start_from(&j, &laws).into_iter().collect();
         let mut cfg = joint_config(config, spec(shared, labels.clone()), starts)?;
         cfg.weights = weights.clone();
-        cfg.weight_column = req.weight_column.clone();
         let f = fit::fit_with_columns(&runs, &columns, &cfg)?;
         Ok((f, cfg))
     };
@@ -997,6 +918,7 @@ pub fn group_law(joint: &Fit, g: usize) -> Option<Law> {
 /// keyword arguments): one translation into a [`GroupsRequest`].
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
+#[serde(deny_unknown_fields)]
 pub struct GroupsNames {
     /// The base law, objective and fixed or bounded parameters.
     pub fit: fit::FitNames,
@@ -1004,12 +926,6 @@ pub struct GroupsNames {
     pub by: String,
     /// Shared parameters.
     pub shared: Vec<String>,
-    /// Ties `kept=removed` (`alpha=beta`).
-    pub ties: Vec<String>,
-    /// The weight column.
-    pub weight_col: Option<String>,
-    /// The asymmetric factor k.
-    pub asymmetric: Option<f64>,
     /// Budgets (FLOPs; empty: 1e21 and 1e23).
     pub budgets: Vec<f64>,
     /// Paired-bootstrap replicates (none: no bootstrap).
@@ -1035,36 +951,21 @@ impl GroupsNames {
                 "the level must be between 0 and 1, got {level}"
             )));
         }
-        if let Some(k) = self.asymmetric {
-            if !(k.is_finite() && k > 0.0) {
-                return Err(Error::InvalidSetting(format!(
-                    "the asymmetric factor must be a number > 0, got {k}"
-                )));
-            }
-        }
         if let Some(c) = self.budgets.iter().find(|c| !(c.is_finite() && **c > 0.0)) {
             return Err(Error::InvalidSetting(format!(
                 "budgets must be positive FLOPs, got {c}"
             )));
         }
-        let mut ties = Vec::new();
-        for t in &self.ties {
-            let (k, r) = t.split_once('=').ok_or_else(|| {
-                Error::InvalidSetting(format!("tie {t:?} is not KEPT=REMOVED (alpha=beta)"))
-            })?;
-            ties.push([k.trim().to_string(), r.trim().to_string()]);
-        }
+        let ties = self.fit.parsed_ties()?;
         if let Some(r) = self.replicates {
             crate::limits::check("bootstrap replicates", r, crate::limits::MAX_REPLICATES)?;
         }
-        let mut config = self.fit.config_for(headers)?;
-        config.asymmetric = self.asymmetric;
+        let config = self.fit.untied_config_for(headers)?;
         Ok(GroupsRequest {
             by: self.by.clone(),
             config,
             shared: self.shared.clone(),
             ties,
-            weight_column: self.weight_col.clone(),
             budgets: self.budgets.clone(),
             bootstrap: self.replicates.map(|r| PairedBootstrap {
                 replicates: r,

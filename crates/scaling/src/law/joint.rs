@@ -10,7 +10,9 @@
 //! coefficients" model of per-dataset and per-optimiser scaling studies (for example Gadre et
 //! al. 2024, arXiv:2403.08540, who compare C4, RedPajama and RefinedWeb), fitted as one
 //! least-squares or Huber problem so that groups with few runs borrow strength. Because it is
-//! a [`Form`], the generic fit, the bootstrap and intervals serve it unchanged.
+//! a [`Form`], the generic fit, the bootstrap and intervals serve it unchanged. With one
+//! group it is the base law with ties (`alpha = beta`), read without any group index: how
+//! `FitNames::ties` fits a tied law of any form.
 
 use serde::{Deserialize, Serialize};
 
@@ -192,6 +194,11 @@ impl Joint {
         Joint::new(base, spec.clone())
     }
 
+    /// True with a single group: the law of every run (no group index is read).
+    pub fn one_group(&self) -> bool {
+        self.map.len() == 1
+    }
+
     /// The base form.
     pub fn base(&self) -> &LawForm {
         &self.base
@@ -233,15 +240,20 @@ impl Form for Joint {
     }
 
     fn formula(&self) -> String {
-        let mut s = format!(
-            "{} per group of {:?} ({})",
-            match &self.base {
-                LawForm::Formula(f) => format!("L = {}", f.text()),
-                other => other.formula(),
-            },
-            self.spec.group_column,
-            self.spec.groups.join(", ")
-        );
+        let base = match &self.base {
+            LawForm::Formula(f) => format!("L = {}", f.text()),
+            other => other.formula(),
+        };
+        // One group (a law with ties, fitted to all runs) reads as the base law.
+        let mut s = if self.one_group() {
+            base
+        } else {
+            format!(
+                "{base} per group of {:?} ({})",
+                self.spec.group_column,
+                self.spec.groups.join(", ")
+            )
+        };
         if !self.spec.shared.is_empty() {
             s.push_str(&format!("; shared: {}", self.spec.shared.join(", ")));
         }
@@ -259,7 +271,9 @@ impl Form for Joint {
 
     fn variables(&self) -> Vec<Var> {
         let mut v = self.base.form().variables();
-        v.push(Var::Column(GROUP_INDEX.into()));
+        if !self.one_group() {
+            v.push(Var::Column(GROUP_INDEX.into()));
+        }
         v
     }
 
@@ -268,7 +282,7 @@ impl Form for Joint {
     }
 
     fn ln_predict_grad(&self, x: &[f64], p: &[f64], grad: Option<&mut [f64]>) -> f64 {
-        let g = x[self.nv];
+        let g = if self.one_group() { 0.0 } else { x[self.nv] };
         if !(g >= 0.0 && (g as usize) < self.map.len()) {
             if let Some(gr) = grad {
                 gr.iter_mut().for_each(|v| *v = 0.0);

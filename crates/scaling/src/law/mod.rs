@@ -486,6 +486,19 @@ impl Law {
                     err(format!("unknown \"x\": {x:?} (params, tokens or flops)"))
                 })?),
             };
+        // A law file lists the columns it reads; a saved fit records its variables.
+        let columns: Vec<String> = match v.get("columns").and_then(|c| c.as_array()) {
+            Some(a) => a
+                .iter()
+                .filter_map(|s| s.as_str().map(String::from))
+                .collect(),
+            None => v
+                .pointer("/conventions/variables")
+                .and_then(|m| m.as_object())
+                .map(|m| m.keys().cloned().collect())
+                .unwrap_or_default(),
+        };
+        let cols: Vec<&str> = columns.iter().map(|s| s.as_str()).collect();
         let form = match law.to_ascii_lowercase().as_str() {
             "power" | "broken-power" if x.is_none() => {
                 return Err(err(format!(
@@ -497,21 +510,19 @@ impl Law {
                     .get("formula")
                     .and_then(|f| f.as_str())
                     .ok_or_else(|| err("a formula law needs its \"formula\" as a string".into()))?;
-                // A law file lists the columns it reads; a saved fit records its variables.
-                let columns: Vec<String> = match v.get("columns").and_then(|c| c.as_array()) {
-                    Some(a) => a
-                        .iter()
-                        .filter_map(|s| s.as_str().map(String::from))
-                        .collect(),
-                    None => v
-                        .pointer("/conventions/variables")
-                        .and_then(|m| m.as_object())
-                        .map(|m| m.keys().cloned().collect())
-                        .unwrap_or_default(),
-                };
-                let cols: Vec<&str> = columns.iter().map(|s| s.as_str()).collect();
                 let f = Formula::parse(text, &cols).map_err(|e| err(e.to_string()))?;
                 LawForm::Formula(Arc::new(f))
+            }
+            "joint" => {
+                // A saved fit of a tied law or of groups records how its form was built.
+                let spec = v
+                    .pointer("/conventions/joint")
+                    .or_else(|| v.get("joint"))
+                    .ok_or_else(|| err("a joint law needs its \"joint\" spec".into()))?;
+                let spec: JointSpec = serde_json::from_value(spec.clone())
+                    .map_err(|e| err(format!("bad joint spec: {e}")))?;
+                let j = Joint::from_spec(&spec, &cols).map_err(|e| err(e.to_string()))?;
+                LawForm::Joint(Arc::new(j))
             }
             other => LawForm::builtin(other, x).ok_or_else(|| {
                 err(format!(

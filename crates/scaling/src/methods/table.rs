@@ -54,7 +54,7 @@ pub fn check_level(level: f64) -> Result<()> {
 ///     ("y".into(), Column::Numbers(vec![2.0, 20.0, 200.0, 5.0])),
 /// ]).unwrap();
 /// let req = PowerlawRequest { x: "x".into(), y: "y".into(), ..Default::default() };
-/// let groups = group_rows(&t, "by", &["set".to_string()], &[0, 1, 2, 3]).unwrap();
+/// let groups = group_rows(&t, &["set".to_string()], &[0, 1, 2, 3]).unwrap();
 /// let out = for_groups(groups, |g| powerlaw_table(&t, &g.rows, &req));
 /// assert!((out[0].1.as_ref().unwrap().fit.exponent - 1.0).abs() < 1e-12);
 /// assert!(out[1].1.is_err()); // one point: no line

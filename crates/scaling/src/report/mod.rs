@@ -118,6 +118,11 @@ pub fn fit_text(fit: &Fit) -> String {
         ("kaplan-steps", _) => "Kaplan et al.'s L(N, S)".to_string(),
         ("data-constrained", _) => "Data-constrained law (Muennighoff et al.)".to_string(),
         ("overtraining", _) => "Over-training law (Gadre et al.)".to_string(),
+        ("joint", _) => match &fit.conventions.joint {
+            Some(j) if j.groups.len() == 1 => format!("{} law with tied parameters", j.base_law),
+            Some(j) => format!("{} law over groups of {:?}", j.base_law, j.group_column),
+            None => "joint law".to_string(),
+        },
         (other, _) => format!("{} law", other),
     };
     let _ = writeln!(s, "{title} fitted to {}", fit.runs.source);

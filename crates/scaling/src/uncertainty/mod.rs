@@ -28,7 +28,8 @@ pub use predict::{
     NEW_RUN_METHOD, NEW_RUN_METHOD_NO_LEVERAGE,
 };
 pub use request::{
-    cluster_labels, default_budgets, fit_table, law_columns, BootstrapRequest, FitRequest,
+    cluster_labels, default_budgets, fit_table, law_columns, weights_from, BootstrapRequest,
+    FitRequest,
 };
 pub use tests_of_law::{test_law, LawTest};
 

@@ -108,7 +108,13 @@ pub fn fit_table(
     req: &FitRequest,
     progress: &(dyn Fn() + Sync),
 ) -> Result<Fit> {
-    let config = &req.config;
+    let mut weighted;
+    let mut config = &req.config;
+    if let (Some(col), None) = (&config.weight_column, &config.weights) {
+        weighted = config.clone();
+        weighted.weights = Some(weights_from(table, runs, col)?);
+        config = &weighted;
+    }
     let columns = law_columns(table, runs, &config.form)?;
     let mut result = fit::fit_with_columns(runs, &columns, config)?;
     if let Some(b) = &req.bootstrap {
@@ -137,6 +143,30 @@ pub fn fit_table(
         attach(&mut result, boot, &budgets, b.level);
     }
     Ok(result)
+}
+
+/// Per-run weights of `runs` from `column` of `table`.
+///
+/// # Errors
+/// [`Error::MissingColumn`] for an absent column; [`Error::BadValue`] naming the file, row,
+/// column and value of a weight that is not a finite number >= 0.
+pub fn weights_from(table: &RunTable, runs: &Runs, column: &str) -> Result<Vec<f64>> {
+    let c = table.field_column("weight_col", column)?;
+    runs.rows
+        .iter()
+        .map(|&row| {
+            let text = table.cell(row - 1, c).trim();
+            text.parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite() && *v >= 0.0)
+                .ok_or_else(|| Error::BadValue {
+                    location: table.location(row - 1),
+                    column: column.to_string(),
+                    value: text.to_string(),
+                    problem: "a weight must be a finite number >= 0".into(),
+                })
+        })
+        .collect()
 }
 
 /// The columns a law reads besides N, D and C (unique tokens U, steps S, named columns), one
