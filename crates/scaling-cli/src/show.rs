@@ -7,7 +7,8 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::{Args, ValueEnum};
 
-use scaling::data::{group_rows, Group};
+use scaling::data::Group;
+use scaling::groups::GroupsResult;
 use scaling::law::LawForm;
 use scaling::methods::{self, Overview, OverviewRequest};
 use scaling::report;
@@ -64,8 +65,11 @@ impl Source {
     }
 }
 
-/// The analysis of every group (one group without --by), in first-appearance order.
-fn analyse(s: &Source, reps: usize, isoflop: bool) -> Result<Vec<(Group, Result<Overview>)>> {
+/// Every group's analysis (one group without --by), in first-appearance order, and with
+/// `shared` and one --by column, the groups compared ([`methods::overview_groups`]).
+type Analysed = (Vec<(Group, Result<Overview>)>, Option<Result<GroupsResult>>);
+
+fn analyse(s: &Source, reps: usize, isoflop: bool, shared: &[String]) -> Result<Analysed> {
     let req = OverviewRequest {
         bootstrap: reps,
         seed: s.seed,
@@ -80,36 +84,52 @@ fn analyse(s: &Source, reps: usize, isoflop: bool) -> Result<Vec<(Group, Result<
         }
         let runs = saved.runs();
         let one = methods::overview(&runs, Some(saved), &req).map_err(Into::into);
-        return Ok(vec![(
-            Group {
-                key: vec![],
-                rows: vec![],
-            },
-            one,
-        )]);
+        let all = Group {
+            key: vec![],
+            rows: vec![],
+        };
+        return Ok((vec![(all, one)], None));
     };
-    if saved.is_some() && !s.by.is_empty() {
-        return Err(usage(
-            "--fit is one group's fit: do not combine it with --by",
-        ));
+    if let Some(saved) = saved {
+        if !s.by.is_empty() {
+            return Err(usage(
+                "--fit is one group's fit: do not combine it with --by",
+            ));
+        }
+        let table = crate::read_table(file, &s.data)?;
+        let runs = crate::runs_of(&table, &LawForm::Chinchilla, &flops(&s.data), None)?;
+        let one = methods::overview(&runs, Some(saved), &req).map_err(Into::into);
+        let all = Group {
+            key: vec![],
+            rows: vec![],
+        };
+        return Ok((vec![(all, one)], None));
     }
-    let data = DataArgs {
-        need_flops: true,
-        ..s.data.clone()
-    };
+    let data = flops(&s.data);
     let table = crate::read_table(file, &data)?;
-    let selected = crate::selected_rows(&table, &data)?;
-    let groups = group_rows(&table, &s.by, &selected)?;
-    let mut saved = saved;
-    Ok(groups
+    crate::row_filter(&data)?;
+    let g = methods::overview_groups(
+        &table,
+        &crate::load_request(&data),
+        &s.by,
+        shared,
+        &req,
+        &|| {},
+    )?;
+    let sections = g
+        .sections
         .into_iter()
-        .map(|g| {
-            let rows = (!g.key.is_empty()).then(|| g.rows.clone());
-            let one = crate::runs_of(&table, &LawForm::Chinchilla, &data, rows)
-                .and_then(|runs| Ok(methods::overview(&runs, saved.take(), &req)?));
-            (g, one)
-        })
-        .collect())
+        .map(|(g, r)| (g, r.map_err(Into::into)))
+        .collect();
+    Ok((sections, g.comparison.map(|r| r.map_err(Into::into))))
+}
+
+/// The data flags with C needed for every run.
+fn flops(d: &DataArgs) -> DataArgs {
+    DataArgs {
+        need_flops: true,
+        ..d.clone()
+    }
 }
 
 #[derive(Args)]
@@ -180,32 +200,34 @@ pub fn cmd_plot(a: PlotArgs, out: &mut String) -> Result<()> {
     } else {
         0
     };
-    let outcomes: Vec<(Group, Result<String>)> = analyse(&a.source, reps, kind.needs_isoflop())?
-        .into_iter()
-        .map(|(g, r)| {
-            let path = report::grouped::group_path(&a.out, &g);
-            let one = r.and_then(|o| {
-                let svg = figure::plot(kind, &o)?;
-                let bytes = if png {
-                    report::png::svg_to_png(&svg, a.scale)?
-                } else {
-                    svg.into_bytes()
-                };
-                write_new(&path, &bytes, a.force, "--out")?;
-                let label = if g.key.is_empty() {
-                    String::new()
-                } else {
-                    format!("{}: ", g.label())
-                };
-                Ok(format!(
-                    "{label}wrote {} ({} bytes)\n",
-                    path.display(),
-                    bytes.len()
-                ))
-            });
-            (g, one)
-        })
-        .collect();
+    let outcomes: Vec<(Group, Result<String>)> =
+        analyse(&a.source, reps, kind.needs_isoflop(), &[])?
+            .0
+            .into_iter()
+            .map(|(g, r)| {
+                let path = report::grouped::group_path(&a.out, &g);
+                let one = r.and_then(|o| {
+                    let svg = figure::plot(kind, &o)?;
+                    let bytes = if png {
+                        report::png::svg_to_png(&svg, a.scale)?
+                    } else {
+                        svg.into_bytes()
+                    };
+                    write_new(&path, &bytes, a.force, "--out")?;
+                    let label = if g.key.is_empty() {
+                        String::new()
+                    } else {
+                        format!("{}: ", g.label())
+                    };
+                    Ok(format!(
+                        "{label}wrote {} ({} bytes)\n",
+                        path.display(),
+                        bytes.len()
+                    ))
+                });
+                (g, one)
+            })
+            .collect();
     let grouped = !a.source.by.is_empty();
     finish_groups(
         outcomes,
@@ -227,9 +249,18 @@ pub struct ReportArgs {
     /// Overwrite it.
     #[arg(long)]
     force: bool,
-    /// Bootstrap replicates (without --fit).
+    /// Bootstrap replicates (without --fit); with --by, also of the groups' paired bootstrap.
     #[arg(long, default_value_t = 1000)]
     bootstrap: usize,
+    /// With --by COL: the parameters the groups' joint fit shares, tested against separate
+    /// fits in the report's "Groups compared" section (`none`: no joint fit).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "NAMES",
+        default_value = "alpha,beta"
+    )]
+    shared: Vec<String>,
 }
 
 /// The commands that reproduce this report and its fit, rendered from the same arguments that
@@ -253,6 +284,7 @@ fn reproduce(a: &ReportArgs) -> Vec<String> {
     }
     if !s.by.is_empty() {
         words.extend(["--by".into(), s.by.join(",")]);
+        words.extend(["--shared".into(), a.shared.join(",")]);
     }
     let mut lines = vec![report::shell::command_line(&words)];
     if let (Some(file), None, true) = (file, &s.fit, s.by.is_empty()) {
@@ -275,7 +307,8 @@ pub fn cmd_report(a: ReportArgs, out: &mut String) -> Result<()> {
         a.bootstrap,
         scaling::limits::MAX_REPLICATES,
     )?;
-    let groups = analyse(&a.source, a.bootstrap, true)?;
+    let shared: &[String] = if a.shared == ["none"] { &[] } else { &a.shared };
+    let (groups, comparison) = analyse(&a.source, a.bootstrap, true, shared)?;
     let name = a.source.name();
     let h = if a.source.by.is_empty() {
         let (_, one) = groups
@@ -298,7 +331,8 @@ pub fn cmd_report(a: ReportArgs, out: &mut String) -> Result<()> {
             .into_iter()
             .map(|(g, r)| (g.label(), r.map_err(|e| crate::chain(&e))))
             .collect();
-        report::html::html_grouped(&sections, &name, &reproduce(&a))
+        let comparison = comparison.map(|r| r.map_err(|e| crate::chain(&e)));
+        report::html::html_grouped(&sections, comparison.as_ref(), &name, &reproduce(&a))
     };
     write_new(&a.out, &h, a.force, "--out")?;
     let _ = writeln!(out, "wrote {} ({} bytes)", a.out.display(), h.len());

@@ -188,3 +188,53 @@ fn fit_takes_ties_weights_asymmetry_and_shared_groups() {
         "{err}"
     );
 }
+
+/// `report --by COL` opens with the groups compared: their figure, the joint fit sharing the
+/// exponents and its test, before each group's own section.
+#[test]
+fn report_by_a_column_compares_the_groups_first() {
+    let dir = tempdir("report");
+    let both = dir.join("both.csv");
+    let mut t = String::from("params,tokens,loss,w,set\n");
+    for (f, set) in [
+        (csv(&dir, "a.csv", 1.7), "a"),
+        (csv(&dir, "b.csv", 1.8), "b"),
+    ] {
+        for line in std::fs::read_to_string(f).unwrap().lines().skip(1) {
+            t.push_str(&format!("{line},{set}\n"));
+        }
+    }
+    std::fs::write(&both, t).unwrap();
+    let (b, out) = (both.display().to_string(), dir.join("r.html"));
+    let o = out.display().to_string();
+    let (code, _, err) = scaling(&["report", &b, "--by", "set", "-o", &o, "--bootstrap", "20"]);
+    assert_eq!(code, 0, "{err}");
+    let h = std::fs::read_to_string(&out).unwrap();
+    let (cmp, a) = (
+        h.find("<h2>Groups compared</h2>"),
+        h.find("<h2>Group set=a</h2>"),
+    );
+    assert!(cmp.unwrap() < a.unwrap(), "the comparison comes first");
+    assert!(h.contains("joint fit (alpha, beta shared)") && h.contains("test: every group"));
+    assert!(
+        h.contains("--shared alpha,beta"),
+        "the reproduce line names the sharing"
+    );
+    // `--shared none`: the groups' separate fits and differences, no joint fit or test.
+    let (code, _, err) = scaling(&[
+        "report",
+        &b,
+        "--by",
+        "set",
+        "-o",
+        &o,
+        "--force",
+        "--bootstrap",
+        "0",
+        "--shared",
+        "none",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let h = std::fs::read_to_string(&out).unwrap();
+    assert!(h.contains("<h2>Groups compared</h2>") && !h.contains("joint fit ("));
+}

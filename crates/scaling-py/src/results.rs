@@ -114,6 +114,11 @@ struct Request<R> {
     #[serde(default)]
     load: LoadRequest,
     request: R,
+    /// The report's grouping columns (`by=`) and the joint fit's shared parameters.
+    #[serde(default)]
+    by: Vec<String>,
+    #[serde(default)]
+    shared: Vec<String>,
 }
 
 /// The runs of `data` for the Chinchilla law (with C for every run when `flops`), loaded as
@@ -254,8 +259,37 @@ fn report_html(
     progress: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<String> {
     let req: Request<OverviewRequest> = serde_json::from_str(request).map_err(bad_request)?;
-    let o = overview(data, fit_json, &req.load, &req.request, py, progress)?;
-    Ok(report::html::html_report(&o, source, &[]))
+    if req.by.is_empty() {
+        let o = overview(data, fit_json, &req.load, &req.request, py, progress)?;
+        return Ok(report::html::html_report(&o, source, &[]));
+    }
+    let (Some(data), None) = (data, fit_json) else {
+        return Err(crate::input_error(
+            py,
+            "by= needs the runs (data) and no saved fit: a saved fit is one group's",
+        ));
+    };
+    let mut table = crate::table(data)?;
+    let total = req.request.bootstrap as u64;
+    let source = source.to_string();
+    run::detached(py, total, progress, move |tick| {
+        scaling::accounting::prepare_table(&mut table, &req.load)?;
+        let g =
+            methods::overview_groups(&table, &req.load, &req.by, &req.shared, &req.request, tick)?;
+        let sections: Vec<_> = g
+            .sections
+            .into_iter()
+            .map(|(g, r)| (g.label(), r.map_err(|e| e.to_string())))
+            .collect();
+        let comparison = g.comparison.map(|r| r.map_err(|e| e.to_string()));
+        Ok(report::html::html_grouped(
+            &sections,
+            comparison.as_ref(),
+            &source,
+            &[],
+        ))
+    })?
+    .map_err(|e: scaling::Error| to_py(py, e))
 }
 
 /// Add this group's functions to the module.

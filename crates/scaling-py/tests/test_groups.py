@@ -60,3 +60,13 @@ def test_fit_takes_ties_weights_and_asymmetry_as_the_cli():
     assert r.groups == ["c4_original", "rw_original"]
     with pytest.raises(ValueError, match="unknown field"):
         scaling._scaling.fit(path, '{"fit": {"tie": ["alpha=beta"]}}')
+
+
+def test_report_by_compares_the_groups_first():
+    html = scaling.report(str(data_file(GADRE)), by="dataset_name", loss="loss_c4_val",
+                          bootstrap=20)
+    assert html.index("<h2>Groups compared</h2>") < html.index("<h2>Group dataset_name=rpj</h2>")
+    assert "joint fit (alpha, beta shared)" in html
+    f = scaling.fit(str(data_file(GADRE)), loss="loss_c4_val")
+    with pytest.raises(scaling.InputError, match="by="):
+        scaling.report(str(data_file(GADRE)), fit=f, by="dataset_name", loss="loss_c4_val")

@@ -310,12 +310,17 @@ def plot(kind: str, data: Any = None, *, fit: Union[Fit, str, None] = None, boot
 
 def report(data: Any = None, *, fit: Union[Fit, str, None] = None, path=None, force: bool = False,
            bootstrap: int = 1000, seed: int = 0, budgets: Sequence[float] = (),
-           progress: bool = True, **load: Any) -> str:
+           by: Union[str, Sequence[str], None] = None,
+           shared: Sequence[str] = ("alpha", "beta"), progress: bool = True,
+           **load: Any) -> str:
     """The self-contained HTML report (`scaling report`): data, fit with intervals,
     Chinchilla's approaches beside the published ones, allocations and plots.
 
     From runs (`data`) and/or a saved fit (`fit=`, no second bootstrap). Returns the HTML text;
     with `path=` also writes it there (an existing file is kept unless force=True).
+    `by="dataset"`: one section per group and, first, the groups compared (separate and joint
+    fits sharing `shared`, the test of sharing, paired differences and compute-equivalent
+    gains), as `scaling report --by`.
     `progress`: a bar for the bootstrap when it takes more than a second; Ctrl-C interrupts.
     """
     if path is not None and os.path.lexists(path) and not force:
@@ -328,6 +333,9 @@ def report(data: Any = None, *, fit: Union[Fit, str, None] = None, path=None, fo
     else:
         title = "<DataFrame>"
     req = _overview_request(bootstrap, seed, budgets, load)
+    if by is not None:
+        req = json.dumps(dict(json.loads(req), by=[by] if isinstance(by, str) else list(by),
+                              shared=list(shared)))
     html = _scaling.report_html(title, req, None if data is None else table_arg(data), fit_json,
                                 reporter("bootstrap", progress))
     if path is not None:

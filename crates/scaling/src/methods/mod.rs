@@ -8,7 +8,10 @@ pub mod powerlaw;
 
 pub use envelope::{envelope, Curve, EnvelopeResult, Segment};
 pub use isoflop::{isoflop, BudgetFit, Grouping, IsoflopConfig, IsoflopResult};
-pub use overview::{overview, overview_with, AllocationRow, Overview, OverviewRequest};
+pub use overview::{
+    overview, overview_groups, overview_with, AllocationRow, GroupedOverview, Overview,
+    OverviewRequest,
+};
 pub use powerlaw::{fit_power_law, PowerLawFit};
 pub mod table;
 

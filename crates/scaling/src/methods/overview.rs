@@ -5,9 +5,12 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::data::Runs;
+use crate::accounting::{self, LoadRequest};
+use crate::data::{group_rows, Group, RunTable, Runs};
 use crate::error::Result;
 use crate::fit::{self, Fit, FitConfig};
+use crate::groups::{fit_groups, GroupsRequest, GroupsResult, PairedBootstrap};
+use crate::law::LawForm;
 use crate::uncertainty::{self, BootstrapConfig};
 
 use super::isoflop::{isoflop, Grouping, IsoflopConfig, IsoflopResult};
@@ -217,4 +220,94 @@ fn allocations(f: &Fit) -> Vec<AllocationRow> {
             })
         })
         .collect()
+}
+
+/// The analysis of a run table by groups: one [`Overview`] per group of the columns `by`
+/// (groups in order of first appearance; a group whose analysis fails keeps its error in its
+/// place) and, when `by` is one column with at least two groups, the groups compared
+/// ([`crate::groups::fit_groups`]: separate fits, a joint fit sharing `shared` with its test,
+/// paired-bootstrap differences and compute-equivalent gains at 1e21 and 1e23 FLOPs). The
+/// comparison's bootstrap has `req.bootstrap` replicates and `req.seed`.
+///
+/// # Examples
+/// ```
+/// use scaling::accounting::LoadRequest;
+/// use scaling::data::RunTable;
+/// use scaling::methods::{overview_groups, OverviewRequest};
+/// let mut csv = String::from("set,N,D,loss\n");
+/// for (set, e) in [("a", 1.7), ("b", 1.8)] {
+///     for i in 0..5 {
+///         for j in 0..4 {
+///             let (n, d) = (3e7 * 3f64.powi(i), 1e9 * 3f64.powi(j));
+///             let l = e + 400.0 / n.powf(0.34) + 410.0 / d.powf(0.28);
+///             csv.push_str(&format!("{set},{n},{d},{l}\n"));
+///         }
+///     }
+/// }
+/// let table = RunTable::from_csv_str("runs.csv", &csv).unwrap();
+/// let req = OverviewRequest { bootstrap: 0, isoflop: false, ..Default::default() };
+/// let shared = ["alpha".to_string(), "beta".to_string()];
+/// let g = overview_groups(&table, &LoadRequest::default(), &["set".into()], &shared, &req, &|| {})
+///     .unwrap();
+/// assert_eq!(g.sections.len(), 2);
+/// let cmp = g.comparison.unwrap().unwrap();
+/// assert!((cmp.joint.unwrap().params["alpha"].unwrap() - 0.34).abs() < 1e-3);
+/// ```
+///
+/// # Errors
+/// A column of `by` that is not a header, a row filter that does not parse, and the errors
+/// of loading runs that concern the whole table.
+pub fn overview_groups(
+    table: &RunTable,
+    load: &LoadRequest,
+    by: &[String],
+    shared: &[String],
+    req: &OverviewRequest,
+    progress: &(dyn Fn() + Sync),
+) -> Result<GroupedOverview> {
+    let selected = accounting::selected_rows(table, load)?;
+    let groups = group_rows(table, by, &selected)?;
+    let mut needs = fit::needs(&LawForm::Chinchilla);
+    needs.flops = true;
+    let sections: Vec<(Group, Result<Overview>)> = groups
+        .into_iter()
+        .map(|g| {
+            let rows = (!g.key.is_empty()).then(|| g.rows.clone());
+            let one = accounting::load_runs(table, needs, load, rows)
+                .and_then(|runs| overview_with(&runs, None, req, progress));
+            (g, one)
+        })
+        .collect();
+    let comparison = match by {
+        [col] if sections.len() >= 2 => {
+            let greq = GroupsRequest {
+                by: col.clone(),
+                config: FitConfig::default(),
+                shared: shared.to_vec(),
+                ties: vec![],
+                budgets: vec![],
+                bootstrap: (req.bootstrap >= 2).then_some(PairedBootstrap {
+                    replicates: req.bootstrap,
+                    seed: req.seed,
+                    level: 0.95,
+                    pair_column: None,
+                }),
+            };
+            Some(fit_groups(table, load, &greq, progress))
+        }
+        _ => None,
+    };
+    Ok(GroupedOverview {
+        sections,
+        comparison,
+    })
+}
+
+/// What [`overview_groups`] returns.
+#[derive(Debug)]
+pub struct GroupedOverview {
+    /// Each group and its analysis (or the error that stopped it).
+    pub sections: Vec<(Group, Result<Overview>)>,
+    /// The groups compared (one `by` column with two groups or more), or why that failed.
+    pub comparison: Option<Result<GroupsResult>>,
 }

@@ -50,16 +50,37 @@ pub fn html_report(o: &Overview, source: &str, reproduce: &[String]) -> String {
 /// let runs = scaling::simulate::sample_runs(&law, &design, 0.01, 1, "synthetic").unwrap();
 /// let o = overview(&runs, None, &OverviewRequest { bootstrap: 0, ..Default::default() }).unwrap();
 /// let groups = vec![("set=a".to_string(), Ok(o)), ("set=b".to_string(), Err("2 runs".to_string()))];
-/// let page = html_grouped(&groups, "runs.csv", &[]);
+/// let page = html_grouped(&groups, None, "runs.csv", &[]);
 /// assert!(page.find("set=a").unwrap() < page.find("set=b").unwrap());
 /// assert!(page.contains("2 runs"));
 /// ```
+///
+/// With `comparison` (the groups compared by [`crate::groups::fit_groups`], or why that
+/// failed), a first section "Groups compared" draws the groups' runs and frontiers
+/// ([`super::groups::groups_svg`]) and gives the separate and joint fits, the test of shared
+/// parameters, the paired differences and compute-equivalent gains
+/// ([`super::groups::groups_text`]).
 pub fn html_grouped(
     groups: &[(String, std::result::Result<Overview, String>)],
+    comparison: Option<&std::result::Result<crate::groups::GroupsResult, String>>,
     source: &str,
     reproduce: &[String],
 ) -> String {
     let mut h = head(source);
+    match comparison {
+        Some(Ok(g)) => {
+            let _ = write!(
+                h,
+                "<h2>Groups compared</h2>{}<pre>{}</pre>",
+                inline(&super::groups::groups_svg(g)),
+                escape(&super::groups::groups_text(g))
+            );
+        }
+        Some(Err(e)) => {
+            let _ = write!(h, "<h2>Groups compared</h2><p>error: {}</p>", escape(e));
+        }
+        None => {}
+    }
     for (label, r) in groups {
         let _ = write!(h, "<h2>Group {}</h2>", escape(label));
         match r {
