@@ -98,7 +98,7 @@ pub fn cmd_groups(a: GroupsArgs, out: &mut String) -> Result<()> {
     } else {
         groups::stack_tables(&tables, "dataset")?
     };
-    let mut load = load_request(&a.data);
+    let load = load_request(&a.data);
     scaling::accounting::prepare_table(&mut table, &load)?;
     let mut names = names;
     names.by = match (&a.by, a.files.len()) {
@@ -112,22 +112,9 @@ pub fn cmd_groups(a: GroupsArgs, out: &mut String) -> Result<()> {
     };
     let headers: Vec<&str> = table.columns.iter().map(|c| c.as_str()).collect();
     let req = names.request(&headers)?;
-    let targets: Vec<Option<String>> = if a.targets.is_empty() {
-        vec![None]
-    } else {
-        a.targets.iter().cloned().map(Some).collect()
-    };
     let per = a.bootstrap.unwrap_or(0) as u64;
-    let bar = progress_bar(per * targets.len() as u64, a.quiet);
-    let tick = || bar.inc(1);
-    let mut results = Vec::new();
-    for t in &targets {
-        if t.is_some() {
-            load.loss_col = t.clone();
-        }
-        let r = groups::fit_groups(&table, &load, &req, &tick)?;
-        results.push((t.clone(), r));
-    }
+    let bar = progress_bar(per * a.targets.len().max(1) as u64, a.quiet);
+    let results = groups::fit_groups_targets(&table, &load, &req, &a.targets, &|| bar.inc(1))?;
     bar.finish_and_clear();
     if let Some(p) = &a.plot {
         write_new(p, render::groups_svg(&results[0].1), a.force, "--plot")?;

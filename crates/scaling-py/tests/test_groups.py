@@ -1,6 +1,8 @@
 """scaling.groups from Python: the command line's JSON byte for byte on Gadre's testbed, arrays
 in, and typed errors."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -70,3 +72,15 @@ def test_report_by_compares_the_groups_first():
     f = scaling.fit(str(data_file(GADRE)), loss="loss_c4_val")
     with pytest.raises(scaling.InputError, match="by="):
         scaling.report(str(data_file(GADRE)), fit=f, by="dataset_name", loss="loss_c4_val")
+
+
+def test_groups_targets_give_one_result_per_loss_column_as_the_cli():
+    path = str(data_file(GADRE))
+    r = scaling.groups(path, by="dataset_name", targets=["loss_c4_val", "loss_paloma_c4_en"],
+                       bootstrap=20, seed=1)
+    assert list(r) == ["loss_c4_val", "loss_paloma_c4_en"]
+    out = json.loads(cli("groups", path, "--by", "dataset_name", "--targets",
+                         "loss_c4_val,loss_paloma_c4_en", "--bootstrap", "20", "--seed", "1",
+                         "--format", "json", "-q"))
+    for item in out:
+        assert r[item["target"]].to_dict() == item["result"]

@@ -49,7 +49,7 @@ def groups(data: Any, *, by: str, law: str = "chinchilla", x: Optional[str] = No
            space: str = "log", reduction: str = "sum", max_iter: int = 2000,
            budgets: Sequence[float] = (), bootstrap: Optional[int] = None, seed: int = 0,
            level: float = 0.95, pair_col: Optional[str] = None, where: Optional[str] = None,
-           progress=None, **load) -> Groups:
+           targets: Sequence[str] = (), progress=None, **load) -> Any:
     """Fit each group of `by` separately and, with `shared=["alpha", "beta"]`, jointly with
     those parameters common to all groups (`scaling groups`); test the sharing with an F test
     (and LR test) on least-squares refits; with `bootstrap=R`, resample the same budgets in
@@ -57,7 +57,9 @@ def groups(data: Any, *, by: str, law: str = "chinchilla", x: Optional[str] = No
     gain C / C_A where L_A(C_A) = L_B(C) at each of `budgets` (default 1e21 and 1e23).
 
     `tie=["alpha=beta"]` ties parameters, `weight_col=` weights runs, `asymmetric=k` charges
-    over-prediction k times under-prediction. Raises scaling.InputError on bad input.
+    over-prediction k times under-prediction. `targets=["loss_a", "loss_b"]` fits each loss
+    column on the same runs with the same bootstrap draws and returns a dict from column to
+    Groups (as `--targets`). Raises scaling.InputError on bad input.
     """
     names = {
         "fit": {"law": law, "x": x, "fix_e": fix_e, "objective": objective, "delta": float(delta),
@@ -69,6 +71,8 @@ def groups(data: Any, *, by: str, law: str = "chinchilla", x: Optional[str] = No
         "budgets": [float(b) for b in budgets], "replicates": bootstrap, "seed": int(seed),
         "level": float(level), "pair_col": pair_col,
     }
-    request = {"load": _load(where=where, **load), "names": names}
-    return Groups(*_scaling.groups(table_arg(data), json.dumps(request),
-                                   reporter("bootstrap", progress)))
+    request = {"load": _load(where=where, **load), "names": names, "targets": list(targets)}
+    out = _scaling.groups(table_arg(data), json.dumps(request), reporter("bootstrap", progress))
+    if not targets:
+        return Groups(out[0][1], out[0][2])
+    return {t: Groups(j, txt) for t, j, txt in out}

@@ -914,6 +914,35 @@ pub fn group_law(joint: &Fit, g: usize) -> Option<Law> {
     }
 }
 
+/// [`fit_groups`] once per loss column of `targets` (an empty list: the loss column of
+/// `load`), on the same runs with the same settings, so the paired bootstrap draws the same
+/// replicates for every target and their results can be read side by side. Results are in
+/// the order of `targets`, each with its column (`None` for the default loss).
+///
+/// # Errors
+/// The first error of [`fit_groups`].
+pub fn fit_groups_targets(
+    table: &RunTable,
+    load: &LoadRequest,
+    req: &GroupsRequest,
+    targets: &[String],
+    progress: &(dyn Fn() + Sync),
+) -> Result<Vec<(Option<String>, GroupsResult)>> {
+    if targets.is_empty() {
+        return Ok(vec![(None, fit_groups(table, load, req, progress)?)]);
+    }
+    targets
+        .iter()
+        .map(|t| {
+            let load = LoadRequest {
+                loss_col: Some(t.clone()),
+                ..load.clone()
+            };
+            Ok((Some(t.clone()), fit_groups(table, &load, req, progress)?))
+        })
+        .collect()
+}
+
 /// A groups request by name, as every front end spells it (the command line's flags, Python's
 /// keyword arguments): one translation into a [`GroupsRequest`].
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
