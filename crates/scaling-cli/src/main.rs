@@ -736,9 +736,6 @@ fn name(v: impl ValueEnum) -> String {
 
 /// One fit of `runs` (rows of `table`) under the arguments, with its bootstrap if asked.
 fn fit_runs(a: &FitArgs, config: &FitConfig, table: &RunTable, runs: &Runs) -> Result<fit::Fit> {
-    if let Some(col) = &a.cluster_col {
-        table.named_column("--cluster-col", col)?;
-    }
     let bootstrap = match a.bootstrap {
         Some(r) => Some(scaling::uncertainty::BootstrapRequest {
             replicates: r,

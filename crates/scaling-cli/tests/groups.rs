@@ -238,3 +238,46 @@ fn report_by_a_column_compares_the_groups_first() {
     let h = std::fs::read_to_string(&out).unwrap();
     assert!(h.contains("<h2>Groups compared</h2>") && !h.contains("joint fit ("));
 }
+
+/// `--cluster-col N` resamples model sizes: parameter counts within 0.1% are one size.
+#[test]
+fn cluster_by_n_groups_sizes_within_a_tolerance() {
+    let dir = tempdir("sizes");
+    let mut t = String::from("params,tokens,loss\n");
+    for i in 0..6 {
+        for j in 0..5 {
+            // Each size written with a digitising wobble in the fourth digit.
+            let n = 3e7 * 2.5f64.powi(i) * (1.0 + 2e-4 * j as f64);
+            let d = 1e9 * 2.5f64.powi(j);
+            let l = 1.7 + 400.0 * n.powf(-0.34) + 410.0 * d.powf(-0.28);
+            t.push_str(&format!("{n},{d},{l}\n"));
+        }
+    }
+    let p = dir.join("wobble.csv");
+    std::fs::write(&p, t).unwrap();
+    let f = p.display().to_string();
+    for col in ["N", "params"] {
+        let (code, out, err) = scaling(&[
+            "fit",
+            &f,
+            "--bootstrap",
+            "50",
+            "--cluster-col",
+            col,
+            "--format",
+            "json",
+            "-q",
+        ]);
+        assert_eq!(code, 0, "{err}");
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let b = &v["bootstrap"];
+        assert_eq!(b["resampled"], "clusters");
+        assert!(
+            b["cluster_column"]
+                .as_str()
+                .unwrap()
+                .contains("within 0.1%"),
+            "{b}"
+        );
+    }
+}

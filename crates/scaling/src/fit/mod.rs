@@ -791,14 +791,14 @@ pub fn fit_with_columns(runs: &Runs, columns: &Columns, config: &FitConfig) -> R
                 .map(|(r, l)| (r / l).ln_1p())
                 .collect(),
         };
-        let keys: Vec<String> = runs.params.iter().map(|n| format!("{n:e}")).collect();
+        let keys = size_clusters(&runs.params, SIZE_TOLERANCE);
         if let Some(rc) = residual_correlation("N", &keys, &ln_res) {
             if rc.material {
                 fit.warnings.push(format!(
                     "the log residuals are correlated within a model size (intra-class \
                      correlation {} over {} sizes): runs of one size are not independent, so \
                      the run-level bootstrap understates the uncertainty; resample by model \
-                     size (cluster_column = the N column)",
+                     size (cluster column N)",
                     crate::num::sig(rc.icc, 2),
                     rc.groups
                 ));
@@ -809,12 +809,49 @@ pub fn fit_with_columns(runs: &Runs, columns: &Columns, config: &FitConfig) -> R
     Ok(fit)
 }
 
+/// Relative tolerance within which two parameter counts are one model size (0.1%): published
+/// tables are often digitised, so one model's N appears as 1.0e8, 1.0004e8, ... (Epoch AI's
+/// 245 runs hold 142 distinct values of N but 43 sizes at this tolerance).
+pub const SIZE_TOLERANCE: f64 = 1e-3;
+
+/// A label per value naming its model size: sorted values whose consecutive ratio is at most
+/// `1 + rel_tol` form one size (single linkage), labelled by its smallest value (`{:e}`).
+/// Non-finite values are their own size.
+///
+/// ```
+/// let n = [1e8, 2e8, 1.0004e8, 2.0001e8, 5e8];
+/// let k = scaling::fit::size_clusters(&n, 1e-3);
+/// assert_eq!(k[0], k[2]);
+/// assert_eq!(k[1], k[3]);
+/// assert_ne!(k[0], k[1]);
+/// assert_eq!(k[4], "5e8");
+/// ```
+pub fn size_clusters(values: &[f64], rel_tol: f64) -> Vec<String> {
+    let mut order: Vec<usize> = (0..values.len()).collect();
+    order.sort_by(|&a, &b| values[a].total_cmp(&values[b]));
+    let mut out = vec![String::new(); values.len()];
+    let mut label = String::new();
+    let mut prev = f64::NAN;
+    for i in order {
+        let v = values[i];
+        if !(v.is_finite() && prev.is_finite() && v <= prev * (1.0 + rel_tol)) {
+            label = format!("{v:e}");
+        }
+        out[i] = label.clone();
+        prev = v;
+    }
+    out
+}
+
 /// Intra-class correlation above which correlated residuals are called material (with at
 /// least [`ICC_MIN_GROUPS`] groups of which some hold two or more runs).
 pub const ICC_MATERIAL: f64 = 0.05;
 
 /// Fewest groups for a material intra-class correlation.
 pub const ICC_MIN_GROUPS: usize = 5;
+
+/// Fewest groups holding two runs or more for a material intra-class correlation.
+pub const ICC_MIN_REPEATED: usize = 3;
 
 /// The intra-class correlation of the log residuals within groups of runs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -825,7 +862,8 @@ pub struct ResidualCorrelation {
     pub groups: usize,
     /// One-way ANOVA estimate of the intra-class correlation (may be negative).
     pub icc: f64,
-    /// `icc > ICC_MATERIAL` with at least `ICC_MIN_GROUPS` groups.
+    /// `icc > ICC_MATERIAL` with at least `ICC_MIN_GROUPS` groups, `ICC_MIN_REPEATED` of them
+    /// holding two runs or more, and residuals above rounding (RMS > 1e-9).
     pub material: bool,
 }
 
@@ -874,11 +912,18 @@ pub fn residual_correlation(
     } else {
         0.0
     };
+    // Material only when several groups repeat a size (one pair says nothing) and the
+    // residuals are above rounding (exact data has no correlation to speak of).
+    let repeated = groups.values().filter(|v| v.len() >= 2).count();
+    let rms = ((ssb + ssw) / n as f64).sqrt();
     Some(ResidualCorrelation {
         by: by.to_string(),
         groups: g,
         icc,
-        material: icc > ICC_MATERIAL && g >= ICC_MIN_GROUPS,
+        material: icc > ICC_MATERIAL
+            && g >= ICC_MIN_GROUPS
+            && repeated >= ICC_MIN_REPEATED
+            && rms > 1e-9,
     })
 }
 

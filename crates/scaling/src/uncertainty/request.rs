@@ -46,12 +46,19 @@ pub struct FitRequest {
     pub bootstrap: Option<BootstrapRequest>,
 }
 
-/// The group label of every run in `column` of `table` (for the cluster bootstrap).
+/// The group label of every run in `column` of `table` (for the cluster bootstrap). `N`, or
+/// the column the runs' N was read from, groups runs by model size: parameter counts within
+/// [`fit::SIZE_TOLERANCE`] (0.1%) of each other are one size ([`fit::size_clusters`]), so
+/// digitised tables whose sizes differ in the fourth digit are not split into one cluster per
+/// run.
 ///
 /// # Errors
 /// [`Error::MissingColumn`] when the column is absent, [`Error::BadValue`] for an empty label.
 pub fn cluster_labels(table: &RunTable, runs: &Runs, column: &str) -> Result<Vec<String>> {
-    let c = table.named_column("cluster column", column)?;
+    if clusters_sizes(runs, column) {
+        return Ok(fit::size_clusters(&runs.params, fit::SIZE_TOLERANCE));
+    }
+    let c = table.field_column("cluster_column", column)?;
     let mut labels = Vec::with_capacity(runs.len());
     for &row in &runs.rows {
         let v = table.cell(row - 1, c).trim().to_string();
@@ -66,6 +73,16 @@ pub fn cluster_labels(table: &RunTable, runs: &Runs, column: &str) -> Result<Vec
         labels.push(v);
     }
     Ok(labels)
+}
+
+/// True when clustering `runs` by `column` means by model size (`N`, or the column N was read
+/// from), which [`cluster_labels`] does within [`fit::SIZE_TOLERANCE`].
+fn clusters_sizes(runs: &Runs, column: &str) -> bool {
+    let n_column = match &runs.sources.params {
+        Some(crate::data::ValueSource::Column { column }) => Some(column.as_str()),
+        _ => None,
+    };
+    (column == "N" || Some(column) == n_column) && runs.params.len() == runs.len()
 }
 
 /// Fit `runs` (read from `table`) and, when the request asks, bootstrap the fit and attach
@@ -131,7 +148,14 @@ pub fn fit_table(
             replicates: b.replicates,
             seed: b.seed,
             clusters,
-            cluster_column: b.cluster_column.clone(),
+            // Recorded with the tolerance when clusters are model sizes.
+            cluster_column: b.cluster_column.as_ref().map(|c| {
+                if clusters_sizes(runs, c) {
+                    format!("{c} (model sizes: N within 0.1%)")
+                } else {
+                    c.clone()
+                }
+            }),
             level: b.level,
         };
         let boot = bootstrap(runs, config, &result, &bc, progress)?;
@@ -141,6 +165,18 @@ pub fn fit_table(
             b.budgets.clone()
         };
         attach(&mut result, boot, &budgets, b.level);
+        if b.cluster_column
+            .as_deref()
+            .is_some_and(|c| clusters_sizes(runs, c))
+        {
+            // The advice to resample by model size has been taken.
+            for w in result.warnings.iter_mut() {
+                if let Some(i) = w.find("; resample by model size") {
+                    w.truncate(i);
+                    w.push_str("; the bootstrap resampled model sizes, as it should");
+                }
+            }
+        }
     }
     Ok(result)
 }
