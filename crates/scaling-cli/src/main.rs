@@ -330,6 +330,9 @@ enum NoiseArg {
     Residuals,
     /// Normal noise in log loss with --noise-sd (default: 1.4826 x the residuals' MAD).
     Gaussian,
+    /// Correlated within a model size: the fit's per-size mean residuals resampled as size
+    /// effects, plus its within-size deviations resampled per run.
+    Grouped,
 }
 
 #[derive(Args)]
@@ -356,6 +359,9 @@ struct CalibrateArgs {
     /// Nominal interval level.
     #[arg(long, default_value_t = 0.95)]
     level: f64,
+    /// Bootstraps resample model sizes (`N`: N within 0.1%) instead of runs.
+    #[arg(long, value_name = "N")]
+    cluster_col: Option<String>,
     /// No progress bar.
     #[arg(long, short = 'q')]
     quiet: bool,
@@ -908,9 +914,11 @@ fn cmd_calibrate(a: CalibrateArgs, out: &mut String) -> Result<()> {
         noise: match a.noise {
             NoiseArg::Residuals => scaling::uncertainty::NoiseModel::Residuals,
             NoiseArg::Gaussian => scaling::uncertainty::NoiseModel::Gaussian,
+            NoiseArg::Grouped => scaling::uncertainty::NoiseModel::Grouped,
         },
         noise_sd: a.noise_sd,
         level: a.level,
+        cluster_column: a.cluster_col.clone(),
     };
     let table = read_table(&a.file, &a.data)?;
     let selected = selected_rows(&table, &a.data)?;

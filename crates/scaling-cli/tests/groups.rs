@@ -281,3 +281,37 @@ fn cluster_by_n_groups_sizes_within_a_tolerance() {
         );
     }
 }
+
+/// `calibrate --noise grouped --cluster-col N` reports E and G and resamples sizes; any other
+/// cluster column is refused with exit code 2.
+#[test]
+fn calibrate_grouped_noise_with_size_clusters() {
+    let dir = tempdir("calibrate");
+    let a = csv(&dir, "a.csv", 1.7);
+    let (code, out, err) = scaling(&[
+        "calibrate",
+        &a,
+        "--datasets",
+        "3",
+        "--bootstrap",
+        "20",
+        "--noise",
+        "grouped",
+        "--cluster-col",
+        "N",
+        "--format",
+        "json",
+        "-q",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(v["coverage"]["E"]["datasets"].as_u64().is_some());
+    assert!(v["coverage"]["G"]["datasets"].as_u64().is_some());
+    assert!(v["resampled"].as_str().unwrap().contains("model sizes"));
+    let (code, _, err) = scaling(&["calibrate", &a, "--cluster-col", "w", "-q"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("--cluster-col") && err.contains("model sizes"),
+        "{err}"
+    );
+}

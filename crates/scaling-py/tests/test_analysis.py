@@ -77,7 +77,13 @@ def test_calibrate_equals_cli_json():
     assert py.to_json() == cli("calibrate", path, "--drop-top-loss", "5", "--datasets", "3",
                                "--bootstrap", "10", "--noise", "gaussian", "-q",
                                "--format", "json")
-    assert set(py.coverage) == {"alpha", "beta", "a"}
+    assert set(py.coverage) == {"alpha", "beta", "E", "a", "G"}
+    grouped = scaling.calibrate(path, drop_top_loss=5, datasets=3, bootstrap=10,
+                                noise="grouped", cluster="N", progress=False)
+    assert grouped.to_json() == cli("calibrate", path, "--drop-top-loss", "5", "--datasets", "3",
+                                    "--bootstrap", "10", "--noise", "grouped", "--cluster-col",
+                                    "N", "-q", "--format", "json")
+    assert "model sizes" in grouped.to_dict()["resampled"]
 
 
 def test_demo_equals_cli_json_and_runs_csv(tmp_path):

@@ -161,6 +161,7 @@ fn small_calibration_study() {
         seed: 11,
         level: 0.95,
         noise: Noise::Gaussian { sd: 0.01 },
+        clusters: None,
     };
     let c = calibrate(&truth, &runs, &FitConfig::default(), &cal, &|| {}).unwrap();
     for name in ["alpha", "beta", "a"] {
@@ -251,6 +252,7 @@ fn calibrate_zero_of_zero_datasets_is_an_error() {
         seed: 1,
         level: 0.95,
         noise: Noise::Gaussian { sd: 0.01 },
+        clusters: None,
     };
     let err = calibrate(&truth, &runs, &FitConfig::default(), &cal, &|| {}).unwrap_err();
     assert!(err.to_string().contains("no coverage to report"), "{err}");
@@ -297,4 +299,62 @@ fn optimal_intervals_leave_out_failed_refits_like_fit() {
         iv.tokens_per_param.unwrap(),
         fit_iv["tokens_per_param@1e24"]
     );
+}
+
+/// Grouped noise: the residuals split into per-size effects and deviations that add back up;
+/// a study with it and size-clustered bootstraps reports E and G and what it resampled, and
+/// only iid noise carries the "best case" note.
+#[test]
+fn grouped_noise_and_size_clusters_in_calibration() {
+    use scaling::uncertainty::{calibrate, grouped_noise, CalibrationConfig, Noise};
+    let labels: Vec<String> = ["a", "a", "b", "b", "b", "c"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let r = [0.01, 0.03, -0.02, -0.01, 0.0, 0.005];
+    let Noise::Grouped {
+        groups,
+        effects,
+        deviations,
+    } = grouped_noise(&labels, &r)
+    else {
+        panic!("grouped noise")
+    };
+    assert_eq!(groups, vec![0, 0, 1, 1, 1, 2]);
+    assert!((effects[0] - 0.02).abs() < 1e-15 && (effects[1] + 0.01).abs() < 1e-15);
+    for i in 0..r.len() {
+        assert!((effects[groups[i]] + deviations[i] - r[i]).abs() < 1e-15);
+    }
+    let truth = scaling::law::presets::get("epoch").unwrap().law.unwrap();
+    let design = scaling::simulate::isoflop_design(
+        &truth,
+        &scaling::simulate::CHINCHILLA_BUDGETS,
+        8,
+        1.5,
+        6.0,
+    );
+    let runs = scaling::simulate::sample_runs(&truth, &design, 0.01, 3, "design").unwrap();
+    let sizes = fit::size_clusters(&runs.params, fit::SIZE_TOLERANCE);
+    let resid = fit::fit(&runs, &FitConfig::default()).unwrap().residuals;
+    let grouped = CalibrationConfig {
+        datasets: 6,
+        replicates: 50,
+        seed: 2,
+        level: 0.95,
+        noise: grouped_noise(&sizes, &resid),
+        clusters: Some(sizes),
+    };
+    let c = calibrate(&truth, &runs, &FitConfig::default(), &grouped, &|| {}).unwrap();
+    for q in ["alpha", "beta", "E", "a", "G"] {
+        assert_eq!(c.coverage[q].datasets, 6, "{q}");
+    }
+    assert!(c.resampled.contains("model sizes") && c.notes.is_empty());
+    let iid = CalibrationConfig {
+        noise: Noise::Gaussian { sd: 0.01 },
+        clusters: None,
+        ..grouped
+    };
+    let c = calibrate(&truth, &runs, &FitConfig::default(), &iid, &|| {}).unwrap();
+    assert_eq!(c.resampled, "runs");
+    assert!(c.notes[0].contains("best case"));
 }

@@ -215,22 +215,25 @@ def calibrate(
     noise: str = "residuals",
     noise_sd: Optional[float] = None,
     level: float = 0.95,
+    cluster: Optional[str] = None,
     progress: bool = True,
     **load: Any,
 ) -> Calibration:
     """How often bootstrap intervals cover the truth on the design of `data` (`scaling
     calibrate`): the fit of the runs is the truth; each of `datasets` simulated datasets adds
     log-loss noise (`"residuals"`: the fit's residuals resampled; `"gaussian"`: Normal with
-    `noise_sd`, default 1.4826 MAD of the residuals), is fitted and bootstrapped with
+    `noise_sd`, default 1.4826 MAD of the residuals; `"grouped"`: per-model-size effects plus
+    per-run deviations, as real runs of one size share errors), is fitted and bootstrapped with
     `bootstrap` replicates, and each percentile interval is checked against the truth (Wilson
-    95% intervals on the coverage).
+    95% intervals on the coverage). `cluster="N"`: the bootstraps resample model sizes.
 
     load: column and filter keywords as in scaling.compare (params=, drop_top_loss=, where=, ...).
     """
     request = {
         "load": _load(**load),
         "request": {"datasets": int(datasets), "bootstrap": int(bootstrap), "seed": int(seed),
-                    "noise": noise, "noise_sd": noise_sd, "level": float(level)},
+                    "noise": noise, "noise_sd": noise_sd, "level": float(level),
+                    "cluster_column": cluster},
     }
     design = os.fspath(data) if isinstance(data, (str, os.PathLike)) else "<DataFrame>"
     return Calibration(*_scaling.calibrate(table_arg(data), design, json.dumps(request),

@@ -570,15 +570,23 @@ pub fn calibration_text(c: &crate::uncertainty::Calibration, truth: &Law, design
     );
     let _ = writeln!(
         s,
-        "  {} datasets x {} bootstrap replicates, seed {}; noise: {}\n",
-        c.datasets, c.replicates, c.seed, c.noise
+        "  {} datasets x {} bootstrap replicates (resampling {}), seed {}; noise: {}\n",
+        c.datasets,
+        c.replicates,
+        if c.resampled.is_empty() {
+            "runs"
+        } else {
+            &c.resampled
+        },
+        c.seed,
+        c.noise
     );
     let _ = writeln!(
         s,
         "  {:<6} {:>9} {:>10} {:>9} {:>12} {:>18}",
         "param", "truth", "coverage", "+/- se", "mean width", "missed low/high"
     );
-    for name in ["alpha", "beta", "a"] {
+    for name in ["alpha", "beta", "E", "a", "G"] {
         if let Some(v) = c.coverage.get(name) {
             let _ = writeln!(
                 s,
@@ -601,6 +609,9 @@ pub fn calibration_text(c: &crate::uncertainty::Calibration, truth: &Law, design
                 v.failed
             );
         }
+    }
+    for n in &c.notes {
+        let _ = writeln!(s, "  note: {n}");
     }
     s
 }

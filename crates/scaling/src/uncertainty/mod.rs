@@ -20,8 +20,8 @@ use rayon::prelude::*;
 pub use crate::num::special as stats;
 pub use crate::num::{quantile_sorted, summarise};
 pub use calibration::{
-    calibrate, calibrate_runs, check_calibration_size, mad_sd, CalibrateRequest, Calibration,
-    CalibrationConfig, CalibrationReport, Coverage, Noise, NoiseModel,
+    calibrate, calibrate_runs, check_calibration_size, grouped_noise, mad_sd, CalibrateRequest,
+    Calibration, CalibrationConfig, CalibrationReport, Coverage, Noise, NoiseModel,
 };
 pub use predict::{
     locate, new_run_interval, new_run_residuals, predict, Extrapolation, Prediction,
