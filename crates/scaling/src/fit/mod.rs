@@ -673,6 +673,13 @@ impl Fit {
 }
 
 /// Which quantities a form needs from the table.
+///
+/// # Examples
+/// ```
+/// use scaling::law::{LawForm, Variable};
+/// let n = scaling::fit::needs(&LawForm::Power { x: Variable::Flops });
+/// assert!(n.flops && !n.params && !n.tokens);
+/// ```
 pub fn needs(form: &LawForm) -> crate::data::Needs {
     let mut n = crate::data::Needs::default();
     for v in form.variables() {
@@ -759,6 +766,16 @@ pub const SCREEN_REACH_RTOL: f64 = 1e-6;
 pub const POLISH: usize = 8;
 
 /// Fit `config.form` to `runs`.
+///
+/// # Examples
+/// ```
+/// let law = scaling::law::presets::get("epoch").unwrap().law.unwrap();
+/// let design = scaling::simulate::isoflop_design(&law, &[1e18, 1e19, 1e20], 6, 1.5, 6.0);
+/// let runs = scaling::simulate::sample_runs(&law, &design, 0.001, 1, "synthetic").unwrap();
+/// let f = scaling::fit::fit(&runs, &scaling::fit::FitConfig::default()).unwrap();
+/// assert!((f.params["alpha"].unwrap() - law.params[3]).abs() < 0.01);
+/// assert_eq!(f.status, scaling::fit::Status::Converged);
+/// ```
 ///
 /// # Errors
 /// [`Error::InvalidSetting`] for bad settings, [`Error::InsufficientData`] when there are

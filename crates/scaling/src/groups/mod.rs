@@ -40,6 +40,16 @@ use crate::uncertainty::{self, law_columns, weights_from, BootstrapConfig};
 /// file stem, say), so that `--by column` groups them. Columns are the union of the tables'
 /// headers in order of first appearance; a table without a column gets empty cells.
 ///
+/// # Examples
+/// ```
+/// use scaling::data::RunTable;
+/// let a = RunTable::from_csv_str("a.csv", "N,loss\n1e8,3.1\n").unwrap();
+/// let b = RunTable::from_csv_str("b.csv", "N,D,loss\n2e8,4e9,2.9\n").unwrap();
+/// let t = scaling::groups::stack_tables(&[("a".into(), a), ("b".into(), b)], "dataset").unwrap();
+/// assert_eq!(t.columns, vec!["N", "loss", "D", "dataset"]);
+/// assert_eq!(t.cell(1, 3), "b");
+/// ```
+///
 /// # Errors
 /// [`Error::InvalidSetting`] when a table already has a column named `column`, or no table
 /// is given.
@@ -102,6 +112,12 @@ pub fn file_label(path: &str) -> String {
 /// Labels for several files as groups: their stems without the prefix and suffix they all
 /// share at a `_`, `-` or `.` boundary (`marin_isoflop_comma.csv`, `marin_isoflop_dclm.csv`
 /// -> `comma`, `dclm`); the whole stems when that would leave a label empty or two alike.
+///
+/// # Examples
+/// ```
+/// let paths = ["runs/marin_isoflop_comma.csv".to_string(), "runs/marin_isoflop_dclm.csv".to_string()];
+/// assert_eq!(scaling::groups::file_labels(&paths), vec!["comma", "dclm"]);
+/// ```
 pub fn file_labels(paths: &[String]) -> Vec<String> {
     let stems: Vec<String> = paths.iter().map(|p| file_label(p)).collect();
     if stems.len() < 2 {
@@ -452,6 +468,36 @@ fn free_count(fit: &Fit) -> usize {
 /// with a bootstrap, put paired intervals on the groups' differences and compute-equivalent
 /// gains. `progress` is called once per bootstrap replicate (twice per replicate with a
 /// joint fit).
+///
+/// # Examples
+/// ```
+/// use scaling::accounting::LoadRequest;
+/// use scaling::data::RunTable;
+/// use scaling::groups::{fit_groups, GroupsRequest};
+/// let mut csv = String::from("set,N,D,loss\n");
+/// for (set, e) in [("a", 1.7), ("b", 1.8)] {
+///     for i in 0..5 {
+///         for j in 0..4 {
+///             let (n, d) = (3e7 * 3f64.powi(i), 1e9 * 3f64.powi(j));
+///             let l = e + 400.0 / n.powf(0.34) + 410.0 / d.powf(0.28);
+///             csv.push_str(&format!("{set},{n},{d},{l}\n"));
+///         }
+///     }
+/// }
+/// let table = RunTable::from_csv_str("runs.csv", &csv).unwrap();
+/// let req = GroupsRequest {
+///     by: "set".into(),
+///     config: Default::default(),
+///     shared: vec!["alpha".into(), "beta".into()],
+///     ties: vec![],
+///     budgets: vec![1e21],
+///     bootstrap: None,
+/// };
+/// let r = fit_groups(&table, &LoadRequest::default(), &req, &|| {}).unwrap();
+/// assert_eq!(r.groups, vec!["a", "b"]);
+/// assert!((r.joint.unwrap().params["alpha"].unwrap() - 0.34).abs() < 1e-3);
+/// assert!(r.test.is_some()); // the F and LR tests of sharing alpha and beta
+/// ```
 ///
 /// # Errors
 /// A missing group column or weight column, bad settings (unknown shared or tied
@@ -918,6 +964,35 @@ pub fn group_law(joint: &Fit, g: usize) -> Option<Law> {
 /// `load`), on the same runs with the same settings, so the paired bootstrap draws the same
 /// replicates for every target and their results can be read side by side. Results are in
 /// the order of `targets`, each with its column (`None` for the default loss).
+///
+/// # Examples
+/// ```
+/// use scaling::accounting::LoadRequest;
+/// use scaling::data::RunTable;
+/// use scaling::groups::{fit_groups_targets, GroupsRequest};
+/// let mut csv = String::from("set,N,D,loss,loss2\n");
+/// for (set, e) in [("a", 1.7), ("b", 1.8)] {
+///     for i in 0..5 {
+///         for j in 0..4 {
+///             let (n, d) = (3e7 * 3f64.powi(i), 1e9 * 3f64.powi(j));
+///             let l = e + 400.0 / n.powf(0.34) + 410.0 / d.powf(0.28);
+///             csv.push_str(&format!("{set},{n},{d},{l},{}\n", l + 0.1));
+///         }
+///     }
+/// }
+/// let table = RunTable::from_csv_str("runs.csv", &csv).unwrap();
+/// let req = GroupsRequest {
+///     by: "set".into(),
+///     config: Default::default(),
+///     shared: vec!["alpha".into(), "beta".into()],
+///     ties: vec![],
+///     budgets: vec![1e21],
+///     bootstrap: None,
+/// };
+/// let targets = ["loss".to_string(), "loss2".to_string()];
+/// let r = fit_groups_targets(&table, &LoadRequest::default(), &req, &targets, &|| {}).unwrap();
+/// assert_eq!(r[1].0.as_deref(), Some("loss2"));
+/// ```
 ///
 /// # Errors
 /// The first error of [`fit_groups`].

@@ -43,6 +43,28 @@ fn summary_lines(out: &mut String, s: &Summary, level: Option<f64>) {
 
 /// The text report of one backtest: the training fit, each held-out run with its error,
 /// distance and intervals, the summary and the extrapolation term.
+///
+/// # Examples
+/// ```
+/// use scaling::accounting::{load_runs, LoadRequest};
+/// use scaling::data::RunTable;
+/// use scaling::uncertainty::FitRequest;
+/// use scaling::validate::{backtest, Axis, BacktestRequest, Inflation, Split};
+/// let law = scaling::law::presets::get("chinchilla").unwrap().law.unwrap();
+/// let design = scaling::simulate::isoflop_design(&law, &[1e18, 1e19, 1e20, 1e21], 6, 1.5, 6.0);
+/// let runs = scaling::simulate::sample_runs(&law, &design, 0.01, 1, "synthetic").unwrap();
+/// let t = RunTable::from_csv_str("runs.csv", &scaling::report::lab::runs_csv(&runs)).unwrap();
+/// let runs = load_runs(&t, scaling::methods::chinchilla_needs(), &LoadRequest::default(), None).unwrap();
+/// let req = BacktestRequest {
+///     fit: FitRequest::default(),
+///     split: Split::Cutoff { axis: Axis::Flops, value: 2e20 },
+///     distance_axis: None,
+///     inflation: Inflation::None,
+/// };
+/// let b = backtest(&t, &runs, &req).unwrap();
+/// let text = scaling::report::backtest::backtest_text(&b, "runs.csv");
+/// assert!(text.starts_with("Backtest of the chinchilla law on runs.csv"));
+/// ```
 pub fn backtest_text(b: &Backtest, source: &str) -> String {
     let mut out = String::new();
     let c = &b.conventions;
@@ -140,6 +162,29 @@ pub fn backtest_text(b: &Backtest, source: &str) -> String {
 }
 
 /// The text report of a rolling backtest: each cutoff, then errors and coverage by distance.
+///
+/// # Examples
+/// ```
+/// use scaling::accounting::{load_runs, LoadRequest};
+/// use scaling::data::RunTable;
+/// use scaling::uncertainty::FitRequest;
+/// use scaling::validate::{rolling, Axis, BacktestRequest, Inflation, RollingRequest, Split};
+/// let law = scaling::law::presets::get("chinchilla").unwrap().law.unwrap();
+/// let design = scaling::simulate::isoflop_design(&law, &[1e18, 1e19, 1e20, 1e21], 6, 1.5, 6.0);
+/// let runs = scaling::simulate::sample_runs(&law, &design, 0.01, 1, "synthetic").unwrap();
+/// let t = RunTable::from_csv_str("runs.csv", &scaling::report::lab::runs_csv(&runs)).unwrap();
+/// let runs = load_runs(&t, scaling::methods::chinchilla_needs(), &LoadRequest::default(), None).unwrap();
+/// let req = BacktestRequest {
+///     fit: FitRequest::default(),
+///     split: Split::Cutoff { axis: Axis::Flops, value: 2e20 },
+///     distance_axis: None,
+///     inflation: Inflation::None,
+/// };
+/// let roll = RollingRequest { base: req, axis: Axis::Flops, cutoffs: vec![2e19, 2e20], bin_width: 0.5 };
+/// let r = rolling(&t, &runs, &roll).unwrap();
+/// assert!(scaling::report::backtest::rolling_text(&r, "runs.csv").starts_with("Rolling backtest on runs.csv"));
+/// assert!(scaling::report::backtest::rolling_svg(&r).starts_with("<svg"));
+/// ```
 pub fn rolling_text(r: &Rolling, source: &str) -> String {
     let mut out = String::new();
     let level = r.conventions.as_ref().and_then(|c| c.level);
@@ -219,6 +264,28 @@ fn axis(label: &str, log: bool, ticks: TickStyle) -> Axis {
 
 /// Two panels: |relative error| of every held-out prediction against its extrapolation
 /// distance (with the bins' medians), and each bin's coverage by the three intervals.
+///
+/// # Examples
+/// ```
+/// use scaling::accounting::{load_runs, LoadRequest};
+/// use scaling::data::RunTable;
+/// use scaling::uncertainty::FitRequest;
+/// use scaling::validate::{rolling, Axis, BacktestRequest, Inflation, RollingRequest, Split};
+/// let law = scaling::law::presets::get("chinchilla").unwrap().law.unwrap();
+/// let design = scaling::simulate::isoflop_design(&law, &[1e18, 1e19, 1e20, 1e21], 6, 1.5, 6.0);
+/// let runs = scaling::simulate::sample_runs(&law, &design, 0.01, 1, "synthetic").unwrap();
+/// let t = RunTable::from_csv_str("runs.csv", &scaling::report::lab::runs_csv(&runs)).unwrap();
+/// let runs = load_runs(&t, scaling::methods::chinchilla_needs(), &LoadRequest::default(), None).unwrap();
+/// let req = BacktestRequest {
+///     fit: FitRequest::default(),
+///     split: Split::Cutoff { axis: Axis::Flops, value: 2e20 },
+///     distance_axis: None,
+///     inflation: Inflation::None,
+/// };
+/// let roll = RollingRequest { base: req, axis: Axis::Flops, cutoffs: vec![2e19, 2e20], bin_width: 0.5 };
+/// let r = rolling(&t, &runs, &roll).unwrap();
+/// assert!(scaling::report::backtest::rolling_svg(&r).starts_with("<svg"));
+/// ```
 pub fn rolling_svg(r: &Rolling) -> String {
     let pts: Vec<(f64, f64)> = r
         .points
@@ -318,6 +385,14 @@ pub fn rolling_svg(r: &Rolling) -> String {
 
 /// The text report of [`crate::validate::sensitivity()`]: each parameter's effect per step and
 /// the exponent changes that move the loss by 1%, 5% and 10%. `label` names the law.
+///
+/// # Examples
+/// ```
+/// use scaling::validate::sensitivity::{sensitivity, Target};
+/// let law = scaling::law::presets::get("chinchilla").unwrap().law.unwrap();
+/// let s = sensitivity(&law, Target::Point { params: 70e9, tokens: 1.4e12 }).unwrap();
+/// assert!(scaling::report::backtest::sensitivity_text(&s, "preset chinchilla").contains("alpha"));
+/// ```
 pub fn sensitivity_text(s: &crate::validate::Sensitivity, label: &str) -> String {
     let mut out = String::new();
     let at = match s.target {
@@ -384,6 +459,25 @@ pub fn sensitivity_text(s: &crate::validate::Sensitivity, label: &str) -> String
 /// The text report of [`crate::validate::design()`]: today's width, the proposed runs with the
 /// expected width after each, the alternatives of equal cost, and the simulation check.
 /// `source` names the runs or the saved fit.
+///
+/// # Examples
+/// ```
+/// let law = scaling::law::presets::get("epoch").unwrap().law.unwrap();
+/// let design = scaling::simulate::isoflop_design(&law, &[1e18, 1e19, 1e20], 6, 1.5, 6.0);
+/// let runs = scaling::simulate::sample_runs(&law, &design, 0.01, 1, "synthetic").unwrap();
+/// use scaling::validate::{DesignRequest, Quantity, Target};
+/// let fit = scaling::fit::fit(&runs, &scaling::fit::FitConfig::default()).unwrap();
+/// let req = DesignRequest {
+///     target: Target::Budget { flops: 1e24, flops_per_param_token: 6.0 },
+///     quantity: Quantity::NOpt,
+///     allowance: 1e21,
+///     runs: 2,
+///     level: 0.95,
+///     simulate: None,
+/// };
+/// let d = scaling::validate::design(&fit, &req, &|| {}).unwrap();
+/// assert!(scaling::report::backtest::design_text(&d, "synthetic").contains("N_opt"));
+/// ```
 pub fn design_text(d: &crate::validate::Design, source: &str) -> String {
     let mut out = String::new();
     let at = match d.target {

@@ -16,6 +16,35 @@ fn est(e: &Estimate, digits: usize) -> String {
 }
 
 /// The result as text: each group's fit, the joint fit, the test, the comparisons.
+///
+/// # Examples
+/// ```
+/// use scaling::accounting::LoadRequest;
+/// use scaling::data::RunTable;
+/// use scaling::groups::{fit_groups, GroupsRequest};
+/// let mut csv = String::from("set,N,D,loss\n");
+/// for (set, e) in [("a", 1.7), ("b", 1.8)] {
+///     for i in 0..5 {
+///         for j in 0..4 {
+///             let (n, d) = (3e7 * 3f64.powi(i), 1e9 * 3f64.powi(j));
+///             let l = e + 400.0 / n.powf(0.34) + 410.0 / d.powf(0.28);
+///             csv.push_str(&format!("{set},{n},{d},{l}\n"));
+///         }
+///     }
+/// }
+/// let table = RunTable::from_csv_str("runs.csv", &csv).unwrap();
+/// let req = GroupsRequest {
+///     by: "set".into(),
+///     config: Default::default(),
+///     shared: vec!["alpha".into(), "beta".into()],
+///     ties: vec![],
+///     budgets: vec![1e21],
+///     bootstrap: None,
+/// };
+/// let r = fit_groups(&table, &LoadRequest::default(), &req, &|| {}).unwrap();
+/// assert!(scaling::report::groups::groups_text(&r).starts_with("groups by \"set\": a, b"));
+/// assert!(scaling::report::groups::groups_svg(&r).starts_with("<svg"));
+/// ```
 pub fn groups_text(r: &GroupsResult) -> String {
     let mut o = String::new();
     let _ = writeln!(
@@ -156,6 +185,13 @@ pub fn groups_text(r: &GroupsResult) -> String {
 /// An SVG figure: the runs and each group's loss frontier L_opt(C) (left), and N_opt(C)
 /// (right), with paired-bootstrap bands when the result was bootstrapped; the joint fit's
 /// frontiers dashed.
+///
+/// # Examples
+/// ```
+/// // Drawn from the groups compared: see the example of [`groups_text`].
+/// let r: scaling::groups::GroupsResult = serde_json::from_str(r#"{"groups": [], "separate": [], "joint": null, "test": null, "comparisons": [], "frontiers": [], "conventions": {"by": "set", "shared": [], "ties": [], "budgets": [], "flops_per_param_token": 6.0, "pairing": null, "bootstrap": null, "gain": ""}, "warnings": []}"#).unwrap();
+/// assert!(scaling::report::groups::groups_svg(&r).starts_with("<svg"));
+/// ```
 pub fn groups_svg(r: &GroupsResult) -> String {
     let mut loss = Vec::new();
     let mut size = Vec::new();

@@ -876,6 +876,28 @@ pub struct Rolling {
 
 /// Backtests at each cutoff of `req`, pooled by extrapolation distance.
 ///
+/// # Examples
+/// ```
+/// use scaling::accounting::{load_runs, LoadRequest};
+/// use scaling::data::RunTable;
+/// use scaling::uncertainty::FitRequest;
+/// use scaling::validate::{rolling, Axis, BacktestRequest, Inflation, RollingRequest, Split};
+/// let law = scaling::law::presets::get("chinchilla").unwrap().law.unwrap();
+/// let design = scaling::simulate::isoflop_design(&law, &[1e18, 1e19, 1e20, 1e21], 6, 1.5, 6.0);
+/// let runs = scaling::simulate::sample_runs(&law, &design, 0.01, 1, "synthetic").unwrap();
+/// let t = RunTable::from_csv_str("runs.csv", &scaling::report::lab::runs_csv(&runs)).unwrap();
+/// let runs = load_runs(&t, scaling::methods::chinchilla_needs(), &LoadRequest::default(), None).unwrap();
+/// let req = BacktestRequest {
+///     fit: FitRequest::default(),
+///     split: Split::Cutoff { axis: Axis::Flops, value: 2e20 },
+///     distance_axis: None,
+///     inflation: Inflation::None,
+/// };
+/// let roll = RollingRequest { base: req, axis: Axis::Flops, cutoffs: vec![2e19, 2e20], bin_width: 0.5 };
+/// let r = rolling(&t, &runs, &roll).unwrap();
+/// assert_eq!(r.steps.len(), 2);
+/// ```
+///
 /// # Errors
 /// A bad axis or bin width, or no cutoff that leaves runs on both sides; a failing step is
 /// reported in its place instead.
