@@ -25,6 +25,12 @@ pub const MAX_DRAWS: f64 = 2e9;
 
 /// Refuse `value` of `what` (e.g. "bootstrap replicates") above `max`.
 ///
+/// # Examples
+/// ```
+/// assert!(scaling::limits::check("replicates", 10, 100).is_ok());
+/// assert!(scaling::limits::check("replicates", 1000, 100).is_err());
+/// ```
+///
 /// # Errors
 /// [`Error::InvalidSetting`] naming the quantity, the value and the cap.
 pub fn check(what: &str, value: usize, max: usize) -> Result<()> {

@@ -58,6 +58,15 @@ pub struct Reconciliation {
 /// parameters): the frontier in non-embedding terms, its local exponents at N_E* = 1e3 ... 1e12,
 /// and a power-law fit over `range` (Kaplan's 768 to 1.5e9 by default).
 ///
+/// # Examples
+/// ```
+/// let law = scaling::law::presets::get("epoch").unwrap().law.unwrap();
+/// let omega = scaling::accounting::omega(32000.0, 39.2);
+/// let r = scaling::accounting::reconcile(&law, omega, [768.0, 1.5e9]).unwrap();
+/// // What Kaplan would measure is steeper than the law's large-scale exponent.
+/// assert!(r.kaplan_range_exponent > r.large_scale_exponent);
+/// ```
+///
 /// # Errors
 /// A law that is not of the Chinchilla form, or a non-positive omega.
 pub fn reconcile(law: &Law, omega: f64, range: [f64; 2]) -> Result<Reconciliation> {

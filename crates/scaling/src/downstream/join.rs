@@ -11,6 +11,16 @@ use crate::error::{Error, Result};
 /// `left`); where both hold a number the two must agree to 1e-9 relative, so a join on the
 /// wrong key is caught.
 ///
+/// # Examples
+/// ```
+/// use scaling::data::RunTable;
+/// let runs = RunTable::from_csv_str("runs.csv", "name,N,loss\na,1e8,3.1\nb,2e8,2.9\n").unwrap();
+/// let evals = RunTable::from_csv_str("evals.csv", "name,acc\nb,0.41\na,0.35\n").unwrap();
+/// let t = scaling::downstream::join_tables(&runs, &evals, "name").unwrap();
+/// assert_eq!(t.columns, vec!["name", "N", "loss", "acc"]);
+/// assert_eq!(t.cell(0, 3), "0.35");
+/// ```
+///
 /// # Errors
 /// [`Error::MissingColumn`] when either table lacks `on`; [`Error::BadValue`] for a key that
 /// appears twice in `right`, a row of `left` whose key is not in `right`, or a shared column

@@ -769,6 +769,21 @@ fn mean(v: &[f64]) -> f64 {
 /// Predict downstream accuracy: fit step 1 and step 2 per task on the fitting runs, chain
 /// them at each target, and (with replicates) bootstrap over runs for intervals.
 ///
+/// # Examples
+/// ```
+/// use scaling::downstream::*;
+/// use scaling::data::RunTable;
+/// let csv = "N,D,loss,acc\n1e8,2e9,3.9,0.27\n2e8,4e9,3.5,0.31\n4e8,8e9,3.2,0.38\n8e8,1.6e10,2.95,0.46\n1.6e9,3.2e10,2.75,0.55\n";
+/// let table = RunTable::from_csv_str("runs.csv", csv).unwrap();
+/// let opts = DownstreamOptions {
+///     tasks: vec!["loss:acc".into()], params_col: Some("N".into()),
+///     tokens_col: Some("D".into()), law: Some("E + A*C^-alpha".into()),
+///     at_flops: vec![1e21], ..Default::default()
+/// };
+/// let r = downstream(&table, &opts.request().unwrap(), &|| {}).unwrap();
+/// assert_eq!(r.tasks.len(), 1);
+/// ```
+///
 /// # Errors
 /// Missing columns, cells that are not numbers (naming file, row, column and value), a
 /// target run that is not in the table, too few runs for a step, every error of the fits.

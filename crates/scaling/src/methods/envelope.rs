@@ -146,6 +146,29 @@ fn fits(
 
 /// Run Approach 1 on loss curves.
 ///
+/// # Examples
+/// ```
+/// use scaling::methods::{envelope, Curve};
+/// // Four runs of L = 1.7 + 400/N^0.34 + 410/D^0.28, eight checkpoints each.
+/// let curves: Vec<Curve> = [1e7_f64, 4e7, 1.6e8, 6.4e8]
+///     .iter()
+///     .enumerate()
+///     .map(|(i, &n)| Curve {
+///         run: format!("r{i}"),
+///         params: n,
+///         points: (0..8)
+///             .map(|k| {
+///                 let d = 1e8 * 3f64.powi(k);
+///                 (d, 1.7 + 400.0 / n.powf(0.34) + 410.0 / d.powf(0.28))
+///             })
+///             .collect(),
+///     })
+///     .collect();
+/// let r = envelope(&curves, 200, 6.0, 0, 0, 0.95).unwrap();
+/// assert_eq!(r.runs, 4);
+/// assert!((r.params_exponent + r.tokens_exponent - 1.0).abs() < 1e-9);
+/// ```
+///
 /// # Errors
 /// Fewer than two runs with at least two checkpoints, or an envelope won by a single size (no
 /// slope to fit); a grid or replicate count above the caps of [`crate::limits`].

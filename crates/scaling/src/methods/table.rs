@@ -960,6 +960,16 @@ pub fn compare_with(
 
 /// Load the runs the Chinchilla methods read from `table` (its 0-based `rows` when given).
 ///
+/// # Examples
+/// ```
+/// let law = scaling::law::presets::get("epoch").unwrap().law.unwrap();
+/// let points = scaling::simulate::isoflop_design(&law, &[1e18, 1e19, 1e20], 6, 1.5, 6.0);
+/// let runs = scaling::simulate::sample_runs(&law, &points, 0.01, 1, "synthetic").unwrap();
+/// let t = scaling::data::RunTable::from_csv_str("runs.csv", &scaling::report::lab::runs_csv(&runs)).unwrap();
+/// let loaded = scaling::methods::chinchilla_runs(&t, &Default::default(), None).unwrap();
+/// assert_eq!(loaded.len(), runs.len());
+/// ```
+///
 /// # Errors
 /// The errors of [`load_runs`].
 pub fn chinchilla_runs(

@@ -20,6 +20,21 @@ fn opt(v: Option<f64>) -> String {
 /// The result as a table per target: task, predicted feature (actual), predicted metric, its
 /// interval, the new-run interval, the actual value and the error; then the weighted average,
 /// each step's law, the conventions, warnings and notes.
+///
+/// # Examples
+/// ```
+/// use scaling::downstream::*;
+/// use scaling::data::RunTable;
+/// let csv = "N,D,loss,acc\n1e8,2e9,3.9,0.27\n2e8,4e9,3.5,0.31\n4e8,8e9,3.2,0.38\n8e8,1.6e10,2.95,0.46\n1.6e9,3.2e10,2.75,0.55\n";
+/// let table = RunTable::from_csv_str("runs.csv", csv).unwrap();
+/// let opts = DownstreamOptions {
+///     tasks: vec!["loss:acc".into()], params_col: Some("N".into()),
+///     tokens_col: Some("D".into()), law: Some("E + A*C^-alpha".into()),
+///     at_flops: vec![1e21], ..Default::default()
+/// };
+/// let r = downstream(&table, &opts.request().unwrap(), &|| {}).unwrap();
+/// assert!(scaling::report::downstream::downstream_text(&r).starts_with("Downstream prediction"));
+/// ```
 pub fn downstream_text(r: &DownstreamResult) -> String {
     let mut s = String::new();
     let _ = writeln!(

@@ -8,6 +8,21 @@ use super::sig;
 /// The comparison as a table: per form its objective, residual RMS, number of parameters k,
 /// AIC and BIC (Gaussian on the residuals; Akaike 1974, Schwarz 1978) and their differences
 /// from the best, its status, then each form's parameters.
+///
+/// # Examples
+/// ```
+/// use scaling::accounting::LoadRequest;
+/// use scaling::data::RunTable;
+/// use scaling::validate::{compare_forms, FormsRequest};
+/// let law = scaling::law::presets::get("chinchilla").unwrap().law.unwrap();
+/// let design = scaling::simulate::isoflop_design(&law, &[1e18, 1e19, 1e20], 6, 1.5, 6.0);
+/// let runs = scaling::simulate::sample_runs(&law, &design, 0.01, 1, "synthetic").unwrap();
+/// let t = RunTable::from_csv_str("runs.csv", &scaling::report::lab::runs_csv(&runs)).unwrap();
+/// let req = FormsRequest { laws: vec!["chinchilla".into(), "E + A*N^-alpha".into()],
+///                          settings: Default::default(), holdout: None };
+/// let c = compare_forms(&t, &req, &LoadRequest::default()).unwrap();
+/// assert!(scaling::report::forms::forms_text(&c).starts_with("Law forms compared on"));
+/// ```
 pub fn forms_text(c: &FormComparison) -> String {
     let mut s = format!(
         "Law forms compared on {} ({} runs, the same for every form)\n  objective: {}\n\n",

@@ -177,6 +177,29 @@ pub fn isoflop_text(r: &IsoflopResult, source: &str, group: &str) -> String {
 
 /// Approach 1's text: the exponents with intervals, the envelope by model size, and up to
 /// three warnings. `source` names the table, `group` the group (or empty).
+///
+/// # Examples
+/// ```
+/// use scaling::methods::{envelope, Curve};
+/// // Four runs of L = 1.7 + 400/N^0.34 + 410/D^0.28, eight checkpoints each.
+/// let curves: Vec<Curve> = [1e7_f64, 4e7, 1.6e8, 6.4e8]
+///     .iter()
+///     .enumerate()
+///     .map(|(i, &n)| Curve {
+///         run: format!("r{i}"),
+///         params: n,
+///         points: (0..8)
+///             .map(|k| {
+///                 let d = 1e8 * 3f64.powi(k);
+///                 (d, 1.7 + 400.0 / n.powf(0.34) + 410.0 / d.powf(0.28))
+///             })
+///             .collect(),
+///     })
+///     .collect();
+/// let r = envelope(&curves, 200, 6.0, 0, 0, 0.95).unwrap();
+/// let rep = scaling::methods::EnvelopeReport { result: r, warnings: vec![], min_fraction: 0.0 };
+/// assert!(scaling::report::methods::envelope_text(&rep, "runs.csv", "").contains("runs.csv"));
+/// ```
 pub fn envelope_text(rep: &EnvelopeReport, source: &str, group: &str) -> String {
     let r = &rep.result;
     let mut out = String::new();

@@ -50,6 +50,15 @@ fn run_flops(fit: &Fit) -> Vec<f64> {
 
 /// Loss against compute: runs coloured by model size, the fitted law's compute-optimal
 /// frontier L*(C) (dashed beyond the data: extrapolation) with its bootstrap band.
+///
+/// # Examples
+/// ```
+/// let law = scaling::law::presets::get("epoch").unwrap().law.unwrap();
+/// let points = scaling::simulate::isoflop_design(&law, &[1e18, 1e19, 1e20], 6, 1.5, 6.0);
+/// let runs = scaling::simulate::sample_runs(&law, &points, 0.01, 1, "synthetic").unwrap();
+/// let f = scaling::fit::fit(&runs, &Default::default()).unwrap();
+/// assert!(scaling::report::plots::loss_compute(&f).starts_with("<svg"));
+/// ```
 pub fn loss_compute(fit: &Fit) -> String {
     let c = run_flops(fit);
     let d = &fit.data;

@@ -538,6 +538,12 @@ pub fn thin(panel: &Panel) -> Panel {
 }
 
 /// Render panels side by side as one SVG document (each panel [`thin`]ned first).
+///
+/// # Examples
+/// ```
+/// let svg = scaling::report::svg::render(&[]);
+/// assert!(svg.starts_with("<svg") && svg.ends_with("</svg>\n"));
+/// ```
 pub fn render(panels: &[Panel]) -> String {
     render_with_ids(panels, "c")
 }

@@ -150,6 +150,19 @@ pub fn check_calibration_size(datasets: usize, replicates: usize) -> Result<()> 
 
 /// Run a calibration study of `truth` (Chinchilla form) on the design of `design`.
 ///
+/// # Examples
+/// ```
+/// let law = scaling::law::presets::get("epoch").unwrap().law.unwrap();
+/// let points = scaling::simulate::isoflop_design(&law, &[1e18, 1e19, 1e20], 6, 1.5, 6.0);
+/// let runs = scaling::simulate::sample_runs(&law, &points, 0.01, 1, "synthetic").unwrap();
+/// use scaling::uncertainty::{calibrate, CalibrationConfig, Noise};
+/// let cal = CalibrationConfig { datasets: 3, replicates: 20, seed: 1, level: 0.95,
+///                               noise: Noise::Gaussian { sd: 0.01 }, clusters: None };
+/// let c = calibrate(&law, &runs, &Default::default(), &cal, &|| {}).unwrap();
+/// assert_eq!(c.coverage["alpha"].datasets, 3);
+/// assert_eq!(c.resampled, "runs");
+/// ```
+///
 /// # Errors
 /// A law that is not of the Chinchilla form, too few datasets or replicates, an empty noise
 /// pool, or no simulated dataset that could be fitted and bootstrapped (no coverage to report).
