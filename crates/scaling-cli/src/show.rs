@@ -69,12 +69,19 @@ impl Source {
 /// `shared` and one --by column, the groups compared ([`methods::overview_groups`]).
 type Analysed = (Vec<(Group, Result<Overview>)>, Option<Result<GroupsResult>>);
 
-fn analyse(s: &Source, reps: usize, isoflop: bool, shared: &[String]) -> Result<Analysed> {
+fn analyse(
+    s: &Source,
+    reps: usize,
+    isoflop: bool,
+    checks: bool,
+    shared: &[String],
+) -> Result<Analysed> {
     let req = OverviewRequest {
         bootstrap: reps,
         seed: s.seed,
         budgets: s.budgets.clone(),
         isoflop,
+        checks,
     };
     let saved = s.fit.as_deref().map(read_fit).transpose()?;
     let Some(file) = &s.file else {
@@ -201,7 +208,7 @@ pub fn cmd_plot(a: PlotArgs, out: &mut String) -> Result<()> {
         0
     };
     let outcomes: Vec<(Group, Result<String>)> =
-        analyse(&a.source, reps, kind.needs_isoflop(), &[])?
+        analyse(&a.source, reps, kind.needs_isoflop(), false, &[])?
             .0
             .into_iter()
             .map(|(g, r)| {
@@ -308,7 +315,7 @@ pub fn cmd_report(a: ReportArgs, out: &mut String) -> Result<()> {
         scaling::limits::MAX_REPLICATES,
     )?;
     let shared: &[String] = if a.shared == ["none"] { &[] } else { &a.shared };
-    let (groups, comparison) = analyse(&a.source, a.bootstrap, true, shared)?;
+    let (groups, comparison) = analyse(&a.source, a.bootstrap, true, true, shared)?;
     let name = a.source.name();
     let h = if a.source.by.is_empty() {
         let (_, one) = groups

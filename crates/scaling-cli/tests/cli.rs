@@ -1191,6 +1191,9 @@ fn report_is_self_contained_and_escaped() {
     assert!(!html.contains("http://") && !html.contains("https://"));
     assert!(!html.contains("<script"), "user text must be escaped");
     assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    // The law is checked: a backtest (or why there is none) and the next runs to train.
+    assert!(html.contains("<h2>Backtest: fitted below the top half decade of compute"));
+    assert!(html.contains("<h2>Which runs next?"));
     let svg = d.join("lc.svg").display().to_string();
     let (code, _, err) = scaling(&[
         "plot",

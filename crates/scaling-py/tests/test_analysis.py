@@ -111,6 +111,7 @@ def test_report_from_a_saved_fit_to_string_and_file(saved_fit, tmp_path):
     html = scaling.report(fit=path)
     assert html.startswith("<!DOCTYPE html>")
     assert "with 60 bootstrap replicates" in html and "read from a saved fit" in html
+    assert "<h2>Backtest:" in html and "<h2>Which runs next?" in html
     out = tmp_path / "r.html"
     assert scaling.report(fit=fit, path=str(out)) == out.read_text()
     with pytest.raises(scaling.InputError, match="exists"):

@@ -289,11 +289,13 @@ class Plot:
         return f"Plot({len(self.svg)} bytes of SVG)"
 
 
-def _overview_request(bootstrap: int, seed: int, budgets: Sequence[float], load: dict) -> str:
+def _overview_request(bootstrap: int, seed: int, budgets: Sequence[float], load: dict,
+                      checks: bool = False) -> str:
     return json.dumps({
         "load": _load(**load),
         "request": {"bootstrap": int(bootstrap), "seed": int(seed),
-                    "budgets": [float(b) for b in budgets], "isoflop": True},
+                    "budgets": [float(b) for b in budgets], "isoflop": True,
+                    "checks": checks},
     })
 
 
@@ -335,7 +337,7 @@ def report(data: Any = None, *, fit: Union[Fit, str, None] = None, path=None, fo
         title = "fit" if isinstance(fit, Fit) else os.fspath(fit)
     else:
         title = "<DataFrame>"
-    req = _overview_request(bootstrap, seed, budgets, load)
+    req = _overview_request(bootstrap, seed, budgets, load, checks=True)
     if by is not None:
         req = json.dumps(dict(json.loads(req), by=[by] if isinstance(by, str) else list(by),
                               shared=list(shared)))

@@ -10,7 +10,7 @@ pub use envelope::{envelope, Curve, EnvelopeResult, Segment};
 pub use isoflop::{isoflop, BudgetFit, Grouping, IsoflopConfig, IsoflopResult};
 pub use overview::{
     overview, overview_groups, overview_with, AllocationRow, GroupedOverview, Overview,
-    OverviewRequest,
+    OverviewRequest, ReportChecks, DESIGN_ALLOWANCE, DESIGN_RUNS, DESIGN_TARGET,
 };
 pub use powerlaw::{fit_power_law, PowerLawFit};
 pub mod table;

@@ -27,6 +27,10 @@ pub struct OverviewRequest {
     pub budgets: Vec<f64>,
     /// Run Approach 2 at all.
     pub isoflop: bool,
+    /// Also check the law ([`ReportChecks`]): a backtest holding out the largest compute
+    /// budget, and the next runs that would most sharpen N_opt at 1e24 FLOPs.
+    #[serde(default)]
+    pub checks: bool,
 }
 
 impl Default for OverviewRequest {
@@ -36,6 +40,7 @@ impl Default for OverviewRequest {
             seed: 0,
             budgets: Vec::new(),
             isoflop: true,
+            checks: false,
         }
     }
 }
@@ -71,9 +76,158 @@ pub struct Overview {
     pub isoflop_error: Option<String>,
     /// The allocation at 1e19, 1e20, ..., 1e26 FLOPs (Hoffmann et al. 2022, Eq. 4).
     pub allocations: Vec<AllocationRow>,
+    /// The checks of the law, when asked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checks: Option<ReportChecks>,
     /// The runs analysed.
     #[serde(skip)]
     pub runs: Runs,
+}
+
+/// How far the report's law can be trusted and what to train next: a backtest (fit on the
+/// runs below the top half decade of compute, cut between budgets, and predict the runs above
+/// with new-run intervals and the calibrated extrapolation term, the report's replicates up to
+/// 400;
+/// [`crate::validate::backtest`]) and a design (the [`DESIGN_RUNS`] runs within
+/// [`DESIGN_ALLOWANCE`] of the data's total compute that most shrink the interval on N_opt at
+/// [`DESIGN_TARGET`] FLOPs; [`crate::validate::design`]). Each is absent with the reason when
+/// the runs cannot support it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReportChecks {
+    /// The backtest.
+    pub backtest: Option<crate::validate::Backtest>,
+    /// Why there is no backtest.
+    pub backtest_error: Option<String>,
+    /// The design.
+    pub design: Option<crate::validate::Design>,
+    /// Why there is no design.
+    pub design_error: Option<String>,
+}
+
+/// Above this many runs the report's backtest widens its intervals by no extrapolation term
+/// (calibrating the term refits inner backtests, minutes on 1e4 runs).
+pub const CALIBRATED_TERM_MAX_RUNS: usize = 2000;
+
+/// The budget at which the report's design sharpens N_opt (FLOPs).
+pub const DESIGN_TARGET: f64 = 1e24;
+/// The report's design allowance, as a fraction of the compute of the runs analysed.
+pub const DESIGN_ALLOWANCE: f64 = 0.25;
+/// The runs the report's design proposes.
+pub const DESIGN_RUNS: usize = 4;
+
+/// The checks of [`ReportChecks`] on `runs` with the fit `f`.
+fn report_checks(
+    runs: &Runs,
+    f: &Fit,
+    replicates: usize,
+    seed: u64,
+    progress: &(dyn Fn() + Sync),
+) -> ReportChecks {
+    use crate::validate::{self, Axis, BacktestRequest, DesignRequest, Inflation, Split};
+    let k = runs.flops_per_param_token;
+    let flops: Vec<f64> = if runs.flops.len() == runs.len() {
+        runs.flops.clone()
+    } else {
+        (0..runs.len())
+            .map(|i| k * runs.params[i] * runs.tokens[i])
+            .collect()
+    };
+    // Budgets as distinct compute levels (within 5%); hold out the largest.
+    let mut levels: Vec<f64> = flops.clone();
+    levels.sort_by(f64::total_cmp);
+    levels.dedup_by(|b, a| *b <= *a * 1.05);
+    let backtest = (|| -> Result<crate::validate::Backtest> {
+        if levels.len() < 3 {
+            return Err(crate::error::Error::InsufficientData(format!(
+                "{} distinct compute budgets: a backtest needs three or more",
+                levels.len()
+            )));
+        }
+        // Hold out the top half decade of compute, cutting between budgets.
+        let top = levels[levels.len() - 1] / 10f64.sqrt();
+        let below = levels
+            .iter()
+            .rposition(|&c| c < top)
+            .unwrap_or(levels.len() - 2);
+        let cutoff = (levels[below] * levels[below + 1]).sqrt();
+        // A table of the runs themselves, so the backtest reads the same numbers.
+        let table = RunTable::from_columns(
+            &runs.source,
+            vec![
+                (
+                    "params".into(),
+                    crate::data::Column::Numbers(runs.params.clone()),
+                ),
+                (
+                    "tokens".into(),
+                    crate::data::Column::Numbers(runs.tokens.clone()),
+                ),
+                ("flops".into(), crate::data::Column::Numbers(flops.clone())),
+                (
+                    "loss".into(),
+                    crate::data::Column::Numbers(runs.loss.clone()),
+                ),
+            ],
+        )?;
+        let load = LoadRequest {
+            flops_per_param_token: k,
+            ..LoadRequest::default()
+        };
+        let mut needs = fit::needs(&LawForm::Chinchilla);
+        needs.flops = true;
+        let t_runs = accounting::load_runs(&table, needs, &load, None)?;
+        let req = BacktestRequest {
+            fit: uncertainty::FitRequest {
+                config: FitConfig::default(),
+                // The report's replicate count, at most 400; none without a bootstrap.
+                bootstrap: (replicates >= 2).then(|| uncertainty::BootstrapRequest {
+                    seed,
+                    replicates: replicates.min(400),
+                    ..validate::backtest::default_bootstrap()
+                }),
+            },
+            split: Split::Cutoff {
+                axis: Axis::Flops,
+                value: cutoff,
+            },
+            distance_axis: None,
+            // The calibrated term refits inner backtests: kept to tables of a size a
+            // report builds in seconds (the backtest records which term it used).
+            inflation: if runs.len() <= CALIBRATED_TERM_MAX_RUNS {
+                Inflation::Calibrated
+            } else {
+                Inflation::None
+            },
+        };
+        validate::backtest(&table, &t_runs, &req)
+    })();
+    let total: f64 = flops.iter().sum();
+    let req = DesignRequest {
+        target: validate::Target::Budget {
+            flops: DESIGN_TARGET,
+            flops_per_param_token: k,
+        },
+        quantity: validate::Quantity::NOpt,
+        allowance: DESIGN_ALLOWANCE * total,
+        runs: DESIGN_RUNS,
+        level: 0.95,
+        simulate: None,
+    };
+    let design = validate::design(f, &req, progress);
+    let (backtest, backtest_error) = match backtest {
+        Ok(b) => (Some(b), None),
+        Err(e) => (None, Some(e.to_string())),
+    };
+    let (design, design_error) = match design {
+        Ok(d) => (Some(d), None),
+        Err(e) => (None, Some(e.to_string())),
+    };
+    ReportChecks {
+        backtest,
+        backtest_error,
+        design,
+        design_error,
+    }
 }
 
 /// Analyse `runs`: fit the Chinchilla law (or take `saved`, a fit of the same runs with its
@@ -177,12 +331,16 @@ pub fn overview_with(
         (None, None)
     };
     let allocations = allocations(&f);
+    let checks = req
+        .checks
+        .then(|| report_checks(runs, &f, req.bootstrap, req.seed, progress));
     Ok(Overview {
         fit: f,
         saved_fit,
         isoflop: iso,
         isoflop_error,
         allocations,
+        checks,
         runs: runs.clone(),
     })
 }

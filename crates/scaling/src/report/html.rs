@@ -282,6 +282,9 @@ fn body(h: &mut String, o: &Overview, hx: &str) {
         }
         h.push_str("</table>");
     }
+    if let Some(c) = &o.checks {
+        checks(h, c, hx, &o.runs.source);
+    }
     let _ = write!(h, "<{hx}>Plots</{hx}>");
     for (title, s) in figures(o) {
         let _ = write!(
@@ -290,6 +293,53 @@ fn body(h: &mut String, o: &Overview, hx: &str) {
             escape(title),
             inline(&s)
         );
+    }
+}
+
+/// The report's backtest and design sections ([`crate::methods::ReportChecks`]).
+fn checks(h: &mut String, c: &crate::methods::ReportChecks, hx: &str, source: &str) {
+    let _ = write!(
+        h,
+        "<{hx}>Backtest: fitted below the top half decade of compute, does the law predict it?</{hx}>"
+    );
+    match (&c.backtest, &c.backtest_error) {
+        (Some(b), _) => {
+            let _ = write!(
+                h,
+                "<pre>{}</pre>",
+                escape(&super::backtest::backtest_text(b, source))
+            );
+        }
+        (None, e) => {
+            let _ = write!(
+                h,
+                "<p>no backtest: {}</p>",
+                escape(e.as_deref().unwrap_or("not run"))
+            );
+        }
+    }
+    let _ = write!(
+        h,
+        "<{hx}>Which runs next? The {} runs within {}% of this data's compute that most sharpen N_opt at {}</{hx}>",
+        crate::methods::DESIGN_RUNS,
+        100.0 * crate::methods::DESIGN_ALLOWANCE,
+        human(crate::methods::DESIGN_TARGET)
+    );
+    match (&c.design, &c.design_error) {
+        (Some(d), _) => {
+            let _ = write!(
+                h,
+                "<pre>{}</pre>",
+                escape(&super::backtest::design_text(d, source))
+            );
+        }
+        (None, e) => {
+            let _ = write!(
+                h,
+                "<p>no design: {}</p>",
+                escape(e.as_deref().unwrap_or("not run"))
+            );
+        }
     }
 }
 
