@@ -104,8 +104,9 @@ pub struct ReportChecks {
     pub design_error: Option<String>,
 }
 
-/// Above this many runs the report's backtest widens its intervals by no extrapolation term
-/// (calibrating the term refits inner backtests, minutes on 1e4 runs).
+/// Above this many runs the report's backtest has no bootstrap and no extrapolation term (so
+/// errors but no intervals): both refit many times, minutes on 1e4 runs; `scaling backtest`
+/// runs them at any size.
 pub const CALIBRATED_TERM_MAX_RUNS: usize = 2000;
 
 /// The budget at which the report's design sharpens N_opt (FLOPs).
@@ -179,11 +180,14 @@ fn report_checks(
         let req = BacktestRequest {
             fit: uncertainty::FitRequest {
                 config: FitConfig::default(),
-                // The report's replicate count, at most 400; none without a bootstrap.
-                bootstrap: (replicates >= 2).then(|| uncertainty::BootstrapRequest {
-                    seed,
-                    replicates: replicates.min(400),
-                    ..validate::backtest::default_bootstrap()
+                // The report's replicate count, at most 400; none without a bootstrap or on
+                // large tables (the backtest's bootstrap takes minutes on 1e4 runs).
+                bootstrap: (replicates >= 2 && runs.len() <= CALIBRATED_TERM_MAX_RUNS).then(|| {
+                    uncertainty::BootstrapRequest {
+                        seed,
+                        replicates: replicates.min(400),
+                        ..validate::backtest::default_bootstrap()
+                    }
                 }),
             },
             split: Split::Cutoff {
