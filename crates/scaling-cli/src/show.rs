@@ -8,9 +8,8 @@ use anyhow::Result;
 use clap::{Args, ValueEnum};
 
 use scaling::data::Group;
-use scaling::groups::GroupsResult;
 use scaling::law::LawForm;
-use scaling::methods::{self, Overview, OverviewRequest};
+use scaling::methods::{self, GroupedOverview, OverviewRequest};
 use scaling::report;
 use scaling::report::figure::{self, PlotKind};
 
@@ -65,17 +64,16 @@ impl Source {
     }
 }
 
-/// Every group's analysis (one group without --by), in first-appearance order, and with
-/// `shared` and one --by column, the groups compared ([`methods::overview_groups`]).
-type Analysed = (Vec<(Group, Result<Overview>)>, Option<Result<GroupsResult>>);
-
+/// Every group's analysis (one group without --by, or with a saved fit), in first-appearance
+/// order, and with `shared` and one --by column, the groups compared
+/// ([`methods::overview_groups`]).
 fn analyse(
     s: &Source,
     reps: usize,
     isoflop: bool,
     checks: bool,
     shared: &[String],
-) -> Result<Analysed> {
+) -> Result<GroupedOverview> {
     let req = OverviewRequest {
         bootstrap: reps,
         seed: s.seed,
@@ -84,51 +82,46 @@ fn analyse(
         checks,
     };
     let saved = s.fit.as_deref().map(read_fit).transpose()?;
-    let Some(file) = &s.file else {
-        let saved = saved.ok_or_else(|| usage("give a run table, or a saved fit with --fit"))?;
-        if !s.by.is_empty() {
-            return Err(usage("--by needs the run table (a saved fit is one group)"));
-        }
-        let runs = saved.runs();
-        let one = methods::overview(&runs, Some(saved), &req).map_err(Into::into);
-        let all = Group {
-            key: vec![],
-            rows: vec![],
-        };
-        return Ok((vec![(all, one)], None));
+    // A saved fit is one group: its own runs, or those of the table.
+    let one = |runs: &scaling::data::Runs, saved| GroupedOverview {
+        sections: vec![(
+            Group {
+                key: vec![],
+                rows: vec![],
+            },
+            methods::overview(runs, Some(saved), &req),
+        )],
+        comparison: None,
     };
-    if let Some(saved) = saved {
-        if !s.by.is_empty() {
-            return Err(usage(
-                "--fit is one group's fit: do not combine it with --by",
-            ));
+    match (&s.file, saved) {
+        (None, None) => Err(usage("give a run table, or a saved fit with --fit")),
+        (None, Some(_)) if !s.by.is_empty() => {
+            Err(usage("--by needs the run table (a saved fit is one group)"))
         }
-        let table = crate::read_table(file, &s.data)?;
-        let runs = crate::runs_of(&table, &LawForm::Chinchilla, &flops(&s.data), None)?;
-        let one = methods::overview(&runs, Some(saved), &req).map_err(Into::into);
-        let all = Group {
-            key: vec![],
-            rows: vec![],
-        };
-        return Ok((vec![(all, one)], None));
+        (Some(_), Some(_)) if !s.by.is_empty() => Err(usage(
+            "--fit is one group's fit: do not combine it with --by",
+        )),
+        (None, Some(f)) => Ok(one(&f.runs(), f)),
+        (Some(file), Some(f)) => {
+            let table = crate::read_table(file, &s.data)?;
+            let runs = crate::runs_of(&table, &LawForm::Chinchilla, &flops(&s.data), None)?;
+            Ok(one(&runs, f))
+        }
+        (Some(file), None) => {
+            let data = flops(&s.data);
+            let table = crate::read_table(file, &data)?;
+            crate::row_filter(&data)?;
+            let load = crate::load_request(&data);
+            Ok(methods::overview_groups(
+                &table,
+                &load,
+                &s.by,
+                shared,
+                &req,
+                &|| {},
+            )?)
+        }
     }
-    let data = flops(&s.data);
-    let table = crate::read_table(file, &data)?;
-    crate::row_filter(&data)?;
-    let g = methods::overview_groups(
-        &table,
-        &crate::load_request(&data),
-        &s.by,
-        shared,
-        &req,
-        &|| {},
-    )?;
-    let sections = g
-        .sections
-        .into_iter()
-        .map(|(g, r)| (g, r.map_err(Into::into)))
-        .collect();
-    Ok((sections, g.comparison.map(|r| r.map_err(Into::into))))
 }
 
 /// The data flags with C needed for every run.
@@ -209,11 +202,11 @@ pub fn cmd_plot(a: PlotArgs, out: &mut String) -> Result<()> {
     };
     let outcomes: Vec<(Group, Result<String>)> =
         analyse(&a.source, reps, kind.needs_isoflop(), false, &[])?
-            .0
+            .sections
             .into_iter()
             .map(|(g, r)| {
                 let path = report::grouped::group_path(&a.out, &g);
-                let one = r.and_then(|o| {
+                let one = r.map_err(anyhow::Error::new).and_then(|o| {
                     let svg = figure::plot(kind, &o)?;
                     let bytes = if png {
                         report::png::svg_to_png(&svg, a.scale)?
@@ -315,17 +308,21 @@ pub fn cmd_report(a: ReportArgs, out: &mut String) -> Result<()> {
         scaling::limits::MAX_REPLICATES,
     )?;
     let shared: &[String] = if a.shared == ["none"] { &[] } else { &a.shared };
-    let (groups, comparison) = analyse(&a.source, a.bootstrap, true, true, shared)?;
+    let g = analyse(&a.source, a.bootstrap, true, true, shared)?;
     let name = a.source.name();
     let h = if a.source.by.is_empty() {
-        let (_, one) = groups
+        let (_, one) = g
+            .sections
             .into_iter()
             .next()
             .ok_or_else(|| usage("no rows to analyse"))?;
         report::html::html_report(&one?, &name, &reproduce(&a))
     } else {
-        if groups.iter().all(|(_, r)| r.is_err()) {
-            let failed = groups.into_iter().map(|(g, r)| (g, r.map(|_| ())));
+        if g.sections.iter().all(|(_, r)| r.is_err()) {
+            let failed = g
+                .sections
+                .into_iter()
+                .map(|(g, r)| (g, r.map(|_| ()).map_err(anyhow::Error::new)));
             return finish_groups(
                 failed.collect(),
                 true,
@@ -334,12 +331,8 @@ pub fn cmd_report(a: ReportArgs, out: &mut String) -> Result<()> {
                 out,
             );
         }
-        let sections: Vec<(String, std::result::Result<Overview, String>)> = groups
-            .into_iter()
-            .map(|(g, r)| (g.label(), r.map_err(|e| crate::chain(&e))))
-            .collect();
-        let comparison = comparison.map(|r| r.map_err(|e| crate::chain(&e)));
-        report::html::html_grouped(&sections, comparison.as_ref(), &name, &reproduce(&a))
+        let error = |e: &scaling::Error| e.render(&crate::flag);
+        report::html::html_grouped(&g, &error, &name, &reproduce(&a))
     };
     write_new(&a.out, &h, a.force, "--out")?;
     let _ = writeln!(out, "wrote {} ({} bytes)", a.out.display(), h.len());

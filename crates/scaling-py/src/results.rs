@@ -276,15 +276,9 @@ fn report_html(
         scaling::accounting::prepare_table(&mut table, &req.load)?;
         let g =
             methods::overview_groups(&table, &req.load, &req.by, &req.shared, &req.request, tick)?;
-        let sections: Vec<_> = g
-            .sections
-            .into_iter()
-            .map(|(g, r)| (g.label(), r.map_err(|e| e.to_string())))
-            .collect();
-        let comparison = g.comparison.map(|r| r.map_err(|e| e.to_string()));
         Ok(report::html::html_grouped(
-            &sections,
-            comparison.as_ref(),
+            &g,
+            &|e| e.to_string(),
             &source,
             &[],
         ))

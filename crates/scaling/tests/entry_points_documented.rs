@@ -3,19 +3,11 @@
 //! set is derived from the front ends' sources: every `name(` call there whose name is a
 //! free `pub fn` of the library. A new entry point without an example fails this test.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+mod common;
 
-fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let p = entry.unwrap().path();
-        if p.is_dir() {
-            rust_files(&p, out);
-        } else if p.extension().is_some_and(|e| e == "rs") {
-            out.push(p);
-        }
-    }
-}
+use common::rust_files;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
 
 /// Identifiers directly followed by `(` (calls), outside line comments.
 fn calls(text: &str) -> BTreeSet<String> {

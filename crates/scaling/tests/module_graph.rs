@@ -2,19 +2,11 @@
 //! others, on a module that depends on it. The graph is derived from `crate::` paths in the
 //! source (use lines and qualified names), so a new cycle fails this test.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+mod common;
 
-fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let p = entry.unwrap().path();
-        if p.is_dir() {
-            rust_files(&p, out);
-        } else if p.extension().is_some_and(|e| e == "rs") {
-            out.push(p);
-        }
-    }
-}
+use common::rust_files;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
 
 /// Top-level module of a file under src/ (`fit` for src/fit/bfgs.rs, `linalg` for
 /// src/linalg.rs); None for lib.rs.

@@ -458,6 +458,39 @@ impl RunTable {
         })
     }
 
+    /// The numbers in column `col` of the data rows `rows` (1-based, as [`super::Runs::rows`]
+    /// holds them): each cell must parse as a finite number that `ok` accepts, or the error
+    /// names file, row, column and value with `problem`.
+    ///
+    /// ```
+    /// let t = scaling::data::RunTable::from_csv_str("t.csv", "w\n1\n-2\n").unwrap();
+    /// assert_eq!(t.numbers(&[1], 0, |v| v >= 0.0, "negative").unwrap(), vec![1.0]);
+    /// let e = t.numbers(&[1, 2], 0, |v| v >= 0.0, "negative").unwrap_err().to_string();
+    /// assert!(e.contains("-2") && e.contains("negative"));
+    /// ```
+    pub fn numbers(
+        &self,
+        rows: &[usize],
+        col: usize,
+        ok: impl Fn(f64) -> bool,
+        problem: &str,
+    ) -> Result<Vec<f64>> {
+        rows.iter()
+            .map(|&row| {
+                let text = self.cell(row - 1, col).trim();
+                text.parse::<f64>()
+                    .ok()
+                    .filter(|v| v.is_finite() && ok(*v))
+                    .ok_or_else(|| Error::BadValue {
+                        location: self.location(row - 1),
+                        column: self.columns[col].clone(),
+                        value: text.to_string(),
+                        problem: problem.to_string(),
+                    })
+            })
+            .collect()
+    }
+
     /// The location of data row `i` (0-based index into `rows`).
     pub fn location(&self, i: usize) -> Location {
         Location {

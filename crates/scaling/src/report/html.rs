@@ -49,25 +49,34 @@ pub fn html_report(o: &Overview, source: &str, reproduce: &[String]) -> String {
 /// let design = scaling::simulate::isoflop_design(&law, &[1e18, 1e19, 1e20], 6, 1.5, 6.0);
 /// let runs = scaling::simulate::sample_runs(&law, &design, 0.01, 1, "synthetic").unwrap();
 /// let o = overview(&runs, None, &OverviewRequest { bootstrap: 0, ..Default::default() }).unwrap();
-/// let groups = vec![("set=a".to_string(), Ok(o)), ("set=b".to_string(), Err("2 runs".to_string()))];
-/// let page = html_grouped(&groups, None, "runs.csv", &[]);
+/// use scaling::data::Group;
+/// let group = |v: &str| Group { key: vec![("set".into(), v.into())], rows: vec![] };
+/// let g = scaling::methods::GroupedOverview {
+///     sections: vec![
+///         (group("a"), Ok(o)),
+///         (group("b"), Err(scaling::Error::InsufficientData("2 runs".into()))),
+///     ],
+///     comparison: None,
+/// };
+/// let page = html_grouped(&g, &|e| e.to_string(), "runs.csv", &[]);
 /// assert!(page.find("set=a").unwrap() < page.find("set=b").unwrap());
 /// assert!(page.contains("2 runs"));
 /// ```
 ///
-/// With `comparison` (the groups compared by [`crate::groups::fit_groups`], or why that
-/// failed), a first section "Groups compared" draws the groups' runs and frontiers
+/// `error` words a library error the way the front end speaks (flags or keywords). With the
+/// groups compared (`g.comparison`: [`crate::groups::fit_groups`], or why that failed), a first
+/// section "Groups compared" draws the groups' runs and frontiers
 /// ([`super::groups::groups_svg`]) and gives the separate and joint fits, the test of shared
 /// parameters, the paired differences and compute-equivalent gains
 /// ([`super::groups::groups_text`]).
 pub fn html_grouped(
-    groups: &[(String, std::result::Result<Overview, String>)],
-    comparison: Option<&std::result::Result<crate::groups::GroupsResult, String>>,
+    g: &crate::methods::GroupedOverview,
+    error: &dyn Fn(&crate::Error) -> String,
     source: &str,
     reproduce: &[String],
 ) -> String {
     let mut h = head(source);
-    match comparison {
+    match &g.comparison {
         Some(Ok(g)) => {
             let _ = write!(
                 h,
@@ -77,16 +86,20 @@ pub fn html_grouped(
             );
         }
         Some(Err(e)) => {
-            let _ = write!(h, "<h2>Groups compared</h2><p>error: {}</p>", escape(e));
+            let _ = write!(
+                h,
+                "<h2>Groups compared</h2><p>error: {}</p>",
+                escape(&error(e))
+            );
         }
         None => {}
     }
-    for (label, r) in groups {
-        let _ = write!(h, "<h2>Group {}</h2>", escape(label));
+    for (group, r) in &g.sections {
+        let _ = write!(h, "<h2>Group {}</h2>", escape(&group.label()));
         match r {
             Ok(o) => body(&mut h, o, "h3"),
             Err(e) => {
-                let _ = write!(h, "<p>error: {}</p>", escape(e));
+                let _ = write!(h, "<p>error: {}</p>", escape(&error(e)));
             }
         }
     }
@@ -298,49 +311,36 @@ fn body(h: &mut String, o: &Overview, hx: &str) {
 
 /// The report's backtest and design sections ([`crate::methods::ReportChecks`]).
 fn checks(h: &mut String, c: &crate::methods::ReportChecks, hx: &str, source: &str) {
-    let _ = write!(
+    // A section: its text in <pre>, or why it is missing.
+    let section = |h: &mut String, title: String, text: Option<String>, why: &Option<String>| {
+        let body = match text {
+            Some(t) => format!("<pre>{}</pre>", escape(&t)),
+            None => format!(
+                "<p>not available: {}</p>",
+                escape(why.as_deref().unwrap_or("not run"))
+            ),
+        };
+        let _ = write!(h, "<{hx}>{}</{hx}>{body}", escape(&title));
+    };
+    section(
         h,
-        "<{hx}>Backtest: fitted below the top half decade of compute, does the law predict it?</{hx}>"
+        "Backtest: fitted below the top half decade of compute, does the law predict it?".into(),
+        c.backtest
+            .as_ref()
+            .map(|b| super::backtest::backtest_text(b, source)),
+        &c.backtest_error,
     );
-    match (&c.backtest, &c.backtest_error) {
-        (Some(b), _) => {
-            let _ = write!(
-                h,
-                "<pre>{}</pre>",
-                escape(&super::backtest::backtest_text(b, source))
-            );
-        }
-        (None, e) => {
-            let _ = write!(
-                h,
-                "<p>no backtest: {}</p>",
-                escape(e.as_deref().unwrap_or("not run"))
-            );
-        }
-    }
-    let _ = write!(
+    section(
         h,
-        "<{hx}>Which runs next? The {} runs within {}% of this data's compute that most sharpen N_opt at {}</{hx}>",
-        crate::methods::DESIGN_RUNS,
-        100.0 * crate::methods::DESIGN_ALLOWANCE,
-        human(crate::methods::DESIGN_TARGET)
+        format!(
+            "Which runs next? The {} runs within {}% of this data's compute that most sharpen N_opt at {} FLOPs",
+            crate::methods::DESIGN_RUNS,
+            100.0 * crate::methods::DESIGN_ALLOWANCE,
+            human(crate::methods::DESIGN_TARGET)
+        ),
+        c.design.as_ref().map(|d| super::backtest::design_text(d, source)),
+        &c.design_error,
     );
-    match (&c.design, &c.design_error) {
-        (Some(d), _) => {
-            let _ = write!(
-                h,
-                "<pre>{}</pre>",
-                escape(&super::backtest::design_text(d, source))
-            );
-        }
-        (None, e) => {
-            let _ = write!(
-                h,
-                "<p>no design: {}</p>",
-                escape(e.as_deref().unwrap_or("not run"))
-            );
-        }
-    }
 }
 
 /// The report's figures, titled: loss against compute, the frontier, IsoFLOP profiles,

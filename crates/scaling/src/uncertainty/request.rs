@@ -188,21 +188,12 @@ pub fn fit_table(
 /// column and value of a weight that is not a finite number >= 0.
 pub fn weights_from(table: &RunTable, runs: &Runs, column: &str) -> Result<Vec<f64>> {
     let c = table.field_column("weight_col", column)?;
-    runs.rows
-        .iter()
-        .map(|&row| {
-            let text = table.cell(row - 1, c).trim();
-            text.parse::<f64>()
-                .ok()
-                .filter(|v| v.is_finite() && *v >= 0.0)
-                .ok_or_else(|| Error::BadValue {
-                    location: table.location(row - 1),
-                    column: column.to_string(),
-                    value: text.to_string(),
-                    problem: "a weight must be a finite number >= 0".into(),
-                })
-        })
-        .collect()
+    table.numbers(
+        &runs.rows,
+        c,
+        |v| v >= 0.0,
+        "a weight must be a finite number >= 0",
+    )
 }
 
 /// The columns a law reads besides N, D and C (unique tokens U, steps S, named columns), one
@@ -219,25 +210,14 @@ pub fn law_columns(table: &RunTable, runs: &Runs, form: &LawForm) -> Result<fit:
             continue;
         };
         let c = table.column_index(&name).expect("found among the headers");
-        let mut vals = Vec::with_capacity(runs.len());
-        for &row in &runs.rows {
-            let v = match v {
-                Var::Column(_) => {
-                    let text = table.cell(row - 1, c).trim();
-                    text.parse::<f64>()
-                        .ok()
-                        .filter(|x| x.is_finite())
-                        .ok_or_else(|| Error::BadValue {
-                            location: table.location(row - 1),
-                            column: name.clone(),
-                            value: text.to_string(),
-                            problem: "not a finite number".into(),
-                        })?
-                }
-                _ => table.positive(row - 1, c)?,
-            };
-            vals.push(v);
-        }
+        let vals = match v {
+            Var::Column(_) => table.numbers(&runs.rows, c, |_| true, "not a finite number")?,
+            _ => runs
+                .rows
+                .iter()
+                .map(|&row| table.positive(row - 1, c))
+                .collect::<Result<_>>()?,
+        };
         out.insert(name, vals);
     }
     Ok(out)

@@ -341,21 +341,12 @@ fn axis_values(table: &RunTable, runs: &Runs, axis: &Axis) -> Result<Vec<f64>> {
             .collect()),
         Axis::Column(name) => {
             let c = table.named_column("backtest column", name)?;
-            runs.rows
-                .iter()
-                .map(|&row| {
-                    let text = table.cell(row - 1, c).trim();
-                    text.parse::<f64>()
-                        .ok()
-                        .filter(|x| x.is_finite())
-                        .ok_or_else(|| Error::BadValue {
-                            location: table.location(row - 1),
-                            column: name.clone(),
-                            value: text.to_string(),
-                            problem: "not a finite number (the backtest splits on it)".into(),
-                        })
-                })
-                .collect()
+            table.numbers(
+                &runs.rows,
+                c,
+                |_| true,
+                "not a finite number (the backtest splits on it)",
+            )
         }
         _ => Err(Error::InsufficientData(format!(
             "{}: a backtest on {} needs {} for every run",

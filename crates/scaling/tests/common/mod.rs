@@ -39,3 +39,15 @@ pub fn epoch_runs() -> Option<Runs> {
     .unwrap();
     Some(runs)
 }
+
+/// Every `.rs` file under `dir`, recursively (for tests that read the sources).
+pub fn rust_files(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let p = entry.unwrap().path();
+        if p.is_dir() {
+            rust_files(&p, out);
+        } else if p.extension().is_some_and(|e| e == "rs") {
+            out.push(p);
+        }
+    }
+}
