@@ -88,9 +88,9 @@ pub struct Overview {
 /// runs below the top half decade of compute, cut between budgets, and predict the runs above
 /// with new-run intervals and the calibrated extrapolation term, the report's replicates up to
 /// 400;
-/// [`crate::validate::backtest`]) and a design (the [`DESIGN_RUNS`] runs within
+/// [`crate::validate::backtest()`]) and a design (the [`DESIGN_RUNS`] runs within
 /// [`DESIGN_ALLOWANCE`] of the data's total compute that most shrink the interval on N_opt at
-/// [`DESIGN_TARGET`] FLOPs; [`crate::validate::design`]). Each is absent with the reason when
+/// [`DESIGN_TARGET`] FLOPs; [`crate::validate::design()`]). Each is absent with the reason when
 /// the runs cannot support it.
 #[derive(Debug, Clone, Serialize)]
 pub struct ReportChecks {
