@@ -15,7 +15,7 @@ REPS=${2:-400}
 cargo build --release -q -p scaling-cli
 for noise in residuals gaussian; do
     echo "== noise: $noise"
-    echo "   target/release/scaling calibrate $DATA --drop-top-loss 5 --datasets $DATASETS --bootstrap $REPS --seed 1 --noise $noise"
+    echo "   target/release/scaling calibrate $DATA --drop-top-loss 5 --datasets $DATASETS --bootstrap $REPS --seed 1 --noise $noise --cluster-col none"
     /usr/bin/time -f "   (%e s, peak RSS %M KB)" target/release/scaling calibrate "$DATA" --drop-top-loss 5 \
-        --datasets "$DATASETS" --bootstrap "$REPS" --seed 1 --noise "$noise" --quiet
+        --datasets "$DATASETS" --bootstrap "$REPS" --seed 1 --noise "$noise" --cluster-col none --quiet
 done

@@ -28,7 +28,7 @@ timeit() { # median of 3 whole-process wall times
     done
     printf '%s\n' "${ts[@]}" | sort -g | sed -n 2p
 }
-cmd=(target/release/scaling fit "$DATA" --drop-top-loss 5 --bootstrap "$R" --seed 42 --quiet --format json)
+cmd=(target/release/scaling fit "$DATA" --drop-top-loss 5 --bootstrap "$R" --seed 42 --cluster-col none --quiet --format json)
 echo ">> ${cmd[*]}   (2 cores, then RAYON_NUM_THREADS=1; median of 3, whole process)"
 rs2=$(timeit "${cmd[@]}")
 rs1=$(RAYON_NUM_THREADS=1 timeit "${cmd[@]}")

@@ -56,7 +56,7 @@ if [[ $SKIP_SCIPY == 0 ]]; then
 fi
 
 # 2. The bootstrap, two cores.
-boot=("$BIN" fit "$DATA" --drop-top-loss 5 --bootstrap 4000 --seed 42 --quiet --format json)
+boot=("$BIN" fit "$DATA" --drop-top-loss 5 --bootstrap 4000 --seed 42 --cluster-col none --quiet --format json)
 echo ">> ${boot[*]}"
 rs_boot=$(median3 "${boot[@]}")
 if [[ $SKIP_SCIPY == 0 ]]; then

@@ -54,7 +54,8 @@ pub struct BacktestArgs {
     /// Seed of the bootstraps.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Resample whole groups sharing this column's value.
+    /// Resample whole groups sharing this column's value (`none`: single runs; default: model
+    /// sizes when the runs repeat at least 20 sizes).
     #[arg(long, value_name = "COL")]
     cluster_col: Option<String>,
     /// Interval level.

@@ -259,15 +259,16 @@ struct FitArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
-    /// Bootstrap the fit with this many replicates (resampling runs, or groups with
-    /// --cluster-col) for intervals and standard errors.
+    /// Bootstrap the fit with this many replicates for intervals and standard errors
+    /// (resampling what --cluster-col says).
     #[arg(long, value_name = "R")]
     bootstrap: Option<usize>,
     /// Seed of the bootstrap (the same seed gives the same result whatever the thread count).
     #[arg(long, default_value_t = 0)]
     seed: u64,
     /// Resample whole groups of runs sharing this column's value (a model size, a run with
-    /// several checkpoints) instead of single runs.
+    /// several checkpoints) instead of single runs; `none` resamples single runs. Default:
+    /// model sizes when the runs repeat at least 20 sizes, else single runs.
     #[arg(long, value_name = "COL")]
     cluster_col: Option<String>,
     /// Level of the percentile intervals.
@@ -359,7 +360,8 @@ struct CalibrateArgs {
     /// Nominal interval level.
     #[arg(long, default_value_t = 0.95)]
     level: f64,
-    /// Bootstraps resample model sizes (`N`: N within 0.1%) instead of runs.
+    /// Bootstraps resample model sizes (`N`: N within 0.1%) or single runs (`none`). Default:
+    /// as fit, model sizes when the design repeats at least 20 sizes.
     #[arg(long, value_name = "N")]
     cluster_col: Option<String>,
     /// No progress bar.

@@ -40,7 +40,10 @@ def test_backtest_needs_one_split():
 @pytest.mark.skipif(not os.path.exists(EPOCH), reason="SKIPPED: ../shared/data is absent")
 def test_backtest_epoch_matches_the_command_line():
     b = scaling.backtest(EPOCH, cutoff=1e21)
-    assert 0.90 <= b.coverage <= 0.98
+    # The default bootstrap resamples Epoch's model sizes: 20 or 21 of the 23 held-out runs are
+    # covered over seeds 0-9 (resampling single runs, 20-22; crates/scaling/tests/backtest.rs).
+    assert 20 / 23 - 1e-9 <= b.coverage <= 0.98
+    assert b.to_dict()["conventions"]["cluster_column"].startswith("N (model sizes")
     exe = os.environ.get("SCALING_BIN")
     if exe:
         out = subprocess.run([exe, "backtest", EPOCH, "--cutoff", "1e21", "--format", "json"],

@@ -34,6 +34,21 @@ def test_fit_to_dict_equals_cli_json_bit_for_bit():
     assert py.intervals["alpha"][0] < py.params["alpha"] < py.intervals["alpha"][1]
 
 
+def test_bootstrap_resamples_model_sizes_by_default_and_single_runs_on_request():
+    # Epoch AI's runs repeat 41 of their 43 model sizes: the default resamples sizes and says
+    # why; cluster="none" resamples single runs as Besiroglu et al. (2024) did.
+    path = str(data_file(EPOCH))
+    default = scaling.fit(path, drop_top_loss=5, bootstrap=50, seed=1).to_dict()["bootstrap"]
+    assert (default["resampled"], default["units"]) == ("clusters", 43)
+    assert default["cluster_column"].startswith("N (model sizes: N within 0.1%), chosen because")
+    runs = scaling.fit(path, drop_top_loss=5, bootstrap=50, seed=1, cluster="none")
+    b = runs.to_dict()["bootstrap"]
+    assert (b["resampled"], b["units"], b["cluster_column"]) == ("runs", 240, None)
+    cli_json = cli("fit", path, "--drop-top-loss", "5", "--bootstrap", "50", "--seed", "1",
+                   "--cluster-col", "none", "--format", "json", "-q")
+    assert runs.to_json() == cli_json
+
+
 def test_dataframe_gives_the_same_bits_as_the_file():
     path = data_file(EPOCH)
     from_file = scaling.fit(str(path), drop_top_loss=5)

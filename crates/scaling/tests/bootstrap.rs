@@ -145,7 +145,7 @@ fn chinchilla_law_is_rejected_on_epoch_data() {
 /// bar (0.8) fails only for intervals that are clearly too narrow.
 #[test]
 fn small_calibration_study() {
-    use scaling::uncertainty::{calibrate, CalibrationConfig, Noise};
+    use scaling::uncertainty::{calibrate, CalibrationConfig, Noise, Resampling};
     let truth = scaling::law::presets::get("epoch").unwrap().law.unwrap();
     let design = scaling::simulate::isoflop_design(
         &truth,
@@ -161,7 +161,7 @@ fn small_calibration_study() {
         seed: 11,
         level: 0.95,
         noise: Noise::Gaussian { sd: 0.01 },
-        clusters: None,
+        resampling: Resampling::Runs,
     };
     let c = calibrate(&truth, &runs, &FitConfig::default(), &cal, &|| {}).unwrap();
     for name in ["alpha", "beta", "a"] {
@@ -241,7 +241,7 @@ fn prediction_interval_too_narrow_when_extrapolating_epoch() {
 /// datasets" as coverage 0.000; it is an error now.
 #[test]
 fn calibrate_zero_of_zero_datasets_is_an_error() {
-    use scaling::uncertainty::{calibrate, CalibrationConfig, Noise};
+    use scaling::uncertainty::{calibrate, CalibrationConfig, Noise, Resampling};
     let truth = scaling::law::presets::get("epoch").unwrap().law.unwrap();
     // Three runs cannot determine five parameters: every simulated fit fails.
     let design = scaling::simulate::isoflop_design(&truth, &[1e19], 3, 1.5, 6.0);
@@ -252,7 +252,7 @@ fn calibrate_zero_of_zero_datasets_is_an_error() {
         seed: 1,
         level: 0.95,
         noise: Noise::Gaussian { sd: 0.01 },
-        clusters: None,
+        resampling: Resampling::Runs,
     };
     let err = calibrate(&truth, &runs, &FitConfig::default(), &cal, &|| {}).unwrap_err();
     assert!(err.to_string().contains("no coverage to report"), "{err}");
@@ -306,7 +306,7 @@ fn optimal_intervals_leave_out_failed_refits_like_fit() {
 /// only iid noise carries the "best case" note.
 #[test]
 fn grouped_noise_and_size_clusters_in_calibration() {
-    use scaling::uncertainty::{calibrate, grouped_noise, CalibrationConfig, Noise};
+    use scaling::uncertainty::{calibrate, grouped_noise, CalibrationConfig, Noise, Resampling};
     let labels: Vec<String> = ["a", "a", "b", "b", "b", "c"]
         .iter()
         .map(|s| s.to_string())
@@ -342,7 +342,7 @@ fn grouped_noise_and_size_clusters_in_calibration() {
         seed: 2,
         level: 0.95,
         noise: grouped_noise(&sizes, &resid),
-        clusters: Some(sizes),
+        resampling: Resampling::Clusters(sizes),
     };
     let c = calibrate(&truth, &runs, &FitConfig::default(), &grouped, &|| {}).unwrap();
     for q in ["alpha", "beta", "E", "a", "G"] {
@@ -351,10 +351,80 @@ fn grouped_noise_and_size_clusters_in_calibration() {
     assert!(c.resampled.contains("model sizes") && c.notes.is_empty());
     let iid = CalibrationConfig {
         noise: Noise::Gaussian { sd: 0.01 },
-        clusters: None,
+        resampling: Resampling::Runs,
         ..grouped
     };
     let c = calibrate(&truth, &runs, &FitConfig::default(), &iid, &|| {}).unwrap();
     assert_eq!(c.resampled, "runs");
     assert!(c.notes[0].contains("best case"));
+}
+
+/// Issue 17 item 4: by default the bootstrap resamples model sizes when the runs repeat enough
+/// sizes (Epoch AI's 240 runs: 43 sizes, 41 repeated; Besiroglu et al. 2024's file), records
+/// why, and says the fit's advice was taken; `none` resamples single runs as Besiroglu et al.
+/// did; a design of distinct sizes resamples runs.
+#[test]
+fn default_bootstrap_resamples_model_sizes_when_sizes_repeat() {
+    use scaling::accounting::{load_runs, LoadRequest};
+    use scaling::data::{Filters, RunTable};
+    use scaling::uncertainty::{fit_table, BootstrapRequest, FitRequest, RUN_LEVEL};
+    let Some(path) = common::shared_data("epoch_chinchilla_svg.csv") else {
+        return;
+    };
+    let table = RunTable::read(&path).unwrap();
+    let load = LoadRequest {
+        filters: Filters {
+            drop_top_loss: 5,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let form = scaling::law::LawForm::Chinchilla;
+    let runs = load_runs(&table, fit::needs(&form), &load, None).unwrap();
+    let fit_with = |cluster: Option<&str>| {
+        let req = FitRequest {
+            config: FitConfig::default(),
+            bootstrap: Some(BootstrapRequest {
+                replicates: 200,
+                seed: 3,
+                cluster_column: cluster.map(str::to_string),
+                ..Default::default()
+            }),
+        };
+        fit_table(&table, &runs, &req, &|| {}).unwrap()
+    };
+    let default = fit_with(None);
+    let b = default.bootstrap.as_ref().unwrap();
+    assert_eq!((b.resampled.as_str(), b.units), ("clusters", 43));
+    let words = b.cluster_column.as_deref().unwrap();
+    assert!(
+        words
+            .starts_with("N (model sizes: N within 0.1%), chosen because the runs repeat 41 of 43"),
+        "{words}"
+    );
+    assert!(
+        default
+            .warnings
+            .iter()
+            .any(|w| w.contains("resampled model sizes, as it should")),
+        "{:?}",
+        default.warnings
+    );
+    // The same clusters as asking for them by name.
+    let named = fit_with(Some("N"));
+    assert_eq!(
+        named.bootstrap.as_ref().unwrap().samples,
+        b.samples,
+        "default and --cluster-col N draw the same replicates"
+    );
+    let runs_only = fit_with(Some(RUN_LEVEL));
+    let r = runs_only.bootstrap.as_ref().unwrap();
+    assert_eq!((r.resampled.as_str(), r.units), ("runs", 240));
+    assert!(r.cluster_column.is_none());
+    // Resampling sizes widens alpha's interval on these correlated runs.
+    let width = |f: &scaling::fit::Fit| {
+        let [lo, hi] = f.intervals.as_ref().unwrap()["alpha"];
+        hi - lo
+    };
+    assert!(width(&default) > width(&runs_only));
 }

@@ -114,8 +114,10 @@ def fit(
     data: a path (CSV or JSON), a pandas or polars DataFrame, or a dict of arrays. Columns are
     recognised by name as on the command line (params/N/model_size, tokens/D, flops/compute,
     loss); name them with `params=`, `tokens=`, `flops=`, `loss=`.
-    bootstrap: replicates for percentile intervals (Efron and Tibshirani 1993), resampling runs
-    or, with `cluster=COLUMN`, whole groups; `seed` gives the same bits as `scaling fit --seed`.
+    bootstrap: replicates for percentile intervals (Efron and Tibshirani 1993). By default they
+    resample model sizes when the runs repeat at least 20 sizes (runs of one size share their
+    errors; the JSON says so) and single runs otherwise; `cluster=COLUMN` resamples whole groups, `cluster="none"`
+    single runs; `seed` gives the same bits as `scaling fit --seed`.
     budgets: FLOPs at which to give intervals on N_opt, D_opt and the loss (Chinchilla law).
     param: `["E=1.69"]` fixes a parameter, `["alpha=0.01:2"]` bounds one (`--param`).
     tie: `["alpha=beta"]` ties two parameters of any law (beta takes alpha's value).

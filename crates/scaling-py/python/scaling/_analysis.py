@@ -225,7 +225,8 @@ def calibrate(
     `noise_sd`, default 1.4826 MAD of the residuals; `"grouped"`: per-model-size effects plus
     per-run deviations, as real runs of one size share errors), is fitted and bootstrapped with
     `bootstrap` replicates, and each percentile interval is checked against the truth (Wilson
-    95% intervals on the coverage). `cluster="N"`: the bootstraps resample model sizes.
+    95% intervals on the coverage). `cluster="N"`: the bootstraps resample model sizes, `"none"` single
+    runs; by default they do what `fit` does (sizes when the design repeats at least 20).
 
     load: column and filter keywords as in scaling.compare (params=, drop_top_loss=, where=, ...).
     """

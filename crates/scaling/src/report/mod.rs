@@ -330,11 +330,12 @@ fn intervals_text(
 ) -> String {
     let mut s = String::new();
     let unit = if b.resampled == "clusters" {
-        format!(
-            "{} groups of column {:?}",
-            b.units,
-            b.cluster_column.clone().unwrap_or_default()
-        )
+        let c = b.cluster_column.clone().unwrap_or_default();
+        match c.split_once(" (model sizes: N within 0.1%)") {
+            // `N (model sizes: N within 0.1%)[, chosen because ...]`
+            Some((_, why)) => format!("{} model sizes (N within 0.1%){why}", b.units),
+            None => format!("{} groups of column {c:?}", b.units),
+        }
     } else {
         format!("{} runs", b.units)
     };

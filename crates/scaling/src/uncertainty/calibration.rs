@@ -66,9 +66,20 @@ pub struct CalibrationConfig {
     pub level: f64,
     /// The noise model.
     pub noise: Noise,
-    /// Cluster label of every run for the bootstraps (resample whole clusters, e.g. model
-    /// sizes); `None` resamples runs.
-    pub clusters: Option<Vec<String>>,
+    /// What every bootstrap resamples.
+    pub resampling: Resampling,
+}
+
+/// What the bootstraps of a calibration resample.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Resampling {
+    /// Single runs.
+    Runs,
+    /// Whole clusters: the cluster label of every run (e.g. model sizes).
+    Clusters(Vec<String>),
+    /// What `scaling fit` does by default: model sizes when the design repeats enough sizes,
+    /// single runs otherwise ([`crate::uncertainty::automatic_clusters`]).
+    Automatic,
 }
 
 /// Coverage of one quantity.
@@ -155,9 +166,9 @@ pub fn check_calibration_size(datasets: usize, replicates: usize) -> Result<()> 
 /// let law = scaling::law::presets::get("epoch").unwrap().law.unwrap();
 /// let points = scaling::simulate::isoflop_design(&law, &[1e18, 1e19, 1e20], 6, 1.5, 6.0);
 /// let runs = scaling::simulate::sample_runs(&law, &points, 0.01, 1, "synthetic").unwrap();
-/// use scaling::uncertainty::{calibrate, CalibrationConfig, Noise};
+/// use scaling::uncertainty::{calibrate, CalibrationConfig, Noise, Resampling};
 /// let cal = CalibrationConfig { datasets: 3, replicates: 20, seed: 1, level: 0.95,
-///                               noise: Noise::Gaussian { sd: 0.01 }, clusters: None };
+///                               noise: Noise::Gaussian { sd: 0.01 }, resampling: Resampling::Runs };
 /// let c = calibrate(&law, &runs, &Default::default(), &cal, &|| {}).unwrap();
 /// assert_eq!(c.coverage["alpha"].datasets, 3);
 /// assert_eq!(c.resampled, "runs");
@@ -217,7 +228,7 @@ pub fn calibrate(
             )
         }
     };
-    if let Some(c) = &cal.clusters {
+    if let Resampling::Clusters(c) = &cal.resampling {
         if c.len() != design.len() {
             return Err(Error::InvalidSetting(
                 "one cluster label per run is needed".into(),
@@ -232,7 +243,9 @@ pub fn calibrate(
         ("a", truth.params_exponent().unwrap_or(f64::NAN)),
         ("G", truth.g().unwrap_or(f64::NAN)),
     ];
-    let per: Vec<Option<BTreeMap<String, [f64; 2]>>> = (0..cal.datasets)
+    // Per dataset: its intervals, and whether its bootstrap resampled clusters.
+    type Intervals = BTreeMap<String, [f64; 2]>;
+    let per: Vec<Option<(Intervals, bool)>> = (0..cal.datasets)
         .into_par_iter()
         .map(|s| {
             let mut rng = ChaCha8Rng::seed_from_u64(cal.seed);
@@ -263,15 +276,21 @@ pub fn calibrate(
             }
             let out = (|| {
                 let f = fit::fit(&runs, config).ok()?;
+                let clusters = match &cal.resampling {
+                    Resampling::Runs => None,
+                    Resampling::Clusters(c) => Some(c.clone()),
+                    Resampling::Automatic => super::automatic_clusters(&runs, &f).map(|(c, _)| c),
+                };
+                let clustered = clusters.is_some();
                 let bc = BootstrapConfig {
                     replicates: cal.replicates,
                     seed: cal.seed.wrapping_add(s as u64 + 1),
-                    clusters: cal.clusters.clone(),
-                    cluster_column: cal.clusters.as_ref().map(|_| "N".to_string()),
+                    cluster_column: clusters.as_ref().map(|_| "N".to_string()),
+                    clusters,
                     level: cal.level,
                 };
                 let b = bootstrap(&runs, config, &f, &bc, &|| {}).ok()?;
-                Some(intervals(&f, &b, &[], cal.level).0)
+                Some((intervals(&f, &b, &[], cal.level).0, clustered))
             })();
             progress();
             out
@@ -282,7 +301,7 @@ pub fn calibrate(
         let ivs: Vec<[f64; 2]> = per
             .iter()
             .flatten()
-            .filter_map(|iv| iv.get(name).copied())
+            .filter_map(|(iv, _)| iv.get(name).copied())
             .collect();
         let covered = ivs.iter().filter(|[lo, hi]| *lo <= t && t <= *hi).count();
         let n = ivs.len();
@@ -316,9 +335,17 @@ pub fn calibrate(
         replicates: cal.replicates,
         seed: cal.seed,
         runs: m,
-        resampled: match &cal.clusters {
-            Some(_) => "model sizes (N within 0.1%)".into(),
-            None => "runs".into(),
+        resampled: match &cal.resampling {
+            Resampling::Clusters(_) => "model sizes (N within 0.1%)".into(),
+            Resampling::Runs => "runs".into(),
+            Resampling::Automatic => {
+                let sizes = per.iter().flatten().any(|(_, c)| *c);
+                if sizes {
+                    "model sizes (N within 0.1%), as fit does by default on a design with this many repeated sizes".into()
+                } else {
+                    "runs, as fit does by default on a design with few repeated sizes".into()
+                }
+            }
         },
         notes: match &cal.noise {
             Noise::Grouped { .. } => vec![],
@@ -362,7 +389,8 @@ pub struct CalibrateRequest {
     /// Nominal interval level.
     pub level: f64,
     /// Resample whole clusters in every bootstrap: `N` (or the N column's name) for model
-    /// sizes, N within 0.1% ([`crate::fit::size_clusters`]); `None` resamples runs.
+    /// sizes, N within 0.1% ([`crate::fit::size_clusters`]); [`super::RUN_LEVEL`] resamples
+    /// runs; `None` does what `fit` does by default ([`Resampling::Automatic`]).
     pub cluster_column: Option<String>,
 }
 
@@ -470,8 +498,9 @@ pub fn calibrate_runs(
         },
         NoiseModel::Grouped => grouped_noise(&sizes, &truth_fit.residuals),
     };
-    let clusters = match req.cluster_column.as_deref() {
-        None => None,
+    let resampling = match req.cluster_column.as_deref() {
+        None => Resampling::Automatic,
+        Some(super::RUN_LEVEL) => Resampling::Runs,
         Some(c) => {
             let n_column = match &runs.sources.params {
                 Some(crate::data::ValueSource::Column { column }) => Some(column.as_str()),
@@ -483,7 +512,7 @@ pub fn calibrate_runs(
                     &["cluster_column"],
                 ));
             }
-            Some(sizes)
+            Resampling::Clusters(sizes)
         }
     };
     let cal = CalibrationConfig {
@@ -492,7 +521,7 @@ pub fn calibrate_runs(
         seed: req.seed,
         level: req.level,
         noise,
-        clusters,
+        resampling,
     };
     let calibration = calibrate(&truth, runs, &config, &cal, progress)?;
     Ok(CalibrationReport {

@@ -8,7 +8,7 @@
 
 mod calibration;
 mod predict;
-mod request;
+pub(crate) mod request;
 mod tests_of_law;
 
 use std::collections::BTreeMap;
@@ -21,15 +21,16 @@ pub use crate::num::special as stats;
 pub use crate::num::{quantile_sorted, summarise};
 pub use calibration::{
     calibrate, calibrate_runs, check_calibration_size, grouped_noise, mad_sd, CalibrateRequest,
-    Calibration, CalibrationConfig, CalibrationReport, Coverage, Noise, NoiseModel,
+    Calibration, CalibrationConfig, CalibrationReport, Coverage, Noise, NoiseModel, Resampling,
 };
 pub use predict::{
     locate, new_run_interval, new_run_residuals, predict, Extrapolation, Prediction,
     NEW_RUN_METHOD, NEW_RUN_METHOD_NO_LEVERAGE,
 };
 pub use request::{
-    cluster_labels, default_budgets, fit_table, law_columns, weights_from, BootstrapRequest,
-    FitRequest,
+    automatic_clusters, chosen_clusters, cluster_labels, default_budgets, fit_table, law_columns,
+    weights_from, BootstrapRequest, Clusters, FitRequest, AUTO_CLUSTER_MIN_REPEATED,
+    AUTO_CLUSTER_MIN_SIZES, RUN_LEVEL,
 };
 pub use tests_of_law::{test_law, LawTest};
 

@@ -790,7 +790,11 @@ pub fn backtest(table: &RunTable, runs: &Runs, req: &BacktestRequest) -> Result<
             level,
             replicates: boot.map(|b| b.replicates),
             seed: boot.map(|b| b.seed),
-            cluster_column: boot.and_then(|b| b.cluster_column.clone()),
+            // What the bootstrap resampled (model sizes when it chose them).
+            cluster_column: fit
+                .bootstrap
+                .as_ref()
+                .and_then(|b| b.cluster_column.clone()),
             new_run_method: level.map(|_| new_run_residuals(&fit).1.to_string()),
             extrapolation_method: match &misspecification {
                 Some(_) => "new-run interval widened in log space: each side's half-width h \
