@@ -124,6 +124,11 @@ pub struct DownstreamArgs {
     /// Interval level.
     #[arg(long, default_value_t = 0.95)]
     level: f64,
+    /// Backtest instead: at each cutoff (FLOPs; comma-separated), fit both steps on the runs
+    /// whose C is at or below it and predict the larger runs; report errors and the coverage
+    /// of the new-run intervals against the distance in decades.
+    #[arg(long, value_name = "C,C,...", value_delimiter = ',', value_parser = crate::quantity)]
+    backtest: Vec<f64>,
     /// Write the figure (.svg, or .png drawn from the SVG) to this file: the chained prediction per task against the
     /// actual value, then per task step 1 (feature against compute with the law) and step 2
     /// (metric against feature with the fitted law and the targets' predictions).
@@ -175,6 +180,7 @@ impl DownstreamArgs {
             bootstrap: self.bootstrap,
             seed: self.seed,
             level: self.level,
+            backtest: self.backtest.clone(),
         }
     }
 }
@@ -182,6 +188,9 @@ impl DownstreamArgs {
 /// `scaling downstream`.
 pub fn cmd_downstream(a: DownstreamArgs, out: &mut String) -> Result<()> {
     let req = a.options().request()?;
+    if !a.backtest.is_empty() {
+        return backtest(&a, &req, out);
+    }
     let mut png = false;
     if let Some(p) = &a.plot {
         png = match p.extension().map(|e| e.to_string_lossy().to_ascii_lowercase()).as_deref() {
@@ -230,6 +239,29 @@ pub fn cmd_downstream(a: DownstreamArgs, out: &mut String) -> Result<()> {
         }
         Format::Json => {
             out.push_str(&serde_json::to_string_pretty(&result)?);
+            out.push('\n');
+        }
+    }
+    Ok(())
+}
+
+/// `scaling downstream --backtest C,...`: the library's backtest, as text or JSON.
+fn backtest(a: &DownstreamArgs, req: &ds::DownstreamRequest, out: &mut String) -> Result<()> {
+    if a.plot.is_some() || a.html.is_some() {
+        return Err(crate::usage(
+            "--backtest writes a table or JSON; --plot and --html go without it",
+        ));
+    }
+    let mut table = RunTable::read(&a.file)?;
+    if let Some(j) = &a.join {
+        let right = RunTable::read(j)?;
+        table = join_tables(&table, &right, a.on.as_deref().unwrap_or_default())?;
+    }
+    let b = ds::backtest(&table, req, &a.backtest, &|| {})?;
+    match a.format {
+        Format::Text => out.push_str(&scaling::report::downstream::backtest_text(&b)),
+        Format::Json => {
+            out.push_str(&serde_json::to_string_pretty(&b)?);
             out.push('\n');
         }
     }

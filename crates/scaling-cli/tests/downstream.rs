@@ -107,3 +107,68 @@ fn downstream_bad_cell_names_file_row_and_column() {
         "{err}"
     );
 }
+
+/// `--backtest C,...` on the ladder: the JSON has one entry per cutoff, smallest first, and
+/// the cutoff above every ladder run predicts only the 7B and 13B targets with the paper's
+/// 4.0 points of mean absolute error; `--target` with `--backtest` exits 2 naming both.
+#[test]
+fn downstream_backtest_rolls_cutoffs_and_refuses_targets() {
+    let Some(p) = shared("bhagia2024_ladder_evals.csv") else {
+        return;
+    };
+    let file = p.to_str().unwrap();
+    let out = bin()
+        .args([
+            "downstream",
+            file,
+            "--recipe",
+            "ladder",
+            "--backtest",
+            "1e22,1e20",
+        ])
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let cuts = v["cutoffs"].as_array().unwrap();
+    assert_eq!(cuts[0]["cutoff"], 1e20);
+    assert_eq!(cuts[1]["held_out_runs"], 2);
+    let mae = cuts[1]["summary"]["mean_abs_error_points"]
+        .as_f64()
+        .unwrap();
+    assert!((mae - 4.0).abs() < 0.05, "{mae}");
+    let text = bin()
+        .args([
+            "downstream",
+            file,
+            "--recipe",
+            "ladder",
+            "--backtest",
+            "1e22",
+        ])
+        .output()
+        .unwrap();
+    let t = String::from_utf8_lossy(&text.stdout);
+    assert!(t.starts_with("Downstream backtest (two-step)"), "{t}");
+    assert!(t.contains("predictions at C <= 1.000e22"), "{t}");
+    let bad = bin()
+        .args([
+            "downstream",
+            file,
+            "--recipe",
+            "ladder",
+            "--backtest",
+            "1e22",
+        ])
+        .args(["--target", "7B-4T"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    let e = String::from_utf8_lossy(&bad.stderr);
+    assert!(e.contains("--backtest") && e.contains("--target"), "{e}");
+}

@@ -4,12 +4,12 @@
 use pyo3::prelude::*;
 
 use scaling::downstream::{self as ds, join_tables, DownstreamOptions};
-use scaling::report::downstream::{downstream_svg, downstream_text};
+use scaling::report::downstream::{backtest_text, downstream_svg, downstream_text};
 
 use crate::{table, to_py};
 
-/// Downstream accuracy prediction; `join` (a table) is joined to `data` on column `on`.
-/// Returns `(json, text)`. Off the interpreter: Ctrl-C returns at once, and
+/// Downstream accuracy prediction, or its backtest when the options name cutoffs; `join` (a
+/// table) is joined to `data` on column `on`. Returns `(json, text)`. Off the interpreter: Ctrl-C returns at once, and
 /// `progress(done, 0)` shows the time taken after a second.
 #[pyfunction]
 #[pyo3(signature = (data, options, join=None, on=None, progress=None))]
@@ -33,6 +33,11 @@ fn downstream(
             t = join_tables(&t, r, on.as_deref().unwrap_or_default())?;
         }
         let req = opts.request()?;
+        if !opts.backtest.is_empty() {
+            let b = ds::backtest(&t, &req, &opts.backtest, tick)?;
+            let json = serde_json::to_string_pretty(&b).expect("a result serialises") + "\n";
+            return Ok((json, backtest_text(&b)));
+        }
         let result = ds::downstream(&t, &req, tick)?;
         let json = serde_json::to_string_pretty(&result).expect("a result serialises") + "\n";
         Ok((json, downstream_text(&result)))

@@ -81,3 +81,22 @@ def test_downstream_task_weights_and_figure(tmp_path):
     with pytest.raises(scaling.InputError, match="no task is named"):
         scaling.downstream(str(path), recipe="ladder", targets=["7B-4T"],
                            task_weights={"nope": 1})
+
+
+def test_downstream_backtest_matches_cli_json_and_holds_out_the_large_runs():
+    a = str(data_file("gadre2024_overtraining_testbed.csv"))
+    b = str(data_file("gadre2024_downstream_evals.csv"))
+    kw = dict(join=b, on="name", recipe="gadre", run_col="name", where="dataset_name == 'rpj'",
+              feature="loss_c4_val", metric="err_avg17_subset", chance=0.0, bootstrap=20, seed=1)
+    py = scaling.downstream_backtest(a, [1e20, 1e21], **kw)
+    assert py.to_json() == cli(
+        "downstream", a, "--join", b, "--on", "name", "--recipe", "gadre", "--run-col", "name",
+        "--where", "dataset_name == 'rpj'", "--feature", "loss_c4_val",
+        "--metric", "err_avg17_subset", "--chance", "0", "--bootstrap", "20", "--seed", "1",
+        "--backtest", "1e20,1e21", "--format", "json")
+    assert [c["cutoff"] for c in py.cutoffs] == [1e20, 1e21]
+    frame = py.to_frame()
+    assert (frame["flops"] > frame["cutoff"]).all() and (frame["decades"] > 0).all()
+    assert py.pooled["coverage"] is not None
+    with pytest.raises(scaling.InputError, match="targets"):
+        scaling.downstream_backtest(a, 1e20, targets=["x"], **kw)

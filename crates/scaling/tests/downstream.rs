@@ -291,3 +291,106 @@ fn the_figure_draws_every_task_and_rasterises() {
     let page = scaling::report::html::html_downstream(&r, &[]);
     assert!(page.contains("<th>weighted average</th>") && page.contains("Target 13B-5T"));
 }
+
+/// Issue 17 item 1, downstream: a backtest whose cutoff holds out only the OLMo ladder's 7B-4T
+/// and 13B-5T models gives exactly the predictions of `downstream` with those two targets
+/// (Bhagia et al. 2024: mean absolute errors 3.8 and 4.2 points, pooled 4.0), and rolling the
+/// cutoff down shows the error growing with the distance in decades.
+#[test]
+fn downstream_backtest_of_the_ladder_equals_the_prediction_of_its_targets() {
+    let Some(path) = common::shared_data("bhagia2024_ladder_evals.csv") else {
+        return;
+    };
+    let table = RunTable::read(path).unwrap();
+    let direct = downstream(&table, &ladder_request(0), &|| {}).unwrap();
+    let mut req = ladder_request(0);
+    req.targets.clear();
+    let b = scaling::downstream::backtest(&table, &req, &[1e20, 1e22], &|| {}).unwrap();
+    let c = &b.cutoffs[1];
+    assert_eq!((c.train_runs, c.held_out_runs), (16, 2));
+    assert_eq!(c.held_out.len(), 16, "8 tasks x 2 runs");
+    for t in &direct.tasks {
+        for p in &t.predictions {
+            let h = c
+                .held_out
+                .iter()
+                .find(|h| h.task == t.task.name && h.run == p.target)
+                .unwrap();
+            assert_eq!(h.predicted, p.predicted, "{} {}", h.task, h.run);
+            assert_eq!(h.error, p.predicted - p.actual.unwrap());
+            assert!(h.decades > 1.8 && h.decades < 2.4, "{}", h.decades);
+        }
+    }
+    let mae = c.summary.mean_abs_error_points.unwrap();
+    assert!((mae - 4.0).abs() < 0.05, "{mae}");
+    // The lower cutoff fits 8 runs and predicts 10, further out and worse.
+    let low = &b.cutoffs[0];
+    assert_eq!((low.train_runs, low.held_out_runs), (8, 10));
+    assert!(low.summary.max_abs_error_points.unwrap() > c.summary.max_abs_error_points.unwrap());
+    assert_eq!(b.pooled.predictions, 16 + 80);
+    assert!(b.pooled.coverage.is_none(), "no bootstrap, no coverage");
+    assert!(b.conventions["split"]
+        .as_str()
+        .unwrap()
+        .contains("last row"));
+}
+
+/// The Gadre testbed (RedPajama runs; the gadre recipe's laws) backtested at three cutoffs with
+/// a bootstrap: every held-out run lies beyond its cutoff, each cutoff's runs add up to the
+/// table's, coverage is reported per cutoff and by distance, and a cutoff below every run is
+/// reported with its reason while the others go on.
+#[test]
+fn downstream_backtest_of_gadre_reports_coverage_by_distance() {
+    let Some(table) = gadre_table() else { return };
+    let mut req = gadre_request();
+    req.targets.clear();
+    req.fit_where = Some("dataset_name == 'rpj'".into());
+    req.step1_where = None;
+    req.replicates = 50;
+    let b = scaling::downstream::backtest(&table, &req, &[1e10, 1e19, 1e20, 1e21], &|| {}).unwrap();
+    assert!(b.cutoffs[0]
+        .error
+        .as_deref()
+        .unwrap()
+        .contains("0 run(s) at or below"));
+    for c in &b.cutoffs[1..] {
+        assert!(c.error.is_none(), "{:?}", c.error);
+        assert_eq!(c.train_runs + c.held_out_runs, b.cutoffs[0].held_out_runs);
+        assert!(c
+            .held_out
+            .iter()
+            .all(|h| h.flops > c.cutoff && h.decades > 0.0));
+        assert!(c.summary.coverage.is_some());
+    }
+    let pooled: usize = b.by_distance.iter().map(|d| d.summary.predictions).sum();
+    assert_eq!(pooled, b.pooled.predictions);
+    let cov = b.pooled.coverage.unwrap();
+    eprintln!(
+        "Gadre rpj downstream backtest: pooled coverage {cov}, by distance {:?}",
+        b.by_distance
+            .iter()
+            .map(|d| (
+                d.from_decades,
+                d.summary.median_abs_error_points,
+                d.summary.coverage
+            ))
+            .collect::<Vec<_>>()
+    );
+    assert!(cov > 0.8, "{cov}");
+    // Far predictions err more than near ones.
+    let first = b
+        .by_distance
+        .first()
+        .unwrap()
+        .summary
+        .median_abs_error_points
+        .unwrap();
+    let last = b
+        .by_distance
+        .last()
+        .unwrap()
+        .summary
+        .median_abs_error_points
+        .unwrap();
+    assert!(last > first, "{first} {last}");
+}

@@ -21,7 +21,7 @@ from ._results import Fit, Result
 from ._methods import _load, Comparison, Envelope, Isoflop, PowerLaw, compare, envelope, isoflop, powerlaw
 from ._forms import FormComparison, compare_forms
 from ._plan import Plan, Presets, optimal, presets
-from ._downstream import Downstream, downstream
+from ._downstream import Downstream, DownstreamBacktest, downstream, downstream_backtest
 from ._groups import Groups, groups
 from ._lab import count, shape, reconcile, plateau, simulate_data_strategy, simulate_sweep
 from ._analysis import (
@@ -45,7 +45,7 @@ __all__ = [
     "groups",
     "Groups",
     "isoflop", "envelope", "compare", "powerlaw", "Isoflop", "Envelope", "Comparison", "PowerLaw",
-    "downstream", "Downstream",
+    "downstream", "Downstream", "downstream_backtest", "DownstreamBacktest",
     "optimal",
     "presets",
     "Plan",

@@ -111,7 +111,7 @@ def downstream(data: Any, *, recipe: Optional[str] = None, tasks: Optional[Seque
                flops: Optional[str] = None, flops_unit: Optional[float] = None,
                bootstrap: int = 0, seed: int = 0, level: float = 0.95,
                join: Any = None, on: Optional[str] = None,
-               progress: bool = True) -> Downstream:
+               progress: bool = True, _backtest: Sequence[float] = ()) -> Any:
     """Predict a large run's benchmark accuracy from small runs (`scaling downstream`).
 
     Step 1 fits `law` from (N, D) or C to the `feature` column (a task loss); step 2 fits
@@ -138,7 +138,70 @@ def downstream(data: Any, *, recipe: Optional[str] = None, tasks: Optional[Seque
         "skip_fraction": skip_fraction, "moving_average": moving_average, "anchor": bool(anchor),
         "params_col": params, "tokens_col": tokens, "flops_col": flops, "flops_unit": flops_unit,
         "bootstrap": int(bootstrap), "seed": int(seed), "level": float(level),
+        "backtest": [float(c) for c in _backtest],
     }
     right = table_arg(join) if join is not None else None
-    return Downstream(*_scaling.downstream(table_arg(data), json.dumps(options), right, on,
-                                           reporter("downstream", progress)))
+    out = _scaling.downstream(table_arg(data), json.dumps(options), right, on,
+                              reporter("downstream", progress))
+    return DownstreamBacktest(*out) if _backtest else Downstream(*out)
+
+
+class DownstreamBacktest(Result):
+    """A downstream backtest: per cutoff the held-out runs' predictions, errors (points) and
+    coverage of the new-run intervals, and all cutoffs pooled by extrapolation distance.
+
+    Attributes: `cutoffs` (one dict per cutoff: `cutoff`, `train_runs`, `held_out`,
+    `summary`, `error`, `warnings`), `by_distance`, `pooled`; `to_frame()` gives one row per
+    (cutoff, task, held-out run).
+    """
+
+    @property
+    def cutoffs(self) -> List[Dict[str, Any]]:
+        """One dict per cutoff, smallest first."""
+        return list(self._dict["cutoffs"])
+
+    @property
+    def by_distance(self) -> List[Dict[str, Any]]:
+        """All cutoffs' predictions pooled in half decades of extrapolation distance."""
+        return list(self._dict["by_distance"])
+
+    @property
+    def pooled(self) -> Dict[str, Any]:
+        """Errors and coverage over every prediction."""
+        return dict(self._dict["pooled"])
+
+    def to_frame(self):
+        """One row per (cutoff, task, held-out run)."""
+        import pandas as pd
+
+        rows = []
+        for c in self._dict["cutoffs"]:
+            for h in c["held_out"]:
+                row = {"cutoff": c["cutoff"]}
+                for k, v in h.items():
+                    if isinstance(v, list) and len(v) == 2:
+                        row[k + "_low"], row[k + "_high"] = v
+                    else:
+                        row[k] = v
+                rows.append(row)
+        return pd.DataFrame(rows)
+
+
+def downstream_backtest(data: Any, cutoffs: Sequence[float], **kwargs: Any) -> DownstreamBacktest:
+    """Backtest a downstream prediction (`scaling downstream --backtest C,...`): at each
+    compute cutoff, fit both steps on the runs whose C (that of their last row) is at or below
+    it, predict every larger run and compare with its actual score. Errors are in points;
+    with `bootstrap=R` the coverage of the new-run intervals is reported, per cutoff and by
+    distance in decades beyond the largest training run. Takes the keywords of
+    `scaling.downstream` except the targets (`targets`, `at`, `at_flops`)."""
+    from ._errors import InputError
+
+    if isinstance(cutoffs, (int, float)):
+        cutoffs = [cutoffs]
+    cutoffs = [float(c) for c in cutoffs]
+    if not cutoffs:
+        raise InputError("a backtest needs a cutoff")
+    for k in ("targets", "at", "at_flops"):
+        if kwargs.get(k):
+            raise InputError(f"a backtest predicts the runs above each cutoff: it takes no {k}")
+    return downstream(data, _backtest=cutoffs, **kwargs)

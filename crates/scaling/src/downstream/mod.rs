@@ -18,6 +18,7 @@
 //! run-to-run noise of the target: the replicates' predictions combined with the step-2
 //! fit's modified residuals ([`crate::uncertainty::new_run_interval`]).
 
+mod backtest;
 mod forms;
 mod join;
 mod options;
@@ -27,6 +28,7 @@ use std::collections::BTreeMap;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+pub use backtest::{backtest, HeldOutScore, ScoreBacktest, ScoreBin, ScoreCutoff, ScoreSummary};
 pub use forms::{step2_form, SigmoidBounds, Step2Law, FEATURE};
 pub use join::join_tables;
 pub use options::{checkpoints, DownstreamOptions};

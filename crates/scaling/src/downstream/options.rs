@@ -84,6 +84,9 @@ pub struct DownstreamOptions {
     pub seed: u64,
     /// Interval level.
     pub level: f64,
+    /// Backtest instead of predicting: fit on the runs at or below each of these compute
+    /// cutoffs and predict the larger ones ([`super::backtest`]).
+    pub backtest: Vec<f64>,
 }
 
 impl Default for DownstreamOptions {
@@ -121,6 +124,7 @@ impl Default for DownstreamOptions {
             bootstrap: 0,
             seed: 0,
             level: 0.95,
+            backtest: vec![],
         }
     }
 }
@@ -299,10 +303,16 @@ impl DownstreamOptions {
             });
         }
         targets.extend(self.at_flops.iter().map(|&c| Target::Compute { c }));
-        if targets.is_empty() {
+        if targets.is_empty() && self.backtest.is_empty() {
             return Err(Error::setting(
-                "nothing to predict: give {} RUN, {} N:D or {} C",
-                &["target", "at", "at_flops"],
+                "nothing to predict: give {} RUN, {} N:D, {} C or {} C",
+                &["target", "at", "at_flops", "backtest"],
+            ));
+        }
+        if !targets.is_empty() && !self.backtest.is_empty() {
+            return Err(Error::setting(
+                "a backtest predicts the runs above each cutoff: give {} without {}, {} and {}",
+                &["backtest", "target", "at", "at_flops"],
             ));
         }
         req.targets = targets;

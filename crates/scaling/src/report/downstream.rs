@@ -529,3 +529,152 @@ pub fn downstream_svg(r: &DownstreamResult) -> String {
     }
     render_grid(&rows)
 }
+
+/// A downstream backtest as text: per cutoff the training and held-out runs, the errors in
+/// points and the coverage of the new-run intervals; the predictions pooled by extrapolation
+/// distance; every prediction when there is one cutoff; then the warnings of the fits.
+///
+/// # Examples
+/// ```
+/// use scaling::downstream::*;
+/// use scaling::data::RunTable;
+/// let mut csv = String::from("N,D,loss,acc\n");
+/// for i in 0..8 {
+///     let n = 1e8 * 2f64.powi(i);
+///     let loss = 1.8 + 400.0 / n.powf(0.34) + 410.0 / (20.0 * n).powf(0.28);
+///     csv.push_str(&format!("{n},{},{loss},{}\n", 20.0 * n, 1.0 - loss / 4.0));
+/// }
+/// let table = RunTable::from_csv_str("runs.csv", &csv).unwrap();
+/// let opts = DownstreamOptions {
+///     tasks: vec!["loss:acc".into()], params_col: Some("N".into()),
+///     tokens_col: Some("D".into()), law: Some("E + A*C^-alpha".into()),
+///     backtest: vec![1e20], ..Default::default()
+/// };
+/// let b = backtest(&table, &opts.request().unwrap(), &[1e20], &|| {}).unwrap();
+/// assert!(scaling::report::downstream::backtest_text(&b).starts_with("Downstream backtest"));
+/// ```
+pub fn backtest_text(b: &crate::downstream::ScoreBacktest) -> String {
+    use crate::downstream::ScoreSummary;
+    let pts = |v: Option<f64>| v.map_or("-".into(), |x| format!("{x:.2}"));
+    let cov = |s: &ScoreSummary| match (s.coverage, s.covered) {
+        (Some(c), Some(k)) => format!("{:.1}% ({k} of {})", 100.0 * c, s.predictions),
+        _ => "-".into(),
+    };
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "Downstream backtest ({}) on {}: the runs at or below each cutoff of C are fitted, the larger ones predicted",
+        b.mode, b.source
+    );
+    let _ = writeln!(
+        s,
+        "  errors are predicted - actual in points (x100); coverage: the 95% new-run intervals (with --bootstrap)\n"
+    );
+    let _ = writeln!(
+        s,
+        "  {:>10}  {:>5}  {:>4}  {:>11}  {:>8}  {:>9}  {:>8}  {:>8}  coverage",
+        "cutoff", "train", "held", "predictions", "med|err|", "mean|err|", "max|err|", "mean err"
+    );
+    for c in &b.cutoffs {
+        let m = &c.summary;
+        let _ = writeln!(
+            s,
+            "  {:>10.3e}  {:>5}  {:>4}  {:>11}  {:>8}  {:>9}  {:>8}  {:>8}  {}",
+            c.cutoff,
+            c.train_runs,
+            c.held_out_runs,
+            m.predictions,
+            pts(m.median_abs_error_points),
+            pts(m.mean_abs_error_points),
+            pts(m.max_abs_error_points),
+            pts(m.mean_error_points),
+            c.error
+                .as_deref()
+                .map_or_else(|| cov(m), |e| format!("- ({e})"))
+        );
+    }
+    if !b.by_distance.is_empty() {
+        let _ = writeln!(
+            s,
+            "\n  by extrapolation distance (decades of C beyond the largest training run):"
+        );
+        let _ = writeln!(
+            s,
+            "  {:>10}  {:>11}  {:>8}  {:>8}  {:>8}  coverage",
+            "distance", "predictions", "med|err|", "max|err|", "mean err"
+        );
+        for d in &b.by_distance {
+            let m = &d.summary;
+            let _ = writeln!(
+                s,
+                "  {:>4.2}-{:<5.2}  {:>11}  {:>8}  {:>8}  {:>8}  {}",
+                d.from_decades,
+                d.to_decades,
+                m.predictions,
+                pts(m.median_abs_error_points),
+                pts(m.max_abs_error_points),
+                pts(m.mean_error_points),
+                cov(m)
+            );
+        }
+        let m = &b.pooled;
+        let _ = writeln!(
+            s,
+            "  {:>10}  {:>11}  {:>8}  {:>8}  {:>8}  {}",
+            "all",
+            m.predictions,
+            pts(m.median_abs_error_points),
+            pts(m.max_abs_error_points),
+            pts(m.mean_error_points),
+            cov(m)
+        );
+    }
+    if let [c] = b.cutoffs.as_slice() {
+        if !c.held_out.is_empty() {
+            let _ = writeln!(s, "\n  predictions at C <= {:.3e}:", c.cutoff);
+            let _ = writeln!(
+                s,
+                "  {:<28}  {:<20}  {:>9}  {:>7}  {:>9}  {:>7}  {:>7}  new-run interval",
+                "task", "run", "C", "d (dec)", "predicted", "actual", "error"
+            );
+            for h in &c.held_out {
+                let _ = writeln!(
+                    s,
+                    "  {:<28}  {:<20}  {:>9.3e}  {:>7.2}  {:>9.4}  {:>7.4}  {:>+7.4}  {}{}",
+                    h.task,
+                    h.run,
+                    h.flops,
+                    h.decades,
+                    h.predicted,
+                    h.actual,
+                    h.error,
+                    iv(&h.prediction_interval),
+                    if h.covered == Some(false) { "  *" } else { "" }
+                );
+            }
+        }
+    }
+    // Per-prediction "step 2 extrapolates" warnings are counted, the others listed.
+    const OUTSIDE: &str = "lies outside the range step 2 was fitted on";
+    let mut warnings: Vec<String> = Vec::new();
+    for c in &b.cutoffs {
+        let outside = c.warnings.iter().filter(|w| w.contains(OUTSIDE)).count();
+        if outside > 0 {
+            warnings.push(format!(
+                "C <= {:.3e}: for {outside} of {} predictions the predicted feature {OUTSIDE} (step 2 extrapolates; the JSON lists them)",
+                c.cutoff, c.summary.predictions
+            ));
+        }
+        warnings.extend(
+            c.warnings
+                .iter()
+                .filter(|w| !w.contains(OUTSIDE))
+                .map(|w| format!("C <= {:.3e}: {w}", c.cutoff)),
+        );
+    }
+    warnings.dedup();
+    for w in &warnings {
+        let _ = writeln!(s, "WARNING: {}", crate::report::escape_control(w));
+    }
+    s
+}
