@@ -744,6 +744,13 @@ fn name(v: impl ValueEnum) -> String {
 
 /// One fit of `runs` (rows of `table`) under the arguments, with its bootstrap if asked.
 fn fit_runs(a: &FitArgs, config: &FitConfig, table: &RunTable, runs: &Runs) -> Result<fit::Fit> {
+    let request = fit_request(a, config)?;
+    let inputs = scaling::uncertainty::TableInputs::gather(table, runs, &request)?;
+    fit_gathered(a, &request, runs, inputs)
+}
+
+/// The library's request for the arguments.
+fn fit_request(a: &FitArgs, config: &FitConfig) -> Result<scaling::uncertainty::FitRequest> {
     let bootstrap = match a.bootstrap {
         Some(r) => Some(scaling::uncertainty::BootstrapRequest {
             replicates: r,
@@ -764,13 +771,22 @@ fn fit_runs(a: &FitArgs, config: &FitConfig, table: &RunTable, runs: &Runs) -> R
             "--flops gives intervals on the compute-optimal allocation, which only the Chinchilla law has",
         ));
     }
-    let bar = progress_bar(a.bootstrap.unwrap_or(0) as u64, a.quiet);
-    let tick = || bar.inc(1);
-    let request = scaling::uncertainty::FitRequest {
+    Ok(scaling::uncertainty::FitRequest {
         config: config.clone(),
         bootstrap,
-    };
-    let result = scaling::uncertainty::fit_table(table, runs, &request, &tick)?;
+    })
+}
+
+/// The fit of `runs` on what was read from their table, with a progress bar.
+fn fit_gathered(
+    a: &FitArgs,
+    request: &scaling::uncertainty::FitRequest,
+    runs: &Runs,
+    inputs: scaling::uncertainty::TableInputs,
+) -> Result<fit::Fit> {
+    let bar = progress_bar(a.bootstrap.unwrap_or(0) as u64, a.quiet);
+    let tick = || bar.inc(1);
+    let result = scaling::uncertainty::fit_inputs(runs, inputs, request, &tick)?;
     bar.finish_and_clear();
     Ok(result)
 }
@@ -816,7 +832,11 @@ fn cmd_fit(a: FitArgs, out: &mut String) -> Result<()> {
         return finish_groups(outcomes.collect(), true, a.format, &text, out);
     }
     let runs = runs_of(&table, &form, &a.data, None)?;
-    let result = fit_runs(&a, &config, &table, &runs)?;
+    let request = fit_request(&a, &config)?;
+    let inputs = scaling::uncertainty::TableInputs::gather(&table, &runs, &request)?;
+    // The table's text is not needed any more: free it before the fit (1e6 runs).
+    drop(table);
+    let result = fit_gathered(&a, &request, &runs, inputs)?;
     // The JSON holds every run: build it only when it is written (a text report of a
     // million runs does not need 120 MB of it).
     let json = if a.out.is_some() || matches!(a.format, Format::Json) {

@@ -798,8 +798,9 @@ pub fn fit_with_columns(runs: &Runs, columns: &Columns, config: &FitConfig) -> R
         general::fit_general(runs, columns, config)?
     };
     if runs.params.len() == runs.len() && fit.residuals.len() == runs.len() {
-        let ln_res: Vec<f64> = match config.objective.space {
-            Space::Log => fit.residuals.clone(),
+        // Borrowed in log space: a fit of 1e6 runs needs no second copy of its residuals.
+        let ln_res: std::borrow::Cow<[f64]> = match config.objective.space {
+            Space::Log => std::borrow::Cow::Borrowed(&fit.residuals),
             // r = L_hat - L, so ln L_hat - ln L = ln(1 + r / L).
             Space::Linear => fit
                 .residuals
@@ -808,7 +809,7 @@ pub fn fit_with_columns(runs: &Runs, columns: &Columns, config: &FitConfig) -> R
                 .map(|(r, l)| (r / l).ln_1p())
                 .collect(),
         };
-        let keys = size_clusters(&runs.params, SIZE_TOLERANCE);
+        let keys = size_ids(&runs.params, SIZE_TOLERANCE);
         if let Some(rc) = residual_correlation("N", &keys, &ln_res) {
             if rc.material {
                 fit.warnings.push(format!(
@@ -860,6 +861,32 @@ pub fn size_clusters(values: &[f64], rel_tol: f64) -> Vec<String> {
     out
 }
 
+/// The model size of each value as a number, with the grouping of [`size_clusters`] (sorted
+/// values whose consecutive ratio is at most `1 + rel_tol` share a size; each non-finite
+/// value is its own): 4 bytes per run instead of a label, for the correlation check after
+/// every fit.
+///
+/// ```
+/// let ids = scaling::fit::size_ids(&[1e8, 2e8, 1.0004e8, 5e8], 1e-3);
+/// assert_eq!(ids[0], ids[2]);
+/// assert_ne!(ids[0], ids[1]);
+/// ```
+pub fn size_ids(values: &[f64], rel_tol: f64) -> Vec<u32> {
+    let mut order: Vec<u32> = (0..values.len() as u32).collect();
+    order.sort_by(|&a, &b| values[a as usize].total_cmp(&values[b as usize]));
+    let mut out = vec![0u32; values.len()];
+    let (mut id, mut prev) = (0u32, f64::NAN);
+    for (k, i) in order.into_iter().enumerate() {
+        let v = values[i as usize];
+        if k > 0 && !(v.is_finite() && prev.is_finite() && v <= prev * (1.0 + rel_tol)) {
+            id += 1;
+        }
+        out[i as usize] = id;
+        prev = v;
+    }
+    out
+}
+
 /// Intra-class correlation above which correlated residuals are called material (with at
 /// least [`ICC_MIN_GROUPS`] groups of which some hold two or more runs).
 pub const ICC_MATERIAL: f64 = 0.05;
@@ -896,30 +923,47 @@ pub struct ResidualCorrelation {
 /// assert!((rc.icc - 14.0 / 18.0).abs() < 1e-12);
 /// assert_eq!(rc.groups, 2);
 /// ```
-pub fn residual_correlation(
+pub fn residual_correlation<K: Ord>(
     by: &str,
-    keys: &[String],
+    keys: &[K],
     values: &[f64],
 ) -> Option<ResidualCorrelation> {
-    let mut groups: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
-    for (k, v) in keys.iter().zip(values) {
-        if v.is_finite() {
-            groups.entry(k.as_str()).or_default().push(*v);
+    // Runs sorted by group, then one pass per group: memory of one index per run.
+    let mut idx: Vec<u32> = (0..keys.len().min(values.len()) as u32)
+        .filter(|&i| values[i as usize].is_finite())
+        .collect();
+    idx.sort_by(|&a, &b| keys[a as usize].cmp(&keys[b as usize]));
+    let n = idx.len();
+    // (size, mean) of every group.
+    let mut groups: Vec<(usize, f64)> = Vec::new();
+    let (mut ssw, mut sum_sq_sizes, mut total) = (0.0, 0.0, 0.0);
+    let mut start = 0;
+    while start < n {
+        let key = &keys[idx[start] as usize];
+        let mut end = start + 1;
+        while end < n && keys[idx[end] as usize] == *key {
+            end += 1;
         }
+        let v = |k: usize| values[idx[k] as usize];
+        let len = end - start;
+        let m = (start..end).map(v).sum::<f64>() / len as f64;
+        ssw += (start..end).map(|k| (v(k) - m) * (v(k) - m)).sum::<f64>();
+        sum_sq_sizes += (len * len) as f64;
+        for k in start..end {
+            total += v(k);
+        }
+        groups.push((len, m));
+        start = end;
     }
     let g = groups.len();
-    let n: usize = groups.values().map(Vec::len).sum();
     if g < 2 || n <= g {
         return None;
     }
-    let grand = groups.values().flatten().sum::<f64>() / n as f64;
-    let (mut ssb, mut ssw, mut sum_sq_sizes) = (0.0, 0.0, 0.0);
-    for v in groups.values() {
-        let m = v.iter().sum::<f64>() / v.len() as f64;
-        ssb += v.len() as f64 * (m - grand) * (m - grand);
-        ssw += v.iter().map(|x| (x - m) * (x - m)).sum::<f64>();
-        sum_sq_sizes += (v.len() * v.len()) as f64;
-    }
+    let grand = total / n as f64;
+    let ssb: f64 = groups
+        .iter()
+        .map(|&(len, m)| len as f64 * (m - grand) * (m - grand))
+        .sum();
     let msb = ssb / (g - 1) as f64;
     let msw = ssw / (n - g) as f64;
     let n0 = (n as f64 - sum_sq_sizes / n as f64) / (g - 1) as f64;
@@ -931,7 +975,7 @@ pub fn residual_correlation(
     };
     // Material only when several groups repeat a size (one pair says nothing) and the
     // residuals are above rounding (exact data has no correlation to speak of).
-    let repeated = groups.values().filter(|v| v.len() >= 2).count();
+    let repeated = groups.iter().filter(|(len, _)| *len >= 2).count();
     let rms = ((ssb + ssw) / n as f64).sqrt();
     Some(ResidualCorrelation {
         by: by.to_string(),

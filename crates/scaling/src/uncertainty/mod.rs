@@ -28,8 +28,8 @@ pub use predict::{
     NEW_RUN_METHOD, NEW_RUN_METHOD_NO_LEVERAGE,
 };
 pub use request::{
-    automatic_clusters, chosen_clusters, cluster_labels, default_budgets, fit_table, law_columns,
-    weights_from, BootstrapRequest, Clusters, FitRequest, AUTO_CLUSTER_MIN_REPEATED,
+    automatic_clusters, cluster_labels, default_budgets, fit_inputs, fit_table, law_columns,
+    weights_from, BootstrapRequest, Clusters, FitRequest, TableInputs, AUTO_CLUSTER_MIN_REPEATED,
     AUTO_CLUSTER_MIN_SIZES, RUN_LEVEL,
 };
 pub use tests_of_law::{test_law, LawTest};

@@ -129,43 +129,6 @@ pub struct Clusters {
     pub sizes: bool,
 }
 
-/// The clusters of a bootstrap of `fit` asked to resample `cluster_column` of `table` (see
-/// [`BootstrapRequest::cluster_column`]).
-///
-/// # Errors
-/// Those of [`cluster_labels`].
-pub fn chosen_clusters(
-    table: &RunTable,
-    runs: &Runs,
-    fit: &Fit,
-    cluster_column: Option<&str>,
-) -> Result<Clusters> {
-    Ok(match cluster_column {
-        None => match automatic_clusters(runs, fit) {
-            Some((labels, words)) => Clusters {
-                labels: Some(labels),
-                words: Some(words),
-                sizes: true,
-            },
-            None => Clusters::default(),
-        },
-        Some(RUN_LEVEL) => Clusters::default(),
-        Some(c) => {
-            let sizes = clusters_sizes(runs, c);
-            Clusters {
-                labels: Some(cluster_labels(table, runs, c)?),
-                // Recorded with the tolerance when clusters are model sizes.
-                words: Some(if sizes {
-                    format!("{c} (model sizes: N within 0.1%)")
-                } else {
-                    c.to_string()
-                }),
-                sizes,
-            }
-        }
-    })
-}
-
 /// The group label of every run in `column` of `table` (for the cluster bootstrap). `N`, or
 /// the column the runs' N was read from, groups runs by model size: parameter counts within
 /// [`fit::SIZE_TOLERANCE`] (0.1%) of each other are one size ([`fit::size_clusters`]), so
@@ -245,22 +208,120 @@ pub fn fit_table(
     req: &FitRequest,
     progress: &(dyn Fn() + Sync),
 ) -> Result<Fit> {
+    fit_inputs(runs, TableInputs::gather(table, runs, req)?, req, progress)
+}
+
+/// What a fit of runs reads from their table besides N, D, C and the loss: per-run weights,
+/// the law's other columns (U, S, named columns) and an explicit cluster column's labels.
+/// Gathered before the fit, so a caller can free the table first (`scaling fit` on 1e6 runs
+/// keeps its peak memory to the runs and the fit).
+#[derive(Debug, Clone, Default)]
+pub struct TableInputs {
+    /// Per-run weights from the request's weight column.
+    pub weights: Option<Vec<f64>>,
+    /// The law's columns besides N, D and C.
+    pub columns: fit::Columns,
+    /// The clusters of an explicit cluster column (`None`: automatic or single runs).
+    pub clusters: Option<Clusters>,
+}
+
+impl TableInputs {
+    /// Read them from `table` for `runs` and the request `req`.
+    ///
+    /// # Errors
+    /// A missing or bad weight, law or cluster column (naming file, row, column and value).
+    pub fn gather(table: &RunTable, runs: &Runs, req: &FitRequest) -> Result<TableInputs> {
+        let config = &req.config;
+        let weights = match (&config.weight_column, &config.weights) {
+            (Some(col), None) => Some(weights_from(table, runs, col)?),
+            _ => None,
+        };
+        let clusters = match req
+            .bootstrap
+            .as_ref()
+            .and_then(|b| b.cluster_column.as_deref())
+        {
+            None | Some(RUN_LEVEL) => None,
+            Some(c) => {
+                let sizes = clusters_sizes(runs, c);
+                Some(Clusters {
+                    labels: Some(cluster_labels(table, runs, c)?),
+                    // Recorded with the tolerance when clusters are model sizes.
+                    words: Some(if sizes {
+                        format!("{c} (model sizes: N within 0.1%)")
+                    } else {
+                        c.to_string()
+                    }),
+                    sizes,
+                })
+            }
+        };
+        Ok(TableInputs {
+            weights,
+            columns: law_columns(table, runs, &config.form)?,
+            clusters,
+        })
+    }
+}
+
+/// [`fit_table`] on inputs gathered from the table ([`TableInputs::gather`]).
+///
+/// # Examples
+/// ```
+/// use scaling::accounting::{load_runs, LoadRequest};
+/// use scaling::data::RunTable;
+/// use scaling::uncertainty::{fit_inputs, FitRequest, TableInputs};
+/// let mut csv = String::from("N,D,loss\n");
+/// for i in 0..6 {
+///     for j in 0..6 {
+///         let (n, d) = (1e7 * 3f64.powi(i), 1e9 * 2.5f64.powi(j));
+///         csv += &format!("{n},{d},{}\n", 1.7 + 400.0 / n.powf(0.34) + 410.0 / d.powf(0.28));
+///     }
+/// }
+/// let table = RunTable::from_csv_str("runs.csv", &csv).unwrap();
+/// let req = FitRequest::default();
+/// let runs = load_runs(&table, scaling::fit::needs(&req.config.form), &LoadRequest::default(), None).unwrap();
+/// let inputs = TableInputs::gather(&table, &runs, &req).unwrap();
+/// drop(table); // the fit needs only the runs and what was gathered
+/// let fit = fit_inputs(&runs, inputs, &req, &|| {}).unwrap();
+/// assert!((fit.params["beta"].unwrap() - 0.28).abs() < 1e-6);
+/// ```
+///
+/// # Errors
+/// As [`fit_table`].
+pub fn fit_inputs(
+    runs: &Runs,
+    inputs: TableInputs,
+    req: &FitRequest,
+    progress: &(dyn Fn() + Sync),
+) -> Result<Fit> {
     let mut weighted;
     let mut config = &req.config;
-    if let (Some(col), None) = (&config.weight_column, &config.weights) {
+    if let Some(w) = inputs.weights {
         weighted = config.clone();
-        weighted.weights = Some(weights_from(table, runs, col)?);
+        weighted.weights = Some(w);
         config = &weighted;
     }
-    let columns = law_columns(table, runs, &config.form)?;
-    let mut result = fit::fit_with_columns(runs, &columns, config)?;
+    let mut result = fit::fit_with_columns(runs, &inputs.columns, config)?;
+    drop(inputs.columns);
     if let Some(b) = &req.bootstrap {
         if !b.budgets.is_empty() && config.form != LawForm::Chinchilla {
             return Err(Error::InvalidSetting(
                 "budgets give intervals on the compute-optimal allocation, which only the Chinchilla law has".into(),
             ));
         }
-        let chosen = chosen_clusters(table, runs, &result, b.cluster_column.as_deref())?;
+        let chosen = match (inputs.clusters, b.cluster_column.as_deref()) {
+            (Some(c), _) => c,
+            (None, Some(RUN_LEVEL)) => Clusters::default(),
+            (None, _) => match automatic_clusters(runs, &result) {
+                Some((labels, words)) => Clusters {
+                    labels: Some(labels),
+                    words: Some(words),
+                    sizes: true,
+                },
+                None => Clusters::default(),
+            },
+        };
         let sizes = chosen.sizes;
         let bc = BootstrapConfig {
             replicates: b.replicates,
