@@ -21,6 +21,6 @@ pub use compare_forms::{
 };
 pub use design::{
     design, Beat, Design, DesignConventions, DesignRequest, NewRun, Plan, Quantity,
-    SimulateRequest, SimulatedPlan, Simulation,
+    SimulateRequest, SimulatedPlan, Simulation, MIN_TOKENS_PER_PARAM,
 };
 pub use sensitivity::{sensitivity, ExponentShift, ParamSensitivity, Sensitivity, Target};
