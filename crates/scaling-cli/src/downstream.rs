@@ -8,7 +8,7 @@ use clap::Args;
 
 use scaling::data::RunTable;
 use scaling::downstream::{self as ds, join_tables, DownstreamOptions};
-use scaling::report::downstream::{downstream_svg, downstream_text};
+use scaling::report::downstream::{backtest_svg, backtest_text, downstream_svg, downstream_text};
 use scaling::report::html::html_downstream;
 
 use crate::Format;
@@ -126,7 +126,7 @@ pub struct DownstreamArgs {
     level: f64,
     /// Backtest instead: at each cutoff (FLOPs; comma-separated), fit both steps on the runs
     /// whose C is at or below it and predict the larger runs; report errors and the coverage
-    /// of the new-run intervals against the distance in decades.
+    /// of the new-run intervals against the distance in decades (--plot draws both).
     #[arg(long, value_name = "C,C,...", value_delimiter = ',', value_parser = crate::quantity)]
     backtest: Vec<f64>,
     /// Write the figure (.svg, or .png drawn from the SVG) to this file: the chained prediction per task against the
@@ -188,9 +188,6 @@ impl DownstreamArgs {
 /// `scaling downstream`.
 pub fn cmd_downstream(a: DownstreamArgs, out: &mut String) -> Result<()> {
     let req = a.options().request()?;
-    if !a.backtest.is_empty() {
-        return backtest(&a, &req, out);
-    }
     let mut png = false;
     if let Some(p) = &a.plot {
         png = match p.extension().map(|e| e.to_string_lossy().to_ascii_lowercase()).as_deref() {
@@ -206,6 +203,11 @@ pub fn cmd_downstream(a: DownstreamArgs, out: &mut String) -> Result<()> {
         crate::check_new(p, a.force, "--plot")?;
     }
     if let Some(p) = &a.html {
+        if !a.backtest.is_empty() {
+            return Err(crate::usage(
+                "--backtest writes a table, JSON and --plot; --html goes without it",
+            ));
+        }
         crate::check_new(p, a.force, "--html")?;
     }
     let mut table = RunTable::read(&a.file)?;
@@ -213,16 +215,31 @@ pub fn cmd_downstream(a: DownstreamArgs, out: &mut String) -> Result<()> {
         let right = RunTable::read(j)?;
         table = join_tables(&table, &right, a.on.as_deref().unwrap_or_default())?;
     }
-    let result = ds::downstream(&table, &req, &|| {})?;
-    if let Some(p) = &a.plot {
-        let svg = downstream_svg(&result);
-        let bytes = if png {
-            scaling::report::png::svg_to_png(&svg, 1.0)?
-        } else {
-            svg.into_bytes()
-        };
-        crate::write_new(p, bytes, a.force, "--plot")?;
+    let plot = |svg: String| -> Result<()> {
+        if let Some(p) = &a.plot {
+            let bytes = if png {
+                scaling::report::png::svg_to_png(&svg, 1.0)?
+            } else {
+                svg.into_bytes()
+            };
+            crate::write_new(p, bytes, a.force, "--plot")?;
+        }
+        Ok(())
+    };
+    if !a.backtest.is_empty() {
+        let b = ds::backtest(&table, &req, &a.backtest, &|| {})?;
+        plot(backtest_svg(&b))?;
+        match a.format {
+            Format::Text => out.push_str(&backtest_text(&b)),
+            Format::Json => out.push_str(&(serde_json::to_string_pretty(&b)? + "\n")),
+        }
+        if let (Format::Text, Some(p)) = (a.format, &a.plot) {
+            out.push_str(&format!("\nplot: {}\n", p.display()));
+        }
+        return Ok(());
     }
+    let result = ds::downstream(&table, &req, &|| {})?;
+    plot(downstream_svg(&result))?;
     if let Some(p) = &a.html {
         let page = html_downstream(&result, &[reproduce()]);
         crate::write_new(p, page, a.force, "--html")?;
@@ -239,29 +256,6 @@ pub fn cmd_downstream(a: DownstreamArgs, out: &mut String) -> Result<()> {
         }
         Format::Json => {
             out.push_str(&serde_json::to_string_pretty(&result)?);
-            out.push('\n');
-        }
-    }
-    Ok(())
-}
-
-/// `scaling downstream --backtest C,...`: the library's backtest, as text or JSON.
-fn backtest(a: &DownstreamArgs, req: &ds::DownstreamRequest, out: &mut String) -> Result<()> {
-    if a.plot.is_some() || a.html.is_some() {
-        return Err(crate::usage(
-            "--backtest writes a table or JSON; --plot and --html go without it",
-        ));
-    }
-    let mut table = RunTable::read(&a.file)?;
-    if let Some(j) = &a.join {
-        let right = RunTable::read(j)?;
-        table = join_tables(&table, &right, a.on.as_deref().unwrap_or_default())?;
-    }
-    let b = ds::backtest(&table, req, &a.backtest, &|| {})?;
-    match a.format {
-        Format::Text => out.push_str(&scaling::report::downstream::backtest_text(&b)),
-        Format::Json => {
-            out.push_str(&serde_json::to_string_pretty(&b)?);
             out.push('\n');
         }
     }

@@ -4,7 +4,7 @@
 use pyo3::prelude::*;
 
 use scaling::downstream::{self as ds, join_tables, DownstreamOptions};
-use scaling::report::downstream::{backtest_text, downstream_svg, downstream_text};
+use scaling::report::downstream::{backtest_svg, backtest_text, downstream_svg, downstream_text};
 
 use crate::{table, to_py};
 
@@ -54,9 +54,19 @@ fn downstream_svg_of(result_json: &str) -> PyResult<String> {
     Ok(downstream_svg(&r))
 }
 
+/// The figure (SVG) of a downstream backtest given as its JSON.
+#[pyfunction]
+fn downstream_backtest_svg_of(result_json: &str) -> PyResult<String> {
+    let b: ds::ScoreBacktest = serde_json::from_str(result_json).map_err(|e| {
+        pyo3::exceptions::PyValueError::new_err(format!("not a downstream backtest: {e}"))
+    })?;
+    Ok(backtest_svg(&b))
+}
+
 /// Add the functions to the module.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(downstream, m)?)?;
     m.add_function(wrap_pyfunction!(downstream_svg_of, m)?)?;
+    m.add_function(wrap_pyfunction!(downstream_backtest_svg_of, m)?)?;
     Ok(())
 }

@@ -98,5 +98,6 @@ def test_downstream_backtest_matches_cli_json_and_holds_out_the_large_runs():
     frame = py.to_frame()
     assert (frame["flops"] > frame["cutoff"]).all() and (frame["decades"] > 0).all()
     assert py.pooled["coverage"] is not None
+    assert py.svg().startswith("<svg")
     with pytest.raises(scaling.InputError, match="targets"):
         scaling.downstream_backtest(a, 1e20, targets=["x"], **kw)

@@ -170,6 +170,14 @@ class DownstreamBacktest(Result):
         """Errors and coverage over every prediction."""
         return dict(self._dict["pooled"])
 
+    def svg(self) -> str:
+        """The figure as SVG text (`scaling downstream --backtest ... --plot`): every held-out
+        prediction's error against its distance, and the coverage by distance."""
+        return _scaling.downstream_backtest_svg_of(self._json)
+
+    def _repr_svg_(self) -> str:
+        return self.svg()
+
     def to_frame(self):
         """One row per (cutoff, task, held-out run)."""
         import pandas as pd

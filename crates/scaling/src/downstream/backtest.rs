@@ -277,6 +277,7 @@ pub fn backtest(
         "split".into(),
         serde_json::json!("a run is fitted when its C (that of its last row) is at or below the cutoff, and predicted otherwise"),
     );
+    conventions.insert("level".into(), serde_json::json!(req.level));
     conventions.insert(
         "distance".into(),
         serde_json::json!("log10(C / the largest training run's C), decades"),

@@ -678,3 +678,107 @@ pub fn backtest_text(b: &crate::downstream::ScoreBacktest) -> String {
     }
     s
 }
+
+/// Two panels of a downstream backtest: |predicted - actual| in points of every held-out
+/// prediction against its extrapolation distance (with the median of each half decade), and
+/// the coverage of the new-run intervals by distance against the nominal level (with a
+/// bootstrap).
+///
+/// # Examples
+/// ```
+/// use scaling::downstream::*;
+/// use scaling::data::RunTable;
+/// let mut csv = String::from("N,D,loss,acc\n");
+/// for i in 0..8 {
+///     let n = 1e8 * 2f64.powi(i);
+///     let loss = 1.8 + 400.0 / n.powf(0.34) + 410.0 / (20.0 * n).powf(0.28);
+///     csv.push_str(&format!("{n},{},{loss},{}\n", 20.0 * n, 1.0 - loss / 4.0 + 0.001 * (i % 3) as f64));
+/// }
+/// let table = RunTable::from_csv_str("runs.csv", &csv).unwrap();
+/// let opts = DownstreamOptions {
+///     tasks: vec!["loss:acc".into()], params_col: Some("N".into()),
+///     tokens_col: Some("D".into()), law: Some("E + A*C^-alpha".into()),
+///     backtest: vec![1e20], ..Default::default()
+/// };
+/// let b = backtest(&table, &opts.request().unwrap(), &[1e20], &|| {}).unwrap();
+/// assert!(scaling::report::downstream::backtest_svg(&b).starts_with("<svg"));
+/// ```
+pub fn backtest_svg(b: &crate::downstream::ScoreBacktest) -> String {
+    let axis = |label: &str, log: bool| Axis {
+        label: label.into(),
+        log,
+        ticks: TickStyle::Plain,
+        range: None,
+    };
+    let distance = "distance beyond the largest training run (decades of C)";
+    let pts: Vec<(f64, f64)> = b
+        .cutoffs
+        .iter()
+        .flat_map(|c| c.held_out.iter())
+        .map(|h| (h.decades, 100.0 * h.error.abs()))
+        .filter(|(_, e)| *e > 0.0)
+        .collect();
+    let mid = |d: &crate::downstream::ScoreBin| 0.5 * (d.from_decades + d.to_decades);
+    let med: Vec<(f64, f64)> = b
+        .by_distance
+        .iter()
+        .filter_map(|d| d.summary.median_abs_error_points.map(|m| (mid(d), m)))
+        .filter(|(_, e)| *e > 0.0)
+        .collect();
+    let error = Panel {
+        title: "Held-out benchmark error against extrapolation distance".into(),
+        x: axis(distance, false),
+        y: axis("|predicted - actual| (points)", true),
+        series: vec![
+            Series {
+                name: "held-out prediction".into(),
+                points: pts,
+                mark: Mark::Points,
+                style: 0,
+            },
+            Series {
+                name: "median per half decade".into(),
+                points: med,
+                mark: Mark::Line,
+                style: 7,
+            },
+        ],
+    };
+    let cov: Vec<(f64, f64)> = b
+        .by_distance
+        .iter()
+        .filter_map(|d| d.summary.coverage.map(|c| (mid(d), 100.0 * c)))
+        .collect();
+    if cov.is_empty() {
+        return super::svg::render(&[error]);
+    }
+    let level = b
+        .conventions
+        .get("level")
+        .and_then(|v| v.as_f64())
+        .unwrap_or(0.95);
+    let (x0, x1) = (cov[0].0, cov[cov.len() - 1].0);
+    let coverage = Panel {
+        title: "Coverage of held-out scores by distance".into(),
+        x: axis(distance, false),
+        y: Axis {
+            range: Some((0.0, 100.0)),
+            ..axis("coverage (%)", false)
+        },
+        series: vec![
+            Series {
+                name: "new-run interval".into(),
+                points: cov,
+                mark: Mark::Line,
+                style: 2,
+            },
+            Series {
+                name: format!("nominal {}%", (1e6 * 100.0 * level).round() / 1e6),
+                points: vec![(x0, 100.0 * level), (x1, 100.0 * level)],
+                mark: Mark::Dashed,
+                style: 7,
+            },
+        ],
+    };
+    super::svg::render(&[error, coverage])
+}
