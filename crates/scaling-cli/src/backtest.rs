@@ -55,7 +55,7 @@ pub struct BacktestArgs {
     #[arg(long, default_value_t = 0)]
     seed: u64,
     /// Resample whole groups sharing this column's value (`none`: single runs; default: model
-    /// sizes when the runs repeat at least 20 sizes).
+    /// sizes when the runs hold at least 20 sizes of which 3 repeat).
     #[arg(long, value_name = "COL")]
     cluster_col: Option<String>,
     /// Interval level.

@@ -268,7 +268,7 @@ struct FitArgs {
     seed: u64,
     /// Resample whole groups of runs sharing this column's value (a model size, a run with
     /// several checkpoints) instead of single runs; `none` resamples single runs. Default:
-    /// model sizes when the runs repeat at least 20 sizes, else single runs.
+    /// model sizes when the runs hold at least 20 sizes of which 3 repeat, else single runs.
     #[arg(long, value_name = "COL")]
     cluster_col: Option<String>,
     /// Level of the percentile intervals.
@@ -361,7 +361,7 @@ struct CalibrateArgs {
     #[arg(long, default_value_t = 0.95)]
     level: f64,
     /// Bootstraps resample model sizes (`N`: N within 0.1%) or single runs (`none`). Default:
-    /// as fit, model sizes when the design repeats at least 20 sizes.
+    /// as fit, model sizes when the design holds at least 20 sizes of which 3 repeat.
     #[arg(long, value_name = "N")]
     cluster_col: Option<String>,
     /// No progress bar.

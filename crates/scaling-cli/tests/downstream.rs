@@ -126,6 +126,7 @@ fn downstream_backtest_rolls_cutoffs_and_refuses_targets() {
             "--backtest",
             "1e22,1e20",
         ])
+        .args(["--where", "role == 'ladder' or role == 'target'"])
         .args(["--format", "json"])
         .output()
         .unwrap();
@@ -151,6 +152,7 @@ fn downstream_backtest_rolls_cutoffs_and_refuses_targets() {
             "--backtest",
             "1e22",
         ])
+        .args(["--where", "role == 'ladder' or role == 'target'"])
         .output()
         .unwrap();
     let t = String::from_utf8_lossy(&text.stdout);

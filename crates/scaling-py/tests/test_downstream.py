@@ -101,3 +101,5 @@ def test_downstream_backtest_matches_cli_json_and_holds_out_the_large_runs():
     assert py.svg().startswith("<svg")
     with pytest.raises(scaling.InputError, match="targets"):
         scaling.downstream_backtest(a, 1e20, targets=["x"], **kw)
+    with pytest.raises(scaling.InputError, match="cutoffs"):
+        scaling.downstream_backtest(a, [0.0], **kw)

@@ -305,6 +305,9 @@ fn downstream_backtest_of_the_ladder_equals_the_prediction_of_its_targets() {
     let direct = downstream(&table, &ladder_request(0), &|| {}).unwrap();
     let mut req = ladder_request(0);
     req.targets.clear();
+    // The backtest's runs are those the fitting filter selects: the recipe's is the ladder
+    // alone, so the 7B and 13B targets are let in.
+    req.fit_where = Some("role == 'ladder' or role == 'target'".into());
     let b = scaling::downstream::backtest(&table, &req, &[1e20, 1e22], &|| {}).unwrap();
     let c = &b.cutoffs[1];
     assert_eq!((c.train_runs, c.held_out_runs), (16, 2));
@@ -333,6 +336,11 @@ fn downstream_backtest_of_the_ladder_equals_the_prediction_of_its_targets() {
         .as_str()
         .unwrap()
         .contains("last row"));
+    // With the recipe's own filter the backtest stays on the ladder: 16 runs, none beyond.
+    let mut recipe = ladder_request(0);
+    recipe.targets.clear();
+    let b = scaling::downstream::backtest(&table, &recipe, &[1e20], &|| {}).unwrap();
+    assert_eq!(b.cutoffs[0].train_runs + b.cutoffs[0].held_out_runs, 16);
 }
 
 /// The Gadre testbed (RedPajama runs; the gadre recipe's laws) backtested at three cutoffs with
@@ -353,9 +361,12 @@ fn downstream_backtest_of_gadre_reports_coverage_by_distance() {
         .as_deref()
         .unwrap()
         .contains("0 run(s) at or below"));
+    // The filter's 35 RedPajama runs, and no other dataset's.
+    assert_eq!(b.cutoffs[0].held_out_runs, 35);
     for c in &b.cutoffs[1..] {
         assert!(c.error.is_none(), "{:?}", c.error);
-        assert_eq!(c.train_runs + c.held_out_runs, b.cutoffs[0].held_out_runs);
+        assert_eq!(c.train_runs + c.held_out_runs, 35);
+        assert!(c.held_out.iter().all(|h| h.run.starts_with("rpj")));
         assert!(c
             .held_out
             .iter()

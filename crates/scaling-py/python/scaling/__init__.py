@@ -115,7 +115,7 @@ def fit(
     recognised by name as on the command line (params/N/model_size, tokens/D, flops/compute,
     loss); name them with `params=`, `tokens=`, `flops=`, `loss=`.
     bootstrap: replicates for percentile intervals (Efron and Tibshirani 1993). By default they
-    resample model sizes when the runs repeat at least 20 sizes (runs of one size share their
+    resample model sizes when the runs hold at least 20 sizes of which 3 repeat (runs of one size share their
     errors; the JSON says so) and single runs otherwise; `cluster=COLUMN` resamples whole groups, `cluster="none"`
     single runs; `seed` gives the same bits as `scaling fit --seed`.
     budgets: FLOPs at which to give intervals on N_opt, D_opt and the loss (Chinchilla law).

@@ -226,7 +226,7 @@ def calibrate(
     per-run deviations, as real runs of one size share errors), is fitted and bootstrapped with
     `bootstrap` replicates, and each percentile interval is checked against the truth (Wilson
     95% intervals on the coverage). `cluster="N"`: the bootstraps resample model sizes, `"none"` single
-    runs; by default they do what `fit` does (sizes when the design repeats at least 20).
+    runs; by default they do what `fit` does (sizes when the design holds at least 20 sizes of which 3 repeat).
 
     load: column and filter keywords as in scaling.compare (params=, drop_top_loss=, where=, ...).
     """

@@ -209,6 +209,9 @@ def downstream_backtest(data: Any, cutoffs: Sequence[float], **kwargs: Any) -> D
     cutoffs = [float(c) for c in cutoffs]
     if not cutoffs:
         raise InputError("a backtest needs a cutoff")
+    bad = [c for c in cutoffs if not (c > 0 and c != float("inf"))]
+    if bad:
+        raise InputError(f"cutoffs must be positive FLOPs, got {bad[0]}")
     for k in ("targets", "at", "at_flops"):
         if kwargs.get(k):
             raise InputError(f"a backtest predicts the runs above each cutoff: it takes no {k}")

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{downstream, runs_of, sizes, DownstreamRequest, Target};
+use super::{downstream, runs_of, selected, sizes, DownstreamRequest, DownstreamResult, Target};
 use crate::data::RunTable;
 use crate::error::{Error, Result};
 use crate::num::quantile_sorted;
@@ -182,7 +182,7 @@ pub fn backtest(
             &["target"],
         ));
     }
-    let flops = run_flops(table, req)?;
+    let (flops, left_out) = run_flops(table, req)?;
     let mut sorted = cutoffs.to_vec();
     sorted.sort_by(|a, b| a.total_cmp(b));
     sorted.dedup();
@@ -217,14 +217,14 @@ pub fn backtest(
         }
         let mut r = req.clone();
         r.targets = held.iter().map(|(l, _)| Target::Run(l.clone())).collect();
-        match downstream(table, &r, progress) {
+        match predict_each(table, &r, progress, &mut cutoff.warnings) {
             Err(e) => cutoff.error = Some(e.to_string()),
             Ok(res) => {
                 if conventions.is_empty() {
                     conventions = res.conventions.clone();
                     mode = res.mode.clone();
                 }
-                cutoff.warnings = res.warnings.clone();
+                cutoff.warnings.extend(res.warnings.iter().cloned());
                 let top = train_max.expect("two training runs");
                 for t in &res.tasks {
                     for w in &t.warnings {
@@ -254,6 +254,25 @@ pub fn backtest(
         out.push(cutoff);
     }
     let all: Vec<&HeldOutScore> = out.iter().flat_map(|c| c.held_out.iter()).collect();
+    if all.is_empty() {
+        let why: Vec<String> = out
+            .iter()
+            .map(|c| {
+                format!(
+                    "C <= {:e}: {}",
+                    c.cutoff,
+                    c.error
+                        .as_deref()
+                        .unwrap_or("no held-out run has an actual value")
+                )
+            })
+            .collect();
+        return Err(Error::InsufficientData(format!(
+            "{}: no cutoff gave a held-out prediction ({})",
+            table.path,
+            why.join("; ")
+        )));
+    }
     let mut by_distance = Vec::new();
     let top = all.iter().map(|h| h.decades).fold(0.0f64, f64::max);
     let mut lo = 0.0;
@@ -278,6 +297,13 @@ pub fn backtest(
         serde_json::json!("a run is fitted when its C (that of its last row) is at or below the cutoff, and predicted otherwise"),
     );
     conventions.insert("level".into(), serde_json::json!(req.level));
+    conventions.insert(
+        "runs".into(),
+        serde_json::json!("those with a row the fitting filter (--where, or the recipe's) selects; runs above the cutoff are predicted even where the filter left out their other rows"),
+    );
+    if !left_out.is_empty() {
+        conventions.insert("left_out".into(), serde_json::json!(left_out));
+    }
     conventions.insert(
         "distance".into(),
         serde_json::json!("log10(C / the largest training run's C), decades"),
@@ -306,9 +332,14 @@ pub fn backtest(
     })
 }
 
-/// Every run's label and compute C (of its last row with a value), in order of appearance.
-fn run_flops(table: &RunTable, req: &DownstreamRequest) -> Result<Vec<(String, f64)>> {
+/// The backtest's runs: those with a row the fitting filter selects (`req.fit_where`), each
+/// with its compute C (that of its last row, where a target is predicted), in order of
+/// appearance; and a warning for runs left out because that row has no value.
+type RunsAndWarnings = (Vec<(String, f64)>, Vec<String>);
+
+fn run_flops(table: &RunTable, req: &DownstreamRequest) -> Result<RunsAndWarnings> {
     let runs = runs_of(table, &req.run_col)?;
+    let sel = selected(table, &req.fit_where)?;
     let two_step = req.step1.is_some();
     let task = req
         .tasks
@@ -324,15 +355,19 @@ fn run_flops(table: &RunTable, req: &DownstreamRequest) -> Result<Vec<(String, f
             .unwrap_or_else(|| task.metric.clone()),
     };
     let c = table.named_column("feature column", &size_col)?;
-    let last: Vec<(String, usize)> = runs
-        .iter()
-        .filter_map(|(l, rows)| {
-            rows.iter()
-                .rev()
-                .find(|&&r| !table.cell(r, c).trim().is_empty())
-                .map(|&r| (l.clone(), r))
-        })
-        .collect();
+    let mut warnings = Vec::new();
+    let mut last: Vec<(String, usize)> = Vec::new();
+    for (l, rows) in runs.iter().filter(|(_, rows)| rows.iter().any(|&r| sel[r])) {
+        let &r = rows.last().expect("a run has a row");
+        if table.cell(r, c).trim().is_empty() {
+            warnings.push(format!(
+                "run {l} is left out: its last row ({}) has no {size_col}",
+                table.location(r)
+            ));
+        } else {
+            last.push((l.clone(), r));
+        }
+    }
     let rows: Vec<usize> = last.iter().map(|(_, r)| *r).collect();
     let s = sizes(
         table,
@@ -342,9 +377,53 @@ fn run_flops(table: &RunTable, req: &DownstreamRequest) -> Result<Vec<(String, f
         !two_step,
         req.flops_unit,
     )?;
-    Ok(last
+    let flops = last
         .into_iter()
         .filter_map(|(l, r)| s.get(&r).map(|v| (l, v[2])))
         .filter(|(_, c)| c.is_finite() && *c > 0.0)
-        .collect())
+        .collect();
+    Ok((flops, warnings))
+}
+
+/// [`downstream`] at every target of `req`; when that fails (one target's prediction is not
+/// finite, say), each target alone, so that one failure costs only its own prediction (it is
+/// recorded in `warnings`).
+fn predict_each(
+    table: &RunTable,
+    req: &DownstreamRequest,
+    progress: &(dyn Fn() + Sync),
+    warnings: &mut Vec<String>,
+) -> Result<DownstreamResult> {
+    let joint = downstream(table, req, progress);
+    if joint.is_ok() || req.targets.len() < 2 {
+        return joint;
+    }
+    let mut merged: Option<DownstreamResult> = None;
+    for t in &req.targets {
+        let mut one = req.clone();
+        one.targets = vec![t.clone()];
+        match (downstream(table, &one, progress), &mut merged) {
+            (Err(e), _) => warnings.push(format!("{}: not predicted: {e}", target_label(t))),
+            (Ok(r), None) => merged = Some(r),
+            (Ok(r), Some(m)) => {
+                for (mt, rt) in m.tasks.iter_mut().zip(r.tasks) {
+                    mt.predictions.extend(rt.predictions);
+                    for w in rt.warnings {
+                        if !mt.warnings.contains(&w) {
+                            mt.warnings.push(w);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    merged.ok_or_else(|| joint.expect_err("the joint prediction failed"))
+}
+
+fn target_label(t: &Target) -> String {
+    match t {
+        Target::Run(l) => format!("run {l}"),
+        Target::Point { n, d } => format!("N={n:e} D={d:e}"),
+        Target::Compute { c } => format!("C={c:e}"),
+    }
 }

@@ -878,6 +878,12 @@ pub(crate) fn fit_general(runs: &Runs, columns: &Columns, config: &FitConfig) ->
         terminations,
         profile_points,
         screen: None,
+        seeds: Some(
+            seeds
+                .iter()
+                .map(|t| names.iter().cloned().zip(problem.natural(t)).collect())
+                .collect(),
+        ),
     };
     fit.optimizer = OptimizerReport {
         method: "BFGS, strong-Wolfe line search (Nocedal & Wright 2006, Alg. 3.5-3.6)".into(),

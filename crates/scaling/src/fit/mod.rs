@@ -169,6 +169,10 @@ pub struct StartsReport {
     /// strategy only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub screen: Option<starts::ScreenReport>,
+    /// Where each BFGS run started, in natural parameters (the generic path of formulas and
+    /// non-kernel forms; the kernel's starts are the grid or its variable-projection seeds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seeds: Option<Vec<BTreeMap<String, f64>>>,
 }
 
 /// The optimiser's account of the best start.
@@ -1744,6 +1748,7 @@ fn kernel_report(runs: &Runs, config: &FitConfig, end: KernelEnd) -> Fit {
             tolerance: ending.reach_rtol,
             terminations,
             profile_points: search.profile_points,
+            seeds: None,
             screen: search.screen,
         },
         optimizer: OptimizerReport {
@@ -1861,6 +1866,7 @@ fn kernel_free_report(runs: &Runs, config: &FitConfig, form: &LawForm) -> Fit {
             tolerance: SAME_OPTIMUM_RTOL,
             terminations: BTreeMap::new(),
             profile_points: 0,
+            seeds: None,
             screen: None,
         },
         optimizer: OptimizerReport {

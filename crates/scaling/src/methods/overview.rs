@@ -290,18 +290,8 @@ pub fn overview_with(
             let config = FitConfig::default();
             let mut f = fit::fit(runs, &config)?;
             if req.bootstrap >= 2 && f.law().is_some() {
-                // Model sizes when the residuals are correlated within a size, as `fit`.
-                let (clusters, cluster_column) = match uncertainty::automatic_clusters(runs, &f) {
-                    Some((c, words)) => (Some(c), Some(words)),
-                    None => (None, None),
-                };
-                let bc = BootstrapConfig {
-                    replicates: req.bootstrap,
-                    seed: req.seed,
-                    clusters,
-                    cluster_column,
-                    level: 0.95,
-                };
+                // Model sizes when the runs repeat enough of them, as `fit` does.
+                let bc = BootstrapConfig::automatic(runs, &f, req.bootstrap, req.seed, 0.95);
                 let sizes = bc.clusters.is_some();
                 let b = uncertainty::bootstrap(runs, &config, &f, &bc, progress)?;
                 if sizes {

@@ -840,13 +840,8 @@ pub fn compare_with(
     let a3 = f3.implied.as_ref().map(|i| (i.a, i.b));
     let mut iv3 = (None, None);
     if let (Some(_), true) = (a3, req.bootstrap >= 2) {
-        let bc = BootstrapConfig {
-            replicates: req.bootstrap,
-            seed: req.seed,
-            clusters: None,
-            cluster_column: None,
-            level: req.level,
-        };
+        // Model sizes when the runs repeat enough of them, as `fit` does.
+        let bc = BootstrapConfig::automatic(&runs, &f3, req.bootstrap, req.seed, req.level);
         let b = uncertainty::bootstrap(&runs, &config, &f3, &bc, progress)?;
         let (iv, _) = uncertainty::intervals(&f3, &b, &[], req.level);
         iv3 = (iv.get("a").copied(), iv.get("b").copied());

@@ -566,9 +566,15 @@ pub fn backtest_text(b: &crate::downstream::ScoreBacktest) -> String {
         "Downstream backtest ({}) on {}: the runs at or below each cutoff of C are fitted, the larger ones predicted",
         b.mode, b.source
     );
+    let level = b
+        .conventions
+        .get("level")
+        .and_then(|v| v.as_f64())
+        .unwrap_or(0.95);
     let _ = writeln!(
         s,
-        "  errors are predicted - actual in points (x100); coverage: the 95% new-run intervals (with --bootstrap)\n"
+        "  errors are predicted - actual in points (x100); coverage: the {}% new-run intervals (with --bootstrap)\n",
+        (1e6 * 100.0 * level).round() / 1e6
     );
     let _ = writeln!(
         s,

@@ -508,7 +508,7 @@ pub fn calibrate_runs(
             };
             if c != "N" && Some(c) != n_column {
                 return Err(Error::setting(
-                    format!("{{}} {c:?}: calibrate resamples model sizes only: give N"),
+                    format!("{{}} {c:?}: calibrate resamples model sizes or single runs: give N (model sizes) or none (single runs)"),
                     &["cluster_column"],
                 ));
             }

@@ -117,6 +117,24 @@ pub fn automatic_clusters(runs: &Runs, fit: &Fit) -> Option<(Vec<String>, String
     Some((labels, words))
 }
 
+impl BootstrapConfig {
+    /// A bootstrap of `fit` that resamples what `scaling fit` does by default: model sizes
+    /// when the runs repeat enough of them ([`automatic_clusters`]), single runs otherwise.
+    pub fn automatic(runs: &Runs, fit: &Fit, replicates: usize, seed: u64, level: f64) -> Self {
+        let (clusters, cluster_column) = match automatic_clusters(runs, fit) {
+            Some((c, words)) => (Some(c), Some(words)),
+            None => (None, None),
+        };
+        BootstrapConfig {
+            replicates,
+            seed,
+            clusters,
+            cluster_column,
+            level,
+        }
+    }
+}
+
 /// What a bootstrap resamples: the cluster label of every run (`None`: single runs), the
 /// words recorded for them, and whether they are model sizes.
 #[derive(Debug, Clone, Default)]
