@@ -1043,7 +1043,7 @@ fn fit_kernel(runs: &Runs, config: &FitConfig) -> Result<Fit> {
     ));
     warnings.extend(identifiability.weak_warning());
     warnings.extend(search_warnings(&search, &ending, config.starts));
-    let (status, status_detail) = classify_end(&ending.best, &bounds.at_bound, config);
+    let (status, status_detail) = classify_end(&ending.best, &bounds.at_bound, config, runs.len());
     // 6. Quantities the law implies.
     let range = data_range(runs);
     let implied = if identifiability.identified {
@@ -1557,7 +1557,18 @@ fn search_warnings(search: &Search, ending: &Ending, strategy: StartStrategy) ->
 
 /// The fit's status from the optimiser's termination and the bounds reached, with a sentence
 /// that says what it means.
-fn classify_end(best: &bfgs::Outcome, at_bound: &[String], config: &FitConfig) -> (Status, String) {
+/// Largest gradient component per run below which a failed line search on an objective summed
+/// over the runs is called rounding (when the gradient is also below 1e-5 of the objective):
+/// the sum of 1e7 runs' penalties carries about 1e-16 x n of rounding, so its gradient cannot
+/// be driven to the absolute tolerance.
+const ROUNDING_GRADIENT_PER_RUN: f64 = 1e-9;
+
+fn classify_end(
+    best: &bfgs::Outcome,
+    at_bound: &[String],
+    config: &FitConfig,
+    n_runs: usize,
+) -> (Status, String) {
     let status = match best.termination {
         bfgs::Termination::Converged if !at_bound.is_empty() => Status::AtBound,
         bfgs::Termination::Converged => Status::Converged,
@@ -1577,6 +1588,19 @@ fn classify_end(best: &bfgs::Outcome, at_bound: &[String], config: &FitConfig) -
              the optimum may not have been reached",
             config.optimizer.max_iter
         ),
+        Status::LineSearchFailed
+            if config.objective.reduction == Reduction::Sum
+                && n_runs > 0
+                && gmax / n_runs as f64 <= ROUNDING_GRADIENT_PER_RUN
+                && gmax <= 1e-5 * best.f.abs() =>
+        {
+            format!(
+                "the line search stopped at rounding level: largest gradient component \
+                 {gmax:.2e} on a sum over {n_runs} runs, {:.1e} per run; the optimum is reached \
+                 to the precision the sum allows",
+                gmax / n_runs as f64
+            )
+        }
         Status::LineSearchFailed => format!(
             "the line search failed with largest gradient component {gmax:.2e}: the optimum \
              may not have been reached"
@@ -1940,5 +1964,37 @@ fn kernel_free_report(runs: &Runs, config: &FitConfig, form: &LawForm) -> Fit {
         theta: vec![],
         basins: vec![],
         inv_hessian: vec![],
+    }
+}
+
+#[cfg(test)]
+mod classify_tests {
+    use super::*;
+
+    fn ended(f: f64, g: f64) -> bfgs::Outcome {
+        bfgs::Outcome {
+            x: vec![0.0; 5],
+            f,
+            grad: vec![g, 0.0, 0.0, 0.0, 0.0],
+            termination: bfgs::Termination::LineSearchFailed,
+            iterations: 40,
+            evaluations: 90,
+            inv_hessian: vec![],
+        }
+    }
+
+    /// A 1e7-run fit (sum of Huber penalties 75, largest gradient component 5.9e-4) stopped its
+    /// line search at rounding; it is said so. The same gradient on 240 runs is a real failure.
+    #[test]
+    fn line_search_at_rounding_of_a_large_sum_is_named() {
+        let config = FitConfig::default();
+        let (s, d) = classify_end(&ended(75.0, 5.93e-4), &[], &config, 10_000_000);
+        assert_eq!(s, Status::LineSearchFailed);
+        assert!(
+            d.contains("rounding level") && d.contains("5.9e-11 per run"),
+            "{d}"
+        );
+        let (_, d) = classify_end(&ended(1e-3, 5.93e-4), &[], &config, 240);
+        assert!(d.contains("may not have been reached"), "{d}");
     }
 }
