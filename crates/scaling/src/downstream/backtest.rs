@@ -8,7 +8,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{downstream, runs_of, selected, sizes, DownstreamRequest, DownstreamResult, Target};
+use super::{
+    downstream, runs_of, selected, size_column, sizes, DownstreamRequest, DownstreamResult, Target,
+};
 use crate::data::RunTable;
 use crate::error::{Error, Result};
 use crate::num::quantile_sorted;
@@ -273,25 +275,16 @@ pub fn backtest(
             why.join("; ")
         )));
     }
-    let mut by_distance = Vec::new();
-    let top = all.iter().map(|h| h.decades).fold(0.0f64, f64::max);
-    let mut lo = 0.0;
-    while lo < top || (lo == 0.0 && !all.is_empty()) {
-        let hi = lo + 0.5;
-        let band: Vec<&HeldOutScore> = all
-            .iter()
-            .copied()
-            .filter(|h| h.decades >= lo && (h.decades < hi || (hi >= top && h.decades <= hi)))
-            .collect();
-        if !band.is_empty() {
-            by_distance.push(ScoreBin {
-                from_decades: lo,
-                to_decades: hi,
-                summary: ScoreSummary::of(&band),
-            });
-        }
-        lo = hi;
-    }
+    // Half decades of distance, as `scaling backtest --roll` bins by default.
+    let decades: Vec<f64> = all.iter().map(|h| h.decades).collect();
+    let by_distance: Vec<ScoreBin> = crate::num::distance_bins(&decades, 0.5)
+        .into_iter()
+        .map(|(from, to, inside)| ScoreBin {
+            from_decades: from,
+            to_decades: to,
+            summary: ScoreSummary::of(&inside.iter().map(|&i| all[i]).collect::<Vec<_>>()),
+        })
+        .collect();
     conventions.insert(
         "split".into(),
         serde_json::json!("a run is fitted when its C (that of its last row) is at or below the cutoff, and predicted otherwise"),
@@ -299,7 +292,9 @@ pub fn backtest(
     conventions.insert("level".into(), serde_json::json!(req.level));
     conventions.insert(
         "runs".into(),
-        serde_json::json!("those with a row the fitting filter (--where, or the recipe's) selects; runs above the cutoff are predicted even where the filter left out their other rows"),
+        serde_json::json!(
+            "those with a row the fitting filter (the request's fit rows, or the recipe's) selects"
+        ),
     );
     if !left_out.is_empty() {
         conventions.insert("left_out".into(), serde_json::json!(left_out));
@@ -345,15 +340,7 @@ fn run_flops(table: &RunTable, req: &DownstreamRequest) -> Result<RunsAndWarning
         .tasks
         .first()
         .ok_or_else(|| Error::InvalidSetting("no task".into()))?;
-    // The column load_runs validates as the loss, as downstream() does.
-    let size_col = match (&task.feature, two_step) {
-        (Some(f), true) => f.clone(),
-        _ => req
-            .load
-            .flops_col
-            .clone()
-            .unwrap_or_else(|| task.metric.clone()),
-    };
+    let size_col = size_column(req, task);
     let c = table.named_column("feature column", &size_col)?;
     let mut warnings = Vec::new();
     let mut last: Vec<(String, usize)> = Vec::new();

@@ -564,6 +564,19 @@ fn runs_of(table: &RunTable, run_col: &Option<String>) -> Result<Vec<(String, Ve
     Ok(out)
 }
 
+/// The column [`sizes`] has `load_runs` validate as the loss for `task`: the feature (a loss)
+/// in two steps, the compute column itself in one step (an accuracy may be 0).
+fn size_column(req: &DownstreamRequest, task: &Task) -> String {
+    match (&task.feature, req.step1.is_some()) {
+        (Some(f), true) => f.clone(),
+        _ => req
+            .load
+            .flops_col
+            .clone()
+            .unwrap_or_else(|| task.metric.clone()),
+    }
+}
+
 /// N, D and C of the given 0-based rows (validated by [`load_runs`]).
 fn sizes(
     table: &RunTable,
@@ -990,16 +1003,7 @@ pub fn downstream(
             )));
         }
         // Sizes of every row used (fit and targets).
-        // The column load_runs validates as the loss: the feature (a loss) in two steps, the
-        // compute column itself in one step (an accuracy may be 0).
-        let size_col = match (&task.feature, two_step) {
-            (Some(f), true) => f.clone(),
-            _ => req
-                .load
-                .flops_col
-                .clone()
-                .unwrap_or_else(|| task.metric.clone()),
-        };
+        let size_col = size_column(req, task);
         let mut used_rows: Vec<usize> = Vec::new();
         let step1_rows_of = |rows: &[usize]| -> Vec<usize> {
             rows.iter().copied().filter(|&r| s1_sel[r]).collect()

@@ -849,26 +849,25 @@ pub const SIZE_TOLERANCE: f64 = 1e-3;
 /// assert_eq!(k[4], "5e8");
 /// ```
 pub fn size_clusters(values: &[f64], rel_tol: f64) -> Vec<String> {
-    let mut order: Vec<usize> = (0..values.len()).collect();
-    order.sort_by(|&a, &b| values[a].total_cmp(&values[b]));
-    let mut out = vec![String::new(); values.len()];
-    let mut label = String::new();
-    let mut prev = f64::NAN;
-    for i in order {
-        let v = values[i];
-        if !(v.is_finite() && prev.is_finite() && v <= prev * (1.0 + rel_tol)) {
-            label = format!("{v:e}");
+    let ids = size_ids(values, rel_tol);
+    let mut smallest: Vec<Option<f64>> =
+        vec![None; ids.iter().max().map_or(0, |m| *m as usize + 1)];
+    for (&id, &v) in ids.iter().zip(values) {
+        let s = &mut smallest[id as usize];
+        if s.is_none_or(|m| v.total_cmp(&m).is_lt()) {
+            *s = Some(v);
         }
-        out[i] = label.clone();
-        prev = v;
     }
-    out
+    let labels: Vec<String> = smallest
+        .iter()
+        .map(|v| format!("{:e}", v.unwrap_or(f64::NAN)))
+        .collect();
+    ids.iter().map(|&id| labels[id as usize].clone()).collect()
 }
 
-/// The model size of each value as a number, with the grouping of [`size_clusters`] (sorted
-/// values whose consecutive ratio is at most `1 + rel_tol` share a size; each non-finite
-/// value is its own): 4 bytes per run instead of a label, for the correlation check after
-/// every fit.
+/// The model size of each value as a number (0, 1, ... from the smallest): sorted values whose
+/// consecutive ratio is at most `1 + rel_tol` share a size (single linkage), and each
+/// non-finite value is its own. 4 bytes per run; [`size_clusters`] labels the same sizes.
 ///
 /// ```
 /// let ids = scaling::fit::size_ids(&[1e8, 2e8, 1.0004e8, 5e8], 1e-3);

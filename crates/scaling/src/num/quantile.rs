@@ -37,3 +37,31 @@ pub fn summarise(values: &[f64], level: f64) -> Option<([f64; 2], f64)> {
     let se = var.sqrt() * s;
     (lo.is_finite() && hi.is_finite() && se.is_finite()).then_some(([lo, hi], se))
 }
+
+/// Bins of `width` over non-negative distances (decades of extrapolation): bin b holds the
+/// indices of the values in (b w, (b + 1) w], the first also 0 (values below 0 count as 0);
+/// as many bins as reach the largest value, at least 1 and at most 200; empty bins are left
+/// out. Returns (from, to, indices) per bin.
+///
+/// ```
+/// let bins = scaling::num::distance_bins(&[0.0, 0.2, 0.5, 0.7, 1.6], 0.5);
+/// assert_eq!(bins.len(), 3);
+/// assert_eq!(bins[0].2, vec![0, 1, 2]);
+/// assert_eq!((bins[2].0, bins[2].1), (1.5, 2.0));
+/// ```
+pub fn distance_bins(values: &[f64], width: f64) -> Vec<(f64, f64, Vec<usize>)> {
+    let far = values.iter().copied().fold(0.0, f64::max);
+    let nbins = ((far / width).ceil() as usize).clamp(1, 200);
+    (0..nbins)
+        .filter_map(|b| {
+            let (from, to) = (b as f64 * width, (b + 1) as f64 * width);
+            let inside: Vec<usize> = (0..values.len())
+                .filter(|&i| {
+                    let d = values[i].max(0.0);
+                    (d > from || (b == 0 && d >= 0.0)) && d <= to
+                })
+                .collect();
+            (!inside.is_empty()).then_some((from, to, inside))
+        })
+        .collect()
+}

@@ -573,7 +573,7 @@ pub fn backtest_text(b: &crate::downstream::ScoreBacktest) -> String {
         .unwrap_or(0.95);
     let _ = writeln!(
         s,
-        "  errors are predicted - actual in points (x100); coverage: the {}% new-run intervals (with --bootstrap)\n",
+        "  errors are predicted - actual in points (x100); coverage: the {}% new-run intervals (with a bootstrap)\n",
         (1e6 * 100.0 * level).round() / 1e6
     );
     let _ = writeln!(

@@ -331,7 +331,7 @@ fn intervals_text(
     let mut s = String::new();
     let unit = if b.resampled == "clusters" {
         let c = b.cluster_column.clone().unwrap_or_default();
-        match c.split_once(" (model sizes: N within 0.1%)") {
+        match c.split_once(crate::uncertainty::SIZE_WORDS) {
             // `N (model sizes: N within 0.1%)[, chosen because ...]`
             Some((_, why)) => format!("{} model sizes (N within 0.1%){why}", b.units),
             None => format!("{} groups of column {c:?}", b.units),

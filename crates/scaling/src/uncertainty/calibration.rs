@@ -279,7 +279,7 @@ pub fn calibrate(
                 let clusters = match &cal.resampling {
                     Resampling::Runs => None,
                     Resampling::Clusters(c) => Some(c.clone()),
-                    Resampling::Automatic => super::automatic_clusters(&runs, &f).map(|(c, _)| c),
+                    Resampling::Automatic => super::automatic_clusters(&runs, &f).labels,
                 };
                 let clustered = clusters.is_some();
                 let bc = BootstrapConfig {

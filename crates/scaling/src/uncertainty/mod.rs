@@ -30,7 +30,7 @@ pub use predict::{
 pub use request::{
     automatic_clusters, cluster_labels, default_budgets, fit_inputs, fit_table, law_columns,
     weights_from, BootstrapRequest, Clusters, FitRequest, TableInputs, AUTO_CLUSTER_MIN_REPEATED,
-    AUTO_CLUSTER_MIN_SIZES, RUN_LEVEL,
+    AUTO_CLUSTER_MIN_SIZES, RUN_LEVEL, SIZE_WORDS,
 };
 pub use tests_of_law::{test_law, LawTest};
 

@@ -58,9 +58,9 @@ pub const AUTO_CLUSTER_MIN_SIZES: usize = 20;
 pub const AUTO_CLUSTER_MIN_REPEATED: usize = 3;
 
 /// The clusters a bootstrap resamples when none were asked for, with the words recorded for
-/// them: model sizes (N within [`fit::SIZE_TOLERANCE`]) when the runs hold at least
-/// [`AUTO_CLUSTER_MIN_SIZES`] sizes of which [`AUTO_CLUSTER_MIN_REPEATED`] repeat, `None`
-/// (single runs) otherwise.
+/// them ([`Clusters`]): model sizes (N within [`fit::SIZE_TOLERANCE`]) when the runs hold at least
+/// [`AUTO_CLUSTER_MIN_SIZES`] sizes of which [`AUTO_CLUSTER_MIN_REPEATED`] repeat, single runs
+/// (no labels) otherwise.
 ///
 /// Runs of one size share its architecture, code and tuning, so their errors move together;
 /// resampling single runs then treats correlated runs as independent and its intervals are
@@ -83,20 +83,20 @@ pub const AUTO_CLUSTER_MIN_REPEATED: usize = 3;
 /// let design = scaling::simulate::isoflop_design(&law, &[1e18, 1e19, 1e20, 1e21], 6, 1.5, 6.0);
 /// let runs = scaling::simulate::sample_runs(&law, &design, 0.01, 1, "synthetic").unwrap();
 /// let f = fit(&runs, &FitConfig::default()).unwrap();
-/// assert!(scaling::uncertainty::automatic_clusters(&runs, &f).is_none());
+/// assert!(scaling::uncertainty::automatic_clusters(&runs, &f).labels.is_none());
 /// ```
-pub fn automatic_clusters(runs: &Runs, fit: &Fit) -> Option<(Vec<String>, String)> {
+pub fn automatic_clusters(runs: &Runs, fit: &Fit) -> Clusters {
     if runs.params.len() != runs.len() {
-        return None;
+        return Clusters::default();
     }
-    let labels = fit::size_clusters(&runs.params, fit::SIZE_TOLERANCE);
-    let mut counts: std::collections::BTreeMap<&str, usize> = Default::default();
-    for l in &labels {
-        *counts.entry(l.as_str()).or_default() += 1;
+    let ids = fit::size_ids(&runs.params, fit::SIZE_TOLERANCE);
+    let mut counts = vec![0usize; ids.iter().max().map_or(0, |m| *m as usize + 1)];
+    for &id in &ids {
+        counts[id as usize] += 1;
     }
-    let repeated = counts.values().filter(|c| **c >= 2).count();
+    let repeated = counts.iter().filter(|c| **c >= 2).count();
     if counts.len() < AUTO_CLUSTER_MIN_SIZES || repeated < AUTO_CLUSTER_MIN_REPEATED {
-        return None;
+        return Clusters::default();
     }
     let icc = fit
         .residual_correlation
@@ -109,27 +109,30 @@ pub fn automatic_clusters(runs: &Runs, fit: &Fit) -> Option<(Vec<String>, String
             )
         })
         .unwrap_or_default();
-    let words = format!(
-        "N (model sizes: N within 0.1%), chosen because the runs repeat {repeated} of {} model \
-         sizes{icc}",
-        counts.len()
-    );
-    Some((labels, words))
+    Clusters {
+        labels: Some(fit::size_clusters(&runs.params, fit::SIZE_TOLERANCE)),
+        words: Some(format!(
+            "N{SIZE_WORDS}, chosen because the runs repeat {repeated} of {} model sizes{icc}",
+            counts.len()
+        )),
+        sizes: true,
+    }
 }
+
+/// How clusters of model sizes are named in a bootstrap's conventions, after the column:
+/// `N (model sizes: N within 0.1%)` ([`fit::SIZE_TOLERANCE`]).
+pub const SIZE_WORDS: &str = " (model sizes: N within 0.1%)";
 
 impl BootstrapConfig {
     /// A bootstrap of `fit` that resamples what `scaling fit` does by default: model sizes
     /// when the runs repeat enough of them ([`automatic_clusters`]), single runs otherwise.
     pub fn automatic(runs: &Runs, fit: &Fit, replicates: usize, seed: u64, level: f64) -> Self {
-        let (clusters, cluster_column) = match automatic_clusters(runs, fit) {
-            Some((c, words)) => (Some(c), Some(words)),
-            None => (None, None),
-        };
+        let c = automatic_clusters(runs, fit);
         BootstrapConfig {
             replicates,
             seed,
-            clusters,
-            cluster_column,
+            clusters: c.labels,
+            cluster_column: c.words,
             level,
         }
     }
@@ -266,7 +269,7 @@ impl TableInputs {
                     labels: Some(cluster_labels(table, runs, c)?),
                     // Recorded with the tolerance when clusters are model sizes.
                     words: Some(if sizes {
-                        format!("{c} (model sizes: N within 0.1%)")
+                        format!("{c}{SIZE_WORDS}")
                     } else {
                         c.to_string()
                     }),
@@ -331,14 +334,7 @@ pub fn fit_inputs(
         let chosen = match (inputs.clusters, b.cluster_column.as_deref()) {
             (Some(c), _) => c,
             (None, Some(RUN_LEVEL)) => Clusters::default(),
-            (None, _) => match automatic_clusters(runs, &result) {
-                Some((labels, words)) => Clusters {
-                    labels: Some(labels),
-                    words: Some(words),
-                    sizes: true,
-                },
-                None => Clusters::default(),
-            },
+            (None, _) => automatic_clusters(runs, &result),
         };
         let sizes = chosen.sizes;
         let bc = BootstrapConfig {

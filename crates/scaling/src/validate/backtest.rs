@@ -990,27 +990,18 @@ pub fn rolling(table: &RunTable, runs: &Runs, req: &RollingRequest) -> Result<Ro
             steps.len()
         ));
     }
-    let far = points.iter().map(|(_, h)| h.decades).fold(0.0, f64::max);
-    let nbins = ((far / req.bin_width).ceil() as usize).clamp(1, 200);
-    let mut bins = Vec::new();
-    for b in 0..nbins {
-        let (from, to) = (b as f64 * req.bin_width, (b + 1) as f64 * req.bin_width);
-        let inside: Vec<&HeldOut> = points
-            .iter()
-            .map(|(_, h)| h)
-            .filter(|h| {
-                let d = h.decades.max(0.0);
-                (d > from || (b == 0 && d >= 0.0)) && d <= to
-            })
-            .collect();
-        if !inside.is_empty() {
-            bins.push(RollingBin {
+    let decades: Vec<f64> = points.iter().map(|(_, h)| h.decades).collect();
+    let bins: Vec<RollingBin> = crate::num::distance_bins(&decades, req.bin_width)
+        .into_iter()
+        .map(|(from, to, inside)| {
+            let inside: Vec<&HeldOut> = inside.iter().map(|&i| &points[i].1).collect();
+            RollingBin {
                 from,
                 to,
                 summary: Summary::of(&inside),
-            });
-        }
-    }
+            }
+        })
+        .collect();
     let all: Vec<&HeldOut> = points.iter().map(|(_, h)| h).collect();
     Ok(Rolling {
         axis: req.axis.clone(),
