@@ -87,12 +87,12 @@ pub fn replicate_weights(
 /// Refit `runs` on `replicates` resamples, warm-started from `full` (the fit of all runs).
 /// `progress` is called once per finished replicate (from worker threads).
 ///
-/// Each replicate starts from the full fit's optimum: the Chinchilla and power forms refit by
-/// damped Newton steps with the exact Hessian ([`fit::newton::minimize`]), other forms by BFGS
-/// warm-started with the full fit's inverse Hessian. As a safeguard against a poor local
-/// minimum, the objective is also evaluated at the full fit's other local optima, and any
-/// that is lower is polished too (the generic path polishes from each of them). The best
-/// result is kept.
+/// Each replicate starts from the full fit's optimum and refits by damped Newton steps
+/// ([`fit::newton::minimize`]): with the exact Hessian for the Chinchilla and power forms,
+/// with central differences of the exact gradient for other forms
+/// ([`GeneralProblem::hessian`]). As a safeguard against a poor local minimum, the objective
+/// is also evaluated at the full fit's other local optima, and any that is lower is polished
+/// too. The best result is kept.
 ///
 /// # Examples
 /// ```
@@ -187,43 +187,17 @@ pub fn bootstrap(
         .into_par_iter()
         .map(|r| {
             let w = replicate_weights(runs.len(), groups.as_deref(), n_groups, bc.seed, r);
-            let h0 = (!full.inv_hessian.is_empty()).then_some(&full.inv_hessian[..]);
-            let refit = |f: &(dyn Fn(&[f64], &mut [f64]) -> f64 + Sync)| {
-                let mut best = bfgs::minimize_warm(f, &starts[0], h0, &opts);
-                // Safeguard: polish from each of the full fit's other local optima too.
-                for s in &starts[1..] {
-                    let o = bfgs::minimize(f, s, &opts);
-                    if o.f < best.f {
-                        best = o;
-                    }
-                }
-                best
-            };
             let (best, nat, bounds) = match (&base, &general) {
                 (Some(base), _) => {
                     let mut p = base.clone();
                     p.set_weights(&w);
-                    // Damped Newton with the exact Hessian from the full fit's optimum; the
-                    // full fit's other local optima are evaluated and any that is already
-                    // lower than that refit is polished too, keeping the lowest.
-                    let newton = |x0: &[f64]| {
-                        fit::newton::minimize(
-                            |x, g| p.value_grad(x, g),
-                            |x, h| p.hessian(x, h),
-                            x0,
-                            &opts,
-                        )
-                    };
-                    let mut best = newton(&starts[0]);
-                    for s in &starts[1..] {
-                        if !(p.value(s) < best.f) {
-                            continue;
-                        }
-                        let o = newton(s);
-                        if o.f < best.f {
-                            best = o;
-                        }
-                    }
+                    let best = newton_refit(
+                        &starts,
+                        &opts,
+                        |x, g| p.value_grad(x, g),
+                        |x| p.value(x),
+                        |x, h| p.hessian(x, h),
+                    );
                     let nat = natural(&p, &best.x);
                     let bounds = at_bound(&p, &nat, min_loss, &names);
                     (best, nat, bounds)
@@ -231,7 +205,14 @@ pub fn bootstrap(
                 (None, Some(general)) => {
                     let mut p = general.clone();
                     p.set_weights(&w);
-                    let best = refit(&|x, g| p.value_grad(x, g));
+                    // The Hessian by central differences of the form's exact gradient.
+                    let best = newton_refit(
+                        &starts,
+                        &opts,
+                        |x, g| p.value_grad(x, g),
+                        |x| p.value(x),
+                        |x, h| p.hessian(x, h),
+                    );
                     let nat = p.natural(&best.x);
                     let bounds = p.at_bound(&nat);
                     (best, nat, bounds)
@@ -272,8 +253,9 @@ pub fn bootstrap(
              other local optima are evaluated and any lower than that refit is polished too, \
              keeping the best"
         } else {
-            "from the full fit's optimum and its BFGS inverse Hessian; also polished from \
-             each of the full fit's other local optima, keeping the best"
+            "damped Newton from the full fit's optimum, the Hessian by central differences of \
+             the exact gradient; the full fit's other local optima are evaluated and any lower \
+             than that refit is polished too, keeping the best"
         }
         .into(),
         param_names: config
@@ -286,6 +268,30 @@ pub fn bootstrap(
         at_bound: results.iter().map(|(_, _, b)| b.clone()).collect(),
         samples: results.into_iter().map(|(x, _, _)| x).collect(),
     })
+}
+
+/// One replicate's refit: damped Newton ([`fit::newton::minimize`]) from the full fit's
+/// optimum `starts[0]`; each of the full fit's other local optima `starts[1..]` is evaluated
+/// and polished the same way only when it is already lower than that refit; the lowest wins.
+fn newton_refit(
+    starts: &[Vec<f64>],
+    opts: &bfgs::Options,
+    f: impl Fn(&[f64], &mut [f64]) -> f64,
+    value: impl Fn(&[f64]) -> f64,
+    hess: impl Fn(&[f64], &mut [f64]),
+) -> bfgs::Outcome {
+    let newton = |x0: &[f64]| fit::newton::minimize(&f, &hess, x0, opts);
+    let mut best = newton(&starts[0]);
+    for s in &starts[1..] {
+        if !(value(s) < best.f) {
+            continue;
+        }
+        let o = newton(s);
+        if o.f < best.f {
+            best = o;
+        }
+    }
+    best
 }
 
 /// Parameters at a bound: E below 1e-6 of the smallest loss, or the coefficient of a term
