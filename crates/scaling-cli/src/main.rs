@@ -115,6 +115,8 @@ enum StartsArg {
     Varpro,
     /// The paper's 4500-point grid (Hoffmann et al. 2022, App. D.2).
     Chinchilla,
+    /// Every point of the law's start grid, screened (for Chinchilla and power: the paper's).
+    Grid,
 }
 
 /// A positive quantity: plain, e-notation or with a K/M/B/G/T suffix.

@@ -51,3 +51,18 @@ def test_compare_forms_held_out_matches_cli():
     for law in laws:
         args += ["--law", law]
     assert c.to_json() == cli(*args)
+
+
+def test_formula_grid_starts_match_the_cli_and_the_kernel():
+    """`starts="grid"`: every point of the formula's start grid, screened (issue 16's shared
+    screening); the same JSON as `scaling fit --starts grid`, and Chinchilla's optimum."""
+    path = str(data_file(EPOCH))
+    law = "E + A*N^-alpha + B*D^-beta"
+    g = scaling.fit(path, law=law, starts="grid", drop_top_loss=5)
+    d = g.to_dict()
+    assert d["starts"]["strategy"] == "grid" and d["starts"]["count"] == 784
+    assert sum(d["starts"]["terminations"].values()) == 784
+    kernel = scaling.fit(path, drop_top_loss=5).to_dict()
+    assert d["objective"] == pytest.approx(kernel["objective"], rel=1e-12)
+    assert g.to_json() == cli("fit", path, "--drop-top-loss", "5", "--law", law,
+                              "--starts", "grid", "--format", "json")

@@ -20,8 +20,8 @@ use rayon::prelude::*;
 
 use super::objective::{Objective, Penalty, Reduction, Space};
 use super::{
-    bfgs, identify, kernel_free_report, Fit, FitConfig, OptimizerReport, StartStrategy,
-    StartsReport, Status, SAME_OPTIMUM_RTOL,
+    bfgs, identify, kernel_free_report, starts, Fit, FitConfig, OptimizerReport, StartStrategy,
+    StartsReport, Status, POLISH, SAME_OPTIMUM_RTOL, SCREEN_REACH_RTOL,
 };
 use crate::data::Runs;
 use crate::error::{Error, Result};
@@ -548,9 +548,32 @@ impl GeneralProblem {
         out
     }
 
+    /// Every finite point of the variable-projection profile (see the module doc) as free
+    /// coordinates, in grid order, for [`StartStrategy::Grid`]; and the number of grid
+    /// points scanned.
+    pub fn grid_starts(&self) -> (Vec<Vec<f64>>, usize) {
+        let (profile, _, total) = self.profile();
+        let starts = profile
+            .into_iter()
+            .filter(|pt| pt.0.is_finite())
+            .map(|pt| self.internal(&pt.2))
+            .filter(|theta| theta.iter().all(|v| v.is_finite()) && self.value(theta).is_finite())
+            .collect();
+        (starts, total)
+    }
+
     /// Seeds for BFGS by variable projection (see the module doc), best first, at most
     /// `max_seeds`; and the number of grid points scanned.
     pub fn seeds(&self, max_seeds: usize) -> (Vec<Vec<f64>>, usize) {
+        let (profile, q, total) = self.profile();
+        self.best_distinct(profile, q, max_seeds, total)
+    }
+
+    /// The profile over the grid of the nonlinear free parameters: for each grid point, the
+    /// weighted SSE with the linear parameters solved, its grid index and the natural
+    /// parameters; with the number of nonlinear parameters and of grid points.
+    #[allow(clippy::type_complexity)]
+    fn profile(&self) -> (Vec<(f64, Vec<usize>, Vec<f64>)>, usize, usize) {
         let free_lin: Vec<usize> = self
             .free
             .iter()
@@ -664,6 +687,19 @@ impl GeneralProblem {
                 }
             })
             .collect();
+        (profile, q, total)
+    }
+
+    /// The best distinct profile points (at least 3 grid steps apart), scored by the true
+    /// objective, at most `max_seeds`, as free coordinates; with `total`.
+    #[allow(clippy::type_complexity)]
+    fn best_distinct(
+        &self,
+        profile: Vec<(f64, Vec<usize>, Vec<f64>)>,
+        q: usize,
+        max_seeds: usize,
+        total: usize,
+    ) -> (Vec<Vec<f64>>, usize) {
         let mut order: Vec<usize> = (0..profile.len())
             .filter(|&k| profile[k].0.is_finite())
             .collect();
@@ -731,7 +767,16 @@ pub(crate) fn fit_general(runs: &Runs, columns: &Columns, config: &FitConfig) ->
             free.join(", ")
         )));
     }
-    let (mut seeds, profile_points) = problem.seeds(config.varpro_seeds.max(1));
+    // The paper's grid is Chinchilla's; asked of another form it means its own full grid.
+    let grid = matches!(
+        config.starts,
+        StartStrategy::Grid | StartStrategy::Chinchilla
+    );
+    let (mut seeds, profile_points) = if grid {
+        problem.grid_starts()
+    } else {
+        problem.seeds(config.varpro_seeds.max(1))
+    };
     for start in &config.extra_starts {
         if start.len() == names.len() {
             let theta = problem.internal(start);
@@ -747,26 +792,61 @@ pub(crate) fn fit_general(runs: &Runs, columns: &Columns, config: &FitConfig) ->
         )));
     }
     let opts = config.optimizer;
-    let outcomes: Vec<bfgs::Outcome> = seeds
-        .par_iter()
-        .map(|x0| bfgs::minimize(|x, g| problem.value_grad(x, g), x0, &opts))
+    // Grid: every start screened at scipy's stop, hopeless ones abandoned, the best POLISH
+    // polished to full convergence (as the kernel's grid). Otherwise every seed polished.
+    let (outcomes, endings, polished, screen) = if grid {
+        let screened = starts::screen(|x, g| problem.value_grad(x, g), &seeds, opts.max_iter);
+        let mut report = starts::ScreenReport::new(&screened);
+        let endings: Vec<String> = screened.iter().map(|s| s.ending()).collect();
+        let outcomes: Vec<bfgs::Outcome> = screened.into_iter().map(|s| s.outcome).collect();
+        let mut order: Vec<usize> = (0..outcomes.len())
+            .filter(|&i| outcomes[i].f.is_finite())
+            .collect();
+        order.sort_by(|&i, &j| outcomes[i].f.total_cmp(&outcomes[j].f).then(i.cmp(&j)));
+        let polished: Vec<bfgs::Outcome> = order
+            .iter()
+            .take(POLISH)
+            .collect::<Vec<_>>()
+            .par_iter()
+            .map(|&&i| bfgs::minimize(|x, g| problem.value_grad(x, g), &outcomes[i].x, &opts))
+            .collect();
+        report.polished = polished.len();
+        report.polish_evaluations = polished.iter().map(|o| o.evaluations).sum();
+        (outcomes, endings, polished, Some(report))
+    } else {
+        let outcomes: Vec<bfgs::Outcome> = seeds
+            .par_iter()
+            .map(|x0| bfgs::minimize(|x, g| problem.value_grad(x, g), x0, &opts))
+            .collect();
+        let endings = outcomes
+            .iter()
+            .map(|o| {
+                starts::Screened {
+                    outcome: o.clone(),
+                    abandoned: false,
+                }
+                .ending()
+            })
+            .collect();
+        (outcomes, endings, vec![], None)
+    };
+    // Polished ends first, then the starts' own ends, best first.
+    let mut ends: Vec<&bfgs::Outcome> = polished
+        .iter()
+        .chain(&outcomes)
+        .filter(|o| o.f.is_finite())
         .collect();
-    let mut order: Vec<usize> = (0..outcomes.len())
-        .filter(|&i| outcomes[i].f.is_finite())
-        .collect();
-    order.sort_by(|&i, &j| outcomes[i].f.total_cmp(&outcomes[j].f).then(i.cmp(&j)));
-    let Some(&bi) = order.first() else {
+    ends.sort_by(|a, b| a.f.total_cmp(&b.f));
+    let Some(&best) = ends.first() else {
         return Err(Error::Numerical(
             "the objective was not finite at any starting point".into(),
         ));
     };
-    let best = &outcomes[bi];
     let mut basins: Vec<Vec<f64>> = Vec::new();
-    for &i in &order {
+    for o in &ends {
         if basins.len() >= 4 {
             break;
         }
-        let o = &outcomes[i];
         if basins.iter().all(|b| {
             b.iter()
                 .zip(&o.x)
@@ -775,21 +855,19 @@ pub(crate) fn fit_general(runs: &Runs, columns: &Columns, config: &FitConfig) ->
             basins.push(o.x.clone());
         }
     }
-    let tol = (SAME_OPTIMUM_RTOL * best.f.abs()).max(super::SAME_OPTIMUM_ATOL);
+    let reach_rtol = if grid {
+        SCREEN_REACH_RTOL
+    } else {
+        SAME_OPTIMUM_RTOL
+    };
+    let tol = (reach_rtol * best.f.abs()).max(super::SAME_OPTIMUM_ATOL);
     let reached_best = outcomes
         .iter()
         .filter(|o| o.f.is_finite() && (o.f - best.f).abs() <= tol)
         .count();
     let mut terminations = BTreeMap::new();
-    for o in &outcomes {
-        *terminations
-            .entry(
-                serde_json::to_value(o.termination)
-                    .ok()
-                    .and_then(|v| v.as_str().map(String::from))
-                    .unwrap_or_default(),
-            )
-            .or_insert(0) += 1;
+    for e in endings {
+        *terminations.entry(e).or_insert(0) += 1;
     }
     let nat = problem.natural(&best.x);
     let at_bound = problem.at_bound(&nat);
@@ -825,7 +903,19 @@ pub(crate) fn fit_general(runs: &Runs, columns: &Columns, config: &FitConfig) ->
         .iter()
         .filter(|o| o.termination != bfgs::Termination::Converged)
         .count();
-    if unconverged > 0 {
+    // Screened grid starts stop early by design; only the polished ones must converge.
+    let polished_unconverged = polished
+        .iter()
+        .filter(|o| o.termination != bfgs::Termination::Converged)
+        .count();
+    if grid && polished_unconverged > 0 {
+        warnings.push(format!(
+            "{polished_unconverged} of {} polished grid starts did not converge (raise the \
+             iteration limit, max_iter)",
+            polished.len()
+        ));
+    }
+    if !grid && unconverged > 0 {
         warnings.push(format!(
             "{unconverged} of {} seeds did not converge (raise the iteration limit)",
             outcomes.len()
@@ -835,7 +925,13 @@ pub(crate) fn fit_general(runs: &Runs, columns: &Columns, config: &FitConfig) ->
         .iter()
         .filter(|o| o.termination == bfgs::Termination::Converged && (o.f - best.f).abs() > tol)
         .count();
-    if reached_best == 1 && other_basins > 0 {
+    if grid && reached_best <= 1 && outcomes.len() > 1 {
+        warnings.push(format!(
+            "only {reached_best} of {} grid starts reached the best objective: the optimum is \
+             hard to find on this data",
+            outcomes.len()
+        ));
+    } else if !grid && reached_best == 1 && other_basins > 0 {
         warnings.push(format!(
             "only 1 of {} seeds reached the best objective and {other_basins} converged \
              elsewhere: the objective has several basins here",
@@ -911,13 +1007,17 @@ pub(crate) fn fit_general(runs: &Runs, columns: &Columns, config: &FitConfig) ->
     fit.status_detail = status_detail;
     fit.at_bound = at_bound;
     fit.starts = StartsReport {
-        strategy: StartStrategy::VarPro,
+        strategy: if grid {
+            StartStrategy::Grid
+        } else {
+            StartStrategy::VarPro
+        },
         count: outcomes.len(),
         reached_best,
-        tolerance: SAME_OPTIMUM_RTOL,
+        tolerance: reach_rtol,
         terminations,
         profile_points,
-        screen: None,
+        screen,
         seeds: Some(
             seeds
                 .iter()
@@ -935,12 +1035,12 @@ pub(crate) fn fit_general(runs: &Runs, columns: &Columns, config: &FitConfig) ->
     };
     if config.starts == StartStrategy::Chinchilla {
         // The paper's 4500-point grid is a grid over Chinchilla's five parameters; any other
-        // form starts from its own grid with variable projection, and says so.
-        fit.conventions.starts = StartStrategy::VarPro;
+        // form is started from every point of its own grid, and says so.
+        fit.conventions.starts = StartStrategy::Grid;
         warnings.push(format!(
             "starts \"chinchilla\" (the paper's 4500-point grid) is defined for the Chinchilla \
-             form's kernel; the {} form was started from its own grid of {} variable-projection \
-             seeds instead",
+             form's kernel; the {} form was started from every point of its own grid instead \
+             ({} starts, starts \"grid\")",
             form.name(),
             outcomes.len()
         ));

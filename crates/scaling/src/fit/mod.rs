@@ -41,6 +41,12 @@ pub enum StartStrategy {
     VarPro,
     /// The 4500-point grid of Hoffmann et al. (2022, App. D.2), BFGS from every point.
     Chinchilla,
+    /// Every point of the form's start grid as a BFGS start, screened at scipy's stop with
+    /// hopeless starts abandoned ([`starts::screen`]), the best [`POLISH`] polished. For the
+    /// Chinchilla and power forms the grid is the paper's ([`StartStrategy::Chinchilla`],
+    /// which the fit then records); for other forms and formulas it is every point of their
+    /// variable-projection grid, with the linear parameters solved at each.
+    Grid,
 }
 
 impl StartStrategy {
@@ -49,6 +55,7 @@ impl StartStrategy {
         match self {
             StartStrategy::VarPro => "varpro",
             StartStrategy::Chinchilla => "chinchilla",
+            StartStrategy::Grid => "grid",
         }
     }
 }
@@ -797,7 +804,14 @@ pub fn fit(runs: &Runs, config: &FitConfig) -> Result<Fit> {
 /// As [`fit`]; also a variable the runs and `columns` lack.
 pub fn fit_with_columns(runs: &Runs, columns: &Columns, config: &FitConfig) -> Result<Fit> {
     let mut fit = if config.uses_kernel() {
-        fit_kernel(runs, config)?
+        if config.starts == StartStrategy::Grid {
+            // The kernel forms' exhaustive grid is the paper's.
+            let mut paper = config.clone();
+            paper.starts = StartStrategy::Chinchilla;
+            fit_kernel(runs, &paper)?
+        } else {
+            fit_kernel(runs, config)?
+        }
     } else {
         general::fit_general(runs, columns, config)?
     };
@@ -1004,7 +1018,7 @@ fn fit_kernel(runs: &Runs, config: &FitConfig) -> Result<Fit> {
     let dim = problem.dim();
     // 2-3. Starts, and their optimisation.
     let search = match config.starts {
-        StartStrategy::Chinchilla => grid_search(runs, &problem, config)?,
+        StartStrategy::Chinchilla | StartStrategy::Grid => grid_search(runs, &problem, config)?,
         StartStrategy::VarPro => varpro_search(runs, &problem, config)?,
     };
     let ending = Ending::of(&search, config.starts);
@@ -1271,7 +1285,7 @@ impl Ending {
             }
         }
         let reach_rtol = match strategy {
-            StartStrategy::Chinchilla => SCREEN_REACH_RTOL,
+            StartStrategy::Chinchilla | StartStrategy::Grid => SCREEN_REACH_RTOL,
             StartStrategy::VarPro => SAME_OPTIMUM_RTOL,
         };
         let tol = (reach_rtol * best.f.abs()).max(SAME_OPTIMUM_ATOL);
@@ -1450,7 +1464,7 @@ fn identifiability_at(
         .sort_by_key(|u| names.iter().position(|n| *n == u.param));
     // An exponent outside the range the starts scanned was reached by descent alone.
     let [lo, hi] = match config.starts {
-        StartStrategy::Chinchilla => starts::GRID_EXPONENTS,
+        StartStrategy::Chinchilla | StartStrategy::Grid => starts::GRID_EXPONENTS,
         StartStrategy::VarPro => starts::VARPRO_EXPONENTS,
     };
     for j in 0..k {
@@ -1544,7 +1558,7 @@ fn search_warnings(search: &Search, ending: &Ending, strategy: StartStrategy) ->
                  the paper's grid of starts (starts = chinchilla)",
                 outcomes.len()
             ),
-            StartStrategy::Chinchilla => format!(
+            StartStrategy::Chinchilla | StartStrategy::Grid => format!(
                 "only 1 of {} grid starts reached the best objective: the optimum is hard to \
                  find on this data",
                 outcomes.len()

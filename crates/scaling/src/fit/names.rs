@@ -21,7 +21,7 @@ pub const SPACES: [&str; 2] = ["log", "linear"];
 /// The reductions by name.
 pub const REDUCTIONS: [&str; 2] = ["sum", "mean"];
 /// The start strategies by name.
-pub const STARTS: [&str; 2] = ["varpro", "chinchilla"];
+pub const STARTS: [&str; 3] = ["varpro", "chinchilla", "grid"];
 
 /// A fit's settings by name. The defaults are Chinchilla's recipe (Hoffmann et al. 2022,
 /// App. D.2: Huber with delta 1e-3 on log-loss residuals, summed) with our default starts.
@@ -355,6 +355,7 @@ impl FitNames {
         };
         let starts = match one_of("starts", &self.starts, &STARTS)? {
             "varpro" => StartStrategy::VarPro,
+            "grid" => StartStrategy::Grid,
             _ => StartStrategy::Chinchilla,
         };
         Ok(FitConfig {
