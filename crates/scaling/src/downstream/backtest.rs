@@ -8,9 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{
-    downstream, runs_of, selected, size_column, sizes, DownstreamRequest, DownstreamResult, Target,
-};
+use super::{downstream, runs_of, selected, size_column, sizes, DownstreamRequest, Target};
 use crate::data::RunTable;
 use crate::error::{Error, Result};
 use crate::num::quantile_sorted;
@@ -219,7 +217,7 @@ pub fn backtest(
         }
         let mut r = req.clone();
         r.targets = held.iter().map(|(l, _)| Target::Run(l.clone())).collect();
-        match predict_each(table, &r, progress, &mut cutoff.warnings) {
+        match downstream(table, &r, progress) {
             Err(e) => cutoff.error = Some(e.to_string()),
             Ok(res) => {
                 if conventions.is_empty() {
@@ -370,47 +368,4 @@ fn run_flops(table: &RunTable, req: &DownstreamRequest) -> Result<RunsAndWarning
         .filter(|(_, c)| c.is_finite() && *c > 0.0)
         .collect();
     Ok((flops, warnings))
-}
-
-/// [`downstream`] at every target of `req`; when that fails (one target's prediction is not
-/// finite, say), each target alone, so that one failure costs only its own prediction (it is
-/// recorded in `warnings`).
-fn predict_each(
-    table: &RunTable,
-    req: &DownstreamRequest,
-    progress: &(dyn Fn() + Sync),
-    warnings: &mut Vec<String>,
-) -> Result<DownstreamResult> {
-    let joint = downstream(table, req, progress);
-    if joint.is_ok() || req.targets.len() < 2 {
-        return joint;
-    }
-    let mut merged: Option<DownstreamResult> = None;
-    for t in &req.targets {
-        let mut one = req.clone();
-        one.targets = vec![t.clone()];
-        match (downstream(table, &one, progress), &mut merged) {
-            (Err(e), _) => warnings.push(format!("{}: not predicted: {e}", target_label(t))),
-            (Ok(r), None) => merged = Some(r),
-            (Ok(r), Some(m)) => {
-                for (mt, rt) in m.tasks.iter_mut().zip(r.tasks) {
-                    mt.predictions.extend(rt.predictions);
-                    for w in rt.warnings {
-                        if !mt.warnings.contains(&w) {
-                            mt.warnings.push(w);
-                        }
-                    }
-                }
-            }
-        }
-    }
-    merged.ok_or_else(|| joint.expect_err("the joint prediction failed"))
-}
-
-fn target_label(t: &Target) -> String {
-    match t {
-        Target::Run(l) => format!("run {l}"),
-        Target::Point { n, d } => format!("N={n:e} D={d:e}"),
-        Target::Compute { c } => format!("C={c:e}"),
-    }
 }

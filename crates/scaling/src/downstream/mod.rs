@@ -784,6 +784,12 @@ fn mean(v: &[f64]) -> f64 {
 /// Predict downstream accuracy: fit step 1 and step 2 per task on the fitting runs, chain
 /// them at each target, and (with replicates) bootstrap over runs for intervals.
 ///
+/// A target whose prediction is not a finite number (a step whose parameters the data do not
+/// identify, a law that overflows far from the data) is left out of its task with a warning;
+/// a task with no finite prediction is left out with a warning, and so is then the weighted
+/// average over tasks (it would average different tasks); a weighted average is given only at
+/// the targets every task predicted.
+///
 /// # Examples
 /// ```
 /// use scaling::downstream::*;
@@ -801,7 +807,8 @@ fn mean(v: &[f64]) -> f64 {
 ///
 /// # Errors
 /// Missing columns, cells that are not numbers (naming file, row, column and value), a
-/// target run that is not in the table, too few runs for a step, every error of the fits.
+/// target run that is not in the table, too few runs for a step, every error of the fits,
+/// and no finite prediction in any task.
 pub fn downstream(
     table: &RunTable,
     req: &DownstreamRequest,
@@ -963,6 +970,7 @@ pub fn downstream(
     }
     let mut warnings: Vec<String> = Vec::new();
     let mut results = Vec::new();
+    let mut lost_tasks: Vec<String> = Vec::new();
     for task in &req.tasks {
         let tm = table.named_column("metric column", &task.metric)?;
         let tf = match &task.feature {
@@ -1135,6 +1143,36 @@ pub fn downstream(
                 }
             }
         }
+        // A target whose prediction is not finite (a law that overflows far beyond the data,
+        // say) is left out of this task with a warning; the others are predicted.
+        let mut kept: Vec<usize> = Vec::new();
+        let mut firsts = Vec::new();
+        let mut lost: Vec<String> = Vec::new();
+        for (ti, (label, s, _, _)) in targets.iter().enumerate() {
+            match chain(&full, &step2_cfg.form, s[0], s[1], s[2]) {
+                Some(c) => {
+                    kept.push(ti);
+                    firsts.push(c);
+                }
+                None => lost.push(format!(
+                    "{}: the prediction at {label} is not a finite number (step 1 gives {:?}; step 1 parameters {:?}; step 2 parameters {:?})",
+                    task.name,
+                    full.step1.as_ref().and_then(|f| eval_step1(f, s[0], s[1], s[2])),
+                    full.step1.as_ref().map(|f| &f.params),
+                    full.step2.params
+                )),
+            }
+        }
+        if kept.is_empty() && !lost.is_empty() {
+            // No target of this task can be predicted: the task is left out (the request
+            // fails only when every task is).
+            lost_tasks.push(format!(
+                "{}; no target of the task is predicted",
+                lost.swap_remove(0)
+            ));
+            continue;
+        }
+        let targets: Vec<TargetRow> = kept.iter().map(|&ti| targets[ti].clone()).collect();
         // Bootstrap over runs.
         let nf = fit_runs.len();
         let reps: Vec<Option<Vec<Chained>>> = (0..req.replicates)
@@ -1158,7 +1196,8 @@ pub fn downstream(
         let failed = reps.len() - ok.len();
         let (resid, _) = new_run_residuals(&full.step2);
         let space = step2_cfg.objective.space;
-        let mut task_warnings = Vec::new();
+        let mut task_warnings: Vec<String> =
+            lost.into_iter().map(|w| w + "; it is left out").collect();
         if n_blank > 0 {
             task_warnings.push(format!(
                 "{}: {n_blank} fitting row(s) with a blank {} left out",
@@ -1214,16 +1253,9 @@ pub fn downstream(
             ));
         }
         let mut predictions = Vec::new();
-        for (ti, (label, s, actual, actual_feature)) in targets.iter().enumerate() {
-            let Some((feature, predicted)) = chain(&full, &step2_cfg.form, s[0], s[1], s[2]) else {
-                return Err(Error::Numerical(format!(
-                    "{}: the prediction at {label} is not a finite number (step 1 gives {:?}; step 1 parameters {:?}; step 2 parameters {:?})",
-                    task.name,
-                    full.step1.as_ref().and_then(|f| eval_step1(f, s[0], s[1], s[2])),
-                    full.step1.as_ref().map(|f| &f.params),
-                    full.step2.params
-                )));
-            };
+        for (ti, ((label, s, actual, actual_feature), &(feature, predicted))) in
+            targets.iter().zip(&firsts).enumerate()
+        {
             let preds: Vec<f64> = ok.iter().map(|v| v[ti].1).collect();
             let feats: Vec<f64> = ok.iter().filter_map(|v| v[ti].0).collect();
             let interval = summarise(&preds, req.level).map(|x| x.0);
@@ -1299,38 +1331,64 @@ pub fn downstream(
                 warnings: task_warnings,
             },
             reps,
+            kept,
         ));
     }
-    // Weighted average over tasks.
+    if results.is_empty() && !lost_tasks.is_empty() {
+        return Err(Error::Numerical(lost_tasks.swap_remove(0)));
+    }
+    if !lost_tasks.is_empty() && req.tasks.len() > 1 {
+        warnings.push(format!(
+            "the weighted average over tasks is left out: {} of {} tasks could not be predicted",
+            lost_tasks.len(),
+            req.tasks.len()
+        ));
+    }
+    warnings.append(&mut lost_tasks);
+    // Weighted average over tasks, at the targets every task predicted.
     let mut average = Vec::new();
-    if results.len() > 1 {
-        let wsum: f64 = results.iter().map(|(t, _)| t.task.weight).sum();
-        for ti in 0..req.targets.len() {
-            let label = results[0].0.predictions[ti].target.clone();
+    if results.len() > 1 && results.len() == req.tasks.len() {
+        let wsum: f64 = results.iter().map(|(t, _, _)| t.task.weight).sum();
+        for (ti, target) in req.targets.iter().enumerate() {
+            // Where target ti sits among each task's predictions.
+            let at: Option<Vec<usize>> = results
+                .iter()
+                .map(|(_, _, kept)| kept.iter().position(|&k| k == ti))
+                .collect();
+            let Some(at) = at else {
+                warnings.push(format!(
+                    "the weighted average at {} is left out: not every task has a prediction there",
+                    target_label(target)
+                ));
+                continue;
+            };
+            let pred = |k: usize| &results[k].0.predictions[at[k]];
+            let label = pred(0).target.clone();
             let predicted = results
                 .iter()
-                .map(|(t, _)| t.task.weight * t.predictions[ti].predicted)
+                .enumerate()
+                .map(|(k, (t, _, _))| t.task.weight * pred(k).predicted)
                 .sum::<f64>()
                 / wsum;
             let actual = results
                 .iter()
-                .map(|(t, _)| t.predictions[ti].actual.map(|a| t.task.weight * a))
+                .enumerate()
+                .map(|(k, (t, _, _))| pred(k).actual.map(|a| t.task.weight * a))
                 .sum::<Option<f64>>()
                 .map(|s| s / wsum);
-            let errs: Option<Vec<f64>> = results
-                .iter()
-                .map(|(t, _)| t.predictions[ti].error.map(f64::abs))
+            let errs: Option<Vec<f64>> = (0..results.len())
+                .map(|k| pred(k).error.map(f64::abs))
                 .collect();
-            let cov: Option<Vec<bool>> = results
-                .iter()
-                .map(|(t, _)| t.predictions[ti].covered)
-                .collect();
+            let cov: Option<Vec<bool>> = (0..results.len()).map(|k| pred(k).covered).collect();
             // Replicate r's weighted mean, over replicates where every task fitted.
             let series: Vec<f64> = (0..req.replicates)
                 .filter_map(|r| {
                     results
                         .iter()
-                        .map(|(t, reps)| reps[r].as_ref().map(|v| t.task.weight * v[ti].1))
+                        .enumerate()
+                        .map(|(k, (t, reps, _))| {
+                            reps[r].as_ref().map(|v| t.task.weight * v[at[k]].1)
+                        })
                         .sum::<Option<f64>>()
                         .map(|s| s / wsum)
                 })
@@ -1346,7 +1404,7 @@ pub fn downstream(
             });
         }
     }
-    let tasks: Vec<TaskResult> = results.into_iter().map(|(t, _)| t).collect();
+    let tasks: Vec<TaskResult> = results.into_iter().map(|(t, _, _)| t).collect();
     for t in &tasks {
         warnings.extend(t.warnings.iter().cloned());
         for p in &t.predictions {
@@ -1363,6 +1421,15 @@ pub fn downstream(
         warnings,
         notes: req.notes.clone(),
     })
+}
+
+/// A target in words, for messages.
+fn target_label(t: &Target) -> String {
+    match t {
+        Target::Run(l) => format!("run {l}"),
+        Target::Point { n, d } => format!("N={n:e} D={d:e}"),
+        Target::Compute { c } => format!("C={c:e}"),
+    }
 }
 
 fn apply_param(config: &mut FitConfig, p: &str) -> Result<()> {

@@ -667,8 +667,8 @@ pub fn backtest_text(b: &crate::downstream::ScoreBacktest) -> String {
         let outside = c.warnings.iter().filter(|w| w.contains(OUTSIDE)).count();
         if outside > 0 {
             warnings.push(format!(
-                "C <= {:.3e}: for {outside} of {} predictions the predicted feature {OUTSIDE} (step 2 extrapolates; the JSON lists them)",
-                c.cutoff, c.summary.predictions
+                "C <= {:.3e}: for {outside} predictions the predicted feature {OUTSIDE} (step 2 extrapolates; the JSON lists them)",
+                c.cutoff
             ));
         }
         warnings.extend(
