@@ -830,14 +830,7 @@ pub fn fit_with_columns(runs: &Runs, columns: &Columns, config: &FitConfig) -> R
         let keys = size_ids(&runs.params, SIZE_TOLERANCE);
         if let Some(rc) = residual_correlation("N", &keys, &ln_res) {
             if rc.material {
-                fit.warnings.push(format!(
-                    "the log residuals are correlated within a model size (intra-class \
-                     correlation {} over {} sizes): runs of one size are not independent, so \
-                     the run-level bootstrap understates the uncertainty; resample by model \
-                     size (cluster column N)",
-                    crate::num::sig(rc.icc, 2),
-                    rc.groups
-                ));
+                fit.warnings.push(rc.warning(false));
             }
             fit.residual_correlation.push(rc);
         }
@@ -926,6 +919,26 @@ pub struct ResidualCorrelation {
     /// `icc > ICC_MATERIAL` with at least `ICC_MIN_GROUPS` groups, `ICC_MIN_REPEATED` of them
     /// holding two runs or more, and residuals above rounding (RMS > 1e-9).
     pub material: bool,
+}
+
+impl ResidualCorrelation {
+    /// The warning a material correlation gives: that runs of one size are not independent,
+    /// with the advice to resample model sizes, or, once a bootstrap has resampled them
+    /// (`sizes_resampled`), saying so.
+    pub fn warning(&self, sizes_resampled: bool) -> String {
+        let head = format!(
+            "the log residuals are correlated within a model size (intra-class correlation {} \
+             over {} sizes): runs of one size are not independent, so the run-level bootstrap \
+             understates the uncertainty",
+            crate::num::sig(self.icc, 2),
+            self.groups
+        );
+        if sizes_resampled {
+            head + "; the bootstrap resampled model sizes, as it should"
+        } else {
+            head + "; resample by model size (cluster column N)"
+        }
+    }
 }
 
 /// One-way random-effects ANOVA estimate of the intra-class correlation of `values` grouped by

@@ -358,12 +358,13 @@ pub fn fit_inputs(
     Ok(result)
 }
 
-/// Reword the fit's advice to resample by model size once a bootstrap has done so.
+/// Once a bootstrap has resampled model sizes, the fit's correlation warning says so instead
+/// of advising it ([`fit::ResidualCorrelation::warning`]).
 pub(crate) fn advice_taken(fit: &mut Fit) {
-    for w in fit.warnings.iter_mut() {
-        if let Some(i) = w.find("; resample by model size") {
-            w.truncate(i);
-            w.push_str("; the bootstrap resampled model sizes, as it should");
+    for rc in &fit.residual_correlation {
+        let advice = rc.warning(false);
+        for w in fit.warnings.iter_mut().filter(|w| **w == advice) {
+            *w = rc.warning(true);
         }
     }
 }
