@@ -35,7 +35,7 @@ secs() { # wall seconds of a command, output discarded
     local t0 t1; t0=$(now); "$@" > /dev/null; t1=$(now); echo "$t1 - $t0" | bc -l
 }
 median3() { local a b c; a=$(secs "$@"); b=$(secs "$@"); c=$(secs "$@"); printf '%s\n' "$a" "$b" "$c" | sort -g | sed -n 2p; }
-echo "== load: $(uptime | sed 's/.*load average/load average/') on $(nproc) cores"
+echo "== load: $(uptime | sed "s/.*load average/load average/") on $(nproc --all) cores"
 
 # 1. The grid, one core.
 grid=("$BIN" fit "$DATA" --drop-top-loss 5 --starts chinchilla --quiet --format json)

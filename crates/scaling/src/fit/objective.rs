@@ -448,21 +448,30 @@ impl Problem {
     /// and for term k `u_k [[1, -ln x], [-ln x, ln x^2]]` on `(a_k, alpha_k)` with
     /// `u_k = exp(a_k - alpha_k ln x_k)`. Huber's `rho''` is 1 inside `|r| <= delta` and 0
     /// outside (Hoffmann et al. 2022, App. D.2 objective; its second derivative).
-    /// Computed with the standard library's exp and ln, max-shifted in log space.
+    /// Computed with the standard library's exp and ln, max-shifted in log space. Each run
+    /// adds to the lower triangle only (the upper is its mirror), with the dimension fixed at
+    /// compile time; a bootstrap replicate's refit spends most of its time here.
     ///
     /// # Panics
     /// If `hess` has fewer than `dim()^2` entries.
-    #[allow(clippy::needless_range_loop)]
     pub fn hessian(&self, theta: &[f64], hess: &mut [f64]) {
-        let n = self.dim();
+        match self.dim() {
+            1 => self.hessian_n::<1>(theta, hess),
+            2 => self.hessian_n::<2>(theta, hess),
+            3 => self.hessian_n::<3>(theta, hess),
+            4 => self.hessian_n::<4>(theta, hess),
+            5 => self.hessian_n::<5>(theta, hess),
+            n => unreachable!("a kernel problem has at most 5 free parameters, not {n}"),
+        }
+    }
+
+    #[allow(clippy::needless_range_loop)]
+    fn hessian_n<const N: usize>(&self, theta: &[f64], hess: &mut [f64]) {
         let k = self.terms();
         let off = usize::from(self.e_term == ETerm::Free);
-        let hess = &mut hess[..n * n];
-        hess.iter_mut().for_each(|h| *h = 0.0);
         let e = self.e_value(theta);
         let log = self.objective.space == Space::Log;
-        let mut gr = [0.0f64; 5];
-        let mut hr = [0.0f64; 25];
+        let mut acc = [[0.0f64; N]; N];
         let mut wsum = 0.0;
         for i in 0..self.n {
             let wt = self.weight[i];
@@ -484,11 +493,11 @@ impl Problem {
             let s: f64 = u.iter().sum();
             // grad s and the diagonal blocks of Hess s, divided by s in log space.
             let scale = if log { 1.0 / s } else { 1.0 };
-            gr[..n].iter_mut().for_each(|v| *v = 0.0);
-            hr[..n * n].iter_mut().for_each(|v| *v = 0.0);
+            let mut gr = [0.0f64; N];
+            let mut hr = [[0.0f64; N]; N];
             if off == 1 {
                 gr[0] = u[2] * scale;
-                hr[0] = u[2] * scale;
+                hr[0][0] = u[2] * scale;
             }
             for j in 0..k {
                 let lx = self.ln_x[j][i];
@@ -496,10 +505,9 @@ impl Problem {
                 let (ia, il) = (off + j, off + k + j);
                 gr[ia] = p;
                 gr[il] = -lx * p;
-                hr[ia * n + ia] = p;
-                hr[ia * n + il] = -lx * p;
-                hr[il * n + ia] = -lx * p;
-                hr[il * n + il] = lx * lx * p;
+                hr[ia][ia] = p;
+                hr[il][ia] = -lx * p;
+                hr[il][il] = lx * lx * p;
             }
             let r = if log {
                 m + s.ln() - self.ln_loss[i]
@@ -507,9 +515,9 @@ impl Problem {
                 s - self.loss[i]
             };
             if log {
-                for a in 0..n {
-                    for b in 0..n {
-                        hr[a * n + b] -= gr[a] * gr[b];
+                for a in 0..N {
+                    for b in 0..=a {
+                        hr[a][b] -= gr[a] * gr[b];
                     }
                 }
             }
@@ -523,14 +531,19 @@ impl Problem {
                 }
                 Penalty::Squared => (2.0 * r, 2.0),
             };
-            for a in 0..n {
-                for b in 0..n {
-                    hess[a * n + b] += wt * (dpsi * gr[a] * gr[b] + psi * hr[a * n + b]);
+            for a in 0..N {
+                for b in 0..=a {
+                    acc[a][b] += wt * (dpsi * gr[a] * gr[b] + psi * hr[a][b]);
                 }
             }
         }
-        if self.objective.reduction == Reduction::Mean && wsum > 0.0 {
-            hess.iter_mut().for_each(|h| *h /= wsum);
+        let mean = self.objective.reduction == Reduction::Mean && wsum > 0.0;
+        for a in 0..N {
+            for b in 0..=a {
+                let v = if mean { acc[a][b] / wsum } else { acc[a][b] };
+                hess[a * N + b] = v;
+                hess[b * N + a] = v;
+            }
         }
     }
 
