@@ -224,7 +224,13 @@ pub fn backtest(
                     conventions = res.conventions.clone();
                     mode = res.mode.clone();
                 }
-                cutoff.warnings.extend(res.warnings.iter().cloned());
+                // A backtest reports no weighted average: its absence is not news.
+                cutoff.warnings.extend(
+                    res.warnings
+                        .iter()
+                        .filter(|w| !w.starts_with(super::AVERAGE_LEFT_OUT))
+                        .cloned(),
+                );
                 let top = train_max.expect("two training runs");
                 for t in &res.tasks {
                     for w in &t.warnings {

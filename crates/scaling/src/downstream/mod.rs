@@ -476,6 +476,46 @@ pub struct DownstreamResult {
     pub notes: Vec<String>,
 }
 
+/// How a warning that the weighted average over tasks is left out begins (a backtest, which
+/// reports no average, drops these).
+pub(crate) const AVERAGE_LEFT_OUT: &str = "the weighted average over tasks is left out";
+
+impl DownstreamResult {
+    /// Every target some task predicted, once each (a task lacks a target whose prediction
+    /// was not finite), in the request's order as far as the tasks show it (each task's
+    /// predictions are in that order; a target new to the list goes after the one its task
+    /// predicted before it): the first prediction of it, for its label, N, D and C.
+    pub fn targets(&self) -> Vec<&Prediction> {
+        let mut out: Vec<&Prediction> = Vec::new();
+        for t in &self.tasks {
+            let mut prev: Option<usize> = None;
+            for p in &t.predictions {
+                match out.iter().position(|q| q.target == p.target) {
+                    Some(i) => prev = Some(i),
+                    None => {
+                        let at = prev.map_or(0, |i| i + 1);
+                        out.insert(at, p);
+                        prev = Some(at);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// The weighted average at `target` (a prediction's label), if every task predicted it.
+    pub fn average_at(&self, target: &str) -> Option<&Average> {
+        self.average.iter().find(|a| a.target == target)
+    }
+}
+
+impl TaskResult {
+    /// This task's prediction at `target` (a prediction's label), if it has one.
+    pub fn prediction(&self, target: &str) -> Option<&Prediction> {
+        self.predictions.iter().find(|p| p.target == target)
+    }
+}
+
 fn bad(table: &RunTable, row: usize, col: &str, value: &str, problem: &str) -> Error {
     Error::BadValue {
         location: table.location(row),
@@ -1125,21 +1165,11 @@ pub fn downstream(
                     targets.push((l.clone(), sz[&last], avg(tm), tf.and_then(avg)));
                 }
                 Target::Compute { c } => {
-                    targets.push((
-                        format!("C={}", crate::num::sig(*c, 4)),
-                        [f64::NAN, f64::NAN, *c],
-                        None,
-                        None,
-                    ));
+                    targets.push((target_label(t), [f64::NAN, f64::NAN, *c], None, None));
                 }
                 Target::Point { n, d } => {
                     let k = req.load.flops_per_param_token;
-                    targets.push((
-                        format!("N={} D={}", crate::num::sig(*n, 4), crate::num::sig(*d, 4)),
-                        [*n, *d, k * n * d],
-                        None,
-                        None,
-                    ));
+                    targets.push((target_label(t), [*n, *d, k * n * d], None, None));
                 }
             }
         }
@@ -1163,19 +1193,14 @@ pub fn downstream(
                 )),
             }
         }
-        if kept.is_empty() && !lost.is_empty() {
-            // No target of this task can be predicted: the task is left out (the request
-            // fails only when every task is).
-            lost_tasks.push(format!(
-                "{}; no target of the task is predicted",
-                lost.swap_remove(0)
-            ));
-            continue;
-        }
+        // No target of this task can be predicted: the task is left out after its warnings
+        // are made (the request fails only when every task is), and it is not bootstrapped.
+        let task_lost = kept.is_empty() && !lost.is_empty();
         let targets: Vec<TargetRow> = kept.iter().map(|&ti| targets[ti].clone()).collect();
         // Bootstrap over runs.
         let nf = fit_runs.len();
-        let reps: Vec<Option<Vec<Chained>>> = (0..req.replicates)
+        let replicates = if task_lost { 0 } else { req.replicates };
+        let reps: Vec<Option<Vec<Chained>>> = (0..replicates)
             .into_par_iter()
             .map(|r| {
                 let all = replicate_weights(nf, None, nf, req.seed, r);
@@ -1196,8 +1221,13 @@ pub fn downstream(
         let failed = reps.len() - ok.len();
         let (resid, _) = new_run_residuals(&full.step2);
         let space = step2_cfg.objective.space;
-        let mut task_warnings: Vec<String> =
-            lost.into_iter().map(|w| w + "; it is left out").collect();
+        let mut task_warnings: Vec<String> = if task_lost {
+            vec![]
+        } else {
+            lost.iter()
+                .map(|w| format!("{w}; it is left out"))
+                .collect()
+        };
         if n_blank > 0 {
             task_warnings.push(format!(
                 "{}: {n_blank} fitting row(s) with a blank {} left out",
@@ -1251,6 +1281,15 @@ pub fn downstream(
                 "{}: step 2 is not identified by its data (Jacobian singular-value ratio {:.2e}): the sigmoid's plateaus or midpoint are not pinned down",
                 task.name, full.step2.identifiability.jacobian_singular_ratio
             ));
+        }
+        if task_lost {
+            let n_lost = lost.len();
+            lost_tasks.push(format!(
+                "{}; none of the task's {n_lost} target(s) is predicted",
+                lost.swap_remove(0)
+            ));
+            lost_tasks.append(&mut task_warnings);
+            continue;
         }
         let mut predictions = Vec::new();
         for (ti, ((label, s, actual, actual_feature), &(feature, predicted))) in
@@ -1339,7 +1378,7 @@ pub fn downstream(
     }
     if !lost_tasks.is_empty() && req.tasks.len() > 1 {
         warnings.push(format!(
-            "the weighted average over tasks is left out: {} of {} tasks could not be predicted",
+            "{AVERAGE_LEFT_OUT}: {} of {} tasks could not be predicted",
             lost_tasks.len(),
             req.tasks.len()
         ));
@@ -1357,7 +1396,7 @@ pub fn downstream(
                 .collect();
             let Some(at) = at else {
                 warnings.push(format!(
-                    "the weighted average at {} is left out: not every task has a prediction there",
+                    "{AVERAGE_LEFT_OUT} at {}: not every task has a prediction there",
                     target_label(target)
                 ));
                 continue;
@@ -1423,12 +1462,15 @@ pub fn downstream(
     })
 }
 
-/// A target in words, for messages.
+/// A target's label, as its predictions are labelled: the run's name, `C=...` or
+/// `N=... D=...` (4 significant digits).
 fn target_label(t: &Target) -> String {
     match t {
-        Target::Run(l) => format!("run {l}"),
-        Target::Point { n, d } => format!("N={n:e} D={d:e}"),
-        Target::Compute { c } => format!("C={c:e}"),
+        Target::Run(l) => l.clone(),
+        Target::Point { n, d } => {
+            format!("N={} D={}", crate::num::sig(*n, 4), crate::num::sig(*d, 4))
+        }
+        Target::Compute { c } => format!("C={}", crate::num::sig(*c, 4)),
     }
 }
 

@@ -842,8 +842,13 @@ pub(crate) fn fit_general(runs: &Runs, columns: &Columns, config: &FitConfig) ->
             "the objective was not finite at any starting point".into(),
         ));
     };
+    // The bootstrap's other local optima: with a grid, only polished ends (a screened start
+    // stopped at scipy's tolerance is not an optimum).
     let mut basins: Vec<Vec<f64>> = Vec::new();
-    for o in &ends {
+    for o in ends
+        .iter()
+        .filter(|o| !grid || polished.iter().any(|p| std::ptr::eq(p, **o)))
+    {
         if basins.len() >= 4 {
             break;
         }
@@ -925,10 +930,13 @@ pub(crate) fn fit_general(runs: &Runs, columns: &Columns, config: &FitConfig) ->
         .iter()
         .filter(|o| o.termination == bfgs::Termination::Converged && (o.f - best.f).abs() > tol)
         .count();
-    if grid && reached_best <= 1 && outcomes.len() > 1 {
+    // As the kernel's grid: screened starts stop at scipy's tolerance, so few end within
+    // 1e-6 of the polished optimum even on easy data; warn only when one did and others
+    // converged elsewhere.
+    if grid && reached_best == 1 && other_basins > 0 {
         warnings.push(format!(
-            "only {reached_best} of {} grid starts reached the best objective: the optimum is \
-             hard to find on this data",
+            "only 1 of {} grid starts reached the best objective and {other_basins} converged \
+             elsewhere: the optimum is hard to find on this data",
             outcomes.len()
         ));
     } else if !grid && reached_best == 1 && other_basins > 0 {

@@ -43,9 +43,11 @@ pub enum StartStrategy {
     Chinchilla,
     /// Every point of the form's start grid as a BFGS start, screened at scipy's stop with
     /// hopeless starts abandoned ([`starts::screen`]), the best [`POLISH`] polished. For the
-    /// Chinchilla and power forms the grid is the paper's ([`StartStrategy::Chinchilla`],
-    /// which the fit then records); for other forms and formulas it is every point of their
-    /// variable-projection grid, with the linear parameters solved at each.
+    /// Chinchilla and power forms on their kernel the grid is the paper's
+    /// ([`StartStrategy::Chinchilla`], which the fit then records); for other forms, formulas,
+    /// and the two kernel forms when they take the generic path (bounds, fixed parameters
+    /// other than E, weights, asymmetry) it is every point of their variable-projection grid,
+    /// with the linear parameters solved at each.
     Grid,
 }
 
@@ -160,7 +162,7 @@ impl Status {
 /// What the starts did.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StartsReport {
-    /// `varpro` or `chinchilla`.
+    /// `varpro`, `chinchilla` (the paper's grid) or `grid` (every point of a form's own grid).
     pub strategy: StartStrategy,
     /// Number of BFGS runs.
     pub count: usize,

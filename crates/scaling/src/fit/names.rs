@@ -45,7 +45,8 @@ pub struct FitNames {
     pub space: String,
     /// `sum` or `mean` over runs.
     pub reduction: String,
-    /// `varpro` or `chinchilla` (the paper's 4500-point grid).
+    /// `varpro`, `chinchilla` (the paper's 4500-point grid) or `grid` (every point of the
+    /// form's start grid).
     pub starts: String,
     /// BFGS iteration limit per start.
     pub max_iter: usize,

@@ -47,9 +47,9 @@ pub fn downstream_text(r: &DownstreamResult) -> String {
             .unwrap_or_default(),
         r.source
     );
-    let Some(first) = r.tasks.first() else {
+    if r.tasks.is_empty() {
         return s;
-    };
+    }
     let tw = r
         .tasks
         .iter()
@@ -57,7 +57,7 @@ pub fn downstream_text(r: &DownstreamResult) -> String {
         .max()
         .unwrap_or(0)
         .max(22);
-    for (ti, p0) in first.predictions.iter().enumerate() {
+    for p0 in r.targets() {
         if let (Some(n), Some(d)) = (p0.n, p0.d) {
             let _ = writeln!(
                 s,
@@ -83,7 +83,10 @@ pub fn downstream_text(r: &DownstreamResult) -> String {
             "error"
         );
         for t in &r.tasks {
-            let p = &t.predictions[ti];
+            let Some(p) = t.prediction(&p0.target) else {
+                let _ = writeln!(s, "  {:<tw$} not predicted (see the warnings)", t.task.name);
+                continue;
+            };
             let _ = writeln!(
                 s,
                 "  {:<tw$} {:>9} {:>9} {:>9.4} {:>20} {:>20} {:>8} {:>8}",
@@ -99,7 +102,7 @@ pub fn downstream_text(r: &DownstreamResult) -> String {
                     .unwrap_or_else(|| "-".into()),
             );
         }
-        if let Some(a) = r.average.get(ti) {
+        if let Some(a) = r.average_at(&p0.target) {
             let ws: Vec<f64> = r.tasks.iter().map(|t| t.task.weight).collect();
             if ws.iter().any(|w| *w != ws[0]) {
                 let total: f64 = ws.iter().sum();
@@ -216,20 +219,19 @@ fn span(v: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
 /// Chained prediction per task against the actual value (x), with the bootstrap interval as
 /// an error bar and the line y = x; without actual values, against the task's number.
 fn summary_panel(r: &DownstreamResult) -> Panel {
-    let first = &r.tasks[0];
     let known = r
         .tasks
         .iter()
         .any(|t| t.predictions.iter().any(|p| p.actual.is_some()));
     let mut series = Vec::new();
-    for (ti, p0) in first.predictions.iter().enumerate() {
+    for (ti, p0) in r.targets().into_iter().enumerate() {
         type Xy = Vec<(f64, f64)>;
         let (pts, bars): (Xy, Xy) = r
             .tasks
             .iter()
             .enumerate()
             .filter_map(|(k, t)| {
-                let p = &t.predictions[ti];
+                let p = t.prediction(&p0.target)?;
                 let x = if known { p.actual? } else { (k + 1) as f64 };
                 let [lo, hi] = p.interval.unwrap_or([p.predicted, p.predicted]);
                 Some(((x, p.predicted), (lo, hi)))

@@ -152,18 +152,24 @@ pub fn html_downstream(r: &crate::downstream::DownstreamResult, reproduce: &[Str
             .unwrap_or_default()
     };
     let num = |v: Option<f64>| v.map(|x| sig(x, 4)).unwrap_or_default();
-    if let Some(first) = r.tasks.first() {
-        for (ti, p0) in first.predictions.iter().enumerate() {
-            let _ = write!(
-                h,
-                "<h2>Target {} (C {} FLOPs)</h2>",
-                escape(&p0.target),
-                sig(p0.c, 4)
-            );
-            h.push_str("<table><tr><th>task</th><th>predicted feature</th><th>actual feature</th><th>predicted</th><th>interval</th><th>new-run interval</th><th>actual</th><th>error</th></tr>");
-            for t in &r.tasks {
-                let p = &t.predictions[ti];
+    for p0 in r.targets() {
+        let _ = write!(
+            h,
+            "<h2>Target {} (C {} FLOPs)</h2>",
+            escape(&p0.target),
+            sig(p0.c, 4)
+        );
+        h.push_str("<table><tr><th>task</th><th>predicted feature</th><th>actual feature</th><th>predicted</th><th>interval</th><th>new-run interval</th><th>actual</th><th>error</th></tr>");
+        for t in &r.tasks {
+            let Some(p) = t.prediction(&p0.target) else {
                 let _ = write!(
+                    h,
+                    "<tr><td>{}</td><td colspan=\"7\">not predicted (see the warnings)</td></tr>",
+                    escape(&t.task.name)
+                );
+                continue;
+            };
+            let _ = write!(
                     h,
                     "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                     escape(&t.task.name),
@@ -175,9 +181,9 @@ pub fn html_downstream(r: &crate::downstream::DownstreamResult, reproduce: &[Str
                     num(p.actual),
                     num(p.error)
                 );
-            }
-            if let Some(a) = r.average.get(ti) {
-                let _ = write!(
+        }
+        if let Some(a) = r.average_at(&p0.target) {
+            let _ = write!(
                     h,
                     "<tr><th>weighted average</th><td></td><td></td><td>{}</td><td>{}</td><td></td><td>{}</td><td>{}</td></tr>",
                     sig(a.predicted, 4),
@@ -185,9 +191,8 @@ pub fn html_downstream(r: &crate::downstream::DownstreamResult, reproduce: &[Str
                     num(a.actual),
                     num(a.error)
                 );
-            }
-            h.push_str("</table>");
         }
+        h.push_str("</table>");
     }
     let _ = write!(
         h,

@@ -155,14 +155,33 @@ pub fn fit_text(fit: &Fit) -> String {
     } else {
         String::new()
     };
-    let _ = writeln!(
-        s,
-        "  starts     {}: {} of {} BFGS runs reached the best objective (within {:e} relative){scan}",
-        st.strategy.name(),
-        st.reached_best,
-        st.count,
-        st.tolerance
-    );
+    match &st.screen {
+        // A screened start stops at scipy's tolerance; the best of them are polished.
+        Some(sc) => {
+            let _ = writeln!(
+                s,
+                "  starts     {}: {} starts screened ({} abandoned), {} of them ended within {:e} \
+                 of the best objective; the best {} polished{scan}",
+                st.strategy.name(),
+                st.count,
+                st.terminations.get("abandoned").copied().unwrap_or(0),
+                st.reached_best,
+                st.tolerance,
+                sc.polished
+            );
+        }
+        None => {
+            let _ = writeln!(
+                s,
+                "  starts     {}: {} of {} BFGS runs reached the best objective (within {:e} \
+                 relative){scan}",
+                st.strategy.name(),
+                st.reached_best,
+                st.count,
+                st.tolerance
+            );
+        }
+    }
     for w in &fit.warnings {
         let _ = writeln!(s, "  WARNING    {w}");
     }

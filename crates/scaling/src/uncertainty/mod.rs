@@ -89,7 +89,7 @@ pub fn replicate_weights(
 ///
 /// Each replicate starts from the full fit's optimum and refits by damped Newton steps
 /// ([`fit::newton::minimize`]): with the exact Hessian for the Chinchilla and power forms,
-/// with central differences of the exact gradient for other forms
+/// with forward differences (step 1e-8) of the exact gradient for other forms
 /// ([`GeneralProblem::hessian`]). As a safeguard against a poor local minimum, the objective
 /// is also evaluated at the full fit's other local optima, and any that is lower is polished
 /// too. The best result is kept.
@@ -205,7 +205,7 @@ pub fn bootstrap(
                 (None, Some(general)) => {
                     let mut p = general.clone();
                     p.set_weights(&w);
-                    // The Hessian by central differences of the form's exact gradient.
+                    // The Hessian by forward differences (step 1e-8) of the form's exact gradient.
                     let best = newton_refit(
                         &starts,
                         &opts,
@@ -253,7 +253,7 @@ pub fn bootstrap(
              other local optima are evaluated and any lower than that refit is polished too, \
              keeping the best"
         } else {
-            "damped Newton from the full fit's optimum, the Hessian by central differences of \
+            "damped Newton from the full fit's optimum, the Hessian by forward differences of \
              the exact gradient; the full fit's other local optima are evaluated and any lower \
              than that refit is polished too, keeping the best"
         }
