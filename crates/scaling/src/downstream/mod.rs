@@ -1184,13 +1184,22 @@ pub fn downstream(
                     kept.push(ti);
                     firsts.push(c);
                 }
-                None => lost.push(format!(
-                    "{}: the prediction at {label} is not a finite number (step 1 gives {:?}; step 1 parameters {:?}; step 2 parameters {:?})",
-                    task.name,
-                    full.step1.as_ref().and_then(|f| eval_step1(f, s[0], s[1], s[2])),
-                    full.step1.as_ref().map(|f| &f.params),
-                    full.step2.params
-                )),
+                None => {
+                    // What failed: step 1's value there, and the parameters (None: not
+                    // identified by the data).
+                    let step1 = match &full.step1 {
+                        Some(f) => format!(
+                            "step 1 gives {:?} with parameters {:?}; ",
+                            eval_step1(f, s[0], s[1], s[2]),
+                            f.params
+                        ),
+                        None => String::new(),
+                    };
+                    lost.push(format!(
+                        "{}: the prediction at {label} is not a finite number ({step1}step 2 parameters {:?})",
+                        task.name, full.step2.params
+                    ))
+                }
             }
         }
         // No target of this task can be predicted: the task is left out after its warnings
