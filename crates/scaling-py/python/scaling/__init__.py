@@ -119,6 +119,10 @@ def fit(
     errors; the JSON says so) and single runs otherwise; `cluster=COLUMN` resamples whole groups, `cluster="none"`
     single runs; `seed` gives the same bits as `scaling fit --seed`.
     budgets: FLOPs at which to give intervals on N_opt, D_opt and the loss (Chinchilla law).
+    starts: "varpro" (default: variable-projection seeds, each polished), "chinchilla" (the
+    paper's 4500-point grid, screened at scipy's stop and the best polished) or "grid" (every
+    point of the law's own start grid, screened the same way; for the Chinchilla form the
+    paper's grid), as `--starts`.
     param: `["E=1.69"]` fixes a parameter, `["alpha=0.01:2"]` bounds one (`--param`).
     tie: `["alpha=beta"]` ties two parameters of any law (beta takes alpha's value).
     weight_col: a column of per-run weights multiplying each run's penalty.

@@ -1026,12 +1026,12 @@ pub(crate) fn fit_general(runs: &Runs, columns: &Columns, config: &FitConfig) ->
         terminations,
         profile_points,
         screen,
-        seeds: Some(
+        seeds: (seeds.len() <= super::MAX_LISTED_STARTS).then(|| {
             seeds
                 .iter()
                 .map(|t| names.iter().cloned().zip(problem.natural(t)).collect())
-                .collect(),
-        ),
+                .collect()
+        }),
     };
     fit.optimizer = OptimizerReport {
         method: "BFGS, strong-Wolfe line search (Nocedal & Wright 2006, Alg. 3.5-3.6)".into(),

@@ -180,6 +180,8 @@ pub struct StartsReport {
     pub screen: Option<starts::ScreenReport>,
     /// Where each BFGS run started, in natural parameters (the generic path of formulas and
     /// non-kernel forms; the kernel's starts are the grid or its variable-projection seeds).
+    /// Absent when there are more than [`MAX_LISTED_STARTS`] (a grid over many nonlinear
+    /// parameters), so that the JSON stays readable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seeds: Option<Vec<BTreeMap<String, f64>>>,
 }
@@ -774,6 +776,9 @@ pub use starts::SCREEN_FTOL_REL;
 /// A screened grid start counts as having reached the best objective within this relative
 /// tolerance of the polished optimum.
 pub const SCREEN_REACH_RTOL: f64 = 1e-6;
+
+/// A fit lists its starts (`starts.seeds`) only up to this many.
+pub const MAX_LISTED_STARTS: usize = 10_000;
 
 /// Number of best screened grid starts polished to full convergence.
 pub const POLISH: usize = 8;
