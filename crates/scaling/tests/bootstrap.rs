@@ -69,6 +69,40 @@ fn same_seed_same_bits_any_thread_count() {
     assert_ne!(one.samples, other.samples);
 }
 
+/// The generic path (Kaplan's joint law: Newton refits with a finite-difference Hessian, and
+/// several local minima on these runs) gives the same bits with one, two and three threads.
+#[test]
+fn generic_path_same_seed_same_bits_any_thread_count() {
+    let Some(runs) = common::epoch_runs() else {
+        return;
+    };
+    let cfg = fit::FitNames {
+        law: "kaplan".into(),
+        ..Default::default()
+    }
+    .config()
+    .unwrap();
+    let full = fit::fit(&runs, &cfg).unwrap();
+    let run = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            uncertainty::bootstrap(&runs, &cfg, &full, &config(100, 5), &|| {}).unwrap()
+        })
+    };
+    let one = run(1);
+    assert_eq!(one.samples, run(2).samples);
+    assert_eq!(one.samples, run(3).samples);
+    assert_eq!(
+        one.statuses.get("converged"),
+        Some(&100),
+        "{:?}",
+        one.statuses
+    );
+}
+
 /// Resampling whole groups: with one group per model size, a replicate draws sizes.
 #[test]
 fn cluster_bootstrap_resamples_groups() {
