@@ -643,3 +643,29 @@ proptest! {
         ask("inference", &law, &req);
     }
 }
+
+/// Kaplan et al. 2020 (arXiv:2001.08361; ../shared/REFERENCE.md): their empirical frontier
+/// N_opt = 1.3e9 (C_min / PF-day)^0.73, C = 2 C_min, gives 4.68B at 1e21 FLOPs (the preset's
+/// rule), while the numeric optimum of their joint law L(N, D) (Eq. 1.5: alpha_N 0.076,
+/// alpha_D 0.103, N_c 6.4e13, D_c 1.8e13) under C = 6 N D, through the generic planning path,
+/// is 6.23B: the paper's two results do not agree, and each source gives its own.
+#[test]
+fn kaplan_frontier_rule_and_joint_law_give_their_own_optima() {
+    let joint = r#"{"law": "kaplan", "params": {"N_c": 6.4e13, "D_c": 1.8e13, "alpha_N": 0.076, "alpha_D": 0.103}}"#;
+    let req = allocate::plan::PlanRequest {
+        budgets: vec![1e21],
+        ..Default::default()
+    };
+    let params = |src: &allocate::Source| -> f64 {
+        let p = allocate::plan::plan(src, &req).unwrap();
+        serde_json::to_value(&p.rows[0]).unwrap()["params"]
+            .as_f64()
+            .unwrap()
+    };
+    let law = allocate::Source::from_json_str("kaplan_joint.json", joint).unwrap();
+    let n_law = params(&law);
+    assert!(rel(n_law, 6.23e9) < 0.005, "joint law: {n_law:e}");
+    let rule = allocate::Source::preset("kaplan").unwrap();
+    let n_rule = params(&rule);
+    assert!(rel(n_rule, 4.68e9) < 0.005, "frontier rule: {n_rule:e}");
+}
