@@ -12,6 +12,63 @@
 
 use super::bfgs::{self, Options, Outcome, Termination};
 
+/// An objective with the value, gradient and Hessian a Newton refit needs: the kernel's
+/// [`super::Problem`] (exact Hessian) and the generic [`super::GeneralProblem`] (Hessian by
+/// forward differences of its exact gradient).
+pub trait SecondOrder {
+    /// The objective at `x`, writing its gradient into `g`.
+    fn value_grad(&self, x: &[f64], g: &mut [f64]) -> f64;
+    /// The objective at `x`.
+    fn value(&self, x: &[f64]) -> f64;
+    /// The Hessian at `x`, row-major.
+    fn hessian(&self, x: &[f64], h: &mut [f64]);
+}
+
+impl SecondOrder for super::Problem {
+    fn value_grad(&self, x: &[f64], g: &mut [f64]) -> f64 {
+        super::Problem::value_grad(self, x, g)
+    }
+    fn value(&self, x: &[f64]) -> f64 {
+        super::Problem::value(self, x)
+    }
+    fn hessian(&self, x: &[f64], h: &mut [f64]) {
+        super::Problem::hessian(self, x, h)
+    }
+}
+
+impl SecondOrder for super::GeneralProblem {
+    fn value_grad(&self, x: &[f64], g: &mut [f64]) -> f64 {
+        super::GeneralProblem::value_grad(self, x, g)
+    }
+    fn value(&self, x: &[f64]) -> f64 {
+        super::GeneralProblem::value(self, x)
+    }
+    fn hessian(&self, x: &[f64], h: &mut [f64]) {
+        super::GeneralProblem::hessian(self, x, h)
+    }
+}
+
+/// A refit from nearby optima (a bootstrap replicate's): [`minimize`] from `starts[0]` (the
+/// full fit's optimum); each other start (the full fit's other local optima) is evaluated and
+/// minimised the same way only when it is already lower than that refit; the lowest wins.
+///
+/// # Panics
+/// If `starts` is empty.
+pub fn refit(p: &impl SecondOrder, starts: &[Vec<f64>], opts: &Options) -> Outcome {
+    let newton = |x0: &[f64]| minimize(|x, g| p.value_grad(x, g), |x, h| p.hessian(x, h), x0, opts);
+    let mut best = newton(&starts[0]);
+    for s in &starts[1..] {
+        if !(p.value(s) < best.f) {
+            continue;
+        }
+        let o = newton(s);
+        if o.f < best.f {
+            best = o;
+        }
+    }
+    best
+}
+
 /// Newton iterations before handing over to BFGS.
 pub const MAX_NEWTON_ITER: usize = 50;
 

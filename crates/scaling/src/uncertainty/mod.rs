@@ -90,7 +90,7 @@ pub fn replicate_weights(
 /// Each replicate starts from the full fit's optimum and refits by damped Newton steps
 /// ([`fit::newton::minimize`]): with the exact Hessian for the Chinchilla and power forms,
 /// with forward differences (step 1e-8) of the exact gradient for other forms
-/// ([`GeneralProblem::hessian`]). As a safeguard against a poor local minimum, the objective
+/// ([`GeneralProblem::hessian`]); see [`fit::newton::refit`]. As a safeguard against a poor local minimum, the objective
 /// is also evaluated at the full fit's other local optima, and any that is lower is polished
 /// too. The best result is kept.
 ///
@@ -191,13 +191,7 @@ pub fn bootstrap(
                 (Some(base), _) => {
                     let mut p = base.clone();
                     p.set_weights(&w);
-                    let best = newton_refit(
-                        &starts,
-                        &opts,
-                        |x, g| p.value_grad(x, g),
-                        |x| p.value(x),
-                        |x, h| p.hessian(x, h),
-                    );
+                    let best = fit::newton::refit(&p, &starts, &opts);
                     let nat = natural(&p, &best.x);
                     let bounds = at_bound(&p, &nat, min_loss, &names);
                     (best, nat, bounds)
@@ -205,14 +199,7 @@ pub fn bootstrap(
                 (None, Some(general)) => {
                     let mut p = general.clone();
                     p.set_weights(&w);
-                    // The Hessian by forward differences (step 1e-8) of the form's exact gradient.
-                    let best = newton_refit(
-                        &starts,
-                        &opts,
-                        |x, g| p.value_grad(x, g),
-                        |x| p.value(x),
-                        |x, h| p.hessian(x, h),
-                    );
+                    let best = fit::newton::refit(&p, &starts, &opts);
                     let nat = p.natural(&best.x);
                     let bounds = p.at_bound(&nat);
                     (best, nat, bounds)
@@ -268,30 +255,6 @@ pub fn bootstrap(
         at_bound: results.iter().map(|(_, _, b)| b.clone()).collect(),
         samples: results.into_iter().map(|(x, _, _)| x).collect(),
     })
-}
-
-/// One replicate's refit: damped Newton ([`fit::newton::minimize`]) from the full fit's
-/// optimum `starts[0]`; each of the full fit's other local optima `starts[1..]` is evaluated
-/// and polished the same way only when it is already lower than that refit; the lowest wins.
-fn newton_refit(
-    starts: &[Vec<f64>],
-    opts: &bfgs::Options,
-    f: impl Fn(&[f64], &mut [f64]) -> f64,
-    value: impl Fn(&[f64]) -> f64,
-    hess: impl Fn(&[f64], &mut [f64]),
-) -> bfgs::Outcome {
-    let newton = |x0: &[f64]| fit::newton::minimize(&f, &hess, x0, opts);
-    let mut best = newton(&starts[0]);
-    for s in &starts[1..] {
-        if !(value(s) < best.f) {
-            continue;
-        }
-        let o = newton(s);
-        if o.f < best.f {
-            best = o;
-        }
-    }
-    best
 }
 
 /// Parameters at a bound: E below 1e-6 of the smallest loss, or the coefficient of a term
