@@ -7,4 +7,4 @@ mod quantile;
 pub mod special;
 
 pub use format::{human, sig};
-pub use quantile::{distance_bins, quantile_sorted, summarise};
+pub use quantile::{distance_bins, quantile_sorted, quantiles_select, summarise};

@@ -14,6 +14,45 @@ pub fn quantile_sorted(v: &[f64], q: f64) -> f64 {
     v[lo] + (h - lo as f64) * (v[hi] - v[lo])
 }
 
+/// The `q` quantiles of `v` for each `q` in `qs` (ascending), exactly as
+/// [`quantile_sorted`] gives them on `v` sorted by `f64::total_cmp`, found by selection
+/// (Hoare's quickselect, `select_nth_unstable_by`) in linear time instead of sorting: the
+/// order statistic below each `q` is selected, the one above it is the least of what lies
+/// beyond. `v` is reordered. For large samples (a new-run interval holds up to two million
+/// products) this is several times faster than a sort.
+///
+/// ```
+/// let mut v = vec![5.0, 1.0, 4.0, 2.0, 3.0];
+/// let q = scaling::num::quantiles_select(&mut v, &[0.1, 0.9]);
+/// assert_eq!(q, vec![1.4, 4.6]);
+/// ```
+pub fn quantiles_select(v: &mut [f64], qs: &[f64]) -> Vec<f64> {
+    let n = v.len();
+    let mut from = 0;
+    qs.iter()
+        .map(|&q| {
+            if n == 0 || q.is_nan() {
+                return f64::NAN;
+            }
+            let h = (n - 1) as f64 * q.clamp(0.0, 1.0);
+            let lo = (h.floor() as usize).max(from);
+            let (_, &mut below, above) =
+                v[from..].select_nth_unstable_by(lo - from, f64::total_cmp);
+            let above = if lo + 1 < n {
+                above
+                    .iter()
+                    .copied()
+                    .min_by(f64::total_cmp)
+                    .unwrap_or(below)
+            } else {
+                below
+            };
+            from = lo;
+            below + (h - lo as f64) * (above - below)
+        })
+        .collect()
+}
+
 /// Percentile interval at `level` and standard error (n - 1 denominator) of `values`;
 /// non-finite values are ignored. `None` when fewer than two are finite, or when the result
 /// itself is not finite.
@@ -64,4 +103,50 @@ pub fn distance_bins(values: &[f64], width: f64) -> Vec<(f64, f64, Vec<usize>)> 
             (!inside.is_empty()).then_some((from, to, inside))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Property: selection gives the bits of the sorted quantiles, with ties, signed zeros,
+    /// tiny and large samples, and levels at the ends.
+    #[test]
+    fn selection_equals_sorted_quantiles() {
+        let mut state = 12345u64;
+        let mut next = || {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (state >> 11) as f64 / (1u64 << 53) as f64
+        };
+        for n in [1usize, 2, 3, 7, 100, 1001, 20_000] {
+            for round in 0..4 {
+                let v: Vec<f64> = (0..n)
+                    .map(|_| match round {
+                        0 => next(),
+                        1 => (next() * 5.0).floor() - 2.0, // many ties
+                        2 => {
+                            if next() < 0.5 {
+                                0.0
+                            } else {
+                                -0.0
+                            }
+                        }
+                        _ => (next() - 0.5) * 1e300,
+                    })
+                    .collect();
+                let mut sorted = v.clone();
+                sorted.sort_by(f64::total_cmp);
+                for qs in [[0.025, 0.975], [0.0, 1.0], [0.5, 0.5], [0.1, 0.9]] {
+                    let mut w = v.clone();
+                    let got = quantiles_select(&mut w, &qs);
+                    for (g, q) in got.iter().zip(qs) {
+                        let want = quantile_sorted(&sorted, q);
+                        assert_eq!(g.to_bits(), want.to_bits(), "n={n} round={round} q={q}");
+                    }
+                }
+            }
+        }
+    }
 }

@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use crate::fit::{self, Fit, Penalty, Space};
 use crate::law::Law;
 use crate::linalg::symmetric_eigen;
-use crate::num::{quantile_sorted, summarise};
+use crate::num::summarise;
 
 /// How new-run intervals are computed, as recorded in JSON (`new_run_method`).
 pub const NEW_RUN_METHOD: &str = "percentile interval of every bootstrap replicate's prediction \
@@ -322,7 +322,7 @@ pub fn new_run_interval(
     if all.len() < 2 {
         return None;
     }
-    all.sort_by(|a, b| a.total_cmp(b));
     let a = (1.0 - level) / 2.0;
-    Some([quantile_sorted(&all, a), quantile_sorted(&all, 1.0 - a)])
+    let q = crate::num::quantiles_select(&mut all, &[a, 1.0 - a]);
+    Some([q[0], q[1]])
 }
