@@ -448,101 +448,167 @@ impl Problem {
     /// and for term k `u_k [[1, -ln x], [-ln x, ln x^2]]` on `(a_k, alpha_k)` with
     /// `u_k = exp(a_k - alpha_k ln x_k)`. Huber's `rho''` is 1 inside `|r| <= delta` and 0
     /// outside (Hoffmann et al. 2022, App. D.2 objective; its second derivative).
-    /// Computed with the standard library's exp and ln, max-shifted in log space. Each run
-    /// adds to the lower triangle only (the upper is its mirror), with the dimension fixed at
-    /// compile time; a bootstrap replicate's refit spends most of its time here.
+    /// Computed like the objective itself: four runs at a time with the kernel's `exp` and
+    /// `ln` ([`crate::fastmath`]), accumulated per lane into the lower triangle only (the
+    /// upper is its mirror) and combined in a fixed order, with the dimension, the number of
+    /// terms, the penalty and the space fixed at compile time. On CPUs with AVX2 the same
+    /// source is compiled for AVX2; having no fused multiply-add either way, both give the
+    /// same bits (checked in the tests). A bootstrap replicate's Newton refit spends most of
+    /// its time here.
     ///
     /// # Panics
     /// If `hess` has fewer than `dim()^2` entries.
     pub fn hessian(&self, theta: &[f64], hess: &mut [f64]) {
-        match self.dim() {
-            1 => self.hessian_n::<1>(theta, hess),
-            2 => self.hessian_n::<2>(theta, hess),
-            3 => self.hessian_n::<3>(theta, hess),
-            4 => self.hessian_n::<4>(theta, hess),
-            5 => self.hessian_n::<5>(theta, hess),
-            n => unreachable!("a kernel problem has at most 5 free parameters, not {n}"),
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::is_x86_feature_detected!("avx2") {
+                // SAFETY: the CPU supports AVX2, checked just above.
+                return unsafe { self.hessian_avx2(theta, hess) };
+            }
+        }
+        self.hessian_any(theta, hess)
+    }
+
+    /// [`Self::hessian_any`] compiled for AVX2.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn hessian_avx2(&self, theta: &[f64], hess: &mut [f64]) {
+        self.hessian_any(theta, hess)
+    }
+
+    #[inline(always)]
+    fn hessian_any(&self, theta: &[f64], hess: &mut [f64]) {
+        let huber = matches!(self.objective.penalty, Penalty::Huber { .. });
+        let log = self.objective.space == Space::Log;
+        let free = usize::from(self.e_term == ETerm::Free);
+        macro_rules! by_penalty {
+            ($k:literal, $n:literal) => {
+                match (huber, log) {
+                    (true, true) => self.hessian_lanes::<$k, $n, true, true>(theta, hess),
+                    (true, false) => self.hessian_lanes::<$k, $n, true, false>(theta, hess),
+                    (false, true) => self.hessian_lanes::<$k, $n, false, true>(theta, hess),
+                    (false, false) => self.hessian_lanes::<$k, $n, false, false>(theta, hess),
+                }
+            };
+        }
+        match (self.terms(), free) {
+            (1, 0) => by_penalty!(1, 2),
+            (1, _) => by_penalty!(1, 3),
+            (2, 0) => by_penalty!(2, 4),
+            (_, _) => by_penalty!(2, 5),
         }
     }
 
+    /// The Hessian with K terms and N free parameters, four runs per chunk as in
+    /// [`Self::eval`].
+    #[inline(always)]
     #[allow(clippy::needless_range_loop)]
-    fn hessian_n<const N: usize>(&self, theta: &[f64], hess: &mut [f64]) {
-        let k = self.terms();
-        let off = usize::from(self.e_term == ETerm::Free);
-        let e = self.e_value(theta);
-        let log = self.objective.space == Space::Log;
-        let mut acc = [[0.0f64; N]; N];
-        let mut wsum = 0.0;
-        for i in 0..self.n {
-            let wt = self.weight[i];
-            wsum += wt;
-            if wt == 0.0 {
-                continue;
-            }
-            let mut t = [f64::NEG_INFINITY; 3];
-            for j in 0..k {
-                t[j] = theta[off + j] - theta[off + k + j] * self.ln_x[j][i];
-            }
-            t[2] = e;
-            let m = if log {
-                t.iter().cloned().fold(f64::NEG_INFINITY, f64::max)
-            } else {
-                0.0
-            };
-            let u: [f64; 3] = std::array::from_fn(|j| (t[j] - m).exp());
-            let s: f64 = u.iter().sum();
-            // grad s and the diagonal blocks of Hess s, divided by s in log space.
-            let scale = if log { 1.0 / s } else { 1.0 };
-            let mut gr = [0.0f64; N];
-            let mut hr = [[0.0f64; N]; N];
-            if off == 1 {
-                gr[0] = u[2] * scale;
-                hr[0][0] = u[2] * scale;
-            }
-            for j in 0..k {
-                let lx = self.ln_x[j][i];
-                let p = u[j] * scale;
-                let (ia, il) = (off + j, off + k + j);
-                gr[ia] = p;
-                gr[il] = -lx * p;
-                hr[ia][ia] = p;
-                hr[il][ia] = -lx * p;
-                hr[il][il] = lx * lx * p;
-            }
-            let r = if log {
-                m + s.ln() - self.ln_loss[i]
-            } else {
-                s - self.loss[i]
-            };
-            if log {
-                for a in 0..N {
-                    for b in 0..=a {
-                        hr[a][b] -= gr[a] * gr[b];
-                    }
+    fn hessian_lanes<const K: usize, const N: usize, const HUBER: bool, const LOG: bool>(
+        &self,
+        theta: &[f64],
+        hess: &mut [f64],
+    ) {
+        use crate::fastmath::{exp4, ln4};
+        let off = N - 2 * K;
+        let a: [f64; K] = std::array::from_fn(|j| theta[off + j]);
+        let al: [f64; K] = std::array::from_fn(|j| theta[off + K + j]);
+        let e_lin = match self.e_term {
+            ETerm::Free => theta[0].exp(),
+            ETerm::Fixed { ln_e } => ln_e.exp(),
+            ETerm::Absent => 0.0,
+        };
+        let delta = match self.objective.penalty {
+            Penalty::Huber { delta } => delta,
+            Penalty::Squared => 0.0,
+        };
+        let cols: [&[f64]; K] = std::array::from_fn(|j| &self.ln_x[j][..]);
+        let len = self.weight.len();
+        let (ln_loss, loss, weight) =
+            (&self.ln_loss[..len], &self.loss[..len], &self.weight[..len]);
+        let chunk = |v: &[f64], c: usize| -> [f64; LANES] {
+            v[c * LANES..(c + 1) * LANES]
+                .try_into()
+                .expect("padded to whole chunks")
+        };
+        let mut acc = [[[0.0f64; LANES]; N]; N];
+        for c in 0..len / LANES {
+            let lx: [[f64; LANES]; K] = std::array::from_fn(|j| chunk(cols[j], c));
+            let (lnl, lo, wt) = (chunk(ln_loss, c), chunk(loss, c), chunk(weight, c));
+            let mut u = [[0.0f64; LANES]; K];
+            let mut s = [e_lin; LANES];
+            for j in 0..K {
+                let mut t = [0.0f64; LANES];
+                for l in 0..LANES {
+                    t[l] = a[j] - al[j] * lx[j][l];
+                }
+                u[j] = exp4(t);
+                for l in 0..LANES {
+                    s[l] += u[j][l];
                 }
             }
-            let (psi, dpsi) = match self.objective.penalty {
-                Penalty::Huber { delta } => {
-                    if r.abs() <= delta {
-                        (r, 1.0)
-                    } else {
-                        (delta.copysign(r), 0.0)
-                    }
+            let mut r = [0.0f64; LANES];
+            let mut inv = [1.0f64; LANES];
+            if LOG {
+                let ls = ln4(s);
+                for l in 0..LANES {
+                    r[l] = ls[l] - lnl[l];
+                    inv[l] = 1.0 / s[l];
                 }
-                Penalty::Squared => (2.0 * r, 2.0),
-            };
-            for a in 0..N {
-                for b in 0..=a {
-                    acc[a][b] += wt * (dpsi * gr[a] * gr[b] + psi * hr[a][b]);
+            } else {
+                for l in 0..LANES {
+                    r[l] = s[l] - lo[l];
+                }
+            }
+            // grad r (grad s, divided by s in log space) and the block-diagonal Hess s.
+            let mut gr = [[0.0f64; LANES]; N];
+            let mut hr = [[[0.0f64; LANES]; N]; N];
+            for l in 0..LANES {
+                if off == 1 {
+                    let pe = e_lin * inv[l];
+                    gr[0][l] = pe;
+                    hr[0][0][l] = pe;
+                }
+                for j in 0..K {
+                    let p = u[j][l] * inv[l];
+                    let (ia, il) = (off + j, off + K + j);
+                    gr[ia][l] = p;
+                    gr[il][l] = -lx[j][l] * p;
+                    hr[ia][ia][l] = p;
+                    hr[il][ia][l] = -lx[j][l] * p;
+                    hr[il][il][l] = lx[j][l] * lx[j][l] * p;
+                }
+            }
+            let mut psi = [0.0f64; LANES];
+            let mut dpsi = [0.0f64; LANES];
+            for l in 0..LANES {
+                if HUBER {
+                    let inside = r[l].abs() <= delta;
+                    psi[l] = if inside { r[l] } else { delta.copysign(r[l]) };
+                    dpsi[l] = if inside { 1.0 } else { 0.0 };
+                } else {
+                    psi[l] = 2.0 * r[l];
+                    dpsi[l] = 2.0;
+                }
+            }
+            for x in 0..N {
+                for y in 0..=x {
+                    for l in 0..LANES {
+                        let g2 = gr[x][l] * gr[y][l];
+                        let h = if LOG { hr[x][y][l] - g2 } else { hr[x][y][l] };
+                        acc[x][y][l] += wt[l] * (dpsi[l] * g2 + psi[l] * h);
+                    }
                 }
             }
         }
+        let sum = |v: &[f64; LANES]| (v[0] + v[1]) + (v[2] + v[3]);
+        let wsum: f64 = weight[..self.n].iter().sum();
         let mean = self.objective.reduction == Reduction::Mean && wsum > 0.0;
-        for a in 0..N {
-            for b in 0..=a {
-                let v = if mean { acc[a][b] / wsum } else { acc[a][b] };
-                hess[a * N + b] = v;
-                hess[b * N + a] = v;
+        for x in 0..N {
+            for y in 0..=x {
+                let v = sum(&acc[x][y]);
+                let v = if mean { v / wsum } else { v };
+                hess[x * N + y] = v;
+                hess[y * N + x] = v;
             }
         }
     }
@@ -821,6 +887,53 @@ mod tests {
                                     assert_eq!(g1[i].to_bits(), g2[i].to_bits(), "{what} g[{i}]");
                                 }
                             }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Property: the Hessian compiled for AVX2 gives the same bits as the portable one, for
+    /// every objective variant, E handling and term count (the bootstrap's Newton refits,
+    /// and so its intervals, do not depend on the CPU).
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn avx2_hessian_is_bit_identical_to_portable() {
+        if !std::is_x86_feature_detected!("avx2") {
+            eprintln!("SKIPPED: this CPU has no AVX2");
+            return;
+        }
+        for penalty in [
+            Penalty::Huber { delta: 1e-3 },
+            Penalty::Huber { delta: 0.05 },
+            Penalty::Squared,
+        ] {
+            for space in [Space::Log, Space::Linear] {
+                for reduction in [Reduction::Sum, Reduction::Mean] {
+                    for e_term in [ETerm::Free, ETerm::Fixed { ln_e: 0.3 }, ETerm::Absent] {
+                        for k in [1, 2] {
+                            let obj = Objective {
+                                penalty,
+                                space,
+                                reduction,
+                            };
+                            let mut p = problem(e_term, obj, k);
+                            p.set_weights(&[1.0, 0.0, 2.0, 1.0, 3.0, 1.0]);
+                            let full = [0.5, 6.0, 7.0, 0.34, 0.37];
+                            let theta: Vec<f64> = match (e_term == ETerm::Free, k) {
+                                (true, 2) => full.to_vec(),
+                                (true, _) => vec![0.5, 6.0, 0.34],
+                                (false, 2) => full[1..].to_vec(),
+                                (false, _) => vec![6.0, 0.34],
+                            };
+                            let n = p.dim();
+                            let (mut h1, mut h2) = (vec![0.0; n * n], vec![0.0; n * n]);
+                            p.hessian(&theta, &mut h1);
+                            p.hessian_any(&theta, &mut h2);
+                            let b1: Vec<u64> = h1.iter().map(|v| v.to_bits()).collect();
+                            let b2: Vec<u64> = h2.iter().map(|v| v.to_bits()).collect();
+                            assert_eq!(b1, b2, "{obj:?} {e_term:?} k={k}");
                         }
                     }
                 }
