@@ -188,6 +188,7 @@ where
 {
     let n = x.len();
     let mut p = vec![0.0; n];
+    let (mut s, mut y, mut hy) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
     let mut ls = LineSearch::new(n);
     let termination = loop {
         if inf_norm(&g) <= opts.gtol {
@@ -231,8 +232,10 @@ where
         };
         let _ = alpha;
         // s = x_new - x, y = g_new - g
-        let s: Vec<f64> = ls.x_best.iter().zip(&x).map(|(a, b)| a - b).collect();
-        let y: Vec<f64> = ls.g_best.iter().zip(&g).map(|(a, b)| a - b).collect();
+        for i in 0..n {
+            s[i] = ls.x_best[i] - x[i];
+            y[i] = ls.g_best[i] - g[i];
+        }
         let f_new = ls.f_best;
         let sy = dot(&s, &y);
         let yy = dot(&y, &y);
@@ -244,7 +247,7 @@ where
                 }
                 h_is_identity = false;
             }
-            bfgs_update(&mut h, &s, &y, sy);
+            bfgs_update(&mut h, &s, &y, sy, &mut hy);
         }
         let no_progress = f_new >= fx;
         let fx_prev = fx;
@@ -278,12 +281,15 @@ fn identity(n: usize) -> Vec<f64> {
 }
 
 /// H <- (I - rho s y') H (I - rho y s') + rho s s', rho = 1 / (y's) (Nocedal & Wright Eq. 6.17).
-fn bfgs_update(h: &mut [f64], s: &[f64], y: &[f64], sy: f64) {
+/// `hy` is scratch space of `n` values.
+fn bfgs_update(h: &mut [f64], s: &[f64], y: &[f64], sy: f64, hy: &mut [f64]) {
     let n = s.len();
     let rho = 1.0 / sy;
     // hy = H y, yhy = y' H y
-    let hy: Vec<f64> = (0..n).map(|i| dot(&h[i * n..(i + 1) * n], y)).collect();
-    let yhy = dot(y, &hy);
+    for i in 0..n {
+        hy[i] = dot(&h[i * n..(i + 1) * n], y);
+    }
+    let yhy = dot(y, hy);
     // H + rho^2 (y'Hy) s s' + rho s s' - rho (H y s' + s y' H)
     for i in 0..n {
         for j in 0..n {

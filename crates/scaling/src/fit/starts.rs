@@ -258,9 +258,10 @@ pub fn varpro_seeds(problem: &Problem, max_seeds: usize) -> Vec<Seed> {
     let y: Vec<f64> = problem.loss().iter().map(|l| l - e_fixed).collect();
     let min_loss = problem.loss().iter().cloned().fold(f64::INFINITY, f64::min);
     // Columns u_{j,q,i} = x_{j,i}^-grid[q], their weighted sums and (two terms) the weighted
-    // cross products of every pair of grid points. The columns are formed a block of runs at
-    // a time, so memory does not grow with the number of runs; each sum still accumulates
-    // run after run in order.
+    // cross products of every pair of grid points. Each sum accumulates run after run in
+    // order; the loops run over runs outside and grid points inside, so the accumulators of
+    // different grid points are independent lanes for the compiler (the same operations in
+    // the same order as a loop over runs per sum, without its chain of dependent additions).
     let wsum: f64 = w.iter().sum();
     let wy: f64 = w.iter().zip(&y).map(|(a, b)| a * b).sum();
     let wyy: f64 = w.iter().zip(&y).map(|(a, b)| a * b * b).sum();
@@ -271,51 +272,62 @@ pub fn varpro_seeds(problem: &Problem, max_seeds: usize) -> Vec<Seed> {
         wuy: f64,
         umax: f64,
     }
-    let zero = Sums {
-        wu: 0.0,
-        wuu: 0.0,
-        wuy: 0.0,
-        umax: 0.0,
-    };
-    let mut sums: Vec<Vec<Sums>> = vec![vec![zero; npts]; k];
+    let mut wu = vec![vec![0.0f64; npts]; k];
+    let mut wuu = vec![vec![0.0f64; npts]; k];
+    let mut wuy = vec![vec![0.0f64; npts]; k];
+    let mut umax = vec![vec![0.0f64; npts]; k];
     let mut cross: Vec<f64> = vec![0.0; if k == 2 { npts * npts } else { 0 }];
-    const BLOCK: usize = 1024;
-    let mut cols: Vec<Vec<Vec<f64>>> = vec![vec![vec![0.0; BLOCK]; npts]; k];
-    for start in (0..m).step_by(BLOCK) {
-        let end = (start + BLOCK).min(m);
+    let mut u = vec![vec![0.0f64; npts]; k];
+    let mut wu1 = vec![0.0f64; npts];
+    for i in 0..m {
+        let wi = w[i];
         for j in 0..k {
-            let lx = problem.ln_x(j);
+            let lx = problem.ln_x(j)[i];
+            let uj = &mut u[j];
             for (q, &p) in grid.iter().enumerate() {
-                let u = &mut cols[j][q];
-                let s = &mut sums[j][q];
-                for i in start..end {
-                    let v = (-p * lx[i]).exp();
-                    u[i - start] = v;
-                    s.wu += w[i] * v;
-                    s.wuu += w[i] * v * v;
-                    s.wuy += w[i] * v * y[i];
-                    s.umax = s.umax.max(v);
-                }
+                uj[q] = (-p * lx).exp();
+            }
+            let (su, suu, suy, smax) = (&mut wu[j], &mut wuu[j], &mut wuy[j], &mut umax[j]);
+            for q in 0..npts {
+                let v = uj[q];
+                su[q] += wi * v;
+                suu[q] += wi * v * v;
+                suy[q] += wi * v * y[i];
+                smax[q] = smax[q].max(v);
             }
         }
         if k == 2 {
+            let (u1, u2) = (&u[0], &u[1]);
             for q1 in 0..npts {
-                let u1 = &cols[0][q1];
-                for q2 in 0..npts {
-                    let u2 = &cols[1][q2];
-                    let c = &mut cross[q1 * npts + q2];
-                    for i in start..end {
-                        *c += w[i] * u1[i - start] * u2[i - start];
-                    }
+                wu1[q1] = wi * u1[q1];
+            }
+            for (q1, row) in cross.chunks_exact_mut(npts).enumerate() {
+                let a = wu1[q1];
+                for (c, &b) in row.iter_mut().zip(u2) {
+                    *c += a * b;
                 }
             }
         }
     }
+    let sums: Vec<Vec<Sums>> = (0..k)
+        .map(|j| {
+            (0..npts)
+                .map(|q| Sums {
+                    wu: wu[j][q],
+                    wuu: wuu[j][q],
+                    wuy: wuy[j][q],
+                    umax: umax[j][q],
+                })
+                .collect()
+        })
+        .collect();
     // Profile over the grid: (sse, grid indices, coefficients [E, A_1.., ]).
-    let mut profile: Vec<(f64, [usize; 2], [f64; 3])> = Vec::new();
+    // Rows of the grid in parallel, collected in order.
     let q2max = if k == 2 { npts } else { 1 };
-    for q1 in 0..npts {
-        for q2 in 0..q2max {
+    let profile: Vec<(f64, [usize; 2], [f64; 3])> = (0..npts * q2max)
+        .into_par_iter()
+        .map(|at| {
+            let (q1, q2) = (at / q2max, at % q2max);
             // Columns in order: [1 (if E free), u_1, u_2 (if K = 2)].
             let mut gram = [[0.0f64; 3]; 3];
             let mut rhs = [0.0f64; 3];
@@ -359,9 +371,9 @@ pub fn varpro_seeds(problem: &Problem, max_seeds: usize) -> Vec<Seed> {
                     coef[r] = c[map[r]];
                 }
             }
-            profile.push((sse, [q1, q2], coef));
-        }
-    }
+            (sse, [q1, q2], coef)
+        })
+        .collect();
     // Shortlist: best profile points and local minima of the profile.
     let at = |q1: usize, q2: usize| profile[q1 * q2max + q2].0;
     let mut shortlist: Vec<usize> = Vec::new();
@@ -404,7 +416,7 @@ pub fn varpro_seeds(problem: &Problem, max_seeds: usize) -> Vec<Seed> {
     }
     // Turn shortlisted profile points into parameter vectors and score them.
     let mut scored: Vec<(f64, [usize; 2], Vec<f64>)> = shortlist
-        .into_iter()
+        .into_par_iter()
         .map(|i| {
             let (_, q, coef) = profile[i];
             let mut theta = Vec::with_capacity(problem.dim());
@@ -453,11 +465,19 @@ pub fn varpro_seeds(problem: &Problem, max_seeds: usize) -> Vec<Seed> {
 fn nnls_small(gram: &[[f64; 3]; 3], rhs: &[f64; 3], yy: f64, p: usize) -> (f64, [f64; 3]) {
     let mut best = (yy, [0.0; 3]);
     for mask in 1u32..(1 << p) {
-        let support: Vec<usize> = (0..p).filter(|i| mask & (1 << i) != 0).collect();
-        let s = support.len();
+        let mut support_buf = [0usize; 3];
+        let mut s = 0;
+        for i in (0..p).filter(|i| mask & (1 << i) != 0) {
+            support_buf[s] = i;
+            s += 1;
+        }
+        let support = &support_buf[..s];
         // Scale to unit diagonal for conditioning.
-        let d: Vec<f64> = support.iter().map(|&i| gram[i][i].sqrt()).collect();
-        if d.iter().any(|v| !(v.is_finite() && *v > 0.0)) {
+        let mut d = [0.0f64; 3];
+        for (r, &i) in support.iter().enumerate() {
+            d[r] = gram[i][i].sqrt();
+        }
+        if d[..s].iter().any(|v| !(v.is_finite() && *v > 0.0)) {
             continue;
         }
         let mut a = [[0.0f64; 3]; 3];
