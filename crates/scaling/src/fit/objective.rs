@@ -591,7 +591,7 @@ impl Problem {
                 }
             }
             for x in 0..N {
-                for y in 0..=x {
+                for y in 0..x + 1 {
                     for l in 0..LANES {
                         let g2 = gr[x][l] * gr[y][l];
                         let h = if LOG { hr[x][y][l] - g2 } else { hr[x][y][l] };
@@ -604,7 +604,7 @@ impl Problem {
         let wsum: f64 = weight[..self.n].iter().sum();
         let mean = self.objective.reduction == Reduction::Mean && wsum > 0.0;
         for x in 0..N {
-            for y in 0..=x {
+            for y in 0..x + 1 {
                 let v = sum(&acc[x][y]);
                 let v = if mean { v / wsum } else { v };
                 hess[x * N + y] = v;

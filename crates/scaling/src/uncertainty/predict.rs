@@ -309,12 +309,21 @@ pub fn new_run_interval(
     let finite: Vec<f64> = preds.iter().copied().filter(|v| v.is_finite()).collect();
     let m = resid.len().max(1);
     let stride = ((finite.len() * m) / 2_000_000).max(1);
-    let mut all = Vec::with_capacity(finite.len() * m / stride + 1);
+    // exp(-e) of each residual once, not once per replicate (the same values).
+    let factors: Vec<f64> = resid
+        .iter()
+        .step_by(stride)
+        .map(|r| match space {
+            Space::Log => (-r).exp(),
+            Space::Linear => *r,
+        })
+        .collect();
+    let mut all = Vec::with_capacity(finite.len() * factors.len());
     for &pr in &finite {
-        for r in resid.iter().step_by(stride) {
+        for &e in &factors {
             all.push(match space {
-                Space::Log => pr * (-r).exp(),
-                Space::Linear => pr - r,
+                Space::Log => pr * e,
+                Space::Linear => pr - e,
             });
         }
     }
