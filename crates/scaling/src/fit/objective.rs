@@ -451,10 +451,10 @@ impl Problem {
     /// Computed like the objective itself: four runs at a time with the kernel's `exp` and
     /// `ln` ([`crate::fastmath`]), accumulated per lane into the lower triangle only (the
     /// upper is its mirror) and combined in a fixed order, with the dimension, the number of
-    /// terms, the penalty and the space fixed at compile time. On CPUs with AVX2 the same
-    /// source is compiled for AVX2; having no fused multiply-add either way, both give the
-    /// same bits (checked in the tests). A bootstrap replicate's Newton refit spends most of
-    /// its time here.
+    /// terms, the penalty and the space fixed at compile time. On CPUs with AVX2 an
+    /// intrinsics form does the same operations in the same order, so both give the same
+    /// bits (checked in the tests). A bootstrap replicate's Newton refit spends most of its
+    /// time here.
     ///
     /// # Panics
     /// If `hess` has fewer than `dim()^2` entries.
@@ -469,11 +469,155 @@ impl Problem {
         self.hessian_any(theta, hess)
     }
 
-    /// [`Self::hessian_any`] compiled for AVX2.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
     fn hessian_avx2(&self, theta: &[f64], hess: &mut [f64]) {
-        self.hessian_any(theta, hess)
+        let huber = matches!(self.objective.penalty, Penalty::Huber { .. });
+        let log = self.objective.space == Space::Log;
+        let free = usize::from(self.e_term == ETerm::Free);
+        macro_rules! by_penalty {
+            ($k:literal, $n:literal) => {
+                match (huber, log) {
+                    (true, true) => self.hessian_simd::<$k, $n, true, true>(theta, hess),
+                    (true, false) => self.hessian_simd::<$k, $n, true, false>(theta, hess),
+                    (false, true) => self.hessian_simd::<$k, $n, false, true>(theta, hess),
+                    (false, false) => self.hessian_simd::<$k, $n, false, false>(theta, hess),
+                }
+            };
+        }
+        match (self.terms(), free) {
+            (1, 0) => by_penalty!(1, 2),
+            (1, _) => by_penalty!(1, 3),
+            (2, 0) => by_penalty!(2, 4),
+            (_, _) => by_penalty!(2, 5),
+        }
+    }
+
+    /// [`Self::hessian_lanes`] written with AVX2 intrinsics: the same IEEE operations per lane
+    /// in the same order (bit-identical, checked in the tests), in registers whatever the
+    /// compiler's inlining and unrolling choices.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    #[allow(clippy::needless_range_loop)]
+    fn hessian_simd<const K: usize, const N: usize, const HUBER: bool, const LOG: bool>(
+        &self,
+        theta: &[f64],
+        hess: &mut [f64],
+    ) {
+        use crate::fastmath::avx2::{exp_v, ln_v, Consts};
+        use std::arch::x86_64::*;
+        let consts = std::hint::black_box(Consts::new());
+        let k = &consts;
+        let off = N - 2 * K;
+        let a: [__m256d; K] = std::array::from_fn(|j| _mm256_set1_pd(theta[off + j]));
+        let al: [__m256d; K] = std::array::from_fn(|j| _mm256_set1_pd(theta[off + K + j]));
+        let e_lin = match self.e_term {
+            ETerm::Free => theta[0].exp(),
+            ETerm::Fixed { ln_e } => ln_e.exp(),
+            ETerm::Absent => 0.0,
+        };
+        let delta = match self.objective.penalty {
+            Penalty::Huber { delta } => delta,
+            Penalty::Squared => 0.0,
+        };
+        let ev = _mm256_set1_pd(e_lin);
+        let dv = _mm256_set1_pd(delta);
+        let one = _mm256_set1_pd(1.0);
+        let two = _mm256_set1_pd(2.0);
+        let sign = _mm256_set1_pd(-0.0);
+        let zero = _mm256_setzero_pd();
+        let len = self.weight.len();
+        let chunks = len / LANES;
+        let cols: [&[f64]; K] = std::array::from_fn(|j| &self.ln_x[j][..chunks * LANES]);
+        let (ln_loss, loss, weight) = (
+            &self.ln_loss[..chunks * LANES],
+            &self.loss[..chunks * LANES],
+            &self.weight[..chunks * LANES],
+        );
+        let mut acc = [[zero; N]; N];
+        for c in 0..chunks {
+            let o = c * LANES;
+            // SAFETY: every column holds `chunks * LANES` values (padded to whole chunks).
+            let (lx, lnl, lo, wt) = unsafe {
+                let lx: [__m256d; K] =
+                    std::array::from_fn(|j| _mm256_loadu_pd(cols[j].as_ptr().add(o)));
+                (
+                    lx,
+                    _mm256_loadu_pd(ln_loss.as_ptr().add(o)),
+                    _mm256_loadu_pd(loss.as_ptr().add(o)),
+                    _mm256_loadu_pd(weight.as_ptr().add(o)),
+                )
+            };
+            let mut u = [zero; K];
+            let mut s = ev;
+            for j in 0..K {
+                u[j] = exp_v(_mm256_sub_pd(a[j], _mm256_mul_pd(al[j], lx[j])), k);
+                s = _mm256_add_pd(s, u[j]);
+            }
+            let (r, inv) = if LOG {
+                (_mm256_sub_pd(ln_v(s, k), lnl), _mm256_div_pd(one, s))
+            } else {
+                (_mm256_sub_pd(s, lo), one)
+            };
+            let mut gr = [zero; N];
+            let mut hr = [[zero; N]; N];
+            if off == 1 {
+                let pe = _mm256_mul_pd(ev, inv);
+                gr[0] = pe;
+                hr[0][0] = pe;
+            }
+            for j in 0..K {
+                let p = _mm256_mul_pd(u[j], inv);
+                let (ia, il) = (off + j, off + K + j);
+                // (-ln x) p, negation by the sign bit (exact).
+                let nlp = _mm256_mul_pd(_mm256_xor_pd(lx[j], sign), p);
+                gr[ia] = p;
+                gr[il] = nlp;
+                hr[ia][ia] = p;
+                hr[il][ia] = nlp;
+                hr[il][il] = _mm256_mul_pd(_mm256_mul_pd(lx[j], lx[j]), p);
+            }
+            let (psi, dpsi) = if HUBER {
+                let ar = _mm256_andnot_pd(sign, r);
+                let inside = _mm256_cmp_pd::<_CMP_LE_OQ>(ar, dv);
+                // delta with the sign of r (delta >= 0).
+                let psi_out = _mm256_or_pd(_mm256_andnot_pd(sign, dv), _mm256_and_pd(sign, r));
+                (
+                    _mm256_blendv_pd(psi_out, r, inside),
+                    _mm256_blendv_pd(zero, one, inside),
+                )
+            } else {
+                (_mm256_mul_pd(two, r), two)
+            };
+            for x in 0..N {
+                for y in 0..x + 1 {
+                    let g2 = _mm256_mul_pd(gr[x], gr[y]);
+                    let h = if LOG {
+                        _mm256_sub_pd(hr[x][y], g2)
+                    } else {
+                        hr[x][y]
+                    };
+                    let t = _mm256_add_pd(_mm256_mul_pd(dpsi, g2), _mm256_mul_pd(psi, h));
+                    acc[x][y] = _mm256_add_pd(acc[x][y], _mm256_mul_pd(wt, t));
+                }
+            }
+        }
+        let sum = |v: __m256d| {
+            let mut x = [0.0f64; LANES];
+            // SAFETY: x holds four values.
+            unsafe { _mm256_storeu_pd(x.as_mut_ptr(), v) };
+            (x[0] + x[1]) + (x[2] + x[3])
+        };
+        let wsum: f64 = weight[..self.n].iter().sum();
+        let mean = self.objective.reduction == Reduction::Mean && wsum > 0.0;
+        for x in 0..N {
+            for y in 0..x + 1 {
+                let v = sum(acc[x][y]);
+                let v = if mean { v / wsum } else { v };
+                hess[x * N + y] = v;
+                hess[y * N + x] = v;
+            }
+        }
     }
 
     #[inline(always)]
