@@ -534,20 +534,29 @@ pub fn intervals(
     let mut se = BTreeMap::new();
     if !budgets.is_empty() && series.contains_key(&at_budget("L_opt", budgets[0])) {
         let (resid, _) = new_run_residuals(fit);
-        for &c in budgets {
-            if let Some(ci) = series
-                .get(&at_budget("L_opt", c))
-                .and_then(|v| new_run_interval(fit.conventions.space, v, &resid, level))
-            {
+        // One budget per core: each interval selects among up to two million products.
+        let new_run: Vec<(f64, Option<[f64; 2]>)> = budgets
+            .par_iter()
+            .map(|&c| {
+                let ci = series
+                    .get(&at_budget("L_opt", c))
+                    .and_then(|v| new_run_interval(fit.conventions.space, v, &resid, level));
+                (c, ci)
+            })
+            .collect();
+        for (c, ci) in new_run {
+            if let Some(ci) = ci {
                 iv.insert(at_budget("L_opt_new_run", c), ci);
             }
         }
     }
-    for (name, v) in series {
-        if let Some((ci, s)) = summarise(&v, level) {
-            iv.insert(name.clone(), ci);
-            se.insert(name, s);
-        }
+    let summaries: Vec<_> = series
+        .into_par_iter()
+        .filter_map(|(name, v)| summarise(&v, level).map(|s| (name, s)))
+        .collect();
+    for (name, (ci, s)) in summaries {
+        iv.insert(name.clone(), ci);
+        se.insert(name, s);
     }
     (iv, se)
 }
