@@ -561,12 +561,6 @@ fn table_and_load(file: &Path, data: &DataArgs) -> Result<(RunTable, acc::LoadRe
     Ok((read_table(file, data)?, load_request(data)))
 }
 
-/// The 0-based table rows `--where` keeps (all rows without it), for grouping.
-fn selected_rows(table: &RunTable, data: &DataArgs) -> Result<Vec<usize>> {
-    row_filter(data)?;
-    Ok(acc::selected_rows(table, &load_request(data))?)
-}
-
 /// The rows `--where` keeps, in groups of `--by` (one group of them all without it).
 fn groups_of(table: &RunTable, load: &acc::LoadRequest, by: &[String]) -> Result<Vec<Group>> {
     acc::row_filter(load).map_err(|e| anyhow::Error::new(e).context("--where"))?;
@@ -823,8 +817,7 @@ fn cmd_fit(a: FitArgs, out: &mut String) -> Result<()> {
                 "--out saves one fit; with --by, use --format json (an array, one fit per group)",
             ));
         }
-        let selected = selected_rows(&table, &a.data)?;
-        let groups = scaling::data::group_rows(&table, &a.by, &selected)?;
+        let groups = groups_of(&table, &load_request(&a.data), &a.by)?;
         let outcomes = groups.into_iter().map(|g| {
             let runs = runs_of(&table, &form, &a.data, Some(g.rows.clone()));
             let r = runs.and_then(|runs| fit_runs(&a, &config, &table, &runs));
@@ -945,8 +938,7 @@ fn cmd_calibrate(a: CalibrateArgs, out: &mut String) -> Result<()> {
         cluster_column: a.cluster_col.clone(),
     };
     let table = read_table(&a.file, &a.data)?;
-    let selected = selected_rows(&table, &a.data)?;
-    let groups = scaling::data::group_rows(&table, &a.by, &selected)?;
+    let groups = groups_of(&table, &load_request(&a.data), &a.by)?;
     let file = a.file.display().to_string();
     let bar = progress_bar((a.datasets * groups.len()) as u64, a.quiet);
     let design = |label: &str| match label {
