@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{downstream, runs_of, selected, size_column, sizes, DownstreamRequest, Target};
+use super::{runs_of, selected, size_column, sizes, DownstreamRequest, Target};
 use crate::data::RunTable;
 use crate::error::{Error, Result};
 use crate::num::quantile_sorted;
@@ -217,20 +217,14 @@ pub fn backtest(
         }
         let mut r = req.clone();
         r.targets = held.iter().map(|(l, _)| Target::Run(l.clone())).collect();
-        match downstream(table, &r, progress) {
+        match super::predict(table, &r, progress, super::TaskAverage::Skipped) {
             Err(e) => cutoff.error = Some(e.to_string()),
             Ok(res) => {
                 if conventions.is_empty() {
                     conventions = res.conventions.clone();
                     mode = res.mode.clone();
                 }
-                // A backtest reports no weighted average: its absence is not news.
-                cutoff.warnings.extend(
-                    res.warnings
-                        .iter()
-                        .filter(|w| !w.starts_with(super::AVERAGE_LEFT_OUT))
-                        .cloned(),
-                );
+                cutoff.warnings.extend(res.warnings.iter().cloned());
                 let top = train_max.expect("two training runs");
                 for t in &res.tasks {
                     for w in &t.warnings {

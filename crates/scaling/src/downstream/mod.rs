@@ -476,9 +476,8 @@ pub struct DownstreamResult {
     pub notes: Vec<String>,
 }
 
-/// How a warning that the weighted average over tasks is left out begins (a backtest, which
-/// reports no average, drops these).
-pub(crate) const AVERAGE_LEFT_OUT: &str = "the weighted average over tasks is left out";
+/// How a warning that the weighted average over tasks is left out begins.
+const AVERAGE_LEFT_OUT: &str = "the weighted average over tasks is left out";
 
 impl DownstreamResult {
     /// Every target some task predicted, once each (a task lacks a target whose prediction
@@ -853,6 +852,25 @@ pub fn downstream(
     table: &RunTable,
     req: &DownstreamRequest,
     progress: &(dyn Fn() + Sync),
+) -> Result<DownstreamResult> {
+    predict(table, req, progress, TaskAverage::Weighted)
+}
+
+/// Whether a prediction also gives the weighted average over tasks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TaskAverage {
+    /// At the targets every task predicted, with a warning where it is left out.
+    Weighted,
+    /// None, and no warning about it (a backtest scores each task on its own).
+    Skipped,
+}
+
+/// [`downstream`], with or without the weighted average over tasks.
+pub(crate) fn predict(
+    table: &RunTable,
+    req: &DownstreamRequest,
+    progress: &(dyn Fn() + Sync),
+    average_over_tasks: TaskAverage,
 ) -> Result<DownstreamResult> {
     if req.tasks.is_empty() {
         return Err(Error::InvalidSetting(
@@ -1385,7 +1403,8 @@ pub fn downstream(
     if results.is_empty() && !lost_tasks.is_empty() {
         return Err(Error::Numerical(lost_tasks.swap_remove(0)));
     }
-    if !lost_tasks.is_empty() && req.tasks.len() > 1 {
+    let averaged = average_over_tasks == TaskAverage::Weighted;
+    if averaged && !lost_tasks.is_empty() && req.tasks.len() > 1 {
         warnings.push(format!(
             "{AVERAGE_LEFT_OUT}: {} of {} tasks could not be predicted",
             lost_tasks.len(),
@@ -1395,7 +1414,7 @@ pub fn downstream(
     warnings.append(&mut lost_tasks);
     // Weighted average over tasks, at the targets every task predicted.
     let mut average = Vec::new();
-    if results.len() > 1 && results.len() == req.tasks.len() {
+    if averaged && results.len() > 1 && results.len() == req.tasks.len() {
         let wsum: f64 = results.iter().map(|(t, _, _)| t.task.weight).sum();
         for (ti, target) in req.targets.iter().enumerate() {
             // Where target ti sits among each task's predictions.
