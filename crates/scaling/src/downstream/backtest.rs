@@ -124,12 +124,12 @@ pub struct ScoreBacktest {
     pub by_distance: Vec<ScoreBin>,
     /// All cutoffs' predictions.
     pub pooled: ScoreSummary,
-    /// The conventions of the prediction (those of [`downstream`], from the first cutoff that
+    /// The conventions of the prediction (those of [`super::downstream`], from the first cutoff that
     /// fitted) and of the split.
     pub conventions: BTreeMap<String, serde_json::Value>,
 }
 
-/// Backtest a downstream prediction: for each cutoff, fit both steps (as [`downstream`] with
+/// Backtest a downstream prediction: for each cutoff, fit both steps (as [`super::downstream`] with
 /// `req`) on the runs whose compute C (that of their last row) is at or below it, predict
 /// every larger run as a target, and compare with its actual score. Distances are
 /// log10(C / largest training C). A cutoff with fewer than two training runs, or whose fit
