@@ -449,7 +449,7 @@ impl Problem {
     /// `u_k = exp(a_k - alpha_k ln x_k)`. Huber's `rho''` is 1 inside `|r| <= delta` and 0
     /// outside (Hoffmann et al. 2022, App. D.2 objective; its second derivative).
     /// Computed like the objective itself: four runs at a time with the kernel's `exp` and
-    /// `ln` ([`crate::fastmath`]), accumulated per lane into the lower triangle only (the
+    /// `ln` (`fastmath`), accumulated per lane into the lower triangle only (the
     /// upper is its mirror) and combined in a fixed order, with the dimension, the number of
     /// terms, the penalty and the space fixed at compile time. On CPUs with AVX2 an
     /// intrinsics form does the same operations in the same order, so both give the same
