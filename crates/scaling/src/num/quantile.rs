@@ -27,6 +27,10 @@ pub fn quantile_sorted(v: &[f64], q: f64) -> f64 {
 /// assert_eq!(q, vec![1.4, 4.6]);
 /// ```
 pub fn quantiles_select(v: &mut [f64], qs: &[f64]) -> Vec<f64> {
+    debug_assert!(
+        qs.windows(2).all(|w| !(w[1] < w[0])),
+        "quantiles_select needs ascending levels, got {qs:?}"
+    );
     let n = v.len();
     let mut from = 0;
     qs.iter()
