@@ -1,4 +1,5 @@
-//! Criterion benches: one objective evaluation, one default fit, and the 4500-start grid, on
+//! Criterion benches: one objective evaluation and one exact Hessian, one default fit, a
+//! 400-replicate bootstrap (Newton refits) and the 4500-start grid, on
 //! Epoch AI's 240 Chinchilla runs (../shared/data) or, when that folder is absent, on the
 //! demo's synthetic sweep. Run with `cargo bench -p scaling`; `RAYON_NUM_THREADS=1` gives the
 //! one-core figures quoted in the README.
@@ -51,9 +52,29 @@ fn benches(c: &mut Criterion) {
     c.bench_function(&format!("objective_value_grad/{name}"), |b| {
         b.iter(|| problem.value_grad(black_box(&theta), &mut grad))
     });
+    let mut hess = [0.0; 25];
+    c.bench_function(&format!("objective_hessian/{name}"), |b| {
+        b.iter(|| problem.hessian(black_box(&theta), &mut hess))
+    });
     c.bench_function(&format!("fit_default/{name}"), |b| {
         b.iter(|| fit::fit(black_box(&runs), &config).unwrap())
     });
+    let full = fit::fit(&runs, &config).unwrap();
+    let bc = scaling::uncertainty::BootstrapConfig {
+        replicates: 400,
+        seed: 42,
+        clusters: None,
+        cluster_column: None,
+        level: 0.95,
+    };
+    let mut boot = c.benchmark_group("bootstrap");
+    boot.sample_size(10);
+    boot.bench_function(format!("bootstrap_400/{name}"), |b| {
+        b.iter(|| {
+            scaling::uncertainty::bootstrap(black_box(&runs), &config, &full, &bc, &|| {}).unwrap()
+        })
+    });
+    boot.finish();
     // The same law as a user's formula, on the generic path (issue 13: within 5x of the
     // kernel).
     let formula = fit::FitNames {
