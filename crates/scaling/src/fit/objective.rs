@@ -143,6 +143,154 @@ fn pad(v: &[f64], fill: f64) -> Vec<f64> {
     out
 }
 
+/// Calls `$self.$f::<$k.., HUBER, LOG>(args)` with the penalty and space of the objective as
+/// compile-time flags: the one dispatch of every kernel (value, gradient and Hessian; AVX2
+/// and portable).
+macro_rules! with_penalty {
+    ($self:ident, $f:ident, [$($k:tt),*], $($arg:expr),*) => {{
+        let huber = matches!($self.objective.penalty, Penalty::Huber { .. });
+        match (huber, $self.objective.space == Space::Log) {
+            (true, true) => $self.$f::<$($k,)* true, true>($($arg),*),
+            (true, false) => $self.$f::<$($k,)* true, false>($($arg),*),
+            (false, true) => $self.$f::<$($k,)* false, true>($($arg),*),
+            (false, false) => $self.$f::<$($k,)* false, false>($($arg),*),
+        }
+    }};
+}
+
+/// What every kernel pass reads from the free parameters: `a_k = ln A_k` and `alpha_k` of the
+/// K terms, E in linear scale (0 when absent), Huber's delta (0 for squared error), and where
+/// the terms start (`off`: 1 when E is free).
+struct Pass<const K: usize> {
+    a: [f64; K],
+    al: [f64; K],
+    e_lin: f64,
+    delta: f64,
+    off: usize,
+}
+
+/// The terms `w_k = exp(a_k - alpha_k ln x_k)` of four runs and their sum
+/// `s = E + w_1 + ... + w_K` (added in that order), as every portable kernel forms them.
+#[inline(always)]
+#[allow(clippy::needless_range_loop)]
+fn terms4<const K: usize>(
+    p: &Pass<K>,
+    lx: &[[f64; LANES]; K],
+) -> ([[f64; LANES]; K], [f64; LANES]) {
+    let mut w = [[0.0f64; LANES]; K];
+    let mut s = [p.e_lin; LANES];
+    for j in 0..K {
+        let mut t = [0.0f64; LANES];
+        for l in 0..LANES {
+            t[l] = p.a[j] - p.al[j] * lx[j][l];
+        }
+        w[j] = crate::fastmath::exp4(t);
+        for l in 0..LANES {
+            s[l] += w[j][l];
+        }
+    }
+    (w, s)
+}
+
+/// The AVX2 forms of [`terms4`] and of the per-chunk steps the AVX2 kernels share: the same
+/// operations in the same order.
+#[cfg(target_arch = "x86_64")]
+mod lanes_avx2 {
+    use super::{Pass, LANES};
+    use crate::fastmath::avx2::{exp_v, Consts};
+    use std::arch::x86_64::*;
+
+    /// [`Pass`] as vectors: `a`, `alpha`, E and delta broadcast to four lanes.
+    #[derive(Clone, Copy)]
+    pub struct PassV<const K: usize> {
+        pub a: [__m256d; K],
+        pub al: [__m256d; K],
+        pub ev: __m256d,
+        pub dv: __m256d,
+    }
+
+    impl<const K: usize> PassV<K> {
+        #[target_feature(enable = "avx2")]
+        pub fn new(p: &Pass<K>) -> PassV<K> {
+            PassV {
+                a: p.a.map(|v| _mm256_set1_pd(v)),
+                al: p.al.map(|v| _mm256_set1_pd(v)),
+                ev: _mm256_set1_pd(p.e_lin),
+                dv: _mm256_set1_pd(p.delta),
+            }
+        }
+    }
+
+    /// Four runs from `o` on: ln x of each term, ln L, L and the weight.
+    ///
+    /// # Safety
+    /// Every column (`ln_x[j]` for j < K, `ln_loss`, `loss`, `weight`) holds at least `o + 4`
+    /// values (they are padded to whole chunks).
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    pub unsafe fn load<const K: usize>(
+        ln_x: &[Vec<f64>],
+        ln_loss: &[f64],
+        loss: &[f64],
+        weight: &[f64],
+        o: usize,
+    ) -> ([__m256d; K], __m256d, __m256d, __m256d) {
+        debug_assert!([ln_loss, loss, weight]
+            .into_iter()
+            .chain(ln_x[..K].iter().map(|c| &c[..]))
+            .all(|c| c.len() >= o + LANES));
+        // SAFETY: the caller guarantees o + 4 values in every column.
+        unsafe {
+            (
+                std::array::from_fn(|j| _mm256_loadu_pd(ln_x[j].as_ptr().add(o))),
+                _mm256_loadu_pd(ln_loss.as_ptr().add(o)),
+                _mm256_loadu_pd(loss.as_ptr().add(o)),
+                _mm256_loadu_pd(weight.as_ptr().add(o)),
+            )
+        }
+    }
+
+    /// [`super::terms4`] on registers.
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    pub fn terms<const K: usize>(
+        p: &PassV<K>,
+        lx: &[__m256d; K],
+        k: &Consts,
+    ) -> ([__m256d; K], __m256d) {
+        let mut w = [_mm256_setzero_pd(); K];
+        let mut s = p.ev;
+        for j in 0..K {
+            w[j] = exp_v(_mm256_sub_pd(p.a[j], _mm256_mul_pd(p.al[j], lx[j])), k);
+            s = _mm256_add_pd(s, w[j]);
+        }
+        (w, s)
+    }
+
+    /// Huber's inside/outside test of residuals `r` and the derivative there: `|r|`, the
+    /// mask of `|r| <= delta`, and `psi = r` inside, `delta` with the sign of `r` outside
+    /// (delta >= 0), as a compare and a blend.
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    pub fn huber(r: __m256d, dv: __m256d) -> (__m256d, __m256d, __m256d) {
+        let sign = _mm256_set1_pd(-0.0);
+        let ar = _mm256_andnot_pd(sign, r);
+        let inside = _mm256_cmp_pd::<_CMP_LE_OQ>(ar, dv);
+        let psi_out = _mm256_or_pd(_mm256_andnot_pd(sign, dv), _mm256_and_pd(sign, r));
+        (ar, inside, _mm256_blendv_pd(psi_out, r, inside))
+    }
+
+    /// The four lanes of `v` added as `(v0 + v1) + (v2 + v3)`, as the portable kernels do.
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    pub fn sum(v: __m256d) -> f64 {
+        let mut x = [0.0f64; LANES];
+        // SAFETY: x holds four values.
+        unsafe { _mm256_storeu_pd(x.as_mut_ptr(), v) };
+        (x[0] + x[1]) + (x[2] + x[3])
+    }
+}
+
 impl Problem {
     /// A problem from `ln_x[k][i]` (ln of the variable of term k for run i) and the losses.
     ///
@@ -215,6 +363,26 @@ impl Problem {
         self.dispatch::<false>(theta, &mut g)
     }
 
+    /// The parameters of one kernel pass at free parameters `theta`.
+    #[inline(always)]
+    fn pass<const K: usize>(&self, theta: &[f64]) -> Pass<K> {
+        let off = usize::from(self.e_term == ETerm::Free);
+        Pass {
+            a: std::array::from_fn(|j| theta[off + j]),
+            al: std::array::from_fn(|j| theta[off + K + j]),
+            e_lin: match self.e_term {
+                ETerm::Free => theta[0].exp(),
+                ETerm::Fixed { ln_e } => ln_e.exp(),
+                ETerm::Absent => 0.0,
+            },
+            delta: match self.objective.penalty {
+                Penalty::Huber { delta } => delta,
+                Penalty::Squared => 0.0,
+            },
+            off,
+        }
+    }
+
     fn dispatch<const GRAD: bool>(&self, theta: &[f64], grad: &mut [f64]) -> f64 {
         if theta.iter().any(|v| !v.is_finite()) {
             grad.iter_mut().for_each(|g| *g = 0.0);
@@ -233,18 +401,9 @@ impl Problem {
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
     fn eval_avx2<const GRAD: bool>(&self, theta: &[f64], grad: &mut [f64]) -> f64 {
-        let huber = matches!(self.objective.penalty, Penalty::Huber { .. });
-        let log = self.objective.space == Space::Log;
-        match (self.terms(), huber, log) {
-            (1, true, true) => self.eval_simd::<1, GRAD, true, true>(theta, grad),
-            (1, true, false) => self.eval_simd::<1, GRAD, true, false>(theta, grad),
-            (1, false, true) => self.eval_simd::<1, GRAD, false, true>(theta, grad),
-            (1, false, false) => self.eval_simd::<1, GRAD, false, false>(theta, grad),
-            (2, true, true) => self.eval_simd::<2, GRAD, true, true>(theta, grad),
-            (2, true, false) => self.eval_simd::<2, GRAD, true, false>(theta, grad),
-            (2, false, true) => self.eval_simd::<2, GRAD, false, true>(theta, grad),
-            (_, false, false) => self.eval_simd::<2, GRAD, false, false>(theta, grad),
-            _ => unreachable!(),
+        match self.terms() {
+            1 => with_penalty!(self, eval_simd, [1, GRAD], theta, grad),
+            _ => with_penalty!(self, eval_simd, [2, GRAD], theta, grad),
         }
     }
 
@@ -260,77 +419,40 @@ impl Problem {
         theta: &[f64],
         grad: &mut [f64],
     ) -> f64 {
-        use crate::fastmath::avx2::{exp_v, ln_v, Consts};
+        use crate::fastmath::avx2::{ln_v, Consts};
+        use lanes_avx2::{huber, load, sum, terms, PassV};
         use std::arch::x86_64::*;
         let consts = std::hint::black_box(Consts::new());
         let k = &consts;
-        let off = usize::from(self.e_term == ETerm::Free);
-        let a: [__m256d; K] = std::array::from_fn(|j| _mm256_set1_pd(theta[off + j]));
-        let al: [__m256d; K] = std::array::from_fn(|j| _mm256_set1_pd(theta[off + K + j]));
-        let e_lin = match self.e_term {
-            ETerm::Free => theta[0].exp(),
-            ETerm::Fixed { ln_e } => ln_e.exp(),
-            ETerm::Absent => 0.0,
-        };
-        let delta = match self.objective.penalty {
-            Penalty::Huber { delta } => delta,
-            Penalty::Squared => 0.0,
-        };
-        let ev = _mm256_set1_pd(e_lin);
-        let dv = _mm256_set1_pd(delta);
+        let p = self.pass::<K>(theta);
+        let pv = PassV::new(&p);
+        let (off, ev) = (p.off, pv.ev);
         // delta (|r| - delta/2) with delta/2 formed once, as the scalar form does per lane.
-        let half_d = _mm256_set1_pd(0.5 * delta);
+        let half_d = _mm256_set1_pd(0.5 * p.delta);
         let half = _mm256_set1_pd(0.5);
         let two = _mm256_set1_pd(2.0);
-        let sign = _mm256_set1_pd(-0.0);
-        let len = self.weight.len();
-        let chunks = len / LANES;
-        let cols: [&[f64]; K] = std::array::from_fn(|j| &self.ln_x[j][..chunks * LANES]);
-        let (ln_loss, loss, weight) = (
-            &self.ln_loss[..chunks * LANES],
-            &self.loss[..chunks * LANES],
-            &self.weight[..chunks * LANES],
-        );
+        let chunks = self.weight.len() / LANES;
+        let weight = &self.weight[..];
         let zero = _mm256_setzero_pd();
         let mut f = zero;
         let mut ge = zero;
         let mut ga = [zero; K];
         let mut gal = [zero; K];
         for c in 0..chunks {
-            let o = c * LANES;
             // SAFETY: every column holds `chunks * LANES` values (padded to whole chunks).
-            let (lx, lnl, lo, wt) = unsafe {
-                let lx: [__m256d; K] =
-                    std::array::from_fn(|j| _mm256_loadu_pd(cols[j].as_ptr().add(o)));
-                (
-                    lx,
-                    _mm256_loadu_pd(ln_loss.as_ptr().add(o)),
-                    _mm256_loadu_pd(loss.as_ptr().add(o)),
-                    _mm256_loadu_pd(weight.as_ptr().add(o)),
-                )
-            };
-            let mut w = [zero; K];
-            let mut s = ev;
-            for j in 0..K {
-                w[j] = exp_v(_mm256_sub_pd(a[j], _mm256_mul_pd(al[j], lx[j])), k);
-                s = _mm256_add_pd(s, w[j]);
-            }
+            let (lx, lnl, lo, wt) =
+                unsafe { load::<K>(&self.ln_x, &self.ln_loss, &self.loss, weight, c * LANES) };
+            let (w, s) = terms(&pv, &lx, k);
             let r = if LOG {
                 _mm256_sub_pd(ln_v(s, k), lnl)
             } else {
                 _mm256_sub_pd(s, lo)
             };
             let (rho, psi) = if HUBER {
-                let ar = _mm256_andnot_pd(sign, r);
-                let inside = _mm256_cmp_pd::<_CMP_LE_OQ>(ar, dv);
+                let (ar, inside, psi) = huber(r, pv.dv);
                 let rho_in = _mm256_mul_pd(_mm256_mul_pd(half, r), r);
-                let rho_out = _mm256_mul_pd(dv, _mm256_sub_pd(ar, half_d));
-                // delta with the sign of r (delta >= 0).
-                let psi_out = _mm256_or_pd(_mm256_andnot_pd(sign, dv), _mm256_and_pd(sign, r));
-                (
-                    _mm256_blendv_pd(rho_out, rho_in, inside),
-                    _mm256_blendv_pd(psi_out, r, inside),
-                )
+                let rho_out = _mm256_mul_pd(pv.dv, _mm256_sub_pd(ar, half_d));
+                (_mm256_blendv_pd(rho_out, rho_in, inside), psi)
             } else {
                 (_mm256_mul_pd(r, r), _mm256_mul_pd(two, r))
             };
@@ -348,12 +470,6 @@ impl Problem {
                 }
             }
         }
-        let sum = |v: __m256d| {
-            let mut x = [0.0f64; LANES];
-            // SAFETY: x holds four values.
-            unsafe { _mm256_storeu_pd(x.as_mut_ptr(), v) };
-            (x[0] + x[1]) + (x[2] + x[3])
-        };
         let scale = match self.objective.reduction {
             Reduction::Sum => 1.0,
             Reduction::Mean => 1.0 / weight.iter().sum::<f64>(),
@@ -373,18 +489,9 @@ impl Problem {
     /// The portable kernel (CPUs without AVX2, and the tests' reference for the AVX2 one).
     #[inline(always)]
     fn eval_any<const GRAD: bool>(&self, theta: &[f64], grad: &mut [f64]) -> f64 {
-        let huber = matches!(self.objective.penalty, Penalty::Huber { .. });
-        let log = self.objective.space == Space::Log;
-        match (self.terms(), huber, log) {
-            (1, true, true) => self.eval::<1, GRAD, true, true>(theta, grad),
-            (1, true, false) => self.eval::<1, GRAD, true, false>(theta, grad),
-            (1, false, true) => self.eval::<1, GRAD, false, true>(theta, grad),
-            (1, false, false) => self.eval::<1, GRAD, false, false>(theta, grad),
-            (2, true, true) => self.eval::<2, GRAD, true, true>(theta, grad),
-            (2, true, false) => self.eval::<2, GRAD, true, false>(theta, grad),
-            (2, false, true) => self.eval::<2, GRAD, false, true>(theta, grad),
-            (_, false, false) => self.eval::<2, GRAD, false, false>(theta, grad),
-            _ => unreachable!(),
+        match self.terms() {
+            1 => with_penalty!(self, eval, [1, GRAD], theta, grad),
+            _ => with_penalty!(self, eval, [2, GRAD], theta, grad),
         }
     }
 
@@ -472,24 +579,11 @@ impl Problem {
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
     fn hessian_avx2(&self, theta: &[f64], hess: &mut [f64]) {
-        let huber = matches!(self.objective.penalty, Penalty::Huber { .. });
-        let log = self.objective.space == Space::Log;
-        let free = usize::from(self.e_term == ETerm::Free);
-        macro_rules! by_penalty {
-            ($k:literal, $n:literal) => {
-                match (huber, log) {
-                    (true, true) => self.hessian_simd::<$k, $n, true, true>(theta, hess),
-                    (true, false) => self.hessian_simd::<$k, $n, true, false>(theta, hess),
-                    (false, true) => self.hessian_simd::<$k, $n, false, true>(theta, hess),
-                    (false, false) => self.hessian_simd::<$k, $n, false, false>(theta, hess),
-                }
-            };
-        }
-        match (self.terms(), free) {
-            (1, 0) => by_penalty!(1, 2),
-            (1, _) => by_penalty!(1, 3),
-            (2, 0) => by_penalty!(2, 4),
-            (_, _) => by_penalty!(2, 5),
+        match (self.terms(), self.e_term == ETerm::Free) {
+            (1, false) => with_penalty!(self, hessian_simd, [1, 2], theta, hess),
+            (1, true) => with_penalty!(self, hessian_simd, [1, 3], theta, hess),
+            (_, false) => with_penalty!(self, hessian_simd, [2, 4], theta, hess),
+            (_, true) => with_penalty!(self, hessian_simd, [2, 5], theta, hess),
         }
     }
 
@@ -504,56 +598,26 @@ impl Problem {
         theta: &[f64],
         hess: &mut [f64],
     ) {
-        use crate::fastmath::avx2::{exp_v, ln_v, Consts};
+        use crate::fastmath::avx2::{ln_v, Consts};
+        use lanes_avx2::{huber, load, sum, terms, PassV};
         use std::arch::x86_64::*;
         let consts = std::hint::black_box(Consts::new());
         let k = &consts;
-        let off = N - 2 * K;
-        let a: [__m256d; K] = std::array::from_fn(|j| _mm256_set1_pd(theta[off + j]));
-        let al: [__m256d; K] = std::array::from_fn(|j| _mm256_set1_pd(theta[off + K + j]));
-        let e_lin = match self.e_term {
-            ETerm::Free => theta[0].exp(),
-            ETerm::Fixed { ln_e } => ln_e.exp(),
-            ETerm::Absent => 0.0,
-        };
-        let delta = match self.objective.penalty {
-            Penalty::Huber { delta } => delta,
-            Penalty::Squared => 0.0,
-        };
-        let ev = _mm256_set1_pd(e_lin);
-        let dv = _mm256_set1_pd(delta);
+        let p = self.pass::<K>(theta);
+        let pv = PassV::new(&p);
+        let (off, ev) = (p.off, pv.ev);
         let one = _mm256_set1_pd(1.0);
         let two = _mm256_set1_pd(2.0);
         let sign = _mm256_set1_pd(-0.0);
         let zero = _mm256_setzero_pd();
-        let len = self.weight.len();
-        let chunks = len / LANES;
-        let cols: [&[f64]; K] = std::array::from_fn(|j| &self.ln_x[j][..chunks * LANES]);
-        let (ln_loss, loss, weight) = (
-            &self.ln_loss[..chunks * LANES],
-            &self.loss[..chunks * LANES],
-            &self.weight[..chunks * LANES],
-        );
+        let chunks = self.weight.len() / LANES;
+        let weight = &self.weight[..];
         let mut acc = [[zero; N]; N];
         for c in 0..chunks {
-            let o = c * LANES;
             // SAFETY: every column holds `chunks * LANES` values (padded to whole chunks).
-            let (lx, lnl, lo, wt) = unsafe {
-                let lx: [__m256d; K] =
-                    std::array::from_fn(|j| _mm256_loadu_pd(cols[j].as_ptr().add(o)));
-                (
-                    lx,
-                    _mm256_loadu_pd(ln_loss.as_ptr().add(o)),
-                    _mm256_loadu_pd(loss.as_ptr().add(o)),
-                    _mm256_loadu_pd(weight.as_ptr().add(o)),
-                )
-            };
-            let mut u = [zero; K];
-            let mut s = ev;
-            for j in 0..K {
-                u[j] = exp_v(_mm256_sub_pd(a[j], _mm256_mul_pd(al[j], lx[j])), k);
-                s = _mm256_add_pd(s, u[j]);
-            }
+            let (lx, lnl, lo, wt) =
+                unsafe { load::<K>(&self.ln_x, &self.ln_loss, &self.loss, weight, c * LANES) };
+            let (u, s) = terms(&pv, &lx, k);
             let (r, inv) = if LOG {
                 (_mm256_sub_pd(ln_v(s, k), lnl), _mm256_div_pd(one, s))
             } else {
@@ -567,25 +631,19 @@ impl Problem {
                 hr[0][0] = pe;
             }
             for j in 0..K {
-                let p = _mm256_mul_pd(u[j], inv);
+                let pj = _mm256_mul_pd(u[j], inv);
                 let (ia, il) = (off + j, off + K + j);
-                // (-ln x) p, negation by the sign bit (exact).
-                let nlp = _mm256_mul_pd(_mm256_xor_pd(lx[j], sign), p);
-                gr[ia] = p;
+                // (-ln x) pj, negation by the sign bit (exact).
+                let nlp = _mm256_mul_pd(_mm256_xor_pd(lx[j], sign), pj);
+                gr[ia] = pj;
                 gr[il] = nlp;
-                hr[ia][ia] = p;
+                hr[ia][ia] = pj;
                 hr[il][ia] = nlp;
-                hr[il][il] = _mm256_mul_pd(_mm256_mul_pd(lx[j], lx[j]), p);
+                hr[il][il] = _mm256_mul_pd(_mm256_mul_pd(lx[j], lx[j]), pj);
             }
             let (psi, dpsi) = if HUBER {
-                let ar = _mm256_andnot_pd(sign, r);
-                let inside = _mm256_cmp_pd::<_CMP_LE_OQ>(ar, dv);
-                // delta with the sign of r (delta >= 0).
-                let psi_out = _mm256_or_pd(_mm256_andnot_pd(sign, dv), _mm256_and_pd(sign, r));
-                (
-                    _mm256_blendv_pd(psi_out, r, inside),
-                    _mm256_blendv_pd(zero, one, inside),
-                )
+                let (_, inside, psi) = huber(r, pv.dv);
+                (psi, _mm256_blendv_pd(zero, one, inside))
             } else {
                 (_mm256_mul_pd(two, r), two)
             };
@@ -602,12 +660,6 @@ impl Problem {
                 }
             }
         }
-        let sum = |v: __m256d| {
-            let mut x = [0.0f64; LANES];
-            // SAFETY: x holds four values.
-            unsafe { _mm256_storeu_pd(x.as_mut_ptr(), v) };
-            (x[0] + x[1]) + (x[2] + x[3])
-        };
         let wsum: f64 = weight[..self.n].iter().sum();
         let mean = self.objective.reduction == Reduction::Mean && wsum > 0.0;
         for x in 0..N {
@@ -622,24 +674,11 @@ impl Problem {
 
     #[inline(always)]
     fn hessian_any(&self, theta: &[f64], hess: &mut [f64]) {
-        let huber = matches!(self.objective.penalty, Penalty::Huber { .. });
-        let log = self.objective.space == Space::Log;
-        let free = usize::from(self.e_term == ETerm::Free);
-        macro_rules! by_penalty {
-            ($k:literal, $n:literal) => {
-                match (huber, log) {
-                    (true, true) => self.hessian_lanes::<$k, $n, true, true>(theta, hess),
-                    (true, false) => self.hessian_lanes::<$k, $n, true, false>(theta, hess),
-                    (false, true) => self.hessian_lanes::<$k, $n, false, true>(theta, hess),
-                    (false, false) => self.hessian_lanes::<$k, $n, false, false>(theta, hess),
-                }
-            };
-        }
-        match (self.terms(), free) {
-            (1, 0) => by_penalty!(1, 2),
-            (1, _) => by_penalty!(1, 3),
-            (2, 0) => by_penalty!(2, 4),
-            (_, _) => by_penalty!(2, 5),
+        match (self.terms(), self.e_term == ETerm::Free) {
+            (1, false) => with_penalty!(self, hessian_lanes, [1, 2], theta, hess),
+            (1, true) => with_penalty!(self, hessian_lanes, [1, 3], theta, hess),
+            (_, false) => with_penalty!(self, hessian_lanes, [2, 4], theta, hess),
+            (_, true) => with_penalty!(self, hessian_lanes, [2, 5], theta, hess),
         }
     }
 
@@ -652,19 +691,9 @@ impl Problem {
         theta: &[f64],
         hess: &mut [f64],
     ) {
-        use crate::fastmath::{exp4, ln4};
-        let off = N - 2 * K;
-        let a: [f64; K] = std::array::from_fn(|j| theta[off + j]);
-        let al: [f64; K] = std::array::from_fn(|j| theta[off + K + j]);
-        let e_lin = match self.e_term {
-            ETerm::Free => theta[0].exp(),
-            ETerm::Fixed { ln_e } => ln_e.exp(),
-            ETerm::Absent => 0.0,
-        };
-        let delta = match self.objective.penalty {
-            Penalty::Huber { delta } => delta,
-            Penalty::Squared => 0.0,
-        };
+        use crate::fastmath::ln4;
+        let p = self.pass::<K>(theta);
+        let (off, e_lin, delta) = (p.off, p.e_lin, p.delta);
         let cols: [&[f64]; K] = std::array::from_fn(|j| &self.ln_x[j][..]);
         let len = self.weight.len();
         let (ln_loss, loss, weight) =
@@ -678,18 +707,7 @@ impl Problem {
         for c in 0..len / LANES {
             let lx: [[f64; LANES]; K] = std::array::from_fn(|j| chunk(cols[j], c));
             let (lnl, lo, wt) = (chunk(ln_loss, c), chunk(loss, c), chunk(weight, c));
-            let mut u = [[0.0f64; LANES]; K];
-            let mut s = [e_lin; LANES];
-            for j in 0..K {
-                let mut t = [0.0f64; LANES];
-                for l in 0..LANES {
-                    t[l] = a[j] - al[j] * lx[j][l];
-                }
-                u[j] = exp4(t);
-                for l in 0..LANES {
-                    s[l] += u[j][l];
-                }
-            }
+            let (u, s) = terms4(&p, &lx);
             let mut r = [0.0f64; LANES];
             let mut inv = [1.0f64; LANES];
             if LOG {
@@ -713,13 +731,13 @@ impl Problem {
                     hr[0][0][l] = pe;
                 }
                 for j in 0..K {
-                    let p = u[j][l] * inv[l];
+                    let pj = u[j][l] * inv[l];
                     let (ia, il) = (off + j, off + K + j);
-                    gr[ia][l] = p;
-                    gr[il][l] = -lx[j][l] * p;
-                    hr[ia][ia][l] = p;
-                    hr[il][ia][l] = -lx[j][l] * p;
-                    hr[il][il][l] = lx[j][l] * lx[j][l] * p;
+                    gr[ia][l] = pj;
+                    gr[il][l] = -lx[j][l] * pj;
+                    hr[ia][ia][l] = pj;
+                    hr[il][ia][l] = -lx[j][l] * pj;
+                    hr[il][il][l] = lx[j][l] * lx[j][l] * pj;
                 }
             }
             let mut psi = [0.0f64; LANES];
@@ -775,19 +793,9 @@ impl Problem {
         theta: &[f64],
         grad: &mut [f64],
     ) -> f64 {
-        use crate::fastmath::{exp4, ln4};
-        let off = usize::from(self.e_term == ETerm::Free);
-        let a: [f64; K] = std::array::from_fn(|j| theta[off + j]);
-        let al: [f64; K] = std::array::from_fn(|j| theta[off + K + j]);
-        let e_lin = match self.e_term {
-            ETerm::Free => theta[0].exp(),
-            ETerm::Fixed { ln_e } => ln_e.exp(),
-            ETerm::Absent => 0.0,
-        };
-        let delta = match self.objective.penalty {
-            Penalty::Huber { delta } => delta,
-            Penalty::Squared => 0.0,
-        };
+        use crate::fastmath::ln4;
+        let p = self.pass::<K>(theta);
+        let (off, e_lin, delta) = (p.off, p.e_lin, p.delta);
         let cols: [&[f64]; K] = std::array::from_fn(|j| &self.ln_x[j][..]);
         let len = self.weight.len();
         let (ln_loss, loss, weight) =
@@ -804,18 +812,7 @@ impl Problem {
         for c in 0..len / LANES {
             let lx: [[f64; LANES]; K] = std::array::from_fn(|j| chunk(cols[j], c));
             let (lnl, lo, wt) = (chunk(ln_loss, c), chunk(loss, c), chunk(weight, c));
-            let mut w = [[0.0f64; LANES]; K];
-            let mut s = [e_lin; LANES];
-            for j in 0..K {
-                let mut t = [0.0f64; LANES];
-                for l in 0..LANES {
-                    t[l] = a[j] - al[j] * lx[j][l];
-                }
-                w[j] = exp4(t);
-                for l in 0..LANES {
-                    s[l] += w[j][l];
-                }
-            }
+            let (w, s) = terms4(&p, &lx);
             let mut r = [0.0f64; LANES];
             let mut dr = [1.0f64; LANES];
             if LOG {
