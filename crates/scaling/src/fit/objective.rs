@@ -993,12 +993,38 @@ mod tests {
             eprintln!("SKIPPED: this CPU has no AVX2");
             return;
         }
-        let penalties = [
+        for (what, p) in variants(&[
             Penalty::Huber { delta: 1e-3 },
             Penalty::Huber { delta: 0.05 },
             Penalty::Squared,
-        ];
-        for penalty in penalties {
+        ]) {
+            for shift in [-0.3, 0.0, 0.01, 0.4] {
+                let full = [0.5 + shift, 6.0, 7.0 - shift, 0.34, 0.37 + shift];
+                let theta: Vec<f64> = match (p.e_term == ETerm::Free, p.terms()) {
+                    (true, 2) => full.to_vec(),
+                    (true, _) => vec![full[0], 6.0, 0.34],
+                    (false, 2) => full[1..].to_vec(),
+                    (false, _) => vec![6.0, 0.34 + shift],
+                };
+                let n = p.dim();
+                let (mut g1, mut g2) = (vec![0.0; n], vec![0.0; n]);
+                let f1 = p.value_grad(&theta, &mut g1);
+                let f2 = p.eval_any::<true>(&theta, &mut g2);
+                let what = format!("{what} shift={shift}");
+                assert_eq!(f1.to_bits(), f2.to_bits(), "{what}: {f1} vs {f2}");
+                for i in 0..n {
+                    assert_eq!(g1[i].to_bits(), g2[i].to_bits(), "{what} g[{i}]");
+                }
+            }
+        }
+    }
+
+    /// Every objective variant (`penalties` x log and linear space x sum and mean) with E
+    /// free, fixed and absent and one or two terms, as weighted problems (one weight 0), each
+    /// with a label for failure messages.
+    fn variants(penalties: &[Penalty]) -> Vec<(String, Problem)> {
+        let mut out = Vec::new();
+        for &penalty in penalties {
             for space in [Space::Log, Space::Linear] {
                 for reduction in [Reduction::Sum, Reduction::Mean] {
                     for e_term in [ETerm::Free, ETerm::Fixed { ln_e: 0.3 }, ETerm::Absent] {
@@ -1010,28 +1036,22 @@ mod tests {
                             };
                             let mut p = problem(e_term, obj, k);
                             p.set_weights(&[1.0, 0.0, 2.0, 1.0, 3.0, 1.0]);
-                            for shift in [-0.3, 0.0, 0.01, 0.4] {
-                                let full = [0.5 + shift, 6.0, 7.0 - shift, 0.34, 0.37 + shift];
-                                let theta: Vec<f64> = match (e_term == ETerm::Free, k) {
-                                    (true, 2) => full.to_vec(),
-                                    (true, _) => vec![full[0], 6.0, 0.34],
-                                    (false, 2) => full[1..].to_vec(),
-                                    (false, _) => vec![6.0, 0.34 + shift],
-                                };
-                                let n = p.dim();
-                                let (mut g1, mut g2) = (vec![0.0; n], vec![0.0; n]);
-                                let f1 = p.value_grad(&theta, &mut g1);
-                                let f2 = p.eval_any::<true>(&theta, &mut g2);
-                                let what = format!("{obj:?} {e_term:?} k={k} shift={shift}");
-                                assert_eq!(f1.to_bits(), f2.to_bits(), "{what}: {f1} vs {f2}");
-                                for i in 0..n {
-                                    assert_eq!(g1[i].to_bits(), g2[i].to_bits(), "{what} g[{i}]");
-                                }
-                            }
+                            out.push((format!("{obj:?} {e_term:?} k={k}"), p));
                         }
                     }
                 }
             }
+        }
+        out
+    }
+
+    /// The free parameters of `p` taken from `full = [e, a_1, a_2, alpha_1, alpha_2]`.
+    fn theta_of(p: &Problem, full: [f64; 5]) -> Vec<f64> {
+        match (p.e_term == ETerm::Free, p.terms()) {
+            (true, 2) => full.to_vec(),
+            (true, _) => vec![full[0], full[1], full[3]],
+            (false, 2) => full[1..].to_vec(),
+            (false, _) => vec![full[1], full[3]],
         }
     }
 
@@ -1045,40 +1065,19 @@ mod tests {
             eprintln!("SKIPPED: this CPU has no AVX2");
             return;
         }
-        for penalty in [
+        for (what, p) in variants(&[
             Penalty::Huber { delta: 1e-3 },
             Penalty::Huber { delta: 0.05 },
             Penalty::Squared,
-        ] {
-            for space in [Space::Log, Space::Linear] {
-                for reduction in [Reduction::Sum, Reduction::Mean] {
-                    for e_term in [ETerm::Free, ETerm::Fixed { ln_e: 0.3 }, ETerm::Absent] {
-                        for k in [1, 2] {
-                            let obj = Objective {
-                                penalty,
-                                space,
-                                reduction,
-                            };
-                            let mut p = problem(e_term, obj, k);
-                            p.set_weights(&[1.0, 0.0, 2.0, 1.0, 3.0, 1.0]);
-                            let full = [0.5, 6.0, 7.0, 0.34, 0.37];
-                            let theta: Vec<f64> = match (e_term == ETerm::Free, k) {
-                                (true, 2) => full.to_vec(),
-                                (true, _) => vec![0.5, 6.0, 0.34],
-                                (false, 2) => full[1..].to_vec(),
-                                (false, _) => vec![6.0, 0.34],
-                            };
-                            let n = p.dim();
-                            let (mut h1, mut h2) = (vec![0.0; n * n], vec![0.0; n * n]);
-                            p.hessian(&theta, &mut h1);
-                            p.hessian_any(&theta, &mut h2);
-                            let b1: Vec<u64> = h1.iter().map(|v| v.to_bits()).collect();
-                            let b2: Vec<u64> = h2.iter().map(|v| v.to_bits()).collect();
-                            assert_eq!(b1, b2, "{obj:?} {e_term:?} k={k}");
-                        }
-                    }
-                }
-            }
+        ]) {
+            let theta = theta_of(&p, [0.5, 6.0, 7.0, 0.34, 0.37]);
+            let n = p.dim();
+            let (mut h1, mut h2) = (vec![0.0; n * n], vec![0.0; n * n]);
+            p.hessian(&theta, &mut h1);
+            p.hessian_any(&theta, &mut h2);
+            let b1: Vec<u64> = h1.iter().map(|v| v.to_bits()).collect();
+            let b2: Vec<u64> = h2.iter().map(|v| v.to_bits()).collect();
+            assert_eq!(b1, b2, "{what}");
         }
     }
 
@@ -1086,49 +1085,27 @@ mod tests {
     /// gradient for every combination of penalty, space, reduction and E handling.
     #[test]
     fn hessian_matches_finite_differences() {
-        for penalty in [Penalty::Huber { delta: 0.05 }, Penalty::Squared] {
-            for space in [Space::Log, Space::Linear] {
-                for reduction in [Reduction::Sum, Reduction::Mean] {
-                    for e_term in [ETerm::Free, ETerm::Fixed { ln_e: 0.3 }, ETerm::Absent] {
-                        for k in [1, 2] {
-                            let obj = Objective {
-                                penalty,
-                                space,
-                                reduction,
-                            };
-                            let mut p = problem(e_term, obj, k);
-                            p.set_weights(&[1.0, 0.0, 2.0, 1.0, 3.0, 1.0]);
-                            let full = [0.5, 0.6, 0.7, 0.04, 0.03];
-                            let theta: Vec<f64> = match (e_term == ETerm::Free, k) {
-                                (true, 2) => full.to_vec(),
-                                (true, _) => vec![0.5, 0.6, 0.04],
-                                (false, 2) => full[1..].to_vec(),
-                                (false, _) => vec![0.6, 0.04],
-                            };
-                            let n = p.dim();
-                            let mut h = vec![0.0; n * n];
-                            p.hessian(&theta, &mut h);
-                            for b in 0..n {
-                                let step = 1e-6;
-                                let (mut gp, mut gm) = (vec![0.0; n], vec![0.0; n]);
-                                let mut tp = theta.clone();
-                                tp[b] += step;
-                                p.value_grad(&tp, &mut gp);
-                                let mut tm = theta.clone();
-                                tm[b] -= step;
-                                p.value_grad(&tm, &mut gm);
-                                for a in 0..n {
-                                    let fd = (gp[a] - gm[a]) / (2.0 * step);
-                                    let exact = h[a * n + b];
-                                    assert!(
-                                        (fd - exact).abs() < 1e-5 * (1.0 + exact.abs()),
-                                        "{penalty:?} {space:?} {reduction:?} {e_term:?} k={k} \
-                                         H[{a}][{b}]: fd {fd} vs {exact}"
-                                    );
-                                }
-                            }
-                        }
-                    }
+        for (what, p) in variants(&[Penalty::Huber { delta: 0.05 }, Penalty::Squared]) {
+            let theta = theta_of(&p, [0.5, 0.6, 0.7, 0.04, 0.03]);
+            let n = p.dim();
+            let mut h = vec![0.0; n * n];
+            p.hessian(&theta, &mut h);
+            for b in 0..n {
+                let step = 1e-6;
+                let (mut gp, mut gm) = (vec![0.0; n], vec![0.0; n]);
+                let mut tp = theta.clone();
+                tp[b] += step;
+                p.value_grad(&tp, &mut gp);
+                let mut tm = theta.clone();
+                tm[b] -= step;
+                p.value_grad(&tm, &mut gm);
+                for a in 0..n {
+                    let fd = (gp[a] - gm[a]) / (2.0 * step);
+                    let exact = h[a * n + b];
+                    assert!(
+                        (fd - exact).abs() < 1e-5 * (1.0 + exact.abs()),
+                        "{what} H[{a}][{b}]: fd {fd} vs {exact}"
+                    );
                 }
             }
         }
