@@ -47,6 +47,15 @@ fn epoch_intervals() {
     );
 }
 
+/// `f` run on a pool of `threads` threads.
+fn on_threads<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap()
+        .install(f)
+}
+
 #[test]
 fn same_seed_same_bits_any_thread_count() {
     let Some(runs) = common::epoch_runs() else {
@@ -55,11 +64,7 @@ fn same_seed_same_bits_any_thread_count() {
     let cfg = FitConfig::default();
     let full = fit::fit(&runs, &cfg).unwrap();
     let run = |threads: usize| {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap();
-        pool.install(|| {
+        on_threads(threads, || {
             uncertainty::bootstrap(&runs, &cfg, &full, &config(200, 7), &|| {}).unwrap()
         })
     };
@@ -84,11 +89,7 @@ fn generic_path_same_seed_same_bits_any_thread_count() {
     .unwrap();
     let full = fit::fit(&runs, &cfg).unwrap();
     let run = |threads: usize| {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap();
-        pool.install(|| {
+        on_threads(threads, || {
             uncertainty::bootstrap(&runs, &cfg, &full, &config(100, 5), &|| {}).unwrap()
         })
     };
