@@ -1,5 +1,5 @@
 """Shared paths: the repository root, the real datasets (tests skip without them) and the
-command-line binary the parity tests compare against."""
+command-line binary the parity tests compare against; and the Ctrl-C check of long calls."""
 
 import os
 import pathlib
@@ -30,3 +30,25 @@ def cli_binary() -> pathlib.Path:
 def cli(*args: str) -> str:
     out = subprocess.run([str(cli_binary()), *args], check=True, capture_output=True, text=True)
     return out.stdout
+
+
+def assert_ctrl_c_interrupts_promptly(call) -> None:
+    """`call()` (a long computation) raises KeyboardInterrupt within 5 s when Ctrl-C arrives
+    after half a second. A process started in the background by a shell without job control
+    ignores SIGINT, and `_thread.interrupt_main` then does nothing: Python's own handler is
+    installed for the duration, as in an interactive session."""
+    import _thread
+    import signal
+    import threading
+    import time
+
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        timer = threading.Timer(0.5, _thread.interrupt_main)
+        timer.start()
+        start = time.monotonic()
+        with pytest.raises(KeyboardInterrupt):
+            call()
+        assert time.monotonic() - start < 5.0
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import scaling
-from conftest import cli, data_file
+from conftest import assert_ctrl_c_interrupts_promptly, cli, data_file
 
 EPOCH = "epoch_chinchilla_svg.csv"
 
@@ -119,21 +119,7 @@ def test_progress_is_called_for_a_long_bootstrap_and_silent_for_a_short_one():
 
 
 def test_ctrl_c_interrupts_a_long_bootstrap_promptly():
-    import _thread
-    import signal
-    import threading
-    import time
-
     path = str(data_file(EPOCH))
-    # A process started in the background by a shell without job control ignores SIGINT,
-    # and interrupt_main then does nothing: handle it as an interactive Python would.
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
-        timer = threading.Timer(0.5, _thread.interrupt_main)
-        timer.start()
-        start = time.monotonic()
-        with pytest.raises(KeyboardInterrupt):
-            scaling.fit(path, drop_top_loss=5, bootstrap=100000, progress=False)
-        assert time.monotonic() - start < 5.0
-    finally:
-        signal.signal(signal.SIGINT, previous)
+    assert_ctrl_c_interrupts_promptly(
+        lambda: scaling.fit(path, drop_top_loss=5, bootstrap=100000, progress=False)
+    )

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 import scaling
-from conftest import cli, data_file
+from conftest import assert_ctrl_c_interrupts_promptly, cli, data_file
 
 EPOCH = "epoch_chinchilla_svg.csv"
 BUDGETS = [6e18, 1e19, 3e19, 6e19, 1e20, 3e20, 6e20, 1e21, 3e21]
@@ -111,21 +111,7 @@ def test_compare_reports_bootstrap_progress_and_isoflop_the_time_taken():
 
 
 def test_ctrl_c_interrupts_a_long_compare_promptly():
-    import _thread
-    import signal
-    import threading
-    import time
-
     path = str(data_file(EPOCH))
-    # A process started in the background by a shell without job control ignores SIGINT,
-    # and interrupt_main then does nothing: handle it as an interactive Python would.
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
-        timer = threading.Timer(0.5, _thread.interrupt_main)
-        timer.start()
-        start = time.monotonic()
-        with pytest.raises(KeyboardInterrupt):
-            scaling.compare(path, bootstrap=100000, progress=False)
-        assert time.monotonic() - start < 5.0
-    finally:
-        signal.signal(signal.SIGINT, previous)
+    assert_ctrl_c_interrupts_promptly(
+        lambda: scaling.compare(path, bootstrap=100000, progress=False)
+    )
