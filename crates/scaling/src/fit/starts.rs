@@ -265,17 +265,25 @@ pub fn varpro_seeds(problem: &Problem, max_seeds: usize) -> Vec<Seed> {
     let wsum: f64 = w.iter().sum();
     let wy: f64 = w.iter().zip(&y).map(|(a, b)| a * b).sum();
     let wyy: f64 = w.iter().zip(&y).map(|(a, b)| a * b * b).sum();
+    /// Per grid point q of one term: sum_i w_i u_qi, sum_i w_i u_qi^2, sum_i w_i u_qi y_i and
+    /// max_i u_qi (one array per sum, so the compiler runs the grid points as lanes).
     #[derive(Clone)]
     struct Sums {
-        wu: f64,
-        wuu: f64,
-        wuy: f64,
-        umax: f64,
+        wu: Vec<f64>,
+        wuu: Vec<f64>,
+        wuy: Vec<f64>,
+        umax: Vec<f64>,
     }
-    let mut wu = vec![vec![0.0f64; npts]; k];
-    let mut wuu = vec![vec![0.0f64; npts]; k];
-    let mut wuy = vec![vec![0.0f64; npts]; k];
-    let mut umax = vec![vec![0.0f64; npts]; k];
+    let zero = vec![0.0f64; npts];
+    let mut sums = vec![
+        Sums {
+            wu: zero.clone(),
+            wuu: zero.clone(),
+            wuy: zero.clone(),
+            umax: zero,
+        };
+        k
+    ];
     let mut cross: Vec<f64> = vec![0.0; if k == 2 { npts * npts } else { 0 }];
     let mut u = vec![vec![0.0f64; npts]; k];
     let mut wu1 = vec![0.0f64; npts];
@@ -287,13 +295,12 @@ pub fn varpro_seeds(problem: &Problem, max_seeds: usize) -> Vec<Seed> {
             for (q, &p) in grid.iter().enumerate() {
                 uj[q] = (-p * lx).exp();
             }
-            let (su, suu, suy, smax) = (&mut wu[j], &mut wuu[j], &mut wuy[j], &mut umax[j]);
-            for q in 0..npts {
-                let v = uj[q];
-                su[q] += wi * v;
-                suu[q] += wi * v * v;
-                suy[q] += wi * v * y[i];
-                smax[q] = smax[q].max(v);
+            let sj = &mut sums[j];
+            for (q, &v) in uj.iter().enumerate() {
+                sj.wu[q] += wi * v;
+                sj.wuu[q] += wi * v * v;
+                sj.wuy[q] += wi * v * y[i];
+                sj.umax[q] = sj.umax[q].max(v);
             }
         }
         if k == 2 {
@@ -309,18 +316,6 @@ pub fn varpro_seeds(problem: &Problem, max_seeds: usize) -> Vec<Seed> {
             }
         }
     }
-    let sums: Vec<Vec<Sums>> = (0..k)
-        .map(|j| {
-            (0..npts)
-                .map(|q| Sums {
-                    wu: wu[j][q],
-                    wuu: wuu[j][q],
-                    wuy: wuy[j][q],
-                    umax: umax[j][q],
-                })
-                .collect()
-        })
-        .collect();
     // Profile over the grid: (sse, grid indices, coefficients [E, A_1.., ]).
     // Rows of the grid in parallel, collected in order.
     let q2max = if k == 2 { npts } else { 1 };
@@ -339,25 +334,25 @@ pub fn varpro_seeds(problem: &Problem, max_seeds: usize) -> Vec<Seed> {
                 map[0] = 0;
                 idx = 1;
             }
-            let s1 = &sums[0][q1];
+            let s1 = &sums[0];
             let i1 = idx;
-            gram[i1][i1] = s1.wuu;
-            rhs[i1] = s1.wuy;
+            gram[i1][i1] = s1.wuu[q1];
+            rhs[i1] = s1.wuy[q1];
             map[1] = i1;
             if free_e {
-                gram[0][i1] = s1.wu;
-                gram[i1][0] = s1.wu;
+                gram[0][i1] = s1.wu[q1];
+                gram[i1][0] = s1.wu[q1];
             }
             idx += 1;
             if k == 2 {
-                let s2 = &sums[1][q2];
+                let s2 = &sums[1];
                 let i2 = idx;
-                gram[i2][i2] = s2.wuu;
-                rhs[i2] = s2.wuy;
+                gram[i2][i2] = s2.wuu[q2];
+                rhs[i2] = s2.wuy[q2];
                 map[2] = i2;
                 if free_e {
-                    gram[0][i2] = s2.wu;
-                    gram[i2][0] = s2.wu;
+                    gram[0][i2] = s2.wu[q2];
+                    gram[i2][0] = s2.wu[q2];
                 }
                 let cross = cross[q1 * npts + q2];
                 gram[i1][i2] = cross;
@@ -424,7 +419,7 @@ pub fn varpro_seeds(problem: &Problem, max_seeds: usize) -> Vec<Seed> {
                 theta.push(coef[0].max(1e-3 * min_loss).ln());
             }
             for j in 0..k {
-                let floor = 1e-3 * min_loss / sums[j][q[j]].umax;
+                let floor = 1e-3 * min_loss / sums[j].umax[q[j]];
                 theta.push(coef[1 + j].max(floor).ln());
             }
             for &qj in q.iter().take(k) {
