@@ -993,11 +993,7 @@ mod tests {
             eprintln!("SKIPPED: this CPU has no AVX2");
             return;
         }
-        for (what, p) in variants(&[
-            Penalty::Huber { delta: 1e-3 },
-            Penalty::Huber { delta: 0.05 },
-            Penalty::Squared,
-        ]) {
+        for (what, p) in variants(&PENALTIES) {
             for shift in [-0.3, 0.0, 0.01, 0.4] {
                 let full = [0.5 + shift, 6.0, 7.0 - shift, 0.34, 0.37 + shift];
                 let theta: Vec<f64> = match (p.e_term == ETerm::Free, p.terms()) {
@@ -1018,6 +1014,14 @@ mod tests {
             }
         }
     }
+
+    /// Huber with Chinchilla's delta (most residuals outside) and a wide one (most inside),
+    /// and squared error.
+    const PENALTIES: [Penalty; 3] = [
+        Penalty::Huber { delta: 1e-3 },
+        Penalty::Huber { delta: 0.05 },
+        Penalty::Squared,
+    ];
 
     /// Every objective variant (`penalties` x log and linear space x sum and mean) with E
     /// free, fixed and absent and one or two terms, as weighted problems (one weight 0), each
@@ -1065,11 +1069,7 @@ mod tests {
             eprintln!("SKIPPED: this CPU has no AVX2");
             return;
         }
-        for (what, p) in variants(&[
-            Penalty::Huber { delta: 1e-3 },
-            Penalty::Huber { delta: 0.05 },
-            Penalty::Squared,
-        ]) {
+        for (what, p) in variants(&PENALTIES) {
             let theta = theta_of(&p, [0.5, 6.0, 7.0, 0.34, 0.37]);
             let n = p.dim();
             let (mut h1, mut h2) = (vec![0.0; n * n], vec![0.0; n * n]);
