@@ -1015,8 +1015,8 @@ mod tests {
         }
     }
 
-    /// Huber with Chinchilla's delta (most residuals outside) and a wide one (most inside),
-    /// and squared error.
+    /// Huber with Chinchilla's narrow delta and a wide one (so residuals fall on both sides
+    /// of the threshold across the tests' parameters), and squared error.
     const PENALTIES: [Penalty; 3] = [
         Penalty::Huber { delta: 1e-3 },
         Penalty::Huber { delta: 0.05 },
