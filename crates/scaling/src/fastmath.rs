@@ -198,7 +198,7 @@ pub mod avx2 {
     use super::{EXP_C, LN2_HI, LN2_LO, LN_C, LOG2E, SHIFT};
     use std::arch::x86_64::*;
 
-    /// The constants of [`exp_v`] and [`ln_v`] as whole vectors. A kernel builds them once
+    /// The constants of [`exp_vn`] and [`ln_v`] as whole vectors. A kernel builds them once
     /// per call and passes them through [`std::hint::black_box`], so the compiler keeps them
     /// in memory and folds them into the arithmetic as memory operands, instead of
     /// re-broadcasting each splat constant on every chunk (about 50 instructions a chunk).
@@ -251,61 +251,77 @@ pub mod avx2 {
         }
     }
 
-    /// c0 + c1 x, as in the scalar form.
-    #[target_feature(enable = "avx2")]
-    #[inline]
-    fn lin(c0: __m256d, c1: __m256d, x: __m256d) -> __m256d {
-        _mm256_add_pd(c0, _mm256_mul_pd(c1, x))
+    /// One step of `U` independent chains: `f(u)` for u = 0..U. The kernels evaluate several
+    /// chunks of runs at once with every step written for all of them in turn, so the
+    /// processor works on one chunk while another waits on a division or a long polynomial
+    /// (the operations on each chunk, and their order, are those of one chunk alone).
+    #[inline(always)]
+    pub fn each<const U: usize>(f: impl FnMut(usize) -> __m256d) -> [__m256d; U] {
+        std::array::from_fn(f)
     }
 
-    /// a + b x.
+    /// a + b x on each of U vectors, as in the scalar form (no fused multiply-add).
     #[target_feature(enable = "avx2")]
     #[inline]
-    fn fma_free(a: __m256d, b: __m256d, x: __m256d) -> __m256d {
-        _mm256_add_pd(a, _mm256_mul_pd(b, x))
+    fn lin<const U: usize>(a: [__m256d; U], b: [__m256d; U], x: [__m256d; U]) -> [__m256d; U] {
+        each::<U>(|u| _mm256_add_pd(a[u], _mm256_mul_pd(b[u], x[u])))
     }
 
-    /// [`super::exp_poly`] on four lanes, same operations in the same order.
+    /// c0 + c1 x with constants c0 and c1.
     #[target_feature(enable = "avx2")]
     #[inline]
-    fn exp_poly(r: __m256d, k: &Consts) -> __m256d {
+    fn lin_c<const U: usize>(c0: __m256d, c1: __m256d, x: [__m256d; U]) -> [__m256d; U] {
+        each::<U>(|u| _mm256_add_pd(c0, _mm256_mul_pd(c1, x[u])))
+    }
+
+    /// x * y on each of U vectors.
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    fn mul<const U: usize>(x: [__m256d; U], y: [__m256d; U]) -> [__m256d; U] {
+        each::<U>(|u| _mm256_mul_pd(x[u], y[u]))
+    }
+
+    /// [`super::exp_poly`] on U vectors of four lanes, same operations in the same order.
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    fn exp_poly<const U: usize>(r: [__m256d; U], k: &Consts) -> [__m256d; U] {
         let c = &k.exp_c;
-        let r2 = _mm256_mul_pd(r, r);
-        let r4 = _mm256_mul_pd(r2, r2);
-        let r8 = _mm256_mul_pd(r4, r4);
+        let r2 = mul(r, r);
+        let r4 = mul(r2, r2);
+        let r8 = mul(r4, r4);
         // c[0] + c[1] r with c[0] = c[1] = 1: multiplying by 1 is exact.
-        let q0 = _mm256_add_pd(c[0], r);
-        let q1 = lin(c[2], c[3], r);
-        let q2 = lin(c[4], c[5], r);
-        let q3 = lin(c[6], c[7], r);
-        let q4 = lin(c[8], c[9], r);
-        let q5 = lin(c[10], c[11], r);
-        let q6 = lin(c[12], c[13], r);
-        let s0 = fma_free(q0, q1, r2);
-        let s1 = fma_free(q2, q3, r2);
-        let s2 = fma_free(q4, q5, r2);
-        let t0 = fma_free(s0, s1, r4);
-        let t1 = fma_free(s2, q6, r4);
-        fma_free(t0, t1, r8)
+        let q0 = each::<U>(|u| _mm256_add_pd(c[0], r[u]));
+        let q1 = lin_c(c[2], c[3], r);
+        let q2 = lin_c(c[4], c[5], r);
+        let q3 = lin_c(c[6], c[7], r);
+        let q4 = lin_c(c[8], c[9], r);
+        let q5 = lin_c(c[10], c[11], r);
+        let q6 = lin_c(c[12], c[13], r);
+        let s0 = lin(q0, q1, r2);
+        let s1 = lin(q2, q3, r2);
+        let s2 = lin(q4, q5, r2);
+        let t0 = lin(s0, s1, r4);
+        let t1 = lin(s2, q6, r4);
+        lin(t0, t1, r8)
     }
 
-    /// [`super::ln_poly`] on four lanes.
+    /// [`super::ln_poly`] on U vectors of four lanes.
     #[target_feature(enable = "avx2")]
     #[inline]
-    fn ln_poly(x: __m256d, k: &Consts) -> __m256d {
+    fn ln_poly<const U: usize>(x: [__m256d; U], k: &Consts) -> [__m256d; U] {
         let c = &k.ln_c;
-        let x2 = _mm256_mul_pd(x, x);
-        let x4 = _mm256_mul_pd(x2, x2);
-        let x8 = _mm256_mul_pd(x4, x4);
-        let q0 = lin(c[0], c[1], x);
-        let q1 = lin(c[2], c[3], x);
-        let q2 = lin(c[4], c[5], x);
-        let q3 = lin(c[6], c[7], x);
-        let q4 = lin(c[8], c[9], x);
-        let s0 = fma_free(q0, q1, x2);
-        let s1 = fma_free(q2, q3, x2);
-        let t0 = fma_free(s0, s1, x4);
-        fma_free(t0, q4, x8)
+        let x2 = mul(x, x);
+        let x4 = mul(x2, x2);
+        let x8 = mul(x4, x4);
+        let q0 = lin_c(c[0], c[1], x);
+        let q1 = lin_c(c[2], c[3], x);
+        let q2 = lin_c(c[4], c[5], x);
+        let q3 = lin_c(c[6], c[7], x);
+        let q4 = lin_c(c[8], c[9], x);
+        let s0 = lin(q0, q1, x2);
+        let s1 = lin(q2, q3, x2);
+        let t0 = lin(s0, s1, x4);
+        lin(t0, q4, x8)
     }
 
     /// [`super::exp4`] with AVX2.
@@ -319,26 +335,31 @@ pub mod avx2 {
         let mut out = [0.0; W];
         _mm256_storeu_pd(
             out.as_mut_ptr(),
-            exp_v(_mm256_loadu_pd(x.as_ptr()), &Consts::new()),
+            exp_vn([_mm256_loadu_pd(x.as_ptr())], &Consts::new())[0],
         );
         out
     }
 
-    /// [`super::exp4`] on a register: the same operations in the same order.
+    /// [`super::exp4`] on U registers: the same operations in the same order, each step on
+    /// all U in turn (see [`each`]).
     #[target_feature(enable = "avx2")]
     #[inline]
-    pub fn exp_v(x: __m256d, k: &Consts) -> __m256d {
-        let xl = _mm256_min_pd(_mm256_max_pd(x, k.lo), k.hi);
-        let t = _mm256_add_pd(_mm256_mul_pd(xl, k.log2e), k.shift);
-        let kf = _mm256_sub_pd(t, k.shift);
-        let r = _mm256_sub_pd(
-            _mm256_sub_pd(xl, _mm256_mul_pd(kf, k.ln2_hi)),
-            _mm256_mul_pd(kf, k.ln2_lo),
-        );
-        let ki = _mm256_sub_epi64(_mm256_castpd_si256(t), _mm256_castpd_si256(k.shift));
-        let scale = _mm256_castsi256_pd(_mm256_slli_epi64::<52>(_mm256_add_epi64(ki, k.bias)));
+    pub fn exp_vn<const U: usize>(x: [__m256d; U], k: &Consts) -> [__m256d; U] {
+        let xl = each::<U>(|u| _mm256_min_pd(_mm256_max_pd(x[u], k.lo), k.hi));
+        let t = each::<U>(|u| _mm256_add_pd(_mm256_mul_pd(xl[u], k.log2e), k.shift));
+        let kf = each::<U>(|u| _mm256_sub_pd(t[u], k.shift));
+        let r = each::<U>(|u| {
+            _mm256_sub_pd(
+                _mm256_sub_pd(xl[u], _mm256_mul_pd(kf[u], k.ln2_hi)),
+                _mm256_mul_pd(kf[u], k.ln2_lo),
+            )
+        });
+        let scale = each::<U>(|u| {
+            let ki = _mm256_sub_epi64(_mm256_castpd_si256(t[u]), _mm256_castpd_si256(k.shift));
+            _mm256_castsi256_pd(_mm256_slli_epi64::<52>(_mm256_add_epi64(ki, k.bias)))
+        });
         let p = exp_poly(r, k);
-        _mm256_mul_pd(p, scale)
+        mul(p, scale)
     }
 
     /// [`super::ln4`] with AVX2.
@@ -361,22 +382,39 @@ pub mod avx2 {
     #[target_feature(enable = "avx2")]
     #[inline]
     pub fn ln_v(x: __m256d, k: &Consts) -> __m256d {
-        let bits = _mm256_castpd_si256(x);
-        let m = _mm256_castsi256_pd(_mm256_or_si256(_mm256_and_si256(bits, k.mant), k.one_bits));
-        let e = _mm256_castsi256_pd(_mm256_or_si256(_mm256_srli_epi64::<52>(bits), k.two52_bits));
-        let e = _mm256_sub_pd(_mm256_sub_pd(e, k.two52), k.e_bias);
-        let big = _mm256_cmp_pd::<_CMP_GT_OQ>(m, k.sqrt2);
-        let m = _mm256_blendv_pd(m, _mm256_mul_pd(m, k.half), big);
-        let ef = _mm256_blendv_pd(e, _mm256_add_pd(e, k.one), big);
-        let f = _mm256_div_pd(_mm256_sub_pd(m, k.one), _mm256_add_pd(m, k.one));
-        let f2 = _mm256_mul_pd(f, f);
+        ln_vn([x], k)[0]
+    }
+
+    /// [`ln_v`] on U registers, each step on all U in turn (see [`each`]).
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    pub fn ln_vn<const U: usize>(x: [__m256d; U], k: &Consts) -> [__m256d; U] {
+        let bits = x.map(|v| _mm256_castpd_si256(v));
+        let m = each::<U>(|u| {
+            _mm256_castsi256_pd(_mm256_or_si256(
+                _mm256_and_si256(bits[u], k.mant),
+                k.one_bits,
+            ))
+        });
+        let e = each::<U>(|u| {
+            let e = _mm256_or_si256(_mm256_srli_epi64::<52>(bits[u]), k.two52_bits);
+            _mm256_sub_pd(_mm256_sub_pd(_mm256_castsi256_pd(e), k.two52), k.e_bias)
+        });
+        let big = each::<U>(|u| _mm256_cmp_pd::<_CMP_GT_OQ>(m[u], k.sqrt2));
+        let m = each::<U>(|u| _mm256_blendv_pd(m[u], _mm256_mul_pd(m[u], k.half), big[u]));
+        let ef = each::<U>(|u| _mm256_blendv_pd(e[u], _mm256_add_pd(e[u], k.one), big[u]));
+        let f =
+            each::<U>(|u| _mm256_div_pd(_mm256_sub_pd(m[u], k.one), _mm256_add_pd(m[u], k.one)));
+        let f2 = mul(f, f);
         let s = ln_poly(f2, k);
-        let tf = _mm256_mul_pd(k.two, f);
-        let lnm = _mm256_add_pd(tf, _mm256_mul_pd(tf, _mm256_mul_pd(f2, s)));
-        _mm256_add_pd(
-            _mm256_mul_pd(ef, k.ln2_hi),
-            _mm256_add_pd(_mm256_mul_pd(ef, k.ln2_lo), lnm),
-        )
+        let tf = each::<U>(|u| _mm256_mul_pd(k.two, f[u]));
+        each::<U>(|u| {
+            let lnm = _mm256_add_pd(tf[u], _mm256_mul_pd(tf[u], _mm256_mul_pd(f2[u], s[u])));
+            _mm256_add_pd(
+                _mm256_mul_pd(ef[u], k.ln2_hi),
+                _mm256_add_pd(_mm256_mul_pd(ef[u], k.ln2_lo), lnm),
+            )
+        })
     }
 }
 

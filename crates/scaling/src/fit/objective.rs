@@ -197,7 +197,7 @@ fn terms4<const K: usize>(
 #[cfg(target_arch = "x86_64")]
 mod lanes_avx2 {
     use super::{Pass, LANES};
-    use crate::fastmath::avx2::{exp_v, Consts};
+    use crate::fastmath::avx2::{each, exp_vn, Consts};
     use std::arch::x86_64::*;
 
     /// [`Pass`] as vectors: `a`, `alpha`, E and delta broadcast to four lanes.
@@ -250,19 +250,24 @@ mod lanes_avx2 {
         }
     }
 
-    /// [`super::terms4`] on registers.
+    /// [`super::terms4`] on registers, for U consecutive chunks at once (each step on all U
+    /// in turn; see [`crate::fastmath::avx2::each`]).
     #[target_feature(enable = "avx2")]
     #[inline]
-    pub fn terms<const K: usize>(
+    pub fn terms<const K: usize, const U: usize>(
         p: &PassV<K>,
-        lx: &[__m256d; K],
+        lx: &[[__m256d; K]; U],
         k: &Consts,
-    ) -> ([__m256d; K], __m256d) {
-        let mut w = [_mm256_setzero_pd(); K];
-        let mut s = p.ev;
+    ) -> ([[__m256d; K]; U], [__m256d; U]) {
+        let mut w = [[_mm256_setzero_pd(); K]; U];
+        let mut s = [p.ev; U];
         for j in 0..K {
-            w[j] = exp_v(_mm256_sub_pd(p.a[j], _mm256_mul_pd(p.al[j], lx[j])), k);
-            s = _mm256_add_pd(s, w[j]);
+            let x = each::<U>(|u| _mm256_sub_pd(p.a[j], _mm256_mul_pd(p.al[j], lx[u][j])));
+            let e = exp_vn(x, k);
+            for u in 0..U {
+                w[u][j] = e[u];
+                s[u] = _mm256_add_pd(s[u], e[u]);
+            }
         }
         (w, s)
     }
@@ -289,6 +294,15 @@ mod lanes_avx2 {
         unsafe { _mm256_storeu_pd(x.as_mut_ptr(), v) };
         (x[0] + x[1]) + (x[2] + x[3])
     }
+}
+
+/// The four-lane sums of [`Problem::eval_simd`]: the objective and the gradient's parts.
+#[cfg(target_arch = "x86_64")]
+struct EvalSums<const K: usize> {
+    f: std::arch::x86_64::__m256d,
+    ge: std::arch::x86_64::__m256d,
+    ga: [std::arch::x86_64::__m256d; K],
+    gal: [std::arch::x86_64::__m256d; K],
 }
 
 impl Problem {
@@ -411,7 +425,9 @@ impl Problem {
     /// same order (so the result is bit-identical to the portable kernel, checked in the
     /// tests), with everything in registers: Huber's inside/outside choice is a compare and
     /// two blends instead of branches, and the log-sum-exp, residual, penalty and gradient
-    /// accumulation run on four lanes at once.
+    /// accumulation run on four lanes at once. Chunks are taken four at a time
+    /// ([`Self::eval_block`]), so that one chunk's arithmetic fills the time the other waits
+    /// on its divisions; the sums still add chunk after chunk.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
     fn eval_simd<const K: usize, const GRAD: bool, const HUBER: bool, const LOG: bool>(
@@ -419,71 +435,117 @@ impl Problem {
         theta: &[f64],
         grad: &mut [f64],
     ) -> f64 {
-        use crate::fastmath::avx2::{ln_v, Consts};
-        use lanes_avx2::{huber, load, sum, terms, PassV};
+        use crate::fastmath::avx2::Consts;
+        use lanes_avx2::{sum, PassV};
         use std::arch::x86_64::*;
         let consts = std::hint::black_box(Consts::new());
-        let k = &consts;
         let p = self.pass::<K>(theta);
         let pv = PassV::new(&p);
-        let (off, ev) = (p.off, pv.ev);
-        // delta (|r| - delta/2) with delta/2 formed once, as the scalar form does per lane.
-        let half_d = _mm256_set1_pd(0.5 * p.delta);
-        let half = _mm256_set1_pd(0.5);
-        let two = _mm256_set1_pd(2.0);
+        let off = p.off;
         let chunks = self.weight.len() / LANES;
-        let weight = &self.weight[..];
         let zero = _mm256_setzero_pd();
-        let mut f = zero;
-        let mut ge = zero;
-        let mut ga = [zero; K];
-        let mut gal = [zero; K];
-        for c in 0..chunks {
-            // SAFETY: every column holds `chunks * LANES` values (padded to whole chunks).
-            let (lx, lnl, lo, wt) =
-                unsafe { load::<K>(&self.ln_x, &self.ln_loss, &self.loss, weight, c * LANES) };
-            let (w, s) = terms(&pv, &lx, k);
-            let r = if LOG {
-                _mm256_sub_pd(ln_v(s, k), lnl)
-            } else {
-                _mm256_sub_pd(s, lo)
-            };
-            let (rho, psi) = if HUBER {
-                let (ar, inside, psi) = huber(r, pv.dv);
-                let rho_in = _mm256_mul_pd(_mm256_mul_pd(half, r), r);
-                let rho_out = _mm256_mul_pd(pv.dv, _mm256_sub_pd(ar, half_d));
-                (_mm256_blendv_pd(rho_out, rho_in, inside), psi)
-            } else {
-                (_mm256_mul_pd(r, r), _mm256_mul_pd(two, r))
-            };
-            f = _mm256_add_pd(f, _mm256_mul_pd(wt, rho));
-            if GRAD {
-                // wt psi dr / s with dr = 1 in log space (multiplying by 1 is exact).
-                let wp = _mm256_mul_pd(wt, psi);
-                let wp = if LOG { wp } else { _mm256_mul_pd(wp, s) };
-                let cf = _mm256_div_pd(wp, s);
-                ge = _mm256_add_pd(ge, _mm256_mul_pd(cf, ev));
-                for j in 0..K {
-                    let cw = _mm256_mul_pd(cf, w[j]);
-                    ga[j] = _mm256_add_pd(ga[j], cw);
-                    gal[j] = _mm256_sub_pd(gal[j], _mm256_mul_pd(cw, lx[j]));
-                }
-            }
+        let mut acc = EvalSums {
+            f: zero,
+            ge: zero,
+            ga: [zero; K],
+            gal: [zero; K],
+        };
+        let mut c = 0;
+        while c + 4 <= chunks {
+            self.eval_block::<K, 4, GRAD, HUBER, LOG>(&pv, &consts, c, &mut acc);
+            c += 4;
+        }
+        while c < chunks {
+            self.eval_block::<K, 1, GRAD, HUBER, LOG>(&pv, &consts, c, &mut acc);
+            c += 1;
         }
         let scale = match self.objective.reduction {
             Reduction::Sum => 1.0,
-            Reduction::Mean => 1.0 / weight.iter().sum::<f64>(),
+            Reduction::Mean => 1.0 / self.weight.iter().sum::<f64>(),
         };
         if GRAD {
             if off == 1 {
-                grad[0] = sum(ge) * scale;
+                grad[0] = sum(acc.ge) * scale;
             }
             for j in 0..K {
-                grad[off + j] = sum(ga[j]) * scale;
-                grad[off + K + j] = sum(gal[j]) * scale;
+                grad[off + j] = sum(acc.ga[j]) * scale;
+                grad[off + K + j] = sum(acc.gal[j]) * scale;
             }
         }
-        sum(f) * scale
+        sum(acc.f) * scale
+    }
+
+    /// U chunks of [`Self::eval_simd`] from chunk `c` on, added to `acc` chunk after chunk.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    fn eval_block<
+        const K: usize,
+        const U: usize,
+        const GRAD: bool,
+        const HUBER: bool,
+        const LOG: bool,
+    >(
+        &self,
+        pv: &lanes_avx2::PassV<K>,
+        k: &crate::fastmath::avx2::Consts,
+        c: usize,
+        acc: &mut EvalSums<K>,
+    ) {
+        use crate::fastmath::avx2::{each, ln_vn};
+        use lanes_avx2::{huber, load, terms};
+        use std::arch::x86_64::*;
+        let ev = pv.ev;
+        let mut lx = [[_mm256_setzero_pd(); K]; U];
+        let mut lnl = [_mm256_setzero_pd(); U];
+        let mut lo = [_mm256_setzero_pd(); U];
+        let mut wt = [_mm256_setzero_pd(); U];
+        for u in 0..U {
+            // SAFETY: every column holds whole chunks, and the caller passes c + U <= chunks.
+            (lx[u], lnl[u], lo[u], wt[u]) = unsafe {
+                load::<K>(
+                    &self.ln_x,
+                    &self.ln_loss,
+                    &self.loss,
+                    &self.weight,
+                    (c + u) * LANES,
+                )
+            };
+        }
+        let (w, s) = terms::<K, U>(pv, &lx, k);
+        let r = if LOG {
+            let l = ln_vn(s, k);
+            each::<U>(|u| _mm256_sub_pd(l[u], lnl[u]))
+        } else {
+            each::<U>(|u| _mm256_sub_pd(s[u], lo[u]))
+        };
+        // delta (|r| - delta/2) with delta/2 formed once per lane, as the scalar form does.
+        let half_d = _mm256_mul_pd(_mm256_set1_pd(0.5), pv.dv);
+        let half = _mm256_set1_pd(0.5);
+        let two = _mm256_set1_pd(2.0);
+        for u in 0..U {
+            let (rho, psi) = if HUBER {
+                let (ar, inside, psi) = huber(r[u], pv.dv);
+                let rho_in = _mm256_mul_pd(_mm256_mul_pd(half, r[u]), r[u]);
+                let rho_out = _mm256_mul_pd(pv.dv, _mm256_sub_pd(ar, half_d));
+                (_mm256_blendv_pd(rho_out, rho_in, inside), psi)
+            } else {
+                (_mm256_mul_pd(r[u], r[u]), _mm256_mul_pd(two, r[u]))
+            };
+            acc.f = _mm256_add_pd(acc.f, _mm256_mul_pd(wt[u], rho));
+            if GRAD {
+                // wt psi dr / s with dr = 1 in log space (multiplying by 1 is exact).
+                let wp = _mm256_mul_pd(wt[u], psi);
+                let wp = if LOG { wp } else { _mm256_mul_pd(wp, s[u]) };
+                let cf = _mm256_div_pd(wp, s[u]);
+                acc.ge = _mm256_add_pd(acc.ge, _mm256_mul_pd(cf, ev));
+                for j in 0..K {
+                    let cw = _mm256_mul_pd(cf, w[u][j]);
+                    acc.ga[j] = _mm256_add_pd(acc.ga[j], cw);
+                    acc.gal[j] = _mm256_sub_pd(acc.gal[j], _mm256_mul_pd(cw, lx[u][j]));
+                }
+            }
+        }
     }
 
     /// The portable kernel (CPUs without AVX2, and the tests' reference for the AVX2 one).
@@ -617,7 +679,8 @@ impl Problem {
             // SAFETY: every column holds `chunks * LANES` values (padded to whole chunks).
             let (lx, lnl, lo, wt) =
                 unsafe { load::<K>(&self.ln_x, &self.ln_loss, &self.loss, weight, c * LANES) };
-            let (u, s) = terms(&pv, &lx, k);
+            let (u, s) = terms::<K, 1>(&pv, &[lx], k);
+            let (u, s) = (u[0], s[0]);
             let (r, inv) = if LOG {
                 (_mm256_sub_pd(ln_v(s, k), lnl), _mm256_div_pd(one, s))
             } else {
@@ -882,13 +945,23 @@ mod tests {
     use super::*;
 
     fn problem(e_term: ETerm, objective: Objective, k: usize) -> Problem {
+        problem_of_rows(e_term, objective, k, 6)
+    }
+
+    /// Six runs, repeated with sizes scaled by 1.3 per repetition up to `rows` runs.
+    fn problem_of_rows(e_term: ETerm, objective: Objective, k: usize, rows: usize) -> Problem {
         let n = [1e8, 3e8, 1e9, 5e9, 2e10, 7e7];
         let d = [2e9, 1e10, 5e9, 1e11, 3e11, 8e8];
         let loss = [3.1, 2.8, 2.7, 2.3, 2.1, 3.4];
-        let mut ln_x = vec![n.iter().map(|v: &f64| v.ln()).collect::<Vec<_>>()];
+        let grow = |i: usize| 1.3f64.powi((i / 6) as i32);
+        let col = |x: &[f64; 6]| (0..rows).map(|i| (x[i % 6] * grow(i)).ln()).collect();
+        let mut ln_x = vec![col(&n)];
         if k == 2 {
-            ln_x.push(d.iter().map(|v: &f64| v.ln()).collect());
+            ln_x.push(col(&d));
         }
+        let loss: Vec<f64> = (0..rows)
+            .map(|i| loss[i % 6] / grow(i).powf(0.05))
+            .collect();
         Problem::new(ln_x, &loss, e_term, objective)
     }
 
@@ -1024,23 +1097,25 @@ mod tests {
     ];
 
     /// Every objective variant (`penalties` x log and linear space x sum and mean) with E
-    /// free, fixed and absent and one or two terms, as weighted problems (one weight 0), each
-    /// with a label for failure messages.
+    /// free, fixed and absent and one or two terms, as weighted problems (some weights 0) of
+    /// 6 runs (two chunks) and 23 runs (six chunks: a block of four taken together, then two
+    /// alone, as the AVX2 kernel does), each with a label for failure messages.
     fn variants(penalties: &[Penalty]) -> Vec<(String, Problem)> {
         let mut out = Vec::new();
         for &penalty in penalties {
             for space in [Space::Log, Space::Linear] {
                 for reduction in [Reduction::Sum, Reduction::Mean] {
                     for e_term in [ETerm::Free, ETerm::Fixed { ln_e: 0.3 }, ETerm::Absent] {
-                        for k in [1, 2] {
+                        for (k, rows) in [1, 2].into_iter().flat_map(|k| [(k, 6), (k, 23)]) {
                             let obj = Objective {
                                 penalty,
                                 space,
                                 reduction,
                             };
-                            let mut p = problem(e_term, obj, k);
-                            p.set_weights(&[1.0, 0.0, 2.0, 1.0, 3.0, 1.0]);
-                            out.push((format!("{obj:?} {e_term:?} k={k}"), p));
+                            let mut p = problem_of_rows(e_term, obj, k, rows);
+                            let w = [1.0, 0.0, 2.0, 1.0, 3.0, 1.0];
+                            p.set_weights(&(0..rows).map(|i| w[i % 6]).collect::<Vec<_>>());
+                            out.push((format!("{obj:?} {e_term:?} k={k} rows={rows}"), p));
                         }
                     }
                 }
