@@ -797,8 +797,8 @@ pub(crate) fn fit_general(runs: &Runs, columns: &Columns, config: &FitConfig) ->
     let (outcomes, endings, polished, screen) = if grid {
         let screened = starts::screen(|x, g| problem.value_grad(x, g), &seeds, opts.max_iter);
         let mut report = starts::ScreenReport::new(&screened);
-        let endings: Vec<String> = screened.iter().map(|s| s.ending()).collect();
-        let outcomes: Vec<bfgs::Outcome> = screened.into_iter().map(|s| s.outcome).collect();
+        let endings: Vec<String> = screened.starts.iter().map(|s| s.ending()).collect();
+        let outcomes: Vec<bfgs::Outcome> = screened.starts.into_iter().map(|s| s.outcome).collect();
         let mut order: Vec<usize> = (0..outcomes.len())
             .filter(|&i| outcomes[i].f.is_finite())
             .collect();

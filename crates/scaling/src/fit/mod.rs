@@ -1202,6 +1202,7 @@ fn grid_search(runs: &Runs, problem: &Problem, config: &FitConfig) -> Result<Sea
     let screened = starts::screen(|x, g| problem.value_grad(x, g), &seeds, full.max_iter);
     let mut screen = starts::ScreenReport::new(&screened);
     let (outcomes, endings): (Vec<bfgs::Outcome>, Vec<String>) = screened
+        .starts
         .into_iter()
         .map(|s| {
             let e = s.ending();

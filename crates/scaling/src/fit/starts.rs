@@ -24,9 +24,14 @@ pub const SCREEN_GTOL: f64 = 1e-5;
 pub const ABANDON_AFTER: usize = 10;
 
 /// A start whose objective after [`ABANDON_AFTER`] iterations is above this multiple of the
-/// best objective any start has then is abandoned: it is in another basin and its descent
-/// would not change the answer.
+/// best objective known then (see [`screen`]) is abandoned: it is in another basin and its
+/// descent would not change the answer.
 pub const ABANDON_FACTOR: f64 = 10.0;
+
+/// The starts still running after [`ABANDON_AFTER`] iterations with the lowest objectives are
+/// run to their end before any start is abandoned (the pilots); their ends set the best
+/// objective known, as "the best so far" does when scipy's starts run one after another.
+pub const PILOTS: usize = 4;
 
 /// How the grid's starts were screened, recorded in a fit's `starts.screen`.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -41,6 +46,15 @@ pub struct ScreenReport {
     pub abandon_after: usize,
     /// [`ABANDON_FACTOR`].
     pub abandon_factor: f64,
+    /// Starts run to their end before any was abandoned ([`PILOTS`], fewer when fewer were
+    /// still running).
+    #[serde(default)]
+    pub pilots: usize,
+    /// The best objective known when starts were abandoned: the lowest of the pilots' ends
+    /// and of the starts that had already ended. Starts above [`ABANDON_FACTOR`] times this
+    /// were abandoned (null when no objective was finite).
+    #[serde(default)]
+    pub abandon_reference: Option<f64>,
     /// Objective-and-gradient evaluations of all screened starts.
     pub evaluations: usize,
     /// Of those, evaluations spent on starts that were later abandoned.
@@ -53,19 +67,24 @@ pub struct ScreenReport {
 
 impl ScreenReport {
     /// The report of a screen (`polished` and `polish_evaluations` filled in by the caller).
-    pub fn new(screened: &[Screened]) -> ScreenReport {
+    pub fn new(screen: &Screen) -> ScreenReport {
+        let screened = &screen.starts;
         ScreenReport {
             rule: format!(
                 "every start runs BFGS until an iteration gains less than {SCREEN_FTOL_REL:e} of \
                  the objective or the largest gradient component is below {SCREEN_GTOL:e} \
-                 (scipy L-BFGS-B's default stops); after {ABANDON_AFTER} iterations a start \
-                 above {ABANDON_FACTOR} times the lowest objective of all starts then is \
-                 abandoned; the best screened starts are polished to full convergence"
+                 (scipy L-BFGS-B's default stops); after {ABANDON_AFTER} iterations the \
+                 {PILOTS} lowest starts still running run to their end, then a start still \
+                 running above {ABANDON_FACTOR} times the lowest objective known (those ends \
+                 and the starts already ended) is abandoned; the best screened starts are \
+                 polished to full convergence"
             ),
             ftol_rel: SCREEN_FTOL_REL,
             gtol: SCREEN_GTOL,
             abandon_after: ABANDON_AFTER,
             abandon_factor: ABANDON_FACTOR,
+            pilots: screen.pilots,
+            abandon_reference: screen.reference.is_finite().then_some(screen.reference),
             evaluations: screened.iter().map(|s| s.outcome.evaluations).sum(),
             evaluations_abandoned: screened
                 .iter()
@@ -84,7 +103,7 @@ pub struct Screened {
     /// Where the start ended.
     pub outcome: bfgs::Outcome,
     /// True when the start was stopped after [`ABANDON_AFTER`] iterations for being above
-    /// [`ABANDON_FACTOR`] times the best objective then.
+    /// [`ABANDON_FACTOR`] times the best objective known then (see [`screen`]).
     pub abandoned: bool,
 }
 
@@ -102,17 +121,33 @@ impl Screened {
     }
 }
 
+/// The outcome of [`screen`]: every start's end, in the order of the starts, and what the
+/// abandoning was measured against.
+#[derive(Debug, Clone)]
+pub struct Screen {
+    /// Every start's end.
+    pub starts: Vec<Screened>,
+    /// The pilots run to their end before abandoning.
+    pub pilots: usize,
+    /// The lowest objective known when starts were abandoned (infinite when none was finite).
+    pub reference: f64,
+}
+
 /// Screen many starts as scipy's L-BFGS-B would stop them, abandoning hopeless ones.
 ///
 /// Every start runs BFGS with the screening stops ([`SCREEN_FTOL_REL`], [`SCREEN_GTOL`]) for
-/// at most [`ABANDON_AFTER`] iterations. Let `f*` be the lowest objective of all starts at that
-/// point; a start still running whose objective exceeds [`ABANDON_FACTOR`] `f*` is abandoned,
-/// the others are resumed (same point, gradient and inverse Hessian, so a resumed start is
-/// exactly the uninterrupted run) up to `max_iter`. The threshold is taken over all starts at
-/// once, so the result does not depend on the number of threads or their timing.
+/// at most [`ABANDON_AFTER`] iterations. Of the starts still running, the [`PILOTS`] with the
+/// lowest objective (ties by order) are resumed to their end. Let `f*` be the lowest
+/// objective then known: the pilots' ends and the starts that had already ended. A start
+/// still running whose objective exceeds [`ABANDON_FACTOR`] `f*` is abandoned, the others are
+/// resumed (same point, gradient and inverse Hessian, so a resumed start is exactly the
+/// uninterrupted run) up to `max_iter`. This is the rule "stop a start above ten times the
+/// best so far" of starts run one after another, made independent of the order: every
+/// threshold is taken over all starts at once, so the result does not depend on the number
+/// of threads or their timing.
 ///
 /// `f` evaluates the objective and gradient; `max_iter` bounds each start's iterations.
-pub fn screen<F>(f: F, starts: &[Vec<f64>], max_iter: usize) -> Vec<Screened>
+pub fn screen<F>(f: F, starts: &[Vec<f64>], max_iter: usize) -> Screen
 where
     F: Fn(&[f64], &mut [f64]) -> f64 + Sync,
 {
@@ -126,22 +161,40 @@ where
         max_iter: ABANDON_AFTER.min(max_iter),
         ..opts
     };
-    let early: Vec<bfgs::Outcome> = starts
+    let mut early: Vec<bfgs::Outcome> = starts
         .par_iter()
         .map(|x0| bfgs::minimize(&f, x0, &first))
         .collect();
-    let best = early
+    let running = |o: &bfgs::Outcome| {
+        o.termination == bfgs::Termination::IterationLimit && o.iterations < max_iter
+    };
+    let mut pilots: Vec<usize> = (0..early.len())
+        .filter(|&i| running(&early[i]) && early[i].f.is_finite())
+        .collect();
+    pilots.sort_by(|&i, &j| early[i].f.total_cmp(&early[j].f).then(i.cmp(&j)));
+    pilots.truncate(PILOTS);
+    let ends: Vec<bfgs::Outcome> = pilots
+        .par_iter()
+        .map(|&i| bfgs::resume(&f, &early[i], &opts))
+        .collect();
+    let mut is_pilot = vec![false; early.len()];
+    for (&i, end) in pilots.iter().zip(ends) {
+        early[i] = end;
+        is_pilot[i] = true;
+    }
+    let reference = early
         .iter()
-        .map(|o| o.f)
+        .zip(&is_pilot)
+        .filter(|(o, &p)| p || !running(o))
+        .map(|(o, _)| o.f)
         .filter(|v| v.is_finite())
         .fold(f64::INFINITY, f64::min);
-    let threshold = ABANDON_FACTOR * best;
-    early
+    let threshold = ABANDON_FACTOR * reference;
+    let starts = early
         .into_par_iter()
-        .map(|o| {
-            let running =
-                o.termination == bfgs::Termination::IterationLimit && o.iterations < max_iter;
-            if !running {
+        .zip(is_pilot)
+        .map(|(o, pilot)| {
+            if pilot || !running(&o) {
                 return Screened {
                     outcome: o,
                     abandoned: false,
@@ -158,7 +211,12 @@ where
                 abandoned: false,
             }
         })
-        .collect()
+        .collect();
+    Screen {
+        starts,
+        pilots: pilots.len(),
+        reference,
+    }
 }
 
 /// The 4500 starting points of Hoffmann et al. (2022, App. D.2), as free-parameter vectors
@@ -550,10 +608,8 @@ mod tests {
         assert!(g.contains(&vec![-1.0, 25.0, 0.0, 2.0, 0.5]));
     }
 
-    /// The screen runs every start, says how each ended, abandons only starts far above the
-    /// best, and its best start polishes to the optimum of an unscreened BFGS run.
-    #[test]
-    fn screen_reports_every_start_and_keeps_the_optimum() {
+    /// Thirty runs on a Chinchilla-like law.
+    fn thirty_runs() -> Problem {
         let n: Vec<f64> = (0..30).map(|i| 1e7 * 1.3f64.powi(i)).collect();
         let d: Vec<f64> = (0..30).map(|i| 1e9 * 1.3f64.powi((i * 11) % 30)).collect();
         let loss: Vec<f64> = n
@@ -561,7 +617,7 @@ mod tests {
             .zip(&d)
             .map(|(n, d)| 1.8 + 480.0 * n.powf(-0.34) + 2100.0 * d.powf(-0.37))
             .collect();
-        let p = Problem::new(
+        Problem::new(
             vec![
                 n.iter().map(|v| v.ln()).collect(),
                 d.iter().map(|v| v.ln()).collect(),
@@ -569,20 +625,58 @@ mod tests {
             &loss,
             ETerm::Free,
             Objective::default(),
-        );
+        )
+    }
+
+    /// Property: the screen (pilots, threshold, every start's end) is the same bits on one
+    /// thread and on three.
+    #[test]
+    fn screen_is_the_same_on_any_number_of_threads() {
+        let p = thirty_runs();
         let grid = chinchilla_grid(&p);
-        let screened = screen(|x, g| p.value_grad(x, g), &grid, 2000);
+        let run = |threads: usize| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap()
+                .install(|| screen(|x, g| p.value_grad(x, g), &grid, 2000))
+        };
+        let (a, b) = (run(1), run(3));
+        assert_eq!(a.reference.to_bits(), b.reference.to_bits());
+        assert_eq!(a.pilots, b.pilots);
+        for (s, t) in a.starts.iter().zip(&b.starts) {
+            assert_eq!(s.abandoned, t.abandoned);
+            assert_eq!(s.outcome.f.to_bits(), t.outcome.f.to_bits());
+            assert_eq!(s.outcome.evaluations, t.outcome.evaluations);
+        }
+    }
+
+    /// The screen runs every start, says how each ended, abandons only starts far above the
+    /// best objective known after the pilots (itself an objective some start reached, so no
+    /// lower than the best), and its best start polishes to the optimum of an unscreened BFGS
+    /// run.
+    #[test]
+    fn screen_reports_every_start_and_keeps_the_optimum() {
+        let p = thirty_runs();
+        let grid = chinchilla_grid(&p);
+        let sc = screen(|x, g| p.value_grad(x, g), &grid, 2000);
+        let screened = &sc.starts;
         assert_eq!(screened.len(), grid.len());
         let best = screened
             .iter()
             .map(|s| s.outcome.f)
             .fold(f64::INFINITY, f64::min);
+        assert_eq!(sc.pilots, PILOTS);
+        assert!(sc.reference >= best && screened.iter().any(|s| s.outcome.f == sc.reference));
+        assert!(screened.iter().any(|s| s.abandoned));
         for s in screened.iter().filter(|s| s.abandoned) {
             assert_eq!(s.ending(), "abandoned");
             assert_eq!(s.outcome.iterations, ABANDON_AFTER);
-            assert!(s.outcome.f > ABANDON_FACTOR * best);
+            assert!(s.outcome.f > ABANDON_FACTOR * sc.reference);
         }
-        let r = ScreenReport::new(&screened);
+        let r = ScreenReport::new(&sc);
+        assert_eq!(r.pilots, PILOTS);
+        assert_eq!(r.abandon_reference, Some(sc.reference));
         assert_eq!(
             r.evaluations,
             screened
