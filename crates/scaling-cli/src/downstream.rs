@@ -13,7 +13,8 @@ use scaling::report::html::html_downstream;
 
 use crate::Format;
 
-/// Arguments of `scaling downstream`.
+// Arguments of `scaling downstream`. (Not a doc comment: clap would make it the command's
+// about text, because its arguments are built late; see `Command` in main.rs.)
 #[derive(Args)]
 #[command(allow_negative_numbers = true)]
 pub struct DownstreamArgs {

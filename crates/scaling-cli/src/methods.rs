@@ -226,8 +226,10 @@ pub struct CompareArgs {
     o: Approach2Args,
 }
 
-/// What `isoflop` and `compare` share: how runs form IsoFLOP budgets (Approach 2), the
-/// bootstrap, grouping and the output format.
+// What `isoflop` and `compare` share: how runs form IsoFLOP budgets (Approach 2), the
+// bootstrap, grouping and the output format.
+// (Not a doc comment: clap would make it the about text of the commands that flatten
+// this, because their arguments are built late; see `Command`.)
 #[derive(Args)]
 pub struct Approach2Args {
     /// Column holding each run's budget.

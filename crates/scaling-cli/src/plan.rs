@@ -25,7 +25,9 @@ pub fn resolve(path: Option<&Path>, preset: Option<&str>) -> Result<Source> {
     }
 }
 
-/// A law named on the command line: a file or a preset.
+// A law named on the command line: a file or a preset.
+// (Not a doc comment: clap would make it the about text of the commands that flatten
+// this, because their arguments are built late; see `Command`.)
 #[derive(Args)]
 pub struct LawArgs {
     /// A saved fit (`scaling fit --out`) or a law file such as

@@ -31,7 +31,9 @@ pub enum Kind {
     Curves,
 }
 
-/// What plot and report share: the runs (a table or a saved fit), the analysis, grouping.
+// What plot and report share: the runs (a table or a saved fit), the analysis, grouping.
+// (Not a doc comment: clap would make it the about text of the commands that flatten
+// this, because their arguments are built late; see `Command`.)
 #[derive(Args)]
 #[command(allow_negative_numbers = true)]
 pub struct Source {
