@@ -75,6 +75,14 @@ echo ">> ${fit[*]}"
 # each alone would add the ~1.5 ms of starting `date` after it.
 many() { local i; for i in $(seq 100); do "$@" > /dev/null; done; }
 rs_fit=$(echo "$(secs many "${fit[@]}") / 100" | bc -l)
+# The same loop around processes that do no work, to show what the loop and the process cost.
+rs_true=$(echo "$(secs many /bin/true) / 100" | bc -l)
+rs_ver=$(echo "$(secs many "$BIN" --version) / 100" | bc -l)
+# perf stat, where installed, times each process from its own fork (no shell in between).
+perf_fit=""
+if command -v perf > /dev/null && perf stat -r 1 true > /dev/null 2>&1; then
+    perf_fit=$(perf stat -r 100 "${fit[@]}" 2>&1 > /dev/null | awk '/seconds time elapsed/ {print $1}')
+fi
 cal=("$BIN" calibrate "$DATA" --drop-top-loss 5 --quiet)
 echo ">> ${cal[*]}"
 rs_cal=$(secs "${cal[@]}")
@@ -90,6 +98,11 @@ else
     printf '%-52s %10.3f\n' "bootstrap 4000, 2 cores" "$rs_boot"
 fi
 printf '%-52s %10.4f\n' "default fit, whole process (mean of 100)" "$rs_fit"
+printf '%-52s %10.4f\n' "  the same loop of /bin/true" "$rs_true"
+printf '%-52s %10.4f\n' "  the same loop of scaling --version" "$rs_ver"
+if [[ -n $perf_fit ]]; then
+    printf '%-52s %10.4f\n' "default fit, perf stat -r 100" "$perf_fit"
+fi
 printf '%-52s %10.3f\n' "calibrate, defaults, 2 cores" "$rs_cal"
 
 # 4. Memory.

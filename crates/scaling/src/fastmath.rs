@@ -198,7 +198,7 @@ pub mod avx2 {
     use super::{EXP_C, LN2_HI, LN2_LO, LN_C, LOG2E, SHIFT};
     use std::arch::x86_64::*;
 
-    /// The constants of [`exp_vn`] and [`ln_v`] as whole vectors. A kernel builds them once
+    /// The constants of [`exp_vn`] and [`ln_vn`] as whole vectors. A kernel builds them once
     /// per call and passes them through [`std::hint::black_box`], so the compiler keeps them
     /// in memory and folds them into the arithmetic as memory operands, instead of
     /// re-broadcasting each splat constant on every chunk (about 50 instructions a chunk).
@@ -373,19 +373,13 @@ pub mod avx2 {
         let mut o = [0.0; W];
         _mm256_storeu_pd(
             o.as_mut_ptr(),
-            ln_v(_mm256_loadu_pd(x.as_ptr()), &Consts::new()),
+            ln_vn([_mm256_loadu_pd(x.as_ptr())], &Consts::new())[0],
         );
         o
     }
 
-    /// [`super::ln4`] on a register: the same operations in the same order.
-    #[target_feature(enable = "avx2")]
-    #[inline]
-    pub fn ln_v(x: __m256d, k: &Consts) -> __m256d {
-        ln_vn([x], k)[0]
-    }
-
-    /// [`ln_v`] on U registers, each step on all U in turn (see [`each`]).
+    /// [`super::ln4`] on U registers: the same operations in the same order, each step on
+    /// all U in turn (see [`each`]).
     #[target_feature(enable = "avx2")]
     #[inline]
     pub fn ln_vn<const U: usize>(x: [__m256d; U], k: &Consts) -> [__m256d; U] {

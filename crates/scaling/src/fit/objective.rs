@@ -660,32 +660,92 @@ impl Problem {
         theta: &[f64],
         hess: &mut [f64],
     ) {
-        use crate::fastmath::avx2::{ln_v, Consts};
-        use lanes_avx2::{huber, load, sum, terms, PassV};
+        use crate::fastmath::avx2::Consts;
+        use lanes_avx2::{sum, PassV};
         use std::arch::x86_64::*;
         let consts = std::hint::black_box(Consts::new());
-        let k = &consts;
-        let p = self.pass::<K>(theta);
-        let pv = PassV::new(&p);
-        let (off, ev) = (p.off, pv.ev);
+        let pv = PassV::new(&self.pass::<K>(theta));
+        let chunks = self.weight.len() / LANES;
+        let weight = &self.weight[..];
+        let mut acc = [[_mm256_setzero_pd(); N]; N];
+        let mut c = 0;
+        while c + 4 <= chunks {
+            self.hessian_block::<K, N, 4, HUBER, LOG>(&pv, &consts, c, &mut acc);
+            c += 4;
+        }
+        while c < chunks {
+            self.hessian_block::<K, N, 1, HUBER, LOG>(&pv, &consts, c, &mut acc);
+            c += 1;
+        }
+        let wsum: f64 = weight[..self.n].iter().sum();
+        let mean = self.objective.reduction == Reduction::Mean && wsum > 0.0;
+        for x in 0..N {
+            for y in 0..x + 1 {
+                let v = sum(acc[x][y]);
+                let v = if mean { v / wsum } else { v };
+                hess[x * N + y] = v;
+                hess[y * N + x] = v;
+            }
+        }
+    }
+
+    /// U chunks of [`Self::hessian_simd`] from chunk `c` on: the log-sum-exp, residual and
+    /// 1/s of all U formed together (as in [`Self::eval_block`]), then each chunk's
+    /// lower-triangle terms added to `acc` chunk after chunk.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    #[allow(clippy::needless_range_loop)]
+    fn hessian_block<
+        const K: usize,
+        const N: usize,
+        const U: usize,
+        const HUBER: bool,
+        const LOG: bool,
+    >(
+        &self,
+        pv: &lanes_avx2::PassV<K>,
+        k: &crate::fastmath::avx2::Consts,
+        c: usize,
+        acc: &mut [[std::arch::x86_64::__m256d; N]; N],
+    ) {
+        use crate::fastmath::avx2::{each, ln_vn};
+        use lanes_avx2::{huber, load, terms};
+        use std::arch::x86_64::*;
+        let off = usize::from(self.e_term == ETerm::Free);
+        let ev = pv.ev;
         let one = _mm256_set1_pd(1.0);
         let two = _mm256_set1_pd(2.0);
         let sign = _mm256_set1_pd(-0.0);
         let zero = _mm256_setzero_pd();
-        let chunks = self.weight.len() / LANES;
-        let weight = &self.weight[..];
-        let mut acc = [[zero; N]; N];
-        for c in 0..chunks {
-            // SAFETY: every column holds `chunks * LANES` values (padded to whole chunks).
-            let (lx, lnl, lo, wt) =
-                unsafe { load::<K>(&self.ln_x, &self.ln_loss, &self.loss, weight, c * LANES) };
-            let (u, s) = terms::<K, 1>(&pv, &[lx], k);
-            let (u, s) = (u[0], s[0]);
-            let (r, inv) = if LOG {
-                (_mm256_sub_pd(ln_v(s, k), lnl), _mm256_div_pd(one, s))
-            } else {
-                (_mm256_sub_pd(s, lo), one)
+        let mut lx = [[zero; K]; U];
+        let mut lnl = [zero; U];
+        let mut lo = [zero; U];
+        let mut wt = [zero; U];
+        for u in 0..U {
+            // SAFETY: every column holds whole chunks, and the caller passes c + U <= chunks.
+            (lx[u], lnl[u], lo[u], wt[u]) = unsafe {
+                load::<K>(
+                    &self.ln_x,
+                    &self.ln_loss,
+                    &self.loss,
+                    &self.weight,
+                    (c + u) * LANES,
+                )
             };
+        }
+        let (w, s) = terms::<K, U>(pv, &lx, k);
+        let (r, inv) = if LOG {
+            let l = ln_vn(s, k);
+            (
+                each::<U>(|u| _mm256_sub_pd(l[u], lnl[u])),
+                each::<U>(|u| _mm256_div_pd(one, s[u])),
+            )
+        } else {
+            (each::<U>(|u| _mm256_sub_pd(s[u], lo[u])), [one; U])
+        };
+        for q in 0..U {
+            let (inv, lx) = (inv[q], &lx[q]);
             let mut gr = [zero; N];
             let mut hr = [[zero; N]; N];
             if off == 1 {
@@ -694,7 +754,7 @@ impl Problem {
                 hr[0][0] = pe;
             }
             for j in 0..K {
-                let pj = _mm256_mul_pd(u[j], inv);
+                let pj = _mm256_mul_pd(w[q][j], inv);
                 let (ia, il) = (off + j, off + K + j);
                 // (-ln x) pj, negation by the sign bit (exact).
                 let nlp = _mm256_mul_pd(_mm256_xor_pd(lx[j], sign), pj);
@@ -705,10 +765,10 @@ impl Problem {
                 hr[il][il] = _mm256_mul_pd(_mm256_mul_pd(lx[j], lx[j]), pj);
             }
             let (psi, dpsi) = if HUBER {
-                let (_, inside, psi) = huber(r, pv.dv);
+                let (_, inside, psi) = huber(r[q], pv.dv);
                 (psi, _mm256_blendv_pd(zero, one, inside))
             } else {
-                (_mm256_mul_pd(two, r), two)
+                (_mm256_mul_pd(two, r[q]), two)
             };
             for x in 0..N {
                 for y in 0..x + 1 {
@@ -719,18 +779,8 @@ impl Problem {
                         hr[x][y]
                     };
                     let t = _mm256_add_pd(_mm256_mul_pd(dpsi, g2), _mm256_mul_pd(psi, h));
-                    acc[x][y] = _mm256_add_pd(acc[x][y], _mm256_mul_pd(wt, t));
+                    acc[x][y] = _mm256_add_pd(acc[x][y], _mm256_mul_pd(wt[q], t));
                 }
-            }
-        }
-        let wsum: f64 = weight[..self.n].iter().sum();
-        let mean = self.objective.reduction == Reduction::Mean && wsum > 0.0;
-        for x in 0..N {
-            for y in 0..x + 1 {
-                let v = sum(acc[x][y]);
-                let v = if mean { v / wsum } else { v };
-                hess[x * N + y] = v;
-                hess[y * N + x] = v;
             }
         }
     }
