@@ -58,7 +58,9 @@ pub fn cmd_plateau(a: PlateauArgs, out: &mut String) -> Result<()> {
     emit(out, a.format, &r, |r| render::plateau_text(r, &req, &file))
 }
 
+// Built only when invoked, as the top-level commands are (see `Command` in main.rs).
 #[derive(Subcommand)]
+#[command(defer = true)]
 pub enum SimulateCommand {
     /// The seed document's experiment: how the data strategy changes the rate and the floor.
     DataStrategy(Box<StrategyArgs>),

@@ -625,9 +625,17 @@ impl Problem {
     /// bits (checked in the tests). A bootstrap replicate's Newton refit spends most of its
     /// time here.
     ///
+    /// Non-finite parameters give a Hessian of NaN (as [`Self::value_grad`] gives an infinite
+    /// objective), the same on every CPU.
+    ///
     /// # Panics
     /// If `hess` has fewer than `dim()^2` entries.
     pub fn hessian(&self, theta: &[f64], hess: &mut [f64]) {
+        if theta.iter().any(|v| !v.is_finite()) {
+            let n = self.dim();
+            hess[..n * n].iter_mut().for_each(|h| *h = f64::NAN);
+            return;
+        }
         #[cfg(target_arch = "x86_64")]
         {
             if std::is_x86_feature_detected!("avx2") {
@@ -1148,15 +1156,17 @@ mod tests {
 
     /// Every objective variant (`penalties` x log and linear space x sum and mean) with E
     /// free, fixed and absent and one or two terms, as weighted problems (some weights 0) of
-    /// 6 runs (two chunks) and 23 runs (six chunks: a block of four taken together, then two
-    /// alone, as the AVX2 kernel does), each with a label for failure messages.
+    /// 6, 16, 23 and 37 runs: 2, 4, 6 and 10 chunks, so the AVX2 kernels' blocks of four
+    /// chunks run zero, one and two times, alone and followed by single chunks. Each comes
+    /// with a label for failure messages.
     fn variants(penalties: &[Penalty]) -> Vec<(String, Problem)> {
         let mut out = Vec::new();
         for &penalty in penalties {
             for space in [Space::Log, Space::Linear] {
                 for reduction in [Reduction::Sum, Reduction::Mean] {
                     for e_term in [ETerm::Free, ETerm::Fixed { ln_e: 0.3 }, ETerm::Absent] {
-                        for (k, rows) in [1, 2].into_iter().flat_map(|k| [(k, 6), (k, 23)]) {
+                        let sizes = |k| [(k, 6), (k, 16), (k, 23), (k, 37)];
+                        for (k, rows) in [1, 2].into_iter().flat_map(sizes) {
                             let obj = Objective {
                                 penalty,
                                 space,
@@ -1208,6 +1218,22 @@ mod tests {
 
     /// Property: the exact Hessian matches central finite differences of the analytic
     /// gradient for every combination of penalty, space, reduction and E handling.
+    /// A non-finite parameter gives a Hessian of NaN on every CPU (the AVX2 exp clamps a NaN
+    /// argument, the portable one keeps it, so the kernels must not see one).
+    #[test]
+    fn hessian_of_non_finite_parameters_is_nan() {
+        for (what, p) in variants(&[Penalty::Squared]) {
+            let n = p.dim();
+            for bad in [f64::NAN, f64::INFINITY] {
+                let mut theta = theta_of(&p, [0.5, 6.0, 7.0, 0.34, 0.37]);
+                theta[n - 1] = bad;
+                let mut h = vec![0.0; n * n];
+                p.hessian(&theta, &mut h);
+                assert!(h.iter().all(|v| v.is_nan()), "{what}: {h:?}");
+            }
+        }
+    }
+
     #[test]
     fn hessian_matches_finite_differences() {
         for (what, p) in variants(&[Penalty::Huber { delta: 0.05 }, Penalty::Squared]) {
