@@ -256,6 +256,32 @@ mod lanes_avx2 {
         }
     }
 
+    /// U chunks from chunk `c` on: [`load`] of each.
+    ///
+    /// # Safety
+    /// Every column holds at least `(c + U) * 4` values.
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    #[allow(clippy::type_complexity)]
+    pub unsafe fn load_block<const K: usize, const U: usize>(
+        ln_x: &[Vec<f64>],
+        ln_loss: &[f64],
+        loss: &[f64],
+        weight: &[f64],
+        c: usize,
+    ) -> ([[__m256d; K]; U], [__m256d; U], [__m256d; U], [__m256d; U]) {
+        let mut lx = [[_mm256_setzero_pd(); K]; U];
+        let mut lnl = [_mm256_setzero_pd(); U];
+        let mut lo = [_mm256_setzero_pd(); U];
+        let mut wt = [_mm256_setzero_pd(); U];
+        for u in 0..U {
+            // SAFETY: the caller guarantees (c + U) * 4 values in every column.
+            (lx[u], lnl[u], lo[u], wt[u]) =
+                unsafe { load::<K>(ln_x, ln_loss, loss, weight, (c + u) * LANES) };
+        }
+        (lx, lnl, lo, wt)
+    }
+
     /// [`super::terms4`] on registers, for U consecutive chunks at once (each step on all U
     /// in turn; see [`crate::fastmath::avx2::each`]).
     #[target_feature(enable = "avx2")]
@@ -509,25 +535,12 @@ impl Problem {
         acc: &mut EvalSums<K>,
     ) {
         use crate::fastmath::avx2::{each, ln_vn};
-        use lanes_avx2::{huber, load, terms};
+        use lanes_avx2::{huber, load_block, terms};
         use std::arch::x86_64::*;
         let ev = pv.ev;
-        let mut lx = [[_mm256_setzero_pd(); K]; U];
-        let mut lnl = [_mm256_setzero_pd(); U];
-        let mut lo = [_mm256_setzero_pd(); U];
-        let mut wt = [_mm256_setzero_pd(); U];
-        for u in 0..U {
-            // SAFETY: every column holds whole chunks, and the caller passes c + U <= chunks.
-            (lx[u], lnl[u], lo[u], wt[u]) = unsafe {
-                load::<K>(
-                    &self.ln_x,
-                    &self.ln_loss,
-                    &self.loss,
-                    &self.weight,
-                    (c + u) * LANES,
-                )
-            };
-        }
+        // SAFETY: every column holds whole chunks, and the caller passes c + U <= chunks.
+        let (lx, lnl, lo, wt) =
+            unsafe { load_block::<K, U>(&self.ln_x, &self.ln_loss, &self.loss, &self.weight, c) };
         let (w, s) = terms::<K, U>(pv, &lx, k);
         let r = if LOG {
             let l = ln_vn(s, k);
@@ -734,7 +747,7 @@ impl Problem {
         acc: &mut [[std::arch::x86_64::__m256d; N]; N],
     ) {
         use crate::fastmath::avx2::{each, ln_vn};
-        use lanes_avx2::{huber, load, terms};
+        use lanes_avx2::{huber, load_block, terms};
         use std::arch::x86_64::*;
         let off = usize::from(self.e_term == ETerm::Free);
         let ev = pv.ev;
@@ -742,22 +755,9 @@ impl Problem {
         let two = _mm256_set1_pd(2.0);
         let sign = _mm256_set1_pd(-0.0);
         let zero = _mm256_setzero_pd();
-        let mut lx = [[zero; K]; U];
-        let mut lnl = [zero; U];
-        let mut lo = [zero; U];
-        let mut wt = [zero; U];
-        for u in 0..U {
-            // SAFETY: every column holds whole chunks, and the caller passes c + U <= chunks.
-            (lx[u], lnl[u], lo[u], wt[u]) = unsafe {
-                load::<K>(
-                    &self.ln_x,
-                    &self.ln_loss,
-                    &self.loss,
-                    &self.weight,
-                    (c + u) * LANES,
-                )
-            };
-        }
+        // SAFETY: every column holds whole chunks, and the caller passes c + U <= chunks.
+        let (lx, lnl, lo, wt) =
+            unsafe { load_block::<K, U>(&self.ln_x, &self.ln_loss, &self.loss, &self.weight, c) };
         let (w, s) = terms::<K, U>(pv, &lx, k);
         let (r, inv) = if LOG {
             let l = ln_vn(s, k);
