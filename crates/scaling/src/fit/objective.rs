@@ -198,12 +198,51 @@ fn terms4<const K: usize>(
     (w, s)
 }
 
+/// The residuals of four runs with sum of terms `s`: `ln s - ln L` in log space (`ln_l`
+/// holds ln L), `s - L` in linear space (`l` holds L).
+#[inline(always)]
+fn residuals4<const LOG: bool>(
+    s: &[f64; LANES],
+    ln_l: &[f64; LANES],
+    l: &[f64; LANES],
+) -> [f64; LANES] {
+    if LOG {
+        let ln_s = crate::fastmath::ln4(*s);
+        std::array::from_fn(|i| ln_s[i] - ln_l[i])
+    } else {
+        std::array::from_fn(|i| s[i] - l[i])
+    }
+}
+
+/// Huber's inside/outside test of four residuals: `|r|`, whether `|r| <= delta`, and the
+/// derivative `psi = r` inside, `delta` with the sign of `r` outside.
+#[inline(always)]
+fn huber4(r: &[f64; LANES], delta: f64) -> ([f64; LANES], [bool; LANES], [f64; LANES]) {
+    let ar = r.map(f64::abs);
+    let inside = ar.map(|a| a <= delta);
+    let psi = std::array::from_fn(|l| {
+        if inside[l] {
+            r[l]
+        } else {
+            delta.copysign(r[l])
+        }
+    });
+    (ar, inside, psi)
+}
+
+/// The four lanes added as `(v0 + v1) + (v2 + v3)`: the fixed order every kernel combines its
+/// lanes in.
+#[inline(always)]
+fn sum4(v: &[f64; LANES]) -> f64 {
+    (v[0] + v[1]) + (v[2] + v[3])
+}
+
 /// The AVX2 forms of [`terms4`] and of the per-chunk steps the AVX2 kernels share: the same
 /// operations in the same order.
 #[cfg(target_arch = "x86_64")]
 mod lanes_avx2 {
     use super::{Pass, LANES};
-    use crate::fastmath::avx2::{each, exp_vn, Consts};
+    use crate::fastmath::avx2::{each, exp_vn, ln_vn, Consts};
     use std::arch::x86_64::*;
 
     /// [`Pass`] as vectors: `a`, `alpha`, E and delta broadcast to four lanes.
@@ -282,6 +321,23 @@ mod lanes_avx2 {
         (lx, lnl, lo, wt)
     }
 
+    /// [`super::residuals4`] on U chunks of registers.
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    pub fn residuals<const U: usize, const LOG: bool>(
+        s: &[__m256d; U],
+        ln_l: &[__m256d; U],
+        l: &[__m256d; U],
+        k: &Consts,
+    ) -> [__m256d; U] {
+        if LOG {
+            let ln_s = ln_vn(*s, k);
+            each::<U>(|u| _mm256_sub_pd(ln_s[u], ln_l[u]))
+        } else {
+            each::<U>(|u| _mm256_sub_pd(s[u], l[u]))
+        }
+    }
+
     /// [`super::terms4`] on registers, for U consecutive chunks at once (each step on all U
     /// in turn; see [`crate::fastmath::avx2::each`]).
     #[target_feature(enable = "avx2")]
@@ -317,7 +373,7 @@ mod lanes_avx2 {
         (ar, inside, _mm256_blendv_pd(psi_out, r, inside))
     }
 
-    /// The four lanes of `v` added as `(v0 + v1) + (v2 + v3)`, as the portable kernels do.
+    /// The four lanes of `v` added as [`super::sum4`] adds them.
     #[target_feature(enable = "avx2")]
     #[inline]
     pub fn sum(v: __m256d) -> f64 {
@@ -534,20 +590,14 @@ impl Problem {
         c: usize,
         acc: &mut EvalSums<K>,
     ) {
-        use crate::fastmath::avx2::{each, ln_vn};
-        use lanes_avx2::{huber, load_block, terms};
+        use lanes_avx2::{huber, load_block, residuals, terms};
         use std::arch::x86_64::*;
         let ev = pv.ev;
         // SAFETY: every column holds whole chunks, and the caller passes c + U <= chunks.
         let (lx, lnl, lo, wt) =
             unsafe { load_block::<K, U>(&self.ln_x, &self.ln_loss, &self.loss, &self.weight, c) };
         let (w, s) = terms::<K, U>(pv, &lx, k);
-        let r = if LOG {
-            let l = ln_vn(s, k);
-            each::<U>(|u| _mm256_sub_pd(l[u], lnl[u]))
-        } else {
-            each::<U>(|u| _mm256_sub_pd(s[u], lo[u]))
-        };
+        let r = residuals::<U, LOG>(&s, &lnl, &lo, k);
         // delta (|r| - delta/2) with delta/2 formed once per lane, as the scalar form does.
         let half_d = _mm256_mul_pd(_mm256_set1_pd(0.5), pv.dv);
         let half = _mm256_set1_pd(0.5);
@@ -746,8 +796,8 @@ impl Problem {
         c: usize,
         acc: &mut [[std::arch::x86_64::__m256d; N]; N],
     ) {
-        use crate::fastmath::avx2::{each, ln_vn};
-        use lanes_avx2::{huber, load_block, terms};
+        use crate::fastmath::avx2::each;
+        use lanes_avx2::{huber, load_block, residuals, terms};
         use std::arch::x86_64::*;
         let off = usize::from(self.e_term == ETerm::Free);
         let ev = pv.ev;
@@ -759,14 +809,11 @@ impl Problem {
         let (lx, lnl, lo, wt) =
             unsafe { load_block::<K, U>(&self.ln_x, &self.ln_loss, &self.loss, &self.weight, c) };
         let (w, s) = terms::<K, U>(pv, &lx, k);
-        let (r, inv) = if LOG {
-            let l = ln_vn(s, k);
-            (
-                each::<U>(|u| _mm256_sub_pd(l[u], lnl[u])),
-                each::<U>(|u| _mm256_div_pd(one, s[u])),
-            )
+        let r = residuals::<U, LOG>(&s, &lnl, &lo, k);
+        let inv = if LOG {
+            each::<U>(|u| _mm256_div_pd(one, s[u]))
         } else {
-            (each::<U>(|u| _mm256_sub_pd(s[u], lo[u])), [one; U])
+            [one; U]
         };
         for q in 0..U {
             let (inv, lx) = (inv[q], &lx[q]);
@@ -819,6 +866,27 @@ impl Problem {
         }
     }
 
+    /// Chunk `c` as the portable kernels read it: ln x of each term, ln L, L and the run
+    /// weights of four runs.
+    #[inline(always)]
+    #[allow(clippy::type_complexity)]
+    fn chunk_at<const K: usize>(
+        &self,
+        c: usize,
+    ) -> ([[f64; LANES]; K], [f64; LANES], [f64; LANES], [f64; LANES]) {
+        let chunk = |v: &[f64]| -> [f64; LANES] {
+            v[c * LANES..(c + 1) * LANES]
+                .try_into()
+                .expect("padded to whole chunks")
+        };
+        (
+            std::array::from_fn(|j| chunk(&self.ln_x[j])),
+            chunk(&self.ln_loss),
+            chunk(&self.loss),
+            chunk(&self.weight),
+        )
+    }
+
     /// The Hessian with K terms and N free parameters, four runs per chunk as in
     /// [`Self::eval`].
     #[inline(always)]
@@ -828,36 +896,18 @@ impl Problem {
         theta: &[f64],
         hess: &mut [f64],
     ) {
-        use crate::fastmath::ln4;
         let p = self.pass::<K>(theta);
         let (off, e_lin, delta) = (p.off, p.e_lin, p.delta);
-        let cols: [&[f64]; K] = std::array::from_fn(|j| &self.ln_x[j][..]);
-        let len = self.weight.len();
-        let (ln_loss, loss, weight) =
-            (&self.ln_loss[..len], &self.loss[..len], &self.weight[..len]);
-        let chunk = |v: &[f64], c: usize| -> [f64; LANES] {
-            v[c * LANES..(c + 1) * LANES]
-                .try_into()
-                .expect("padded to whole chunks")
-        };
         let mut acc = [[[0.0f64; LANES]; N]; N];
-        for c in 0..len / LANES {
-            let lx: [[f64; LANES]; K] = std::array::from_fn(|j| chunk(cols[j], c));
-            let (lnl, lo, wt) = (chunk(ln_loss, c), chunk(loss, c), chunk(weight, c));
+        for c in 0..self.weight.len() / LANES {
+            let (lx, lnl, lo, wt) = self.chunk_at::<K>(c);
             let (u, s) = terms4(&p, &lx);
-            let mut r = [0.0f64; LANES];
-            let mut inv = [1.0f64; LANES];
-            if LOG {
-                let ls = ln4(s);
-                for l in 0..LANES {
-                    r[l] = ls[l] - lnl[l];
-                    inv[l] = 1.0 / s[l];
-                }
+            let r = residuals4::<LOG>(&s, &lnl, &lo);
+            let inv = if LOG {
+                s.map(|v| 1.0 / v)
             } else {
-                for l in 0..LANES {
-                    r[l] = s[l] - lo[l];
-                }
-            }
+                [1.0; LANES]
+            };
             // grad r (grad s, divided by s in log space) and the block-diagonal Hess s.
             let mut gr = [[0.0f64; LANES]; N];
             let mut hr = [[[0.0f64; LANES]; N]; N];
@@ -877,18 +927,12 @@ impl Problem {
                     hr[il][il][l] = lx[j][l] * lx[j][l] * pj;
                 }
             }
-            let mut psi = [0.0f64; LANES];
-            let mut dpsi = [0.0f64; LANES];
-            for l in 0..LANES {
-                if HUBER {
-                    let inside = r[l].abs() <= delta;
-                    psi[l] = if inside { r[l] } else { delta.copysign(r[l]) };
-                    dpsi[l] = if inside { 1.0 } else { 0.0 };
-                } else {
-                    psi[l] = 2.0 * r[l];
-                    dpsi[l] = 2.0;
-                }
-            }
+            let (psi, dpsi) = if HUBER {
+                let (_, inside, psi) = huber4(&r, delta);
+                (psi, inside.map(|i| if i { 1.0 } else { 0.0 }))
+            } else {
+                (r.map(|v| 2.0 * v), [2.0; LANES])
+            };
             for x in 0..N {
                 for y in 0..x + 1 {
                     for l in 0..LANES {
@@ -899,12 +943,11 @@ impl Problem {
                 }
             }
         }
-        let sum = |v: &[f64; LANES]| (v[0] + v[1]) + (v[2] + v[3]);
-        let wsum: f64 = weight[..self.n].iter().sum();
+        let wsum: f64 = self.weight[..self.n].iter().sum();
         let mean = self.objective.reduction == Reduction::Mean && wsum > 0.0;
         for x in 0..N {
             for y in 0..x + 1 {
-                let v = sum(&acc[x][y]);
+                let v = sum4(&acc[x][y]);
                 let v = if mean { v / wsum } else { v };
                 hess[x * N + y] = v;
                 hess[y * N + x] = v;
@@ -930,55 +973,32 @@ impl Problem {
         theta: &[f64],
         grad: &mut [f64],
     ) -> f64 {
-        use crate::fastmath::ln4;
         let p = self.pass::<K>(theta);
         let (off, e_lin, delta) = (p.off, p.e_lin, p.delta);
-        let cols: [&[f64]; K] = std::array::from_fn(|j| &self.ln_x[j][..]);
-        let len = self.weight.len();
-        let (ln_loss, loss, weight) =
-            (&self.ln_loss[..len], &self.loss[..len], &self.weight[..len]);
         let mut f = [0.0f64; LANES];
         let mut ge = [0.0f64; LANES];
         let mut ga = [[0.0f64; LANES]; K];
         let mut gal = [[0.0f64; LANES]; K];
-        let chunk = |v: &[f64], c: usize| -> [f64; LANES] {
-            v[c * LANES..(c + 1) * LANES]
-                .try_into()
-                .expect("padded to whole chunks")
-        };
-        for c in 0..len / LANES {
-            let lx: [[f64; LANES]; K] = std::array::from_fn(|j| chunk(cols[j], c));
-            let (lnl, lo, wt) = (chunk(ln_loss, c), chunk(loss, c), chunk(weight, c));
+        for c in 0..self.weight.len() / LANES {
+            let (lx, lnl, lo, wt) = self.chunk_at::<K>(c);
             let (w, s) = terms4(&p, &lx);
-            let mut r = [0.0f64; LANES];
-            let mut dr = [1.0f64; LANES];
-            if LOG {
-                let ls = ln4(s);
-                for l in 0..LANES {
-                    r[l] = ls[l] - lnl[l];
-                }
-            } else {
-                for l in 0..LANES {
-                    r[l] = s[l] - lo[l];
-                    dr[l] = s[l];
-                }
-            }
-            let mut rho = [0.0f64; LANES];
-            let mut psi = [0.0f64; LANES];
-            for l in 0..LANES {
-                if HUBER {
-                    let ar = r[l].abs();
-                    let inside = ar <= delta;
-                    rho[l] = if inside {
+            let r = residuals4::<LOG>(&s, &lnl, &lo);
+            // d r / d s times s: 1 in log space, s in linear space.
+            let dr = if LOG { [1.0; LANES] } else { s };
+            let (rho, psi) = if HUBER {
+                let (ar, inside, psi) = huber4(&r, delta);
+                let rho: [f64; LANES] = std::array::from_fn(|l| {
+                    if inside[l] {
                         0.5 * r[l] * r[l]
                     } else {
-                        delta * (ar - 0.5 * delta)
-                    };
-                    psi[l] = if inside { r[l] } else { delta.copysign(r[l]) };
-                } else {
-                    rho[l] = r[l] * r[l];
-                    psi[l] = 2.0 * r[l];
-                }
+                        delta * (ar[l] - 0.5 * delta)
+                    }
+                });
+                (rho, psi)
+            } else {
+                (r.map(|v| v * v), r.map(|v| 2.0 * v))
+            };
+            for l in 0..LANES {
                 f[l] += wt[l] * rho[l];
             }
             if GRAD {
@@ -996,21 +1016,20 @@ impl Problem {
                 }
             }
         }
-        let sum = |v: &[f64; LANES]| (v[0] + v[1]) + (v[2] + v[3]);
         let scale = match self.objective.reduction {
             Reduction::Sum => 1.0,
-            Reduction::Mean => 1.0 / weight.iter().sum::<f64>(),
+            Reduction::Mean => 1.0 / self.weight.iter().sum::<f64>(),
         };
         if GRAD {
             if off == 1 {
-                grad[0] = sum(&ge) * scale;
+                grad[0] = sum4(&ge) * scale;
             }
             for j in 0..K {
-                grad[off + j] = sum(&ga[j]) * scale;
-                grad[off + K + j] = sum(&gal[j]) * scale;
+                grad[off + j] = sum4(&ga[j]) * scale;
+                grad[off + K + j] = sum4(&gal[j]) * scale;
             }
         }
-        sum(&f) * scale
+        sum4(&f) * scale
     }
 }
 
