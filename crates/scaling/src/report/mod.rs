@@ -160,11 +160,14 @@ pub fn fit_text(fit: &Fit) -> String {
         Some(sc) => {
             let _ = writeln!(
                 s,
-                "  starts     {}: {} starts screened ({} abandoned), {} of them ended within {:e} \
-                 of the best objective; the best {} polished{scan}",
+                "  starts     {}: {} starts screened ({} abandoned after {} iterations above {} \
+                 times the best objective then known), {} of them ended within {:e} of the \
+                 best objective; the best {} polished{scan}",
                 st.strategy.name(),
                 st.count,
                 st.terminations.get("abandoned").copied().unwrap_or(0),
+                sc.abandon_after,
+                sc.abandon_factor,
                 st.reached_best,
                 st.tolerance,
                 sc.polished
