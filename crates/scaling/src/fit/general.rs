@@ -816,7 +816,7 @@ pub(crate) fn fit_general(runs: &Runs, columns: &Columns, config: &FitConfig) ->
     } else {
         let outcomes: Vec<bfgs::Outcome> = seeds
             .par_iter()
-            .map(|x0| bfgs::minimize(|x, g| problem.value_grad(x, g), x0, &opts))
+            .map(|x0| super::newton::bfgs_from_hessian(&problem, x0, &opts))
             .collect();
         let endings = outcomes
             .iter()
@@ -837,14 +837,42 @@ pub(crate) fn fit_general(runs: &Runs, columns: &Columns, config: &FitConfig) ->
         .filter(|o| o.f.is_finite())
         .collect();
     ends.sort_by(|a, b| a.f.total_cmp(&b.f));
-    let Some(&best) = ends.first() else {
+    let Some(&lowest) = ends.first() else {
         return Err(Error::Numerical(
             "the objective was not finite at any starting point".into(),
         ));
     };
+    let reach_rtol = if grid {
+        SCREEN_REACH_RTOL
+    } else {
+        SAME_OPTIMUM_RTOL
+    };
+    let tol = (reach_rtol * lowest.f.abs()).max(super::SAME_OPTIMUM_ATOL);
+    let free_mask: Vec<bool> = (0..names.len())
+        .map(|i| problem.free.contains(&i))
+        .collect();
+    // Among optima the data cannot tell apart, the one whose parameters they determine
+    // best (as the kernel): the polished ends of a grid, every seed's end otherwise.
+    let mut optima: Vec<&bfgs::Outcome> = if grid {
+        polished.iter().collect()
+    } else {
+        outcomes.iter().collect()
+    };
+    optima.retain(|o| o.f.is_finite());
+    optima.sort_by(|a, b| a.f.total_cmp(&b.f));
+    let (chosen, tied_optima) = super::most_identified(&optima, tol, |x| {
+        let id =
+            identify::check_jacobian(&names, &free_mask, &problem.jacobian(&problem.natural(x)));
+        (id.unidentified.len(), id.weak.len())
+    });
+    let best = match chosen {
+        0 => lowest,
+        i => optima[i],
+    };
     // The bootstrap's other local optima: with a grid, only polished ends (a screened start
     // stopped at scipy's tolerance is not an optimum).
-    let mut basins: Vec<Vec<f64>> = Vec::new();
+    // The reported optimum first: the bootstrap refits from it.
+    let mut basins: Vec<Vec<f64>> = vec![best.x.clone()];
     for o in ends
         .iter()
         .filter(|o| !grid || polished.iter().any(|p| std::ptr::eq(p, **o)))
@@ -852,23 +880,13 @@ pub(crate) fn fit_general(runs: &Runs, columns: &Columns, config: &FitConfig) ->
         if basins.len() >= 4 {
             break;
         }
-        if basins.iter().all(|b| {
-            b.iter()
-                .zip(&o.x)
-                .any(|(u, v)| (u - v).abs() > 1e-3 * (1.0 + u.abs()))
-        }) {
+        if basins.iter().all(|b| super::apart(b, &o.x)) {
             basins.push(o.x.clone());
         }
     }
-    let reach_rtol = if grid {
-        SCREEN_REACH_RTOL
-    } else {
-        SAME_OPTIMUM_RTOL
-    };
-    let tol = (reach_rtol * best.f.abs()).max(super::SAME_OPTIMUM_ATOL);
     let reached_best = outcomes
         .iter()
-        .filter(|o| o.f.is_finite() && (o.f - best.f).abs() <= tol)
+        .filter(|o| o.f.is_finite() && (o.f - lowest.f).abs() <= tol)
         .count();
     let mut terminations = BTreeMap::new();
     for e in endings {
@@ -876,9 +894,6 @@ pub(crate) fn fit_general(runs: &Runs, columns: &Columns, config: &FitConfig) ->
     }
     let nat = problem.natural(&best.x);
     let at_bound = problem.at_bound(&nat);
-    let free_mask: Vec<bool> = (0..names.len())
-        .map(|i| problem.free.contains(&i))
-        .collect();
     let mut identifiability = identify::check_jacobian(&names, &free_mask, &problem.jacobian(&nat));
     let mut warnings = Vec::new();
     if runs.len() == dim {
@@ -928,7 +943,7 @@ pub(crate) fn fit_general(runs: &Runs, columns: &Columns, config: &FitConfig) ->
     }
     let other_basins = outcomes
         .iter()
-        .filter(|o| o.termination == bfgs::Termination::Converged && (o.f - best.f).abs() > tol)
+        .filter(|o| o.termination == bfgs::Termination::Converged && (o.f - lowest.f).abs() > tol)
         .count();
     // As the kernel's grid: screened starts stop at scipy's tolerance, so few end within
     // 1e-6 of the polished optimum even on easy data; warn only when one did and others
@@ -1023,6 +1038,7 @@ pub(crate) fn fit_general(runs: &Runs, columns: &Columns, config: &FitConfig) ->
         count: outcomes.len(),
         reached_best,
         tolerance: reach_rtol,
+        tied_optima,
         terminations,
         profile_points,
         screen,
@@ -1034,7 +1050,7 @@ pub(crate) fn fit_general(runs: &Runs, columns: &Columns, config: &FitConfig) ->
         }),
     };
     fit.optimizer = OptimizerReport {
-        method: "BFGS, strong-Wolfe line search (Nocedal & Wright 2006, Alg. 3.5-3.6)".into(),
+        method: super::optimizer_method(config.starts),
         iterations: best.iterations,
         evaluations: best.evaluations,
         gradient_max_abs: gmax,

@@ -170,6 +170,12 @@ pub struct StartsReport {
     pub reached_best: usize,
     /// The relative tolerance used for `reached_best`.
     pub tolerance: f64,
+    /// Distinct optima (parameters apart by more than 1e-3 relative) that reached the best
+    /// objective. When more than one, the data cannot tell them apart, and the one reported
+    /// is the one whose parameters they determine best: the fewest unidentified, then weakly
+    /// determined, parameters (see `most_identified`). Absent from the JSON when at most one.
+    #[serde(default, skip_serializing_if = "at_most_one")]
+    pub tied_optima: usize,
     /// How the runs ended, by termination.
     pub terminations: BTreeMap<String, usize>,
     /// Exponent-grid points scanned by variable projection (0 for the grid strategy).
@@ -1041,11 +1047,16 @@ fn fit_kernel(runs: &Runs, config: &FitConfig) -> Result<Fit> {
         StartStrategy::Chinchilla | StartStrategy::Grid => grid_search(runs, &problem, config)?,
         StartStrategy::VarPro => varpro_search(runs, &problem, config)?,
     };
-    let ending = Ending::of(&search, config.starts);
+    let e_free = problem.e_term == ETerm::Free;
+    let ending = Ending::of(&search, config.starts, |x| {
+        let law = Estimate::at(&problem, x, &config.form).law;
+        let mut bounds = bounds_at(runs, config, &law, e_free);
+        let id = identifiability_at(runs, config, &law, e_free, &mut bounds);
+        (id.unidentified.len(), id.weak.len())
+    });
     let estimate = Estimate::at(&problem, &ending.best.x, &config.form);
     // The problem holds five padded columns of the runs: free them before the report is
     // built (for a million runs that is 40 MB off the peak).
-    let e_free = problem.e_term == ETerm::Free;
     let residuals = problem.residuals(&ending.best.x);
     drop(problem);
     // 4. Parameters at their bounds, and what the data identify.
@@ -1232,7 +1243,8 @@ fn grid_search(runs: &Runs, problem: &Problem, config: &FitConfig) -> Result<Sea
 }
 
 /// Variable-projection seeds (a profile over the exponents with the coefficients solved
-/// exactly), each polished directly with BFGS to full convergence.
+/// exactly), each polished directly with BFGS to full convergence, started from the seed's
+/// exact curvature ([`newton::bfgs_from_hessian`]).
 fn varpro_search(runs: &Runs, problem: &Problem, config: &FitConfig) -> Result<Search> {
     let seeds: Vec<Vec<f64>> = starts::varpro_seeds(problem, config.varpro_seeds.max(1))
         .into_iter()
@@ -1247,7 +1259,7 @@ fn varpro_search(runs: &Runs, problem: &Problem, config: &FitConfig) -> Result<S
         .par_iter()
         .map(|x0| {
             let s = starts::Screened {
-                outcome: bfgs::minimize(|x, g| problem.value_grad(x, g), x0, &full),
+                outcome: newton::bfgs_from_hessian(problem, x0, &full),
                 abandoned: false,
             };
             let e = s.ending();
@@ -1255,6 +1267,74 @@ fn varpro_search(runs: &Runs, problem: &Problem, config: &FitConfig) -> Result<S
         })
         .unzip();
     Search::new(runs, outcomes, endings, profile_points)
+}
+
+/// The optimiser as the fit's JSON names it: BFGS everywhere; from variable-projection seeds
+/// started with each seed's exact curvature ([`newton::bfgs_from_hessian`]), from the grid's
+/// screened starts with the identity.
+pub(crate) fn optimizer_method(strategy: StartStrategy) -> String {
+    let bfgs = "BFGS, strong-Wolfe line search (Nocedal & Wright 2006, Alg. 3.5-3.6)";
+    match strategy {
+        StartStrategy::VarPro => format!(
+            "{bfgs}, each seed's inverse-Hessian approximation started from its exact Hessian \
+             (eigenvalues |l| floored at {:e} of the largest)",
+            newton::SEED_CURVATURE_FLOOR
+        ),
+        StartStrategy::Chinchilla | StartStrategy::Grid => bfgs.to_string(),
+    }
+}
+
+/// Among optima the data cannot tell apart, the one whose parameters they determine best.
+///
+/// `ends` are a search's finished ends, lowest objective first; those within `tol` of the
+/// first reach the best objective. When they hold more than one distinct optimum (parameters
+/// apart by more than 1e-3 relative), each distinct optimum is scored by `score` (the counts
+/// of unidentified and of weakly determined parameters there) and the lowest score wins,
+/// then the lowest objective. On data that leave a term without effect, optima an optimiser
+/// may end in differ only at rounding level: the term vanished (A -> 0, E determined) or
+/// its exponent fell to 0 (the term a constant beside E, neither determined). Which had the
+/// lower objective by 1e-29 is rounding; which one the data determine is not. Returns the
+/// index into `ends` of the chosen optimum (0 when a single optimum reaches the best) and the
+/// number of distinct optima that reach the best.
+pub(crate) fn most_identified(
+    ends: &[&bfgs::Outcome],
+    tol: f64,
+    score: impl Fn(&[f64]) -> (usize, usize),
+) -> (usize, usize) {
+    let Some(first) = ends.first() else {
+        return (0, 0);
+    };
+    let mut distinct: Vec<usize> = Vec::new();
+    for (i, o) in ends.iter().enumerate() {
+        if !((o.f - first.f).abs() <= tol) {
+            break;
+        }
+        if distinct.iter().all(|&j| apart(&ends[j].x, &o.x)) {
+            distinct.push(i);
+        }
+    }
+    let count = distinct.len();
+    if count < 2 {
+        return (0, count);
+    }
+    let chosen = distinct
+        .into_iter()
+        .map(|i| (score(&ends[i].x), i))
+        .min()
+        .map_or(0, |(_, i)| i);
+    (chosen, count)
+}
+
+fn at_most_one(n: &usize) -> bool {
+    *n <= 1
+}
+
+/// Two parameter vectors are distinct optima: some component differs by more than 1e-3
+/// relative (the rule of [`Ending::of`]'s basins).
+fn apart(u: &[f64], v: &[f64]) -> bool {
+    u.iter()
+        .zip(v)
+        .any(|(a, b)| (a - b).abs() > 1e-3 * (1.0 + a.abs()))
 }
 
 /// The best end of a search, its distinct basins, and how many starts reached it.
@@ -1265,6 +1345,10 @@ struct Ending {
     basins: Vec<Vec<f64>>,
     /// Starts whose objective is within `tol` of the best.
     reached_best: usize,
+    /// Distinct optima that reach the best objective ([`most_identified`]).
+    tied_optima: usize,
+    /// The lowest objective of any end (`best`'s, unless several optima tie).
+    lowest: f64,
     /// The relative tolerance behind `tol`.
     reach_rtol: f64,
     /// The absolute tolerance for "reached the best objective".
@@ -1272,52 +1356,71 @@ struct Ending {
 }
 
 impl Ending {
-    fn of(search: &Search, strategy: StartStrategy) -> Ending {
+    /// The best end of `search`: the lowest objective, or among optima the data cannot tell
+    /// apart the one whose parameters they determine best ([`most_identified`], scored by
+    /// `score`).
+    fn of(
+        search: &Search,
+        strategy: StartStrategy,
+        score: impl Fn(&[f64]) -> (usize, usize),
+    ) -> Ending {
         let Search {
             outcomes,
             order,
             polished,
             ..
         } = search;
-        let best = polished
+        let lowest = polished
             .iter()
             .filter(|o| o.f.is_finite())
             .chain(std::iter::once(&outcomes[order[0]]))
             .min_by(|a, b| a.f.total_cmp(&b.f))
             .expect("at least one finite outcome");
+        let reach_rtol = match strategy {
+            StartStrategy::Chinchilla | StartStrategy::Grid => SCREEN_REACH_RTOL,
+            StartStrategy::VarPro => SAME_OPTIMUM_RTOL,
+        };
+        let tol = (reach_rtol * lowest.f.abs()).max(SAME_OPTIMUM_ATOL);
+        // Optima: the polished ends of a grid (its screened starts stopped at scipy's
+        // tolerance), every seed's end otherwise.
+        let mut optima: Vec<&bfgs::Outcome> = if polished.is_empty() {
+            outcomes.iter().collect()
+        } else {
+            polished.iter().collect()
+        };
+        optima.retain(|o| o.f.is_finite());
+        optima.sort_by(|a, b| a.f.total_cmp(&b.f));
+        let (chosen, tied_optima) = most_identified(&optima, tol, score);
+        let best = match chosen {
+            0 => lowest,
+            i => optima[i],
+        };
         let mut ends: Vec<&bfgs::Outcome> = polished
             .iter()
             .chain(order.iter().map(|&i| &outcomes[i]))
             .filter(|o| o.f.is_finite())
             .collect();
         ends.sort_by(|a, b| a.f.total_cmp(&b.f));
-        let mut basins: Vec<Vec<f64>> = Vec::new();
+        // The reported optimum first: the bootstrap refits from it.
+        let mut basins: Vec<Vec<f64>> = vec![best.x.clone()];
         for o in ends {
             if basins.len() >= 4 {
                 break;
             }
-            let distinct = basins.iter().all(|b| {
-                b.iter()
-                    .zip(&o.x)
-                    .any(|(u, v)| (u - v).abs() > 1e-3 * (1.0 + u.abs()))
-            });
-            if distinct {
+            if basins.iter().all(|b| apart(b, &o.x)) {
                 basins.push(o.x.clone());
             }
         }
-        let reach_rtol = match strategy {
-            StartStrategy::Chinchilla | StartStrategy::Grid => SCREEN_REACH_RTOL,
-            StartStrategy::VarPro => SAME_OPTIMUM_RTOL,
-        };
-        let tol = (reach_rtol * best.f.abs()).max(SAME_OPTIMUM_ATOL);
         let reached_best = outcomes
             .iter()
-            .filter(|o| o.f.is_finite() && (o.f - best.f).abs() <= tol)
+            .filter(|o| o.f.is_finite() && (o.f - lowest.f).abs() <= tol)
             .count();
         Ending {
             best: best.clone(),
             basins,
             reached_best,
+            tied_optima,
+            lowest: lowest.f,
             reach_rtol,
             tol,
         }
@@ -1562,7 +1665,7 @@ fn search_warnings(search: &Search, ending: &Ending, strategy: StartStrategy) ->
         .iter()
         .filter(|o| {
             o.termination == bfgs::Termination::Converged
-                && (o.f - ending.best.f).abs() > ending.tol
+                && (o.f - ending.lowest).abs() > ending.tol
         })
         .count();
     if unconverged > 0 && strategy == StartStrategy::VarPro {
@@ -1804,13 +1907,14 @@ fn kernel_report(runs: &Runs, config: &FitConfig, end: KernelEnd) -> Fit {
             count: search.outcomes.len(),
             reached_best: ending.reached_best,
             tolerance: ending.reach_rtol,
+            tied_optima: ending.tied_optima,
             terminations,
             profile_points: search.profile_points,
             seeds: None,
             screen: search.screen,
         },
         optimizer: OptimizerReport {
-            method: "BFGS, strong-Wolfe line search (Nocedal & Wright 2006, Alg. 3.5-3.6)".into(),
+            method: optimizer_method(config.starts),
             iterations: best.iterations,
             evaluations: best.evaluations,
             gradient_max_abs: gradient_max_abs(best),
@@ -1921,6 +2025,7 @@ fn kernel_free_report(runs: &Runs, config: &FitConfig, form: &LawForm) -> Fit {
             strategy: config.starts,
             count: 0,
             reached_best: 0,
+            tied_optima: 0,
             tolerance: SAME_OPTIMUM_RTOL,
             terminations: BTreeMap::new(),
             profile_points: 0,
@@ -2030,5 +2135,41 @@ mod classify_tests {
         );
         let (_, d) = classify_end(&ended(1e-3, 5.93e-4), &[], &config, 240);
         assert!(d.contains("may not have been reached"), "{d}");
+    }
+
+    fn end_at(f: f64, x: &[f64]) -> bfgs::Outcome {
+        bfgs::Outcome {
+            x: x.to_vec(),
+            f,
+            grad: vec![0.0; x.len()],
+            termination: bfgs::Termination::Converged,
+            iterations: 1,
+            evaluations: 1,
+            inv_hessian: vec![],
+        }
+    }
+
+    /// Of optima tied in objective, the one with the fewest unidentified parameters wins,
+    /// then the fewest weak ones; ends beyond the tolerance or within 1e-3 of a scored one
+    /// are not candidates; a single optimum is returned without scoring.
+    #[test]
+    fn most_identified_breaks_ties_by_what_the_data_determine() {
+        let ends = [
+            end_at(1e-29, &[0.58, -5.4, 0.0]),  // exponent 0: E not determined
+            end_at(2e-29, &[0.58, -5.4, 1e-7]), // the same optimum
+            end_at(5e-24, &[0.59, -1.3, 1.3]),  // the term vanished
+            end_at(8e-16, &[0.59, 49.0, 3.6]),  // vanished as well, higher objective
+            end_at(1e-3, &[0.1, 0.1, 0.1]),     // another basin
+        ];
+        let refs: Vec<&bfgs::Outcome> = ends.iter().collect();
+        let score = |x: &[f64]| if x[2] < 0.5 { (2, 1) } else { (2, 0) };
+        assert_eq!(most_identified(&refs, 1e-14, score), (2, 3));
+        // Tied in score: the lowest objective.
+        assert_eq!(most_identified(&refs, 1e-14, |_| (0, 0)), (0, 3));
+        // One optimum within the tolerance: no scoring.
+        let never = |_: &[f64]| -> (usize, usize) { panic!("scored a single optimum") };
+        assert_eq!(most_identified(&refs[..2], 1e-14, never), (0, 1));
+        assert_eq!(most_identified(&refs[3..], 1e-14, never), (0, 1));
+        assert_eq!(most_identified(&[], 1e-14, never), (0, 0));
     }
 }

@@ -185,6 +185,14 @@ pub fn fit_text(fit: &Fit) -> String {
             );
         }
     }
+    if st.tied_optima > 1 {
+        let _ = writeln!(
+            s,
+            "  optima     {} distinct parameter sets reached the best objective, which the data \
+             cannot tell apart; reported is the one whose parameters the data determine best",
+            st.tied_optima
+        );
+    }
     for w in &fit.warnings {
         let _ = writeln!(s, "  WARNING    {w}");
     }
