@@ -517,7 +517,11 @@ pub fn varpro_seeds(problem: &Problem, max_seeds: usize) -> Vec<Seed> {
 /// support with the smallest residual. Returns (weighted SSE, coefficients).
 fn nnls_small(gram: &[[f64; 3]; 3], rhs: &[f64; 3], yy: f64, p: usize) -> (f64, [f64; 3]) {
     let mut best = (yy, [0.0; 3]);
-    for mask in 1u32..(1 << p) {
+    // The full support first: when its solution is feasible it is the NNLS solution (the
+    // problem is convex and that point satisfies its optimality conditions), and the others
+    // need not be solved.
+    let full = (1u32 << p) - 1;
+    for mask in std::iter::once(full).chain(1..full) {
         let mut support_buf = [0usize; 3];
         let mut s = 0;
         for i in (0..p).filter(|i| mask & (1 << i) != 0) {
@@ -554,6 +558,9 @@ fn nnls_small(gram: &[[f64; 3]; 3], rhs: &[f64; 3], yy: f64, p: usize) -> (f64, 
             fit += coef[i] * rhs[i];
         }
         let sse = yy - fit;
+        if mask == full {
+            return (sse, coef);
+        }
         if sse < best.0 {
             best = (sse, coef);
         }
