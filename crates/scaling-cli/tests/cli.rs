@@ -285,6 +285,42 @@ fn unidentified_parameters_are_said_not_printed() {
     assert!(text.contains("all runs have the same D"), "{text}");
 }
 
+/// Runs whose loss does not depend on N: the seeds end at optima that tie at rounding level
+/// (the N term vanished, or its exponent at 0 beside E); the fit reports the one the data
+/// determine (E and beta, not A and alpha), says that several tied, and the JSON counts them.
+#[test]
+fn tied_optima_are_said_and_the_determined_one_reported() {
+    let d = tempdir("tied");
+    let mut csv = String::from("params,tokens,loss\n");
+    for i in 0..30 {
+        let n = 1e8 * 1.5f64.powi(i % 6);
+        let t = 1e9 * 1.7f64.powi(i / 6 + (i % 3));
+        csv.push_str(&format!("{n},{t},{}\n", 1.8 + 2000.0 * t.powf(-0.37)));
+    }
+    let f = write(&d, "no_n.csv", &csv);
+    let (code, out, err) = scaling(&["fit", &f, "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(
+        v["starts"]["tied_optima"].as_u64().unwrap() >= 2,
+        "{}",
+        v["starts"]
+    );
+    assert!(v["params"]["A"].is_null() && v["params"]["alpha"].is_null());
+    assert!((v["params"]["E"].as_f64().unwrap() - 1.8).abs() < 1e-6);
+    assert!((v["params"]["beta"].as_f64().unwrap() - 0.37).abs() < 1e-6);
+    let (_, text, _) = scaling(&["fit", &f]);
+    assert!(
+        text.contains("distinct parameter sets reached the best objective"),
+        "{text}"
+    );
+    // A fit without ties says nothing of them.
+    let g = write(&d, "good.csv", &good_csv());
+    let (_, out, _) = scaling(&["fit", &g, "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(v["starts"].get("tied_optima").is_none(), "{}", v["starts"]);
+}
+
 #[test]
 fn power_law_from_flops() {
     let d = tempdir("power");

@@ -70,6 +70,19 @@ def test_dict_of_arrays_with_named_columns_recovers_a_synthetic_law():
     assert list(frame.index) == ["A", "B", "E", "alpha", "beta"]
 
 
+def test_tied_optima_report_the_one_the_data_determine():
+    # The loss does not depend on N: optima with the N term vanished and with its exponent
+    # at 0 tie at rounding level; the fit reports the one that determines E and says so.
+    i = np.arange(30)
+    n = 1e8 * 1.5 ** (i % 6)
+    d = 1e9 * 1.7 ** (i // 6 + i % 3)
+    fit = scaling.fit({"params": n, "tokens": d, "loss": 1.8 + 2000.0 * d**-0.37})
+    assert fit.to_dict()["starts"]["tied_optima"] >= 2
+    assert fit.params["A"] is None and fit.params["alpha"] is None
+    assert math.isclose(fit.params["E"], 1.8, rel_tol=1e-6)
+    assert "distinct parameter sets reached the best objective" in repr(fit)
+
+
 def test_nan_in_a_dataframe_is_an_input_error_naming_row_and_column():
     df = pd.DataFrame({"params": [1e8, 2e8, 4e8], "tokens": [1e9, 2e9, 4e9],
                        "loss": [3.0, float("nan"), 2.5]})
