@@ -26,6 +26,17 @@ pub enum Termination {
 }
 
 impl Termination {
+    /// The name a fit's JSON gives it (`starts.terminations`): its serde name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Termination::Converged => "converged",
+            Termination::IterationLimit => "iteration_limit",
+            Termination::LineSearchFailed => "line_search_failed",
+            Termination::NonFinite => "non_finite",
+            Termination::Stalled => "stalled",
+        }
+    }
+
     /// A short phrase for readers.
     pub fn describe(self) -> &'static str {
         match self {
@@ -510,6 +521,20 @@ fn interpolate(a: f64, fa: f64, da: f64, b: f64, fb: f64, db: f64) -> f64 {
 
 #[cfg(test)]
 mod tests {
+    /// `name` is the serde name a fit's JSON writes.
+    #[test]
+    fn termination_names_are_their_serde_names() {
+        for t in [
+            Termination::Converged,
+            Termination::IterationLimit,
+            Termination::LineSearchFailed,
+            Termination::NonFinite,
+            Termination::Stalled,
+        ] {
+            assert_eq!(serde_json::to_value(t).unwrap(), t.name());
+        }
+    }
+
     use super::*;
 
     #[test]

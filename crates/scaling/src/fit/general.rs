@@ -820,13 +820,7 @@ pub(crate) fn fit_general(runs: &Runs, columns: &Columns, config: &FitConfig) ->
             .collect();
         let endings = outcomes
             .iter()
-            .map(|o| {
-                starts::Screened {
-                    outcome: o.clone(),
-                    abandoned: false,
-                }
-                .ending()
-            })
+            .map(|o| o.termination.name().to_string())
             .collect();
         (outcomes, endings, vec![], None)
     };

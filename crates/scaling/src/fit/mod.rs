@@ -1258,12 +1258,9 @@ fn varpro_search(runs: &Runs, problem: &Problem, config: &FitConfig) -> Result<S
     let (outcomes, endings): (Vec<bfgs::Outcome>, Vec<String>) = seeds
         .par_iter()
         .map(|x0| {
-            let s = starts::Screened {
-                outcome: newton::bfgs_from_hessian(problem, x0, &full),
-                abandoned: false,
-            };
-            let e = s.ending();
-            (s.outcome, e)
+            let outcome = newton::bfgs_from_hessian(problem, x0, &full);
+            let ending = outcome.termination.name().to_string();
+            (outcome, ending)
         })
         .unzip();
     Search::new(runs, outcomes, endings, profile_points)

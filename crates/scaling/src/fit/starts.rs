@@ -114,10 +114,7 @@ impl Screened {
         if self.abandoned {
             return "abandoned".into();
         }
-        serde_json::to_value(self.outcome.termination)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_else(|| "unknown".into())
+        self.outcome.termination.name().into()
     }
 }
 
