@@ -854,14 +854,14 @@ pub(crate) fn fit_general(runs: &Runs, columns: &Columns, config: &FitConfig) ->
     };
     optima.retain(|o| o.f.is_finite());
     optima.sort_by(|a, b| a.f.total_cmp(&b.f));
-    let (chosen, tied_optima) = super::most_identified(&optima, tol, |x| {
+    let (chosen, tied) = super::most_identified(&optima, tol, |x| {
         let id =
             identify::check_jacobian(&names, &free_mask, &problem.jacobian(&problem.natural(x)));
         (id.unidentified.len(), id.weak.len())
     });
-    let best = match chosen {
-        0 => lowest,
-        i => optima[i],
+    let (best, tied_optima) = match chosen {
+        0 => (lowest, 0),
+        i => (optima[i], tied),
     };
     // The bootstrap's other local optima: with a grid, only polished ends (a screened start
     // stopped at scipy's tolerance is not an optimum).

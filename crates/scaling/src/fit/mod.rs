@@ -171,9 +171,11 @@ pub struct StartsReport {
     /// The relative tolerance used for `reached_best`.
     pub tolerance: f64,
     /// Distinct optima (parameters apart by more than 1e-3 relative) that reached the best
-    /// objective. When more than one, the data cannot tell them apart, and the one reported
-    /// is the one whose parameters they determine best: the fewest unidentified, then weakly
-    /// determined, parameters (see `most_identified`). Absent from the JSON when at most one.
+    /// objective, which the data cannot tell apart, when the one reported is not the lowest
+    /// (by rounding) but the one whose parameters the data determine best: the fewest
+    /// unidentified, then weakly determined, parameters (see `most_identified`). Absent from
+    /// the JSON (0) when the lowest is reported: a single optimum, or ties whose parameters the
+    /// data determine equally (E at 0 with ln E at -20 or -30, say).
     #[serde(default, skip_serializing_if = "at_most_one")]
     pub tied_optima: usize,
     /// How the runs ended, by termination.
@@ -1342,7 +1344,8 @@ struct Ending {
     basins: Vec<Vec<f64>>,
     /// Starts whose objective is within `tol` of the best.
     reached_best: usize,
-    /// Distinct optima that reach the best objective ([`most_identified`]).
+    /// Distinct optima that reach the best objective when the one reported is not the
+    /// lowest ([`most_identified`]); 0 otherwise.
     tied_optima: usize,
     /// The lowest objective of any end (`best`'s, unless several optima tie).
     lowest: f64,
@@ -1387,10 +1390,10 @@ impl Ending {
         };
         optima.retain(|o| o.f.is_finite());
         optima.sort_by(|a, b| a.f.total_cmp(&b.f));
-        let (chosen, tied_optima) = most_identified(&optima, tol, score);
-        let best = match chosen {
-            0 => lowest,
-            i => optima[i],
+        let (chosen, tied) = most_identified(&optima, tol, score);
+        let (best, tied_optima) = match chosen {
+            0 => (lowest, 0),
+            i => (optima[i], tied),
         };
         let mut ends: Vec<&bfgs::Outcome> = polished
             .iter()

@@ -278,6 +278,10 @@ pub const GRID_EXPONENTS: [f64; 2] = [0.0, 2.0];
 /// `exponent_grid`).
 pub const VARPRO_EXPONENTS: [f64; 2] = [0.02, 3.0];
 
+/// The share of the smallest loss a seed whose profile put E at 0 starts with as E, taken
+/// from the term with the smaller exponent (see [`varpro_seeds`]).
+pub const SEED_E_SHARE: f64 = 0.3;
+
 fn exponent_grid(points: usize) -> Vec<f64> {
     let (lo, hi) = (0.02f64.ln(), 3.0f64.ln());
     (0..points)
@@ -289,7 +293,11 @@ fn exponent_grid(points: usize) -> Vec<f64> {
 /// non-negative weighted least-squares coefficients (weights 1/L^2 for log-space objectives,
 /// so residuals approximate log residuals); then the true objective at the best profile
 /// points and the profile's local minima; then up to `max_seeds` seeds from distinct basins,
-/// best first.
+/// best first. Where the profile put E at 0, the seed starts with E at [`SEED_E_SHARE`] of the
+/// smallest loss, taken from the term with the smaller exponent so the weighted mean
+/// prediction is unchanged: E = 0 is a flat floor of ln E that BFGS would otherwise climb
+/// for a hundred evaluations (the 8 seeds of Epoch's runs polish in 718 evaluations instead
+/// of 1,098, to the same optimum).
 pub fn varpro_seeds(problem: &Problem, max_seeds: usize) -> Vec<Seed> {
     let k = problem.terms();
     let m = problem.runs();
@@ -468,7 +476,24 @@ pub fn varpro_seeds(problem: &Problem, max_seeds: usize) -> Vec<Seed> {
     let mut scored: Vec<(f64, [usize; 2], Vec<f64>)> = shortlist
         .into_par_iter()
         .map(|i| {
-            let (_, q, coef) = profile[i];
+            let (_, q, mut coef) = profile[i];
+            // E at 0 (the profile's NNLS clamped it): the term with the smaller exponent
+            // stands in for a constant here, and E = 0 is a flat floor in ln E that BFGS
+            // climbs a fraction of a unit at a time. Move SEED_E_SHARE of the smallest loss
+            // from that term to E, keeping the weighted mean prediction (weights as the
+            // profile's): the same fit in the profile's collinear direction, from a point
+            // where ln E has a gradient.
+            if free_e && coef[0] < 1e-3 * min_loss {
+                let j = (0..k)
+                    .min_by(|&u, &v| grid[q[u]].total_cmp(&grid[q[v]]))
+                    .expect("at least one term");
+                let mean_u = sums[j].wu[q[j]] / wsum;
+                let e = SEED_E_SHARE * min_loss;
+                if coef[1 + j] * mean_u > 2.0 * e {
+                    coef[0] = e;
+                    coef[1 + j] -= e / mean_u;
+                }
+            }
             let mut theta = Vec::with_capacity(problem.dim());
             if free_e {
                 theta.push(coef[0].max(1e-3 * min_loss).ln());

@@ -189,7 +189,8 @@ pub fn fit_text(fit: &Fit) -> String {
         let _ = writeln!(
             s,
             "  optima     {} distinct parameter sets reached the best objective, which the data \
-             cannot tell apart; reported is the one whose parameters the data determine best",
+             cannot tell apart; reported is the one whose parameters the data determine best, \
+             not the lowest by rounding",
             st.tied_optima
         );
     }
