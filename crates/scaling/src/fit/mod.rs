@@ -1554,7 +1554,17 @@ fn identifiability_at(
     let mut free = vec![true; names.len()];
     free[0] = e_free;
     let [n, d, c] = design_columns(runs);
-    let mut identifiability = identify::check(law, &free, n, d, c);
+    // A vanished term contributes nothing and its parameters are not determined (below):
+    // check the others with it at 0. Its coefficient may have overflowed (ln B = 1300 with
+    // beta = 63 is a vanished term too), and B = inf times D^-beta = 0 would make every
+    // prediction NaN and every parameter look undetermined.
+    let mut effective = law.clone();
+    for &j in &bounds.vanished {
+        effective.params[1 + j] = 0.0;
+        free[1 + j] = false;
+        free[1 + k + j] = false;
+    }
+    let mut identifiability = identify::check(&effective, &free, n, d, c);
     for &j in &bounds.vanished {
         let v = config.form.variables()[j];
         let (cn, en) = (names[1 + j].as_str(), names[1 + k + j].as_str());
@@ -2171,5 +2181,44 @@ mod classify_tests {
         assert_eq!(most_identified(&refs[..2], 1e-14, never), (0, 1));
         assert_eq!(most_identified(&refs[3..], 1e-14, never), (0, 1));
         assert_eq!(most_identified(&[], 1e-14, never), (0, 0));
+    }
+
+    /// Regression: a vanished term whose coefficient overflowed (ln B = 1303 with beta = 63,
+    /// as a fit of runs whose loss does not depend on D ended) leaves E, A and alpha
+    /// determined. The check once evaluated inf times D^-beta = 0, got NaN predictions and
+    /// reported no parameter at all.
+    #[test]
+    fn overflowed_vanished_term_leaves_the_others_identified() {
+        let nd: Vec<(f64, f64)> = (0..40)
+            .map(|i| {
+                (
+                    1e7 * 1.4f64.powi(i % 10),
+                    1e9 * 1.6f64.powi(i / 10 * 2 + i % 3),
+                )
+            })
+            .collect();
+        let runs = Runs {
+            source: "synthetic".into(),
+            total_rows: nd.len(),
+            params: nd.iter().map(|p| p.0).collect(),
+            tokens: nd.iter().map(|p| p.1).collect(),
+            flops: nd.iter().map(|p| 6.0 * p.0 * p.1).collect(),
+            loss: nd.iter().map(|p| 1.8 + 480.0 * p.0.powf(-0.34)).collect(),
+            rows: (1..=nd.len()).collect(),
+            sources: RoleSources::default(),
+            excluded: vec![],
+            flops_per_param_token: 6.0,
+            filters: Default::default(),
+        };
+        let config = FitConfig::default();
+        let law = Law {
+            form: LawForm::Chinchilla,
+            params: vec![1.825, 510.2, 1303.0f64.exp(), 0.3448, 63.17],
+        };
+        let mut bounds = bounds_at(&runs, &config, &law, true);
+        assert_eq!(bounds.vanished, vec![1]);
+        let id = identifiability_at(&runs, &config, &law, true, &mut bounds);
+        let unidentified: Vec<&str> = id.unidentified.iter().map(|u| u.param.as_str()).collect();
+        assert_eq!(unidentified, ["B", "beta"], "{id:?}");
     }
 }
