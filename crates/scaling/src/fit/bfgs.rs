@@ -7,6 +7,9 @@
 
 use serde::{Deserialize, Serialize};
 
+/// The method as a fit's JSON names it (`optimizer.method`).
+pub const METHOD: &str = "BFGS, strong-Wolfe line search (Nocedal & Wright 2006, Alg. 3.5-3.6)";
+
 /// How a minimisation ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -816,7 +816,7 @@ pub(crate) fn fit_general(runs: &Runs, columns: &Columns, config: &FitConfig) ->
     } else {
         let outcomes: Vec<bfgs::Outcome> = seeds
             .par_iter()
-            .map(|x0| super::newton::bfgs_from_hessian(&problem, x0, &opts))
+            .map(|x0| bfgs::minimize(|x, g| problem.value_grad(x, g), x0, &opts))
             .collect();
         let endings = outcomes
             .iter()
@@ -831,7 +831,7 @@ pub(crate) fn fit_general(runs: &Runs, columns: &Columns, config: &FitConfig) ->
         .filter(|o| o.f.is_finite())
         .collect();
     ends.sort_by(|a, b| a.f.total_cmp(&b.f));
-    let Some(&lowest) = ends.first() else {
+    let Some(&best) = ends.first() else {
         return Err(Error::Numerical(
             "the objective was not finite at any starting point".into(),
         ));
@@ -841,32 +841,14 @@ pub(crate) fn fit_general(runs: &Runs, columns: &Columns, config: &FitConfig) ->
     } else {
         SAME_OPTIMUM_RTOL
     };
-    let tol = (reach_rtol * lowest.f.abs()).max(super::SAME_OPTIMUM_ATOL);
-    let free_mask: Vec<bool> = (0..names.len())
-        .map(|i| problem.free.contains(&i))
-        .collect();
-    // Among optima the data cannot tell apart, the one whose parameters they determine
-    // best (as the kernel): the polished ends of a grid, every seed's end otherwise.
-    let mut optima: Vec<&bfgs::Outcome> = if grid {
-        polished.iter().collect()
-    } else {
-        outcomes.iter().collect()
-    };
-    optima.retain(|o| o.f.is_finite());
-    optima.sort_by(|a, b| a.f.total_cmp(&b.f));
-    let (chosen, tied) = super::most_identified(&optima, tol, |x| {
-        let id =
-            identify::check_jacobian(&names, &free_mask, &problem.jacobian(&problem.natural(x)));
-        (id.unidentified.len(), id.weak.len())
-    });
-    let (best, tied_optima) = match chosen {
-        0 => (lowest, 0),
-        i => (optima[i], tied),
-    };
+    let tol = (reach_rtol * best.f.abs()).max(super::SAME_OPTIMUM_ATOL);
+    // The lowest end is reported. (The kernel breaks ties between optima by what the data
+    // determine, `most_identified`; that needs its bounds-aware identifiability, which knows
+    // a vanished term. Here a vanished term's arbitrary coefficient and exponent would score
+    // as determined, so ties stay with the lowest objective.)
     // The bootstrap's other local optima: with a grid, only polished ends (a screened start
     // stopped at scipy's tolerance is not an optimum).
-    // The reported optimum first: the bootstrap refits from it.
-    let mut basins: Vec<Vec<f64>> = vec![best.x.clone()];
+    let mut basins: Vec<Vec<f64>> = Vec::new();
     for o in ends
         .iter()
         .filter(|o| !grid || polished.iter().any(|p| std::ptr::eq(p, **o)))
@@ -880,7 +862,7 @@ pub(crate) fn fit_general(runs: &Runs, columns: &Columns, config: &FitConfig) ->
     }
     let reached_best = outcomes
         .iter()
-        .filter(|o| o.f.is_finite() && (o.f - lowest.f).abs() <= tol)
+        .filter(|o| o.f.is_finite() && (o.f - best.f).abs() <= tol)
         .count();
     let mut terminations = BTreeMap::new();
     for e in endings {
@@ -888,6 +870,9 @@ pub(crate) fn fit_general(runs: &Runs, columns: &Columns, config: &FitConfig) ->
     }
     let nat = problem.natural(&best.x);
     let at_bound = problem.at_bound(&nat);
+    let free_mask: Vec<bool> = (0..names.len())
+        .map(|i| problem.free.contains(&i))
+        .collect();
     let mut identifiability = identify::check_jacobian(&names, &free_mask, &problem.jacobian(&nat));
     let mut warnings = Vec::new();
     if runs.len() == dim {
@@ -937,7 +922,7 @@ pub(crate) fn fit_general(runs: &Runs, columns: &Columns, config: &FitConfig) ->
     }
     let other_basins = outcomes
         .iter()
-        .filter(|o| o.termination == bfgs::Termination::Converged && (o.f - lowest.f).abs() > tol)
+        .filter(|o| o.termination == bfgs::Termination::Converged && (o.f - best.f).abs() > tol)
         .count();
     // As the kernel's grid: screened starts stop at scipy's tolerance, so few end within
     // 1e-6 of the polished optimum even on easy data; warn only when one did and others
@@ -1032,7 +1017,7 @@ pub(crate) fn fit_general(runs: &Runs, columns: &Columns, config: &FitConfig) ->
         count: outcomes.len(),
         reached_best,
         tolerance: reach_rtol,
-        tied_optima,
+        tied_optima: 0,
         terminations,
         profile_points,
         screen,
@@ -1044,7 +1029,7 @@ pub(crate) fn fit_general(runs: &Runs, columns: &Columns, config: &FitConfig) ->
         }),
     };
     fit.optimizer = OptimizerReport {
-        method: super::optimizer_method(config.starts),
+        method: bfgs::METHOD.into(),
         iterations: best.iterations,
         evaluations: best.evaluations,
         gradient_max_abs: gmax,

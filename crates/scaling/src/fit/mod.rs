@@ -1268,44 +1268,44 @@ fn varpro_search(runs: &Runs, problem: &Problem, config: &FitConfig) -> Result<S
     Search::new(runs, outcomes, endings, profile_points)
 }
 
-/// The optimiser as the fit's JSON names it: BFGS everywhere; from variable-projection seeds
+/// The kernel's optimiser as the fit's JSON names it: BFGS; from variable-projection seeds
 /// started with each seed's exact curvature ([`newton::bfgs_from_hessian`]), from the grid's
 /// screened starts with the identity.
-pub(crate) fn optimizer_method(strategy: StartStrategy) -> String {
-    let bfgs = "BFGS, strong-Wolfe line search (Nocedal & Wright 2006, Alg. 3.5-3.6)";
+fn optimizer_method(strategy: StartStrategy) -> String {
     match strategy {
         StartStrategy::VarPro => format!(
-            "{bfgs}, each seed's inverse-Hessian approximation started from its exact Hessian \
+            "{}, each seed's inverse-Hessian approximation started from its exact Hessian \
              (eigenvalues |l| floored at {:e} of the largest)",
+            bfgs::METHOD,
             newton::SEED_CURVATURE_FLOOR
         ),
-        StartStrategy::Chinchilla | StartStrategy::Grid => bfgs.to_string(),
+        StartStrategy::Chinchilla | StartStrategy::Grid => bfgs::METHOD.to_string(),
     }
 }
 
 /// Among optima the data cannot tell apart, the one whose parameters they determine best.
 ///
-/// `ends` are a search's finished ends, lowest objective first; those within `tol` of the
-/// first reach the best objective. When they hold more than one distinct optimum (parameters
-/// apart by more than 1e-3 relative), each distinct optimum is scored by `score` (the counts
-/// of unidentified and of weakly determined parameters there) and the lowest score wins,
-/// then the lowest objective. On data that leave a term without effect, optima an optimiser
-/// may end in differ only at rounding level: the term vanished (A -> 0, E determined) or
-/// its exponent fell to 0 (the term a constant beside E, neither determined). Which had the
-/// lower objective by 1e-29 is rounding; which one the data determine is not. Returns the
-/// index into `ends` of the chosen optimum (0 when a single optimum reaches the best) and the
-/// number of distinct optima that reach the best.
+/// `ends` are a search's finished ends, lowest objective first; those within `tol` of
+/// `lowest` (the lowest objective of the whole search) reach the best objective. When they
+/// hold more than one distinct optimum (parameters apart by more than 1e-3 relative), each
+/// distinct optimum is scored by `score` (the counts of unidentified and of weakly determined
+/// parameters there) and the lowest score wins, then the lowest objective. On data that leave
+/// a term without effect, optima an optimiser may end in differ only at rounding level: the
+/// term vanished (A -> 0, E determined) or its exponent fell to 0 (the term a constant beside
+/// E, neither determined). Which had the lower objective by 1e-29 is rounding; which one the
+/// data determine is not. The chosen optimum's objective may then exceed the lowest by up to
+/// `tol` (the same-optimum tolerance). Returns the index into `ends` of the chosen optimum
+/// (0 when at most one distinct optimum reaches the best, or their scores tie with the
+/// first's; optima outside `tol` of `lowest` are never chosen) and the number of distinct optima that reach the best.
 pub(crate) fn most_identified(
     ends: &[&bfgs::Outcome],
+    lowest: f64,
     tol: f64,
     score: impl Fn(&[f64]) -> (usize, usize),
 ) -> (usize, usize) {
-    let Some(first) = ends.first() else {
-        return (0, 0);
-    };
     let mut distinct: Vec<usize> = Vec::new();
     for (i, o) in ends.iter().enumerate() {
-        if !((o.f - first.f).abs() <= tol) {
+        if !((o.f - lowest).abs() <= tol) {
             break;
         }
         if distinct.iter().all(|&j| apart(&ends[j].x, &o.x)) {
@@ -1390,7 +1390,7 @@ impl Ending {
         };
         optima.retain(|o| o.f.is_finite());
         optima.sort_by(|a, b| a.f.total_cmp(&b.f));
-        let (chosen, tied) = most_identified(&optima, tol, score);
+        let (chosen, tied) = most_identified(&optima, lowest.f, tol, score);
         let (best, tied_optima) = match chosen {
             0 => (lowest, 0),
             i => (optima[i], tied),
@@ -1401,13 +1401,16 @@ impl Ending {
             .filter(|o| o.f.is_finite())
             .collect();
         ends.sort_by(|a, b| a.f.total_cmp(&b.f));
-        // The reported optimum first: the bootstrap refits from it.
+        // The reported optimum first: the bootstrap refits from it, and moves to another basin
+        // only when that is lower. When a tie was broken, the optima it passed over are left
+        // out: they are lower by rounding, and a refit would move every replicate to them.
         let mut basins: Vec<Vec<f64>> = vec![best.x.clone()];
         for o in ends {
             if basins.len() >= 4 {
                 break;
             }
-            if basins.iter().all(|b| apart(b, &o.x)) {
+            let passed_over = tied_optima > 0 && (o.f - lowest.f).abs() <= tol;
+            if !passed_over && basins.iter().all(|b| apart(b, &o.x)) {
                 basins.push(o.x.clone());
             }
         }
@@ -2173,14 +2176,17 @@ mod classify_tests {
         ];
         let refs: Vec<&bfgs::Outcome> = ends.iter().collect();
         let score = |x: &[f64]| if x[2] < 0.5 { (2, 1) } else { (2, 0) };
-        assert_eq!(most_identified(&refs, 1e-14, score), (2, 3));
+        assert_eq!(most_identified(&refs, 1e-29, 1e-14, score), (2, 3));
         // Tied in score: the lowest objective.
-        assert_eq!(most_identified(&refs, 1e-14, |_| (0, 0)), (0, 3));
+        assert_eq!(most_identified(&refs, 1e-29, 1e-14, |_| (0, 0)), (0, 3));
         // One optimum within the tolerance: no scoring.
         let never = |_: &[f64]| -> (usize, usize) { panic!("scored a single optimum") };
-        assert_eq!(most_identified(&refs[..2], 1e-14, never), (0, 1));
-        assert_eq!(most_identified(&refs[3..], 1e-14, never), (0, 1));
-        assert_eq!(most_identified(&[], 1e-14, never), (0, 0));
+        assert_eq!(most_identified(&refs[..2], 1e-29, 1e-14, never), (0, 1));
+        assert_eq!(most_identified(&refs[3..], 8e-16, 1e-14, never), (0, 1));
+        // The search's lowest objective lies below every end by more than the tolerance
+        // (a screened start, say): nothing ties with it and nothing is chosen.
+        assert_eq!(most_identified(&refs, 1e-29 - 1e-13, 1e-14, never), (0, 0));
+        assert_eq!(most_identified(&[], 0.0, 1e-14, never), (0, 0));
     }
 
     /// Regression: a vanished term whose coefficient overflowed (ln B = 1303 with beta = 63,
