@@ -1370,12 +1370,13 @@ impl Ending {
             polished,
             ..
         } = search;
-        let lowest = polished
+        let mut ends: Vec<&bfgs::Outcome> = polished
             .iter()
+            .chain(order.iter().map(|&i| &outcomes[i]))
             .filter(|o| o.f.is_finite())
-            .chain(std::iter::once(&outcomes[order[0]]))
-            .min_by(|a, b| a.f.total_cmp(&b.f))
-            .expect("at least one finite outcome");
+            .collect();
+        ends.sort_by(|a, b| a.f.total_cmp(&b.f));
+        let lowest = *ends.first().expect("at least one finite outcome");
         let reach_rtol = match strategy {
             StartStrategy::Chinchilla | StartStrategy::Grid => SCREEN_REACH_RTOL,
             StartStrategy::VarPro => SAME_OPTIMUM_RTOL,
@@ -1395,12 +1396,6 @@ impl Ending {
             0 => (lowest, 0),
             i => (optima[i], tied),
         };
-        let mut ends: Vec<&bfgs::Outcome> = polished
-            .iter()
-            .chain(order.iter().map(|&i| &outcomes[i]))
-            .filter(|o| o.f.is_finite())
-            .collect();
-        ends.sort_by(|a, b| a.f.total_cmp(&b.f));
         // The reported optimum first: the bootstrap refits from it, and moves to another basin
         // only when that is lower. When a tie was broken, the optima it passed over are left
         // out: they are lower by rounding, and a refit would move every replicate to them.
